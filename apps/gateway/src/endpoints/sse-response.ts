@@ -1,0 +1,41 @@
+import type { RequestContext } from '../http/request-context';
+import { RequestTimeoutError } from '../http/abort-reasons';
+import { SseStream } from '../protocol/sse-stream';
+
+/**
+ * Runs an already-validated stream to the client as SSE. Validation happens before this, so
+ * bad requests still get a plain JSON 4xx; once the 200 is sent, a failure becomes
+ * `event: error` with a generic message and no `end` (the real error goes to the log only).
+ */
+export async function sendSse(ctx: RequestContext, chunks: AsyncIterable<string>, metadata?: string): Promise<void> {
+  const sse = new SseStream(ctx.res);
+  sse.start();
+  ctx.pinger.add(sse);
+  ctx.metrics.openStreams.inc();
+  let sent = 0;
+  try {
+    if (metadata !== undefined) await sse.send('metadata', metadata);
+    for await (const data of chunks) {
+      if (!sse.open) break;
+      await sse.send('data', data);
+      sent++;
+    }
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    await sse.send('end');
+  } catch (err) {
+    const reason = ctx.signal.aborted ? ctx.signal.reason : err;
+    if (reason instanceof RequestTimeoutError) {
+      ctx.metrics.errors.labels('timeout', ctx.endpoint).inc();
+      await sse.send('error', JSON.stringify({ status_code: 504, message: 'Gateway Timeout' }));
+    } else if (sse.open) {
+      ctx.metrics.errors.labels('runnable', ctx.endpoint).inc();
+      ctx.logger.error({ err, requestId: ctx.requestId, runnable: ctx.route.path, endpoint: ctx.endpoint }, 'stream failed');
+      await sse.send('error', JSON.stringify({ status_code: 500, message: 'Internal Server Error' }));
+    }
+  } finally {
+    ctx.pinger.delete(sse);
+    ctx.metrics.openStreams.dec();
+    ctx.metrics.streamChunks.labels(ctx.route.path, ctx.endpoint).observe(sent);
+    sse.end();
+  }
+}

@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../http/request-context';
+import { readJsonBody } from '../protocol/request-body';
+import { parseRequest, StreamLogRequest } from '../protocol/request-schemas';
+import { buildRunConfig } from '../protocol/run-config';
+import { prepareInput } from '../protocol/run-input';
+import { toWire } from '../protocol/wire-serialization';
+import { sendSse } from './sse-response';
+
+/** The include/exclude filters, from the wire's snake_case to LangChain JS's camelCase. */
+export function runFilters(body: StreamLogRequest) {
+  return {
+    includeNames: body.include_names ?? undefined,
+    includeTypes: body.include_types ?? undefined,
+    includeTags: body.include_tags ?? undefined,
+    excludeNames: body.exclude_names ?? undefined,
+    excludeTypes: body.exclude_types ?? undefined,
+    excludeTags: body.exclude_tags ?? undefined,
+  };
+}
+
+/**
+ * POST /{path}/stream_log: `data` events of `{ops: [json-patch]}`, always as diffs (LangServe
+ * ignores the client's `diff: false` too); the first op replaces "" with the whole run state.
+ */
+export async function streamLog(ctx: RequestContext): Promise<void> {
+  const body = parseRequest(StreamLogRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
+  const input = prepareInput(ctx.route, body.input);
+  const runId = randomUUID();
+  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
+  const patches = ctx.route.runnable.streamLog(input, config, runFilters(body));
+  async function* chunks() {
+    for await (const patch of patches) {
+      const ops = patch.ops.map((op) =>
+        // JSON drops undefined; LangServe's first state has final_output: null, and clients read it.
+        op.path === '' && op.op === 'replace' ? { ...op, value: { ...op.value, final_output: op.value.final_output ?? null } } : op,
+      );
+      yield JSON.stringify({ ops: toWire(ops) });
+    }
+  }
+  await sendSse(ctx, chunks());
+}

@@ -1,0 +1,114 @@
+import type { Server } from 'node:http';
+import type { ConfigOf } from '@runnel/config';
+import { boundPort, createMetricsRegistry, type Registry, startOpsServer } from '@runnel/metrics';
+import { ServiceLifecycle } from '@runnel/service';
+import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
+import type { GatewayConfigSchema } from './config';
+import { GatewayMetrics } from './gateway-metrics';
+import { GatewayServer } from './http/gateway-server';
+import { RunnableRegistry } from './registry/runnable-registry';
+import { loadRunnablesModule } from './registry/runnables-module';
+import { registerBuiltins } from './runnables/builtin-runnables';
+import { createChatModel } from './runnables/chat-model-factory';
+
+export type GatewayConfig = ConfigOf<typeof GatewayConfigSchema>;
+
+export interface GatewayApp {
+  port: number;
+  metricsPort: number;
+  server: GatewayServer;
+  runnables: RunnableRegistry;
+  lifecycle: ServiceLifecycle;
+  registry: Registry;
+  logger: Logger;
+}
+
+export interface GatewayAppOptions {
+  logger?: Logger;
+  /** Register more runnables in-process (tests, embedding); runs after built-ins and RUNNABLES_MODULE. */
+  register?: (runnables: RunnableRegistry) => void | Promise<void>;
+  handleProcessEvents?: boolean;
+  exit?: (code: number) => void;
+}
+
+/** Wires the gateway's parts together and starts serving. main.ts calls it; so do the tests. */
+export async function startGateway(config: GatewayConfig, options: GatewayAppOptions = {}): Promise<GatewayApp> {
+  const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry('gateway');
+  const metrics = new GatewayMetrics(registry);
+  const lifecycle = new ServiceLifecycle({
+    name: 'gateway',
+    logger,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT,
+    handleProcessEvents: options.handleProcessEvents,
+    exit: options.exit,
+  });
+
+  const chat = createChatModel({
+    openaiApiKey: config.OPENAI_API_KEY,
+    openaiBaseUrl: config.OPENAI_BASE_URL,
+    openaiModel: config.OPENAI_MODEL,
+    anthropicApiKey: config.ANTHROPIC_API_KEY,
+    anthropicModel: config.ANTHROPIC_MODEL,
+    localTokenDelayMs: config.LOCAL_MODEL_TOKEN_DELAY_MS,
+    timeoutMs: config.LLM_TIMEOUT,
+    maxRetries: config.MAX_RETRIES,
+    backoffMs: config.RETRY_BACKOFF_MS,
+    duration: metrics.llmDuration,
+  });
+  if (chat.provider === 'local') logger.warn('no OPENAI_API_KEY or ANTHROPIC_API_KEY: "chat" uses the local deterministic model');
+  else logger.info({ provider: chat.provider, model: chat.modelName, baseUrl: config.OPENAI_BASE_URL }, 'chat model configured');
+
+  const runnables = new RunnableRegistry();
+  if (!config.DISABLE_BUILTINS) registerBuiltins(runnables, chat);
+  if (config.RUNNABLES_MODULE) await loadRunnablesModule(config.RUNNABLES_MODULE, runnables, { chatModel: chat.model, env: process.env });
+  await options.register?.(runnables);
+  if (runnables.size === 0) throw new Error('No runnables to serve: DISABLE_BUILTINS is set and RUNNABLES_MODULE registered none');
+
+  const server = new GatewayServer({
+    registry: runnables,
+    logger,
+    metrics,
+    apiKeys: config.GATEWAY_API_KEYS,
+    corsOrigins: config.CORS_ORIGINS,
+    maxConcurrentRequests: config.MAX_CONCURRENT_REQUESTS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT,
+    bodyLimit: config.MAX_BODY_SIZE,
+    pingIntervalMs: config.STREAM_PING_INTERVAL,
+    health: lifecycle.healthHandler,
+    ready: lifecycle.readyHandler,
+  });
+  lifecycle.addReadinessCheck('http', () => ({ ok: server.server.listening }));
+  lifecycle.addReadinessCheck('runnables', () => ({ ok: runnables.size > 0, detail: runnables.paths }));
+  lifecycle.addReadinessCheck('capacity', () => ({
+    ok: true,
+    detail: { in_flight: server.inFlight, max: config.MAX_CONCURRENT_REQUESTS },
+  }));
+
+  const port = await server.listen(config.PORT, config.HOST);
+  let ops: Server;
+  try {
+    ops = await startOpsServer({
+      registry,
+      port: config.METRICS_PORT,
+      host: config.HOST,
+      routes: { '/health': lifecycle.healthHandler, '/ready': lifecycle.readyHandler },
+    });
+  } catch (err) {
+    server.server.close();
+    throw err;
+  }
+
+  // Leave part of SHUTDOWN_TIMEOUT for cancelling stragglers and closing, so the drain ends before the hard limit.
+  const graceMs = Math.max(0, config.SHUTDOWN_TIMEOUT - Math.min(2_000, config.SHUTDOWN_TIMEOUT / 5));
+  lifecycle
+    .onShutdown('http', () => server.drain(graceMs))
+    .onShutdown('ops', () => new Promise<void>((resolve) => ops.close(() => resolve())))
+    .onShutdown('tracing', stopTracing);
+  lifecycle.start();
+  logger.info(
+    { port, metricsPort: boundPort(ops), runnables: runnables.paths, auth: server.authEnabled, maxConcurrent: config.MAX_CONCURRENT_REQUESTS },
+    'gateway listening',
+  );
+  return { port, metricsPort: boundPort(ops), server, runnables, lifecycle, registry, logger };
+}

@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, type Registry } from '@runnel/metrics';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** The gateway's metrics (prefix runnel_gateway_). Label values come only from registered paths and fixed sets. */
+export class GatewayMetrics {
+  readonly requests: Counter<'runnable' | 'endpoint' | 'status'>;
+  readonly duration: Histogram<'runnable' | 'endpoint'>;
+  readonly batchSize: Histogram<'runnable'>;
+  readonly streamChunks: Histogram<'runnable' | 'endpoint'>;
+  readonly errors: Counter<'type' | 'endpoint'>;
+  readonly inFlight: Gauge;
+  readonly rejected: Counter<'reason'>;
+  readonly llmDuration: Histogram<'provider' | 'model' | 'outcome'>;
+  readonly openStreams: Gauge;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'runnel_gateway_requests_total',
+      help: 'Requests by runnable, endpoint and HTTP status',
+      labelNames: ['runnable', 'endpoint', 'status'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'runnel_gateway_request_duration_seconds',
+      help: 'Time from request received to response finished',
+      labelNames: ['runnable', 'endpoint'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'runnel_gateway_batch_size',
+      help: 'Inputs per batch request',
+      labelNames: ['runnable'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    });
+    this.streamChunks = new Histogram({
+      name: 'runnel_gateway_stream_chunks',
+      help: 'Events sent per streaming request',
+      labelNames: ['runnable', 'endpoint'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 5000],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'runnel_gateway_errors_total',
+      help: 'Failed requests by error type (validation, auth, overload, timeout, cancelled, runnable, internal)',
+      labelNames: ['type', 'endpoint'],
+      registers,
+    });
+    this.inFlight = new Gauge({ name: 'runnel_gateway_in_flight', help: 'Requests being served now', registers });
+    this.openStreams = new Gauge({ name: 'runnel_gateway_open_streams', help: 'Open SSE responses', registers });
+    this.rejected = new Counter({
+      name: 'runnel_gateway_rejected_total',
+      help: 'Requests refused before running (overload, draining)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.llmDuration = new Histogram({
+      name: 'runnel_gateway_llm_duration_seconds',
+      help: 'Chat model call time, per attempt',
+      labelNames: ['provider', 'model', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,45 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Secret } from '@runnel/config';
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * API keys from GATEWAY_API_KEYS, checked against `Authorization: Bearer <key>` or `X-API-Key`.
+ * Keys are compared as SHA-256 digests with timingSafeEqual, so neither a key's content nor its
+ * length leaks through response timing; every configured key is compared on every request.
+ */
+export class ApiKeyAuth {
+  readonly #digests: Buffer[];
+
+  constructor(keys: Secret<string[]> | undefined) {
+    this.#digests = (keys?.reveal() ?? []).map(digest);
+  }
+
+  get enabled(): boolean {
+    return this.#digests.length > 0;
+  }
+
+  /** The presented key, from either header; undefined when none is sent. */
+  static presentedKey(req: IncomingMessage): string | undefined {
+    const header = req.headers.authorization;
+    if (header) {
+      const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+      if (m) return m[1].trim();
+    }
+    const apiKey = req.headers['x-api-key'];
+    return typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined;
+  }
+
+  check(req: IncomingMessage): 'ok' | 'missing' | 'invalid' {
+    if (!this.enabled) return 'ok';
+    const key = ApiKeyAuth.presentedKey(req);
+    if (key === undefined) return 'missing';
+    const presented = digest(key);
+    let match = false;
+    for (const d of this.#digests) match = timingSafeEqual(d, presented) || match;
+    return match ? 'ok' : 'invalid';
+  }
+}

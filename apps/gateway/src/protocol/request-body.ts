@@ -1,0 +1,53 @@
+import type { IncomingMessage } from 'node:http';
+import { HttpError, RequestValidationError } from './http-error';
+
+/**
+ * Reads and parses a JSON body, refusing more than `limit` bytes (413) as soon as they arrive,
+ * so a huge body is never buffered whole. A declared Content-Length over the limit is refused
+ * before reading anything.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        chunks.length = 0;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      if (text.trim() === '') {
+        reject(new RequestValidationError('Request body is empty: expected a JSON object'));
+        return;
+      }
+      try {
+        resolve(JSON.parse(text));
+      } catch (err) {
+        reject(new RequestValidationError(`Malformed JSON body: ${(err as Error).message}`));
+      }
+    });
+    req.on('error', (err) => {
+      if (failed) return;
+      failed = true;
+      reject(new HttpError(400, `Could not read request body: ${err.message}`));
+    });
+  });
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `Request body exceeds the ${limit} byte limit`);
+}

@@ -1,0 +1,88 @@
+import type { ServerResponse } from 'node:http';
+
+const CRLF = '\r\n';
+
+/**
+ * Server-sent events in LangServe's exact bytes: `event: X\r\ndata: Y\r\n\r\n`, `end` with no data
+ * line (the JS client's parser would turn `data: {}` into one more chunk), `: ping` comments from
+ * the shared Pinger.
+ */
+export class SseStream {
+  #open = true;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  get open(): boolean {
+    return this.#open && !this.res.destroyed;
+  }
+
+  start(): void {
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      // nginx and friends would otherwise buffer the whole stream.
+      'x-accel-buffering': 'no',
+    });
+    this.res.flushHeaders();
+  }
+
+  /** Writes one event; resolves when the socket can take more, so a slow client slows the run instead of growing memory. */
+  send(event: string, data?: string): Promise<void> | undefined {
+    if (!this.open) return undefined;
+    const frame = data === undefined ? `event: ${event}${CRLF}${CRLF}` : `event: ${event}${CRLF}data: ${data}${CRLF}${CRLF}`;
+    if (this.res.write(frame)) return undefined;
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  ping(): void {
+    if (this.open) this.res.write(`: ping${CRLF}${CRLF}`);
+  }
+
+  end(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.res.end();
+  }
+}
+
+/**
+ * One timer for every open stream rather than one per stream: with thousands of idle streams
+ * open, per-stream timers are measurable memory and wake-ups.
+ */
+export class Pinger {
+  readonly #streams = new Set<SseStream>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly intervalMs: number) {}
+
+  add(stream: SseStream): void {
+    this.#streams.add(stream);
+    if (!this.#timer && this.intervalMs > 0) {
+      this.#timer = setInterval(() => {
+        for (const s of this.#streams) s.ping();
+      }, this.intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  delete(stream: SseStream): void {
+    this.#streams.delete(stream);
+    if (this.#streams.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  get size(): number {
+    return this.#streams.size;
+  }
+}

@@ -1,0 +1,137 @@
+import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { BaseMessage } from '@langchain/core/messages';
+import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
+import type { Histogram } from '@runnel/metrics';
+import { backoffDelay, isRetryable, ModelTimeoutError } from './retry-policy';
+
+export interface ResilientChatModelOptions {
+  inner: BaseChatModel;
+  provider: string;
+  model: string;
+  /** Per attempt. */
+  timeoutMs: number;
+  maxRetries: number;
+  backoffMs: number;
+  duration?: Histogram<'provider' | 'model' | 'outcome'>;
+}
+
+// The inner model's own generate/stream entry points; protected in the typings, public in practice.
+type InnerModel = {
+  _generate(m: BaseMessage[], o: unknown, r?: CallbackManagerForLLMRun): Promise<ChatResult>;
+  _streamResponseChunks(m: BaseMessage[], o: unknown, r?: CallbackManagerForLLMRun): AsyncGenerator<ChatGenerationChunk>;
+};
+
+/**
+ * Wraps a provider's chat model with the gateway's policy: a timeout per attempt (LLM_TIMEOUT),
+ * retries with exponential backoff and jitter on retryable errors only (MAX_RETRIES,
+ * RETRY_BACKOFF_MS), the caller's AbortSignal honoured at every step (a client that disconnects
+ * cancels the HTTP call to the provider), and a duration metric per attempt. A stream is retried
+ * only until its first chunk: after that, a retry would repeat text the client already has.
+ */
+export class ResilientChatModel extends BaseChatModel {
+  // Not a #private field: BaseChatModel's constructor calls _llmType() before subclass fields exist.
+  private readonly policy: ResilientChatModelOptions;
+
+  constructor(options: ResilientChatModelOptions) {
+    super({});
+    this.policy = options;
+  }
+
+  static override lc_name(): string {
+    return 'ResilientChatModel';
+  }
+
+  _llmType(): string {
+    return this.policy?.provider ?? 'runnel';
+  }
+
+  get innerModel(): BaseChatModel {
+    return this.policy.inner;
+  }
+
+  async _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
+    const inner = this.policy.inner as unknown as InnerModel;
+    for (let attempt = 0; ; attempt++) {
+      const { signal, done } = this.#attemptSignal(options.signal);
+      const started = performance.now();
+      try {
+        const result = await inner._generate(messages, { ...options, signal }, runManager);
+        this.#observe(started, 'ok');
+        return result;
+      } catch (err) {
+        const error = signal.aborted && !options.signal?.aborted ? signal.reason : err;
+        this.#observe(started, options.signal?.aborted ? 'cancelled' : 'error');
+        await this.#beforeRetry(error, attempt, options.signal);
+      } finally {
+        done();
+      }
+    }
+  }
+
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    options: this['ParsedCallOptions'],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    const inner = this.policy.inner as unknown as InnerModel;
+    for (let attempt = 0; ; attempt++) {
+      const { signal, done } = this.#attemptSignal(options.signal);
+      const started = performance.now();
+      let yielded = false;
+      try {
+        for await (const chunk of inner._streamResponseChunks(messages, { ...options, signal }, runManager)) {
+          yielded = true;
+          yield chunk;
+        }
+        this.#observe(started, 'ok');
+        return;
+      } catch (err) {
+        const error = signal.aborted && !options.signal?.aborted ? signal.reason : err;
+        this.#observe(started, options.signal?.aborted ? 'cancelled' : 'error');
+        if (yielded) throw error;
+        await this.#beforeRetry(error, attempt, options.signal);
+      } finally {
+        done();
+      }
+    }
+  }
+
+  /** A signal that fires on the caller's abort or on this attempt's timeout. */
+  #attemptSignal(parent?: AbortSignal): { signal: AbortSignal; done: () => void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new ModelTimeoutError(this.policy.timeoutMs)), this.policy.timeoutMs);
+    const onAbort = () => controller.abort(parent?.reason);
+    if (parent?.aborted) onAbort();
+    else parent?.addEventListener('abort', onAbort, { once: true });
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(timer);
+        parent?.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
+  /** Rethrows unless the error is retryable and attempts remain; otherwise waits out the backoff. */
+  async #beforeRetry(error: unknown, attempt: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw signal.reason ?? error;
+    if (attempt >= this.policy.maxRetries || !isRetryable(error)) throw error;
+    const delay = backoffDelay(attempt, this.policy.backoffMs);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, delay);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #observe(started: number, outcome: string): void {
+    this.policy.duration?.labels(this.policy.provider, this.policy.model, outcome).observe((performance.now() - started) / 1000);
+  }
+}

@@ -1,0 +1,37 @@
+/** HTTP statuses worth another attempt: rate limits, timeouts and server-side failures. */
+const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504, 529]);
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Thrown (as an abort reason) when one model attempt exceeds LLM_TIMEOUT. Retryable. */
+export class ModelTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Model call exceeded LLM_TIMEOUT of ${timeoutMs / 1000} s`);
+    this.name = 'ModelTimeoutError';
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  const e = err as { status?: unknown; response?: { status?: unknown }; statusCode?: unknown };
+  for (const s of [e?.status, e?.response?.status, e?.statusCode]) if (typeof s === 'number') return s;
+  return undefined;
+}
+
+/**
+ * Whether a failed model call is worth retrying. Client errors (bad request, bad key, unknown
+ * model) are not: retrying them only delays the same answer. Cancellation by the caller never is.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof ModelTimeoutError) return true;
+  const status = statusOf(err);
+  if (status !== undefined) return RETRYABLE_STATUS.has(status);
+  const e = err as { code?: unknown; cause?: { code?: unknown }; name?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && RETRYABLE_CODES.has(e.code)) return true;
+  if (typeof e?.cause?.code === 'string' && RETRYABLE_CODES.has(e.cause.code)) return true;
+  // The OpenAI and Anthropic SDKs raise these for network failures with no status.
+  return e?.name === 'APIConnectionError' || e?.name === 'APIConnectionTimeoutError' || e?.message === 'fetch failed';
+}
+
+/** Exponential backoff with full jitter: uniform in [0, base·2^attempt], capped. attempt counts from 0. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs = 30_000, random = Math.random): number {
+  return Math.round(random() * Math.min(maxMs, baseMs * 2 ** attempt));
+}

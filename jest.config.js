@@ -1,0 +1,13 @@
+const preset = require('./jest.preset');
+
+/** One jest project per app/lib (select with --selectProjects NAME), plus repo-wide checks under tools/. */
+module.exports = {
+  projects: [
+    preset('libs/config', 'config'),
+    preset('libs/metrics', 'metrics'),
+    preset('libs/telemetry', 'telemetry'),
+    preset('libs/service', 'service'),
+    preset('apps/gateway', 'gateway'),
+    preset('tools', 'tools'),
+  ],
+};

@@ -1,0 +1,21 @@
+/** Shared jest settings: TypeScript through SWC (type checking is `nx run-many -t typecheck`), @runnel/* to sources. */
+const path = require('node:path');
+const root = __dirname;
+
+module.exports = function preset(projectDir, displayName, extra = {}) {
+  return {
+    displayName,
+    rootDir: path.join(root, projectDir),
+    testEnvironment: 'node',
+    testMatch: ['<rootDir>/**/*.spec.ts'],
+    transform: {
+      '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
+    },
+    moduleNameMapper: {
+      '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
+      '^@runnel/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),
+    },
+    moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+    ...extra,
+  };
+};

@@ -1,0 +1,4 @@
+export * from './secret';
+export * from './config-error';
+export * from './load-config';
+export * as env from './env-schema';

@@ -1,0 +1,3 @@
+export * from './metrics-registry';
+export * from './ops-server';
+export { Counter, Gauge, Histogram, Registry } from 'prom-client';
