@@ -3,11 +3,15 @@ import { RequestTimeoutError } from '../http/abort-reasons';
 import { SseStream } from '../protocol/sse-stream';
 
 /**
- * Runs an already-validated stream to the client as SSE. Validation happens before this, so
+ * Runs an already-validated request to the client as SSE. Validation happens before this, so
  * bad requests still get a plain JSON 4xx; once the 200 is sent, a failure becomes
  * `event: error` with a generic message and no `end` (the real error goes to the log only).
  */
-export async function sendSse(ctx: RequestContext, chunks: AsyncIterable<string>, metadata?: string): Promise<void> {
+export async function sendSse(
+  ctx: RequestContext,
+  start: () => AsyncIterable<string> | Promise<AsyncIterable<string>>,
+  metadata?: string,
+): Promise<void> {
   const sse = new SseStream(ctx.res);
   sse.start();
   ctx.pinger.add(sse);
@@ -15,7 +19,9 @@ export async function sendSse(ctx: RequestContext, chunks: AsyncIterable<string>
   let sent = 0;
   try {
     if (metadata !== undefined) await sse.send('metadata', metadata);
-    for await (const data of chunks) {
+    // Started after the headers: LangChain's stream() waits for the first chunk, and the client
+    // should see the stream open (and pings) while a slow model thinks.
+    for await (const data of await start()) {
       if (!sse.open) break;
       await sse.send('data', data);
       sent++;

@@ -14,9 +14,8 @@ export async function streamEvents(ctx: RequestContext): Promise<void> {
   const input = prepareInput(ctx.route, body.input);
   const runId = randomUUID();
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
-  const events = ctx.route.runnable.streamEvents(input, { ...config, version: 'v2' }, runFilters(body));
   async function* chunks() {
-    for await (const event of events) {
+    for await (const event of ctx.route.runnable.streamEvents(input, { ...config, version: 'v2' }, runFilters(body))) {
       const metadata: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(event.metadata ?? {})) if (!k.startsWith('__')) metadata[k] = v;
       yield JSON.stringify(
@@ -32,5 +31,5 @@ export async function streamEvents(ctx: RequestContext): Promise<void> {
       );
     }
   }
-  await sendSse(ctx, chunks());
+  await sendSse(ctx, chunks);
 }

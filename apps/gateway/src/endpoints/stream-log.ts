@@ -28,9 +28,8 @@ export async function streamLog(ctx: RequestContext): Promise<void> {
   const input = prepareInput(ctx.route, body.input);
   const runId = randomUUID();
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
-  const patches = ctx.route.runnable.streamLog(input, config, runFilters(body));
   async function* chunks() {
-    for await (const patch of patches) {
+    for await (const patch of ctx.route.runnable.streamLog(input, config, runFilters(body))) {
       const ops = patch.ops.map((op) =>
         // JSON drops undefined; LangServe's first state has final_output: null, and clients read it.
         op.path === '' && op.op === 'replace' ? { ...op, value: { ...op.value, final_output: op.value.final_output ?? null } } : op,
@@ -38,5 +37,5 @@ export async function streamLog(ctx: RequestContext): Promise<void> {
       yield JSON.stringify({ ops: toWire(ops) });
     }
   }
-  await sendSse(ctx, chunks());
+  await sendSse(ctx, chunks);
 }

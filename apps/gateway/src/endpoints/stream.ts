@@ -13,10 +13,8 @@ export async function stream(ctx: RequestContext): Promise<void> {
   const input = prepareInput(ctx.route, body.input);
   const runId = randomUUID();
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
-  // Start the run before the 200 so a runnable that refuses synchronously still gets a JSON error.
-  const iterator = await ctx.route.runnable.stream(input, config);
   async function* chunks() {
-    for await (const chunk of iterator) yield JSON.stringify(toWire(chunk));
+    for await (const chunk of await ctx.route.runnable.stream(input, config)) yield JSON.stringify(toWire(chunk));
   }
-  await sendSse(ctx, chunks(), JSON.stringify({ run_id: runId }));
+  await sendSse(ctx, chunks, JSON.stringify({ run_id: runId }));
 }

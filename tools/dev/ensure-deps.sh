@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs what `npm start` and `npm test` need on a fresh clone of a fresh Debian machine:
+# npm dependencies (which bring Node 24 as the `node` package), and for tests the Debian
+# packages the suites drive for real (chromium for the playground). As root it installs them;
+# otherwise it says exactly what to install.
+set -eu
+cd "$(dirname "$0")/../.."
+
+if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "runnel: installing npm dependencies (npm ci)…"
+  npm ci --no-audit --no-fund
+fi
+
+missing=""
+if [ "${1:-}" = "--test" ]; then
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
+fi
+
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "runnel: installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "runnel: missing Debian packages:$missing" >&2
+    echo "runnel: install them with: sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
+fi
