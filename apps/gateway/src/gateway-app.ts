@@ -26,7 +26,7 @@ export interface GatewayApp {
 export interface GatewayAppOptions {
   logger?: Logger;
   /** Register more runnables in-process (tests, embedding); runs after built-ins and RUNNABLES_MODULE. */
-  register?: (runnables: RunnableRegistry) => void | Promise<void>;
+  register?: (runnables: RunnableRegistry) => unknown;
   handleProcessEvents?: boolean;
   exit?: (code: number) => void;
 }

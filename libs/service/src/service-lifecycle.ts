@@ -32,7 +32,13 @@ export class ServiceLifecycle {
   #draining: Promise<void> | undefined;
 
   constructor(opts: ServiceLifecycleOptions) {
-    this.#opts = { checkTimeoutMs: 2_000, exit: (code) => process.exit(code), handleProcessEvents: true, ...opts };
+    // Per key, so an explicit `undefined` from a caller still gets the default.
+    this.#opts = {
+      ...opts,
+      checkTimeoutMs: opts.checkTimeoutMs ?? 2_000,
+      exit: opts.exit ?? ((code) => process.exit(code)),
+      handleProcessEvents: opts.handleProcessEvents ?? true,
+    };
   }
 
   get draining(): boolean {

@@ -188,10 +188,17 @@ async function stream() {
 $('input-form').addEventListener('submit', (ev) => invoke(ev).catch((e) => show(String(e), true)));
 $('stream').addEventListener('click', () => stream().catch((e) => show(String(e), true)));
 
-fetch(BOOT.basePath + '/input_schema', { headers: headers() })
-  .then(async (res) => { if (!res.ok) throw new Error(await failText(res)); return res.json(); })
-  .then((s) => { schema = s; render(); })
-  .catch((e) => { schema = {}; render(); show('Could not load the input schema (' + e.message + '); enter JSON input.', true); });
+// input_schema needs the API key too: until it loads, a JSON textarea stands in, and entering a key retries.
+const SCHEMA_ERROR = 'Could not load the input schema';
+let schemaLoaded = false;
+function loadSchema() {
+  fetch(BOOT.basePath + '/input_schema', { headers: headers() })
+    .then(async (res) => { if (!res.ok) throw new Error(await failText(res)); return res.json(); })
+    .then((s) => { schema = s; schemaLoaded = true; render(); if ($('output').textContent.startsWith(SCHEMA_ERROR)) show(''); })
+    .catch((e) => { if (!fields.length) { schema = {}; render(); } show(SCHEMA_ERROR + ' (' + e.message + '); enter JSON input.', true); });
+}
+keyInput.addEventListener('change', () => { if (!schemaLoaded && keyInput.value) loadSchema(); });
+loadSchema();
 </script>
 </body>
 </html>

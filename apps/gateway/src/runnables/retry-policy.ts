@@ -1,6 +1,8 @@
 /** HTTP statuses worth another attempt: rate limits, timeouts and server-side failures. */
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504, 529]);
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+/** The OpenAI and Anthropic SDKs' errors for network failures with no status (matched by name or class name). */
+const CONNECTION_ERRORS = new Set<unknown>(['APIConnectionError', 'APIConnectionTimeoutError']);
 
 /** Thrown (as an abort reason) when one model attempt exceeds LLM_TIMEOUT. Retryable. */
 export class ModelTimeoutError extends Error {
@@ -24,11 +26,17 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof ModelTimeoutError) return true;
   const status = statusOf(err);
   if (status !== undefined) return RETRYABLE_STATUS.has(status);
-  const e = err as { code?: unknown; cause?: { code?: unknown }; name?: unknown; message?: unknown };
-  if (typeof e?.code === 'string' && RETRYABLE_CODES.has(e.code)) return true;
-  if (typeof e?.cause?.code === 'string' && RETRYABLE_CODES.has(e.cause.code)) return true;
-  // The OpenAI and Anthropic SDKs raise these for network failures with no status.
-  return e?.name === 'APIConnectionError' || e?.name === 'APIConnectionTimeoutError' || e?.message === 'fetch failed';
+  // Network failures arrive wrapped: the OpenAI and Anthropic SDKs raise APIConnectionError (whose
+  // `name` is plain "Error") with cause TypeError("fetch failed"), whose own cause has the socket
+  // code (UND_ERR_SOCKET, ECONNRESET, …). So look down the cause chain, not just one level.
+  let e = err as { code?: unknown; cause?: unknown; name?: unknown; message?: unknown } | null | undefined;
+  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
+    if (typeof e.code === 'string' && RETRYABLE_CODES.has(e.code)) return true;
+    if (CONNECTION_ERRORS.has(e.name) || CONNECTION_ERRORS.has(e.constructor?.name)) return true;
+    if (e.message === 'fetch failed') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 /** Exponential backoff with full jitter: uniform in [0, base·2^attempt], capped. attempt counts from 0. */
