@@ -16,7 +16,7 @@
  * the schema validation runs in a Node child process
  * (tools/k8s/validate-manifests.mjs); see validateManifests() below.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are untyped YAML; the schema check is done by kubernetes-models */
+ 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';

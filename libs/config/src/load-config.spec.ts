@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { ConfigError, env, parseConfig, Secret } from '@runnel/config';
+import { ConfigError, env, parseConfig, Secret } from './index';
 
 const schema = {
   PORT: env.port(8080),

@@ -5,6 +5,5 @@
  */
 export function startTracingFromEnv(service: string): void {
   if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require('./tracing') as typeof import('./tracing')).startTracing(process.env.OTEL_SERVICE_NAME ?? service);
 }

@@ -1,0 +1,237 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self and inclusive time per function, and time per
+// package/area. Functions in a bundle with a source map (the gateway's dist/apps/gateway/main.js.map)
+// are reported at their original source location.
+//
+//   node tools/bench/gateway/profile-summary.mjs <file.cpuprofile> [--top=25] [--json]
+//
+// Also imported by run.mjs (summariseProfile, formatProfileSummary).
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
+
+export function summariseProfile(file, { top = 25, repoRoot = process.cwd() } = {}) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const maps = new Map();
+  const byId = new Map();
+  const parent = new Map();
+  for (const node of profile.nodes) {
+    byId.set(node.id, node);
+    for (const c of node.children ?? []) parent.set(c, node.id);
+  }
+
+  // Time per sample: timeDeltas[i] is the time before sample i; attribute each sample the delta that follows it.
+  const { samples, timeDeltas } = profile;
+  const totalUs = profile.endTime - profile.startTime;
+  const sampleUs = new Float64Array(samples.length);
+  for (let i = 0; i < samples.length; i++) sampleUs[i] = Math.max(0, timeDeltas[i + 1] ?? timeDeltas[i] ?? 0);
+
+  const keyOf = new Map();
+  const info = new Map();
+  const keyFor = (node) => {
+    let k = keyOf.get(node.id);
+    if (k) return k;
+    const cf = node.callFrame;
+    const loc = locate(cf, maps, repoRoot);
+    const name = cf.functionName || (META.has(cf.functionName) ? cf.functionName : '(anonymous)');
+    k = `${name} ${loc.where}`;
+    keyOf.set(node.id, k);
+    if (!info.has(k)) info.set(k, { name, where: loc.where, area: loc.area, self: 0, total: 0 });
+    return k;
+  };
+
+  const areas = new Map();
+  let idle = 0;
+  let gc = 0;
+  let program = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const us = sampleUs[i];
+    const node = byId.get(samples[i]);
+    const k = keyFor(node);
+    const entry = info.get(k);
+    entry.self += us;
+    const fn = node.callFrame.functionName;
+    if (fn === '(idle)') idle += us;
+    else if (fn === '(garbage collector)') gc += us;
+    else if (fn === '(program)') program += us;
+    areas.set(entry.area, (areas.get(entry.area) ?? 0) + us);
+    // inclusive: every distinct function on the stack
+    const seen = new Set();
+    for (let id = samples[i]; id !== undefined; id = parent.get(id)) {
+      const kk = keyFor(byId.get(id));
+      if (seen.has(kk)) continue;
+      seen.add(kk);
+      info.get(kk).total += us;
+    }
+  }
+  const sampled = Array.from(sampleUs).reduce((a, b) => a + b, 0);
+  const busy = sampled - idle;
+  const fns = [...info.values()].filter((f) => !META.has(f.name));
+  const pct = (us) => (busy > 0 ? (100 * us) / busy : 0);
+  const row = (f, field) => ({ name: f.name, where: f.where, area: f.area, ms: f[field] / 1000, pctOfBusy: pct(f[field]) });
+  return {
+    file,
+    wallMs: totalUs / 1000,
+    sampledMs: sampled / 1000,
+    busyMs: busy / 1000,
+    idleMs: idle / 1000,
+    gcMs: gc / 1000,
+    programMs: program / 1000,
+    samples: samples.length,
+    topSelf: fns.sort((a, b) => b.self - a.self).slice(0, top).map((f) => row(f, 'self')),
+    topTotal: fns
+      .filter((f) => f.total > 0)
+      .sort((a, b) => b.total - a.total)
+      .slice(0, top)
+      .map((f) => row(f, 'total')),
+    areas: [...areas.entries()]
+      .filter(([a]) => a !== '(idle)')
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, us]) => ({ area, ms: us / 1000, pctOfBusy: pct(us) })),
+  };
+}
+
+function locate(cf, maps, repoRoot) {
+  const url = cf.url ?? '';
+  if (!url) {
+    const meta = META.has(cf.functionName) ? cf.functionName : '(native)';
+    return { where: '', area: meta === '(native)' ? '(native / V8 builtins)' : meta };
+  }
+  if (url.startsWith('node:')) {
+    const m = /^node:(internal\/)?([^/]+)/.exec(url);
+    return { where: `${url}:${cf.lineNumber + 1}`, area: `node:${m ? (m[1] ?? '') + m[2] : url}` };
+  }
+  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+  const nm = path.lastIndexOf('/node_modules/');
+  if (nm !== -1) {
+    const rest = path.slice(nm + '/node_modules/'.length);
+    const parts = rest.split('/');
+    const pkg = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+    const inPkg = rest.slice(pkg.length + 1);
+    return { where: `${pkg}/${inPkg}:${cf.lineNumber + 1}`, area: pkg };
+  }
+  const mapped = mapThroughSourceMap(path, cf.lineNumber, cf.columnNumber, maps);
+  if (mapped) {
+    const rel = mapped.source.startsWith(repoRoot) ? mapped.source.slice(repoRoot.length + 1) : mapped.source;
+    const area = rel.startsWith('apps/') || rel.startsWith('libs/') ? rel.split('/').slice(0, 2).join('/') : rel;
+    return { where: `${rel}:${mapped.line + 1}`, area };
+  }
+  const rel = path.startsWith(repoRoot) ? path.slice(repoRoot.length + 1) : basename(path);
+  return { where: `${rel}:${cf.lineNumber + 1}`, area: rel };
+}
+
+// --- minimal source map (v3) lookup -----------------------------------------------------------------
+
+function mapThroughSourceMap(path, line, column, maps) {
+  if (!maps.has(path)) maps.set(path, loadMap(path));
+  const map = maps.get(path);
+  if (!map) return undefined;
+  const segs = map.lines[line];
+  if (!segs || segs.length === 0) return undefined;
+  // last segment starting at or before `column`
+  let lo = 0;
+  let hi = segs.length - 1;
+  let best = segs[0];
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (segs[mid][0] <= column) {
+      best = segs[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (best.length < 4) return undefined;
+  return { source: map.sources[best[1]], line: best[2] };
+}
+
+function loadMap(path) {
+  const file = `${path}.map`;
+  if (!existsSync(file)) return undefined;
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8'));
+    const root = resolve(dirname(file), raw.sourceRoot ?? '');
+    const sources = raw.sources.map((s) => resolve(root, s));
+    return { sources, lines: decodeMappings(raw.mappings) };
+  } catch {
+    return undefined;
+  }
+}
+
+const B64 = new Map([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].map((c, i) => [c, i]));
+
+function decodeMappings(mappings) {
+  const lines = [];
+  let src = 0;
+  let origLine = 0;
+  let origCol = 0;
+  let name = 0;
+  for (const lineText of mappings.split(';')) {
+    const segs = [];
+    let genCol = 0;
+    if (lineText) {
+      for (const segText of lineText.split(',')) {
+        if (!segText) continue;
+        const v = decodeVlq(segText);
+        genCol += v[0];
+        if (v.length >= 4) {
+          src += v[1];
+          origLine += v[2];
+          origCol += v[3];
+          if (v.length >= 5) name += v[4];
+          segs.push([genCol, src, origLine, origCol]);
+        } else segs.push([genCol]);
+      }
+    }
+    lines.push(segs);
+  }
+  return lines;
+}
+
+function decodeVlq(text) {
+  const out = [];
+  let value = 0;
+  let shift = 0;
+  for (const ch of text) {
+    const digit = B64.get(ch);
+    value += (digit & 31) << shift;
+    if (digit & 32) shift += 5;
+    else {
+      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
+// --- text output -----------------------------------------------------------------------------------
+
+export function formatProfileSummary(s, { label = '' } = {}) {
+  const f1 = (x) => x.toFixed(1);
+  const lines = [];
+  lines.push(`CPU profile ${label}${label ? ' ' : ''}(${s.file})`);
+  lines.push(
+    `  wall ${f1(s.wallMs)} ms, busy ${f1(s.busyMs)} ms (${f1((100 * s.busyMs) / (s.sampledMs || 1))}% of samples), ` +
+      `GC ${f1(s.gcMs)} ms (${f1((100 * s.gcMs) / (s.busyMs || 1))}% of busy), (program) ${f1(s.programMs)} ms`,
+  );
+  lines.push('  Busy time by area:');
+  for (const a of s.areas.slice(0, 15)) lines.push(`    ${f1(a.pctOfBusy).padStart(5)}%  ${f1(a.ms).padStart(9)} ms  ${a.area}`);
+  lines.push('  Top self time:');
+  for (const f of s.topSelf) lines.push(`    ${f1(f.pctOfBusy).padStart(5)}%  ${f1(f.ms).padStart(9)} ms  ${f.name}  ${f.where}`);
+  lines.push('  Top inclusive time:');
+  for (const f of s.topTotal) lines.push(`    ${f1(f.pctOfBusy).padStart(5)}%  ${f1(f.ms).padStart(9)} ms  ${f.name}  ${f.where}`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const file = args.find((a) => !a.startsWith('--'));
+  if (!file) {
+    process.stderr.write('usage: profile-summary.mjs <file.cpuprofile> [--top=25] [--json]\n');
+    process.exit(2);
+  }
+  const top = Number(args.find((a) => a.startsWith('--top='))?.slice(6) ?? 25);
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+  const s = summariseProfile(file, { top, repoRoot });
+  process.stdout.write(args.includes('--json') ? `${JSON.stringify(s, null, 2)}\n` : `${formatProfileSummary(s)}\n`);
+}
