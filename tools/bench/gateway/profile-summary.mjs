@@ -2,7 +2,7 @@
 // package/area. Functions in a bundle with a source map (the gateway's dist/apps/gateway/main.js.map)
 // are reported at their original source location.
 //
-//   node tools/bench/gateway/profile-summary.mjs <file.cpuprofile> [--top=25] [--json]
+//   node tools/bench/gateway/profile-summary.mjs <file.cpuprofile> [--top=25] [--from-ms=N] [--to-ms=N] [--json]
 //
 // Also imported by run.mjs (summariseProfile, formatProfileSummary).
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
 
-export function summariseProfile(file, { top = 25, repoRoot = process.cwd() } = {}) {
+export function summariseProfile(file, { top = 25, repoRoot = process.cwd(), window } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const maps = new Map();
   const byId = new Map();
@@ -22,10 +22,18 @@ export function summariseProfile(file, { top = 25, repoRoot = process.cwd() } = 
   }
 
   // Time per sample: timeDeltas[i] is the time before sample i; attribute each sample the delta that follows it.
+  // `window` ({fromMs, toMs}, relative to the profile's start) keeps only the samples in that span, e.g.
+  // the measured load run, leaving out start-up and warm-up.
   const { samples, timeDeltas } = profile;
-  const totalUs = profile.endTime - profile.startTime;
+  const fromUs = (window?.fromMs ?? 0) * 1000;
+  const toUs = (window?.toMs ?? Infinity) * 1000;
+  const totalUs = Math.min(profile.endTime - profile.startTime, toUs) - fromUs;
   const sampleUs = new Float64Array(samples.length);
-  for (let i = 0; i < samples.length; i++) sampleUs[i] = Math.max(0, timeDeltas[i + 1] ?? timeDeltas[i] ?? 0);
+  let at = 0;
+  for (let i = 0; i < samples.length; i++) {
+    at += timeDeltas[i] ?? 0;
+    sampleUs[i] = at >= fromUs && at <= toUs ? Math.max(0, timeDeltas[i + 1] ?? timeDeltas[i] ?? 0) : 0;
+  }
 
   const keyOf = new Map();
   const info = new Map();
@@ -34,7 +42,7 @@ export function summariseProfile(file, { top = 25, repoRoot = process.cwd() } = 
     if (k) return k;
     const cf = node.callFrame;
     const loc = locate(cf, maps, repoRoot);
-    const name = cf.functionName || (META.has(cf.functionName) ? cf.functionName : '(anonymous)');
+    const name = cf.functionName || '(anonymous)';
     k = `${name} ${loc.where}`;
     keyOf.set(node.id, k);
     if (!info.has(k)) info.set(k, { name, where: loc.where, area: loc.area, self: 0, total: 0 });
@@ -47,6 +55,7 @@ export function summariseProfile(file, { top = 25, repoRoot = process.cwd() } = 
   let program = 0;
   for (let i = 0; i < samples.length; i++) {
     const us = sampleUs[i];
+    if (us === 0) continue;
     const node = byId.get(samples[i]);
     const k = keyFor(node);
     const entry = info.get(k);
@@ -78,7 +87,8 @@ export function summariseProfile(file, { top = 25, repoRoot = process.cwd() } = 
     idleMs: idle / 1000,
     gcMs: gc / 1000,
     programMs: program / 1000,
-    samples: samples.length,
+    samples: sampleUs.filter((us) => us > 0).length,
+    window: window ?? null,
     topSelf: fns.sort((a, b) => b.self - a.self).slice(0, top).map((f) => row(f, 'self')),
     topTotal: fns
       .filter((f) => f.total > 0)
@@ -209,7 +219,8 @@ function decodeVlq(text) {
 export function formatProfileSummary(s, { label = '' } = {}) {
   const f1 = (x) => x.toFixed(1);
   const lines = [];
-  lines.push(`CPU profile ${label}${label ? ' ' : ''}(${s.file})`);
+  const span = s.window ? `, samples from ${(s.window.fromMs / 1000).toFixed(1)} s to ${(s.window.toMs / 1000).toFixed(1)} s after start` : '';
+  lines.push(`CPU profile ${label}${label ? ' ' : ''}(${s.file}${span})`);
   lines.push(
     `  wall ${f1(s.wallMs)} ms, busy ${f1(s.busyMs)} ms (${f1((100 * s.busyMs) / (s.sampledMs || 1))}% of samples), ` +
       `GC ${f1(s.gcMs)} ms (${f1((100 * s.gcMs) / (s.busyMs || 1))}% of busy), (program) ${f1(s.programMs)} ms`,
@@ -232,6 +243,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const top = Number(args.find((a) => a.startsWith('--top='))?.slice(6) ?? 25);
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-  const s = summariseProfile(file, { top, repoRoot });
+  const from = args.find((a) => a.startsWith('--from-ms='))?.slice(10);
+  const to = args.find((a) => a.startsWith('--to-ms='))?.slice(8);
+  const window = from || to ? { fromMs: Number(from ?? 0), toMs: Number(to ?? Infinity) } : undefined;
+  const s = summariseProfile(file, { top, repoRoot, window });
   process.stdout.write(args.includes('--json') ? `${JSON.stringify(s, null, 2)}\n` : `${formatProfileSummary(s)}\n`);
 }

@@ -1,0 +1,757 @@
+// Gateway benchmark, one invocation end to end:
+//
+//   node_modules/.bin/node tools/bench/gateway/run.mjs [options]      (or: npm run bench:gateway -- [options])
+//
+// 1. Builds the gateway (ALWAYS by default, so the figures are for the current source; --no-build reuses
+//    dist/apps/gateway/main.js when it exists) and bundles apps/gateway/src/runnables/echo-runnable.ts with
+//    esbuild (packages external) for the bare LangChain server.
+// 2. Starts three servers as child processes on free loopback ports:
+//      gateway         dist/apps/gateway/main.js, API keys on, metrics on, LOG_LEVEL=warn, MAX_CONCURRENT_REQUESTS=10000
+//      bare-langchain  node:http + JSON.parse + new EchoRunnable().invoke(input)      (bare-server.cjs langchain)
+//      bare-echo       node:http + JSON.parse + JSON.stringify({output: input})        (bare-server.cjs echo)
+// 3. Throughput: autocannon (in a separate load-generator process, load-worker.mjs) POSTs the same body to
+//    each server's /echo/invoke with the same connections and duration; warm-up first, then the servers
+//    interleaved for --rounds rounds (A B C A B C ...). req/s, p50/p99, errors, and the ratios.
+// 4. Fixed rate: the gateway at --rate req/s: autocannon overallRate (as specified; note autocannon sends
+//    each connection's per-second quota back to back, then idles) and an evenly paced open-loop generator
+//    with microsecond latencies.
+// 5. Open streams: a second gateway with RUNNABLES_MODULE=hold-runnables.cjs; opens --streams concurrent
+//    POST /hold/stream, waits for every first `event: data`, reads RSS (/proc/<pid>/status and the
+//    process_resident_memory_bytes metric) and runnel_gateway_open_streams, closes them all and checks the
+//    gauge returns to 0 and that every held run was released through its AbortSignal.
+// 6. CPU profile (when the gateway is below 0.8x the bare LangChain server, or with --profile): the gateway
+//    and the bare LangChain server are each run under `node --cpu-prof` during a load run, and the top self
+//    and inclusive functions are printed (see profile-summary.mjs).
+// Prints the machine, a summary table and the targets; writes results JSON to a temp directory; stops every
+// child process it started (SIGTERM, then SIGKILL), also on error and SIGINT.
+//
+// Options (flag, or env var in brackets; defaults in parentheses):
+//   --duration=S          seconds per measured throughput run          [BENCH_DURATION]          (10)
+//   --connections=N       autocannon connections                       [BENCH_CONNECTIONS]       (50)
+//   --rounds=N            interleaved rounds per server                [BENCH_ROUNDS]            (2)
+//   --warmup=S            warm-up seconds per server                   [BENCH_WARMUP]            (5)
+//   --rate=N              fixed-rate test, req/s                       [BENCH_RATE]              (1000)
+//   --rate-connections=N  connections for the fixed-rate test          [BENCH_RATE_CONNECTIONS]  (10)
+//   --rate-duration=S     seconds of the fixed-rate test               [BENCH_RATE_DURATION]     (10)
+//   --streams=N           open streams                                 [BENCH_STREAMS]           (5000)
+//   --only=a,b            phases: throughput,rate,streams,profile      [BENCH_ONLY]              (all)
+//   --no-build            reuse dist/apps/gateway/main.js if present   [BENCH_BUILD=missing]
+//   --profile / --no-profile   force / never profile (default: only below target)  [BENCH_PROFILE=always|never|auto]
+//   --json=PATH           also write the results JSON there
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { formatProfileSummary, summariseProfile } from './profile-summary.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../../..');
+const GATEWAY_MAIN = join(ROOT, 'dist/apps/gateway/main.js');
+const ECHO_SOURCE = join(ROOT, 'apps/gateway/src/runnables/echo-runnable.ts');
+const NODE = process.execPath;
+
+const INPUT = { text: 'hello world', n: 42 };
+const BODY = JSON.stringify({ input: INPUT });
+const EXPECT_OUTPUT = `"output":${JSON.stringify(INPUT)}`;
+const TARGETS = { ratio: 0.8, p99Ms: 10, streamsRssMiB: 300 };
+
+// ------------------------------------------------------------------------------------------------
+// options
+
+function option(name, envName, fallback) {
+  const flag = process.argv.slice(2).find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (flag) return flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : 'true';
+  return process.env[envName] ?? fallback;
+}
+const has = (flag) => process.argv.slice(2).includes(flag);
+const num = (name, envName, fallback) => {
+  const v = Number(option(name, envName, fallback));
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name}: expected a positive number`);
+  return v;
+};
+
+const opts = {
+  duration: num('duration', 'BENCH_DURATION', 10),
+  connections: num('connections', 'BENCH_CONNECTIONS', 50),
+  rounds: num('rounds', 'BENCH_ROUNDS', 2),
+  warmup: num('warmup', 'BENCH_WARMUP', 5),
+  rate: num('rate', 'BENCH_RATE', 1000),
+  rateConnections: num('rate-connections', 'BENCH_RATE_CONNECTIONS', 10),
+  rateDuration: num('rate-duration', 'BENCH_RATE_DURATION', 10),
+  streams: num('streams', 'BENCH_STREAMS', 5000),
+  only: new Set(String(option('only', 'BENCH_ONLY', 'throughput,rate,streams,profile')).split(',').map((s) => s.trim())),
+  build: has('--no-build') ? 'missing' : (process.env.BENCH_BUILD ?? 'always'),
+  profile: has('--profile') ? 'always' : has('--no-profile') ? 'never' : (process.env.BENCH_PROFILE ?? 'auto'),
+  json: option('json', 'BENCH_JSON', undefined),
+};
+
+// ------------------------------------------------------------------------------------------------
+// child processes: every one is tracked by pid and stopped on exit, error or signal
+
+const children = new Map(); // pid -> child record
+
+function startChild(name, args, { env = {}, ipc = false, nofile, nodeArgs = [] } = {}) {
+  const argv = [...nodeArgs, ...args];
+  let cmd = NODE;
+  let cmdArgs = argv;
+  if (nofile) {
+    // Raise the open-files limit for this child only (exec keeps the pid, the env and the IPC fd).
+    cmd = '/bin/sh';
+    cmdArgs = ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, NODE, ...argv];
+  }
+  const proc = spawn(cmd, cmdArgs, {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
+  const child = { name, proc, pid: proc.pid, output: [], exited: false, exitCode: null };
+  const keep = (d) => {
+    child.output.push(d.toString());
+    if (child.output.length > 200) child.output.splice(0, 100);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  child.exit = new Promise((res) =>
+    proc.on('exit', (code, signal) => {
+      child.exited = true;
+      child.exitCode = code ?? signal;
+      children.delete(proc.pid);
+      res(child.exitCode);
+    }),
+  );
+  children.set(proc.pid, child);
+  return child;
+}
+
+/** A small, explicit environment: nothing from the caller's shell (OTEL_*, NODE_OPTIONS, provider keys) leaks in. */
+function childEnv(extra) {
+  const base = { PATH: `${dirname(NODE)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '/tmp', LANG: process.env.LANG ?? 'C.UTF-8' };
+  return { ...base, ...extra };
+}
+
+async function stopChild(child, graceMs = 5000) {
+  if (!child || child.exited) return;
+  try {
+    process.kill(child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const t = setTimeout(() => {
+    try {
+      if (!child.exited) process.kill(child.pid, 'SIGKILL');
+    } catch {}
+  }, graceMs);
+  await child.exit;
+  clearTimeout(t);
+}
+
+function killAllNow() {
+  for (const child of children.values()) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+let shuttingDown = false;
+async function shutdown(code, why) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  if (why) process.stderr.write(`\n${why}\n`);
+  await Promise.all([...children.values()].map((c) => stopChild(c, 3000)));
+  process.exit(code);
+}
+process.on('exit', killAllNow);
+process.on('SIGINT', () => shutdown(130, 'interrupted; stopping child processes'));
+process.on('SIGTERM', () => shutdown(143, 'terminated; stopping child processes'));
+process.on('uncaughtException', (err) => shutdown(1, `error: ${err?.stack ?? err}`));
+process.on('unhandledRejection', (err) => shutdown(1, `error: ${err?.stack ?? err}`));
+
+function tail(child, n = 30) {
+  return child.output.join('').split('\n').slice(-n).join('\n');
+}
+
+// ------------------------------------------------------------------------------------------------
+// helpers
+
+function log(msg) {
+  process.stdout.write(`[bench] ${msg}\n`);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function waitForPort(child, port, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exited) throw new Error(`${child.name} exited (${child.exitCode}) before listening:\n${tail(child)}`);
+    const ok = await new Promise((res) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${child.name} did not listen on ${port} within ${timeoutMs} ms:\n${tail(child)}`);
+}
+
+const CLK_TCK = 100; // USER_HZ on Linux
+
+/** utime+stime of a process in seconds, or NaN when it cannot be read. */
+function procCpuSeconds(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Busy CPU seconds of the whole machine (all cores). */
+function machineBusySeconds() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq = 0, softirq = 0, steal = 0] = f; // idle and iowait are not busy
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
+function procStatus(pid) {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+}
+
+function openFilesLimit(pid = 'self') {
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  const n = (s) => (s === 'unlimited' ? Infinity : Number(s));
+  return { soft: n(m[1]), hard: n(m[2]) };
+}
+
+async function scrapeMetrics(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && !(m[1] in out)) out[m[1]] = Number(m[3]);
+  }
+  return out;
+}
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const mhz = /^cpu MHz\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim();
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
+  let cgroupCpu;
+  try {
+    cgroupCpu = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim();
+  } catch {}
+  const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout?.trim() || String(os.availableParallelism());
+  return {
+    nproc: Number(nproc),
+    cpuModel: model,
+    cpuMHz: mhz ? Number(mhz) : undefined,
+    memoryGiB: memKb / 1024 / 1024,
+    cgroupCpuMax: cgroupCpu,
+    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadAvgAtStart: os.loadavg(),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// load worker (separate process) over IPC
+
+let worker;
+let nextId = 1;
+const pending = new Map();
+
+function startWorker(nofile) {
+  worker = startChild('load-worker', [join(HERE, 'load-worker.mjs')], { ipc: true, nofile });
+  worker.proc.on('message', (msg) => {
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.ok) p.res(msg.result);
+    else p.rej(new Error(`load worker: ${msg.error}`));
+  });
+  worker.exit.then(() => {
+    for (const p of pending.values()) p.rej(new Error(`load worker exited (${worker.exitCode}):\n${tail(worker)}`));
+    pending.clear();
+  });
+}
+
+function ask(type, o) {
+  return new Promise((res, rej) => {
+    const id = nextId++;
+    pending.set(id, { res, rej });
+    worker.proc.send({ id, type, opts: o });
+  });
+}
+
+/** Runs a load step and measures CPU use of the server, the load generator and everything else on the machine. */
+async function measured(server, fn) {
+  const s0 = procCpuSeconds(server.pid);
+  const w0 = procCpuSeconds(worker.pid);
+  const p0 = procCpuSeconds(process.pid);
+  const m0 = machineBusySeconds();
+  const t0 = performance.now();
+  const result = await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const server_ = procCpuSeconds(server.pid) - s0;
+  const worker_ = procCpuSeconds(worker.pid) - w0;
+  const parent_ = procCpuSeconds(process.pid) - p0;
+  const machine_ = machineBusySeconds() - m0;
+  return {
+    ...result,
+    cpu: {
+      serverCores: server_ / wall,
+      loadGenCores: worker_ / wall,
+      otherCores: Math.max(0, machine_ - server_ - worker_ - parent_) / wall,
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// phases
+
+function build() {
+  const missing = !existsSync(GATEWAY_MAIN);
+  if (opts.build !== 'always' && !missing) {
+    log(`build: reusing ${GATEWAY_MAIN} (--no-build)`);
+    return { built: false };
+  }
+  log('build: nx run gateway:build ...');
+  const t0 = Date.now();
+  const r = spawnSync(join(ROOT, 'node_modules/.bin/nx'), ['run', 'gateway:build'], {
+    cwd: ROOT,
+    env: { ...process.env, NX_DAEMON: 'false', PATH: `${dirname(NODE)}:${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`gateway build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  log(`build: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { built: true };
+}
+
+async function bundleEchoRunnable(tmp) {
+  const esbuild = await import('esbuild');
+  const outfile = join(tmp, 'echo-runnable.cjs');
+  await esbuild.build({
+    entryPoints: [ECHO_SOURCE],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+async function startGateway(name, { env = {}, nodeArgs = [], nofile } = {}) {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const child = startChild(name, [GATEWAY_MAIN], {
+    nodeArgs,
+    nofile,
+    env: {
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      HOST: '127.0.0.1',
+      GATEWAY_API_KEYS: API_KEY,
+      LOG_LEVEL: 'warn',
+      MAX_CONCURRENT_REQUESTS: '10000',
+      SHUTDOWN_TIMEOUT: '3',
+      ...env,
+    },
+  });
+  await waitForPort(child, port);
+  await waitForPort(child, metricsPort);
+  return Object.assign(child, { port, metricsPort, kind: 'gateway' });
+}
+
+async function startBare(name, mode, bundle, { nodeArgs = [] } = {}) {
+  const port = await freePort();
+  const child = startChild(name, [join(HERE, 'bare-server.cjs'), mode], {
+    nodeArgs,
+    env: { PORT: String(port), HOST: '127.0.0.1', ECHO_RUNNABLE_BUNDLE: bundle, NODE_PATH: join(ROOT, 'node_modules') },
+  });
+  await waitForPort(child, port);
+  return Object.assign(child, { port, kind: mode });
+}
+
+const API_KEY = `bench-${randomBytes(12).toString('hex')}`;
+const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
+
+async function sanityCheck(server) {
+  const url = `http://127.0.0.1:${server.port}/echo/invoke`;
+  const res = await fetch(url, { method: 'POST', headers: HEADERS, body: BODY });
+  const json = await res.json();
+  if (res.status !== 200 || !isDeepStrictEqual(json.output, INPUT)) {
+    throw new Error(`${server.name}: unexpected reply ${res.status} ${JSON.stringify(json)}`);
+  }
+  if (server.kind !== 'echo' && (typeof json.metadata?.run_id !== 'string' || !Array.isArray(json.metadata?.feedback_tokens))) {
+    throw new Error(`${server.name}: reply lacks metadata.run_id/feedback_tokens: ${JSON.stringify(json)}`);
+  }
+  if (server.kind === 'gateway') {
+    const anon = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    await anon.arrayBuffer();
+    if (anon.status !== 401) throw new Error(`gateway: expected 401 without an API key, got ${anon.status}`);
+  }
+}
+
+function autocannonRun(server, { duration, connections, overallRate }) {
+  return measured(server, () =>
+    ask('autocannon', {
+      url: `http://127.0.0.1:${server.port}/echo/invoke`,
+      connections,
+      duration,
+      body: BODY,
+      headers: HEADERS,
+      overallRate,
+      expectOutput: EXPECT_OUTPUT,
+    }),
+  );
+}
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+function summariseRuns(runs) {
+  return {
+    runs: runs.length,
+    reqPerSec: mean(runs.map((r) => r.reqPerSec)),
+    reqPerSecMin: Math.min(...runs.map((r) => r.reqPerSec)),
+    reqPerSecMax: Math.max(...runs.map((r) => r.reqPerSec)),
+    p50: mean(runs.map((r) => r.latencyMs.p50)),
+    p99: mean(runs.map((r) => r.latencyMs.p99)),
+    p99Max: Math.max(...runs.map((r) => r.latencyMs.p99)),
+    errors: sum(runs.map((r) => r.errors + r.timeouts)),
+    non2xx: sum(runs.map((r) => r.non2xx)),
+    mismatches: sum(runs.map((r) => r.mismatches)),
+    serverCores: mean(runs.map((r) => r.cpu.serverCores)),
+    loadGenCores: mean(runs.map((r) => r.cpu.loadGenCores)),
+    otherCoresMax: Math.max(...runs.map((r) => r.cpu.otherCores)),
+  };
+}
+
+async function throughputPhase(servers) {
+  log(`throughput: warm-up ${opts.warmup} s per server, ${opts.connections} connections`);
+  for (const s of servers) await autocannonRun(s, { duration: opts.warmup, connections: opts.connections });
+  const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const s of servers) {
+      const r = await autocannonRun(s, { duration: opts.duration, connections: opts.connections });
+      runs[s.name].push(r);
+      log(
+        `throughput: round ${round} ${s.name.padEnd(14)} ${r.reqPerSec.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  ` +
+          `errors ${r.errors + r.timeouts}  non2xx ${r.non2xx}  mismatches ${r.mismatches}  cpu: server ${r.cpu.serverCores.toFixed(2)} loadgen ${r.cpu.loadGenCores.toFixed(2)} other ${r.cpu.otherCores.toFixed(2)} cores`,
+      );
+    }
+  }
+  const summary = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, summariseRuns(v)]));
+  const g = summary.gateway.reqPerSec;
+  const l = summary['bare-langchain'].reqPerSec;
+  const e = summary['bare-echo'].reqPerSec;
+  return { runs, summary, ratios: { gatewayOverBareLangchain: g / l, bareLangchainOverBareEcho: l / e, gatewayOverBareEcho: g / e } };
+}
+
+async function ratePhase(gateway) {
+  log(`fixed rate: gateway at ${opts.rate} req/s, autocannon overallRate, ${opts.rateConnections} connections, ${opts.rateDuration} s`);
+  const auto = await autocannonRun(gateway, { duration: opts.rateDuration, connections: opts.rateConnections, overallRate: opts.rate });
+  log(
+    `fixed rate (autocannon): ${auto.reqPerSec.toFixed(0)} req/s  p50 ${auto.latencyMs.p50} ms  p99 ${auto.latencyMs.p99} ms  p99.9 ${auto.latencyMs.p99_9} ms  max ${auto.latencyMs.max} ms  non2xx ${auto.non2xx}`,
+  );
+  log(`fixed rate: gateway at ${opts.rate} req/s, evenly paced open loop (node:http client), ${opts.rateDuration} s`);
+  const paced = await measured(gateway, () =>
+    ask('paced', {
+      host: '127.0.0.1',
+      port: gateway.port,
+      path: '/echo/invoke',
+      rate: opts.rate,
+      duration: opts.rateDuration,
+      body: BODY,
+      headers: HEADERS,
+      expectOutput: EXPECT_OUTPUT,
+    }),
+  );
+  const sv = paced.serviceMs;
+  log(
+    `fixed rate (paced): ${paced.achievedRate.toFixed(0)} req/s  p50 ${sv.p50.toFixed(2)} ms  p99 ${sv.p99.toFixed(2)} ms  p99.9 ${sv.p99_9.toFixed(2)} ms  max ${sv.max.toFixed(2)} ms  ` +
+      `(from schedule: p99 ${paced.scheduledMs.p99.toFixed(2)} ms)  errors ${paced.errors}`,
+  );
+  return { autocannon: auto, paced };
+}
+
+async function streamsPhase(nofile) {
+  const n = opts.streams;
+  const gw = await startGateway('gateway-streams', {
+    nofile,
+    env: {
+      RUNNABLES_MODULE: join(HERE, 'hold-runnables.cjs'),
+      HOLD_SECONDS: '600',
+      MAX_CONCURRENT_REQUESTS: String(Math.max(10_000, n + 1000)),
+    },
+  });
+  const holdStats = async () => {
+    const r = await fetch(`http://127.0.0.1:${gw.port}/hold_stats/invoke`, { method: 'POST', headers: HEADERS, body: '{"input":null}' });
+    return (await r.json()).output;
+  };
+  const streamReq = { host: '127.0.0.1', port: gw.port, path: '/hold/stream', body: BODY, headers: HEADERS };
+  const waitForZero = async (timeoutMs = 30_000) => {
+    const t0 = performance.now();
+    let m;
+    while (performance.now() - t0 < timeoutMs) {
+      m = await scrapeMetrics(gw.metricsPort);
+      if (m.runnel_gateway_open_streams === 0) return { ms: performance.now() - t0, openStreams: 0 };
+      await sleep(100);
+    }
+    return { ms: performance.now() - t0, openStreams: m?.runnel_gateway_open_streams };
+  };
+
+  // Warm-up: some streams opened and closed, so the code paths are compiled before the baseline.
+  log('streams: warm-up (200 streams opened and closed)');
+  await ask('streams-open', { ...streamReq, count: 200 });
+  await ask('streams-close', {});
+  await waitForZero();
+  await sleep(1000);
+  const before = { ...procStatus(gw.pid), metrics: await scrapeMetrics(gw.metricsPort), hold: await holdStats() };
+  log(`streams: gateway RSS before ${before.rssMiB.toFixed(1)} MiB; opening ${n} streams`);
+
+  const opened = await ask('streams-open', { ...streamReq, count: n, window: 200 });
+  await sleep(500);
+  const metricsOpen = await scrapeMetrics(gw.metricsPort);
+  const open = {
+    ...procStatus(gw.pid),
+    ...opened,
+    openStreamsGauge: metricsOpen.runnel_gateway_open_streams,
+    inFlightGauge: metricsOpen.runnel_gateway_in_flight,
+    metricRssMiB: metricsOpen.process_resident_memory_bytes / 2 ** 20,
+    heapUsedMiB: metricsOpen.nodejs_heap_size_used_bytes / 2 ** 20,
+    heapTotalMiB: metricsOpen.nodejs_heap_size_total_bytes / 2 ** 20,
+    externalMiB: metricsOpen.nodejs_external_memory_bytes / 2 ** 20,
+    openFds: metricsOpen.process_open_fds,
+    hold: await holdStats(),
+  };
+  log(
+    `streams: ${open.open}/${n} got first data in ${(open.openMs / 1000).toFixed(1)} s (failed ${open.failed}); open_streams gauge ${open.openStreamsGauge}; ` +
+      `RSS ${open.rssMiB.toFixed(1)} MiB (metric ${open.metricRssMiB.toFixed(1)} MiB), heap used ${open.heapUsedMiB.toFixed(1)} MiB, held runs ${open.hold.active}`,
+  );
+
+  const closed = await ask('streams-close', {});
+  const drop = await waitForZero();
+  await sleep(1000);
+  const after = { ...procStatus(gw.pid), ...closed, dropMs: drop.ms, openStreamsGauge: drop.openStreams, hold: await holdStats() };
+  const released = after.hold.aborted - before.hold.aborted;
+  log(
+    `streams: closed ${after.closed}; open_streams gauge ${after.openStreamsGauge} after ${after.dropMs.toFixed(0)} ms; held runs still active ${after.hold.active}; ` +
+      `released by AbortSignal ${released}/${open.open}; RSS ${after.rssMiB.toFixed(1)} MiB`,
+  );
+  await stopChild(gw);
+  return { streams: n, before, open, after, releasedBySignal: released, perStreamKiB: ((open.rssMiB - before.rssMiB) * 1024) / (open.open || 1) };
+}
+
+async function profilePhase(bundle, tmp) {
+  const out = {};
+  for (const target of ['gateway', 'bare-langchain']) {
+    const dir = join(tmp, `profile-${target}`);
+    const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    const spawnedAt = performance.now();
+    const server =
+      target === 'gateway' ? await startGateway('gateway-profiled', { nodeArgs }) : await startBare('bare-lc-profiled', 'langchain', bundle, { nodeArgs });
+    log(`profile: ${target} under --cpu-prof, ${opts.warmup} s warm-up + ${opts.duration} s load`);
+    await autocannonRun(server, { duration: opts.warmup, connections: opts.connections });
+    const fromMs = performance.now() - spawnedAt;
+    const run = await autocannonRun(server, { duration: opts.duration, connections: opts.connections });
+    const toMs = performance.now() - spawnedAt;
+    await stopChild(server, 15_000);
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    if (!files.length) {
+      log(`profile: no .cpuprofile written for ${target}`);
+      continue;
+    }
+    const file = join(dir, files[0]);
+    // Only the measured run: start-up (module loading) and warm-up are left out.
+    const summary = summariseProfile(file, { top: 25, repoRoot: ROOT, window: { fromMs: fromMs + 250, toMs: toMs - 250 } });
+    out[target] = { file, reqPerSecUnderProfiler: run.reqPerSec, summary };
+    process.stdout.write(`\n${formatProfileSummary(summary, { label: `${target} (${run.reqPerSec.toFixed(0)} req/s under the profiler)` })}\n\n`);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// report
+
+const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const met = (ok) => (ok ? 'MET' : 'NOT MET');
+
+function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ')).join('\n');
+}
+
+function report(results) {
+  const lines = [];
+  const m = results.machine;
+  lines.push('', '=== Gateway benchmark ===');
+  lines.push(
+    `Machine: ${m.nproc} CPU (${m.cpuModel}${m.cpuMHz ? `, ${m.cpuMHz} MHz` : ''}), ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.kernel}, Node ${m.node}` +
+      `${m.cgroupCpuMax ? `, cgroup cpu.max ${m.cgroupCpuMax}` : ''}; load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  lines.push(`Command: node_modules/.bin/node tools/bench/gateway/run.mjs ${process.argv.slice(2).join(' ')}`.trimEnd());
+  const t = results.throughput;
+  if (t) {
+    lines.push(
+      '',
+      `Throughput: POST /echo/invoke ${BODY}, ${opts.connections} connections, ${opts.duration} s x ${opts.rounds} rounds interleaved (after ${opts.warmup} s warm-up each); means of rounds`,
+    );
+    const rows = [['server', 'req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'bad body', 'server CPU', 'loadgen CPU', 'other CPU (max)']];
+    for (const [name, s] of Object.entries(t.summary)) {
+      rows.push([name, f0(s.reqPerSec), f0(s.reqPerSecMin), f0(s.reqPerSecMax), f1(s.p50), f1(s.p99), s.errors, s.non2xx, s.mismatches, f2(s.serverCores), f2(s.loadGenCores), f2(s.otherCoresMax)]);
+    }
+    lines.push(table(rows));
+    lines.push(
+      `Ratios: gateway / bare-langchain = ${f2(t.ratios.gatewayOverBareLangchain)}   bare-langchain / bare-echo = ${f2(t.ratios.bareLangchainOverBareEcho)}   gateway / bare-echo = ${f2(t.ratios.gatewayOverBareEcho)}`,
+    );
+  }
+  const r = results.rate;
+  if (r) {
+    const a = r.autocannon;
+    const p = r.paced;
+    lines.push('', `Fixed rate ${opts.rate} req/s on the gateway, ${opts.rateDuration} s:`);
+    lines.push(
+      table([
+        ['generator', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'non-2xx', 'server CPU'],
+        [`autocannon overallRate (${opts.rateConnections} conns)`, f0(a.reqPerSec), a.latencyMs.p50, a.latencyMs.p99, a.latencyMs.p99_9, a.latencyMs.max, a.errors + a.timeouts, a.non2xx, f2(a.cpu.serverCores)],
+        [
+          'paced open loop (node:http)',
+          f0(p.achievedRate),
+          f2(p.serviceMs.p50),
+          f2(p.serviceMs.p99),
+          f2(p.serviceMs.p99_9),
+          f2(p.serviceMs.max),
+          p.errors,
+          sum(Object.entries(p.statusCodes).filter(([c]) => !c.startsWith('2')).map(([, v]) => v)),
+          f2(p.cpu.serverCores),
+        ],
+      ]),
+    );
+    lines.push('  (autocannon records whole milliseconds; the paced generator measures microseconds from write to last byte.)');
+  }
+  const s = results.streams;
+  if (s) {
+    lines.push('', `Open streams: ${s.streams} concurrent POST /hold/stream on one gateway:`);
+    lines.push(
+      table([
+        ['', 'value'],
+        ['streams with first data event', `${s.open.open}/${s.streams} (failed ${s.open.failed}) in ${f1(s.open.openMs / 1000)} s`],
+        ['runnel_gateway_open_streams', String(s.open.openStreamsGauge)],
+        ['gateway RSS before (MiB)', f1(s.before.rssMiB)],
+        ['gateway RSS with streams open (MiB)', `${f1(s.open.rssMiB)} (metric ${f1(s.open.metricRssMiB)}; peak VmHWM ${f1(s.open.hwmMiB)})`],
+        ['  of which V8 heap used / total (MiB)', `${f1(s.open.heapUsedMiB)} / ${f1(s.open.heapTotalMiB)}`],
+        ['per stream (KiB, RSS delta)', f1(s.perStreamKiB)],
+        ['after close: open_streams gauge', `${s.after.openStreamsGauge} (reached in ${f0(s.after.dropMs)} ms)`],
+        ['after close: runs released via AbortSignal', `${s.releasedBySignal}/${s.open.open}, still held ${s.after.hold.active}`],
+        ['gateway RSS after close (MiB)', f1(s.after.rssMiB)],
+      ]),
+    );
+  }
+  lines.push('', 'Targets:');
+  if (t) lines.push(`  gateway >= ${TARGETS.ratio}x bare LangChain server: ${f2(t.ratios.gatewayOverBareLangchain)}x  ${met(t.ratios.gatewayOverBareLangchain >= TARGETS.ratio)}`);
+  if (r) {
+    lines.push(`  p99 < ${TARGETS.p99Ms} ms at ${opts.rate} req/s (autocannon overallRate): p99 ${r.autocannon.latencyMs.p99} ms  ${met(r.autocannon.latencyMs.p99 < TARGETS.p99Ms && r.autocannon.non2xx === 0)}`);
+    lines.push(`  p99 < ${TARGETS.p99Ms} ms at ${opts.rate} req/s (evenly paced):        p99 ${f2(r.paced.serviceMs.p99)} ms  ${met(r.paced.serviceMs.p99 < TARGETS.p99Ms && r.paced.errors === 0)}`);
+  }
+  if (s)
+    lines.push(
+      `  ${s.streams} open streams under ${TARGETS.streamsRssMiB} MiB RSS: ${f1(s.open.rssMiB)} MiB  ${met(s.open.open === s.streams && s.open.rssMiB < TARGETS.streamsRssMiB)}; ` +
+        `all closed: ${met(s.after.openStreamsGauge === 0 && s.after.hold.active === 0)}`,
+    );
+  const noisy = t && Object.values(t.summary).some((x) => x.otherCoresMax > 0.25);
+  if (noisy) lines.push('', 'Note: other processes used more than 0.25 cores during some runs (column "other CPU"); figures may be noisy.');
+  return lines.join('\n');
+}
+
+// ------------------------------------------------------------------------------------------------
+// main
+
+async function main() {
+  const results = { machine: machine(), options: opts, startedAt: new Date().toISOString() };
+  log(`machine: ${JSON.stringify(results.machine)}`);
+  const tmp = mkdtempSync(join(os.tmpdir(), 'runnel-bench-gateway-'));
+  results.build = build();
+  const bundle = await bundleEchoRunnable(tmp);
+
+  // Open files: the stream gateway and the load worker each hold one socket per stream.
+  const need = opts.only.has('streams') ? opts.streams + 1024 : 4096;
+  const lim = openFilesLimit();
+  let nofile;
+  if (lim.soft < need) {
+    if (lim.hard < need) throw new Error(`ulimit -n is ${lim.soft} (hard ${lim.hard}); ${need} needed for ${opts.streams} streams. Raise the hard limit or lower --streams.`);
+    nofile = need;
+    log(`open files: soft limit ${lim.soft} < ${need}; raising it to ${need} for the stream gateway and the load worker`);
+  }
+  results.openFilesLimit = lim;
+
+  startWorker(nofile);
+  let ratio;
+  if (opts.only.has('throughput') || opts.only.has('rate')) {
+    const gateway = await startGateway('gateway');
+    const bareLc = await startBare('bare-langchain', 'langchain', bundle);
+    const bareEcho = await startBare('bare-echo', 'echo', bundle);
+    for (const s of [gateway, bareLc, bareEcho]) await sanityCheck(s);
+    log(`servers up: gateway :${gateway.port} (metrics :${gateway.metricsPort}, pid ${gateway.pid}), bare-langchain :${bareLc.port} (pid ${bareLc.pid}), bare-echo :${bareEcho.port} (pid ${bareEcho.pid})`);
+    if (opts.only.has('throughput')) {
+      results.throughput = await throughputPhase([gateway, bareLc, bareEcho]);
+      ratio = results.throughput.ratios.gatewayOverBareLangchain;
+    }
+    if (opts.only.has('rate')) results.rate = await ratePhase(gateway);
+    const m = await scrapeMetrics(gateway.metricsPort);
+    results.gatewayMetricsAfterLoad = { rssMiB: procStatus(gateway.pid).rssMiB, inFlight: m.runnel_gateway_in_flight };
+    await Promise.all([gateway, bareLc, bareEcho].map((c) => stopChild(c)));
+  }
+  if (opts.only.has('streams')) results.streams = await streamsPhase(nofile);
+
+  const wantProfile = opts.only.has('profile') && (opts.profile === 'always' || (opts.profile === 'auto' && ratio !== undefined && ratio < TARGETS.ratio));
+  if (wantProfile) {
+    log(opts.profile === 'always' ? 'profile: --profile given' : `profile: gateway at ${f2(ratio)}x bare LangChain (< ${TARGETS.ratio}x); profiling`);
+    results.profile = await profilePhase(bundle, tmp);
+  }
+
+  await stopChild(worker);
+  results.finishedAt = new Date().toISOString();
+  results.loadAvgAtEnd = os.loadavg();
+  const text = report(results);
+  process.stdout.write(`${text}\n`);
+  const jsonFile = join(tmp, 'results.json');
+  writeFileSync(jsonFile, JSON.stringify(results, null, 2));
+  if (opts.json) writeFileSync(resolve(opts.json), JSON.stringify(results, null, 2));
+  process.stdout.write(`\nResults JSON: ${jsonFile}${opts.json ? ` and ${resolve(opts.json)}` : ''}${results.profile ? `; CPU profiles under ${tmp}` : ''}\n`);
+}
+
+main().then(
+  () => shutdown(0),
+  (err) => shutdown(1, `error: ${err?.stack ?? err}`),
+);
