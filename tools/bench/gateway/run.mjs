@@ -450,6 +450,8 @@ function summariseRuns(runs) {
     non2xx: sum(runs.map((r) => r.non2xx)),
     mismatches: sum(runs.map((r) => r.mismatches)),
     serverCores: mean(runs.map((r) => r.cpu.serverCores)),
+    // Server CPU time per request: less sensitive than req/s to other load on the machine.
+    cpuUsPerReq: mean(runs.map((r) => (r.cpu.serverCores * 1e6) / r.reqPerSec)),
     loadGenCores: mean(runs.map((r) => r.cpu.loadGenCores)),
     otherCoresMax: Math.max(...runs.map((r) => r.cpu.otherCores)),
   };
@@ -473,7 +475,19 @@ async function throughputPhase(servers) {
   const g = summary.gateway.reqPerSec;
   const l = summary['bare-langchain'].reqPerSec;
   const e = summary['bare-echo'].reqPerSec;
-  return { runs, summary, ratios: { gatewayOverBareLangchain: g / l, bareLangchainOverBareEcho: l / e, gatewayOverBareEcho: g / e } };
+  const cpu = (k) => summary[k].cpuUsPerReq;
+  return {
+    runs,
+    summary,
+    ratios: {
+      gatewayOverBareLangchain: g / l,
+      bareLangchainOverBareEcho: l / e,
+      gatewayOverBareEcho: g / e,
+      // the same ratios from server CPU per request (bare / gateway): what throughput would be with a core each
+      cpuGatewayOverBareLangchain: cpu('bare-langchain') / cpu('gateway'),
+      cpuBareLangchainOverBareEcho: cpu('bare-echo') / cpu('bare-langchain'),
+    },
+  };
 }
 
 async function ratePhase(gateway) {
@@ -627,14 +641,18 @@ function report(results) {
       '',
       `Throughput: POST /echo/invoke ${BODY}, ${opts.connections} connections, ${opts.duration} s x ${opts.rounds} rounds interleaved (after ${opts.warmup} s warm-up each); means of rounds`,
     );
-    const rows = [['server', 'req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'bad body', 'server CPU', 'loadgen CPU', 'other CPU (max)']];
+    const rows = [['server', 'req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'bad body', 'server CPU', 'CPU us/req', 'loadgen CPU', 'other CPU (max)']];
     for (const [name, s] of Object.entries(t.summary)) {
-      rows.push([name, f0(s.reqPerSec), f0(s.reqPerSecMin), f0(s.reqPerSecMax), f1(s.p50), f1(s.p99), s.errors, s.non2xx, s.mismatches, f2(s.serverCores), f2(s.loadGenCores), f2(s.otherCoresMax)]);
+      rows.push([name, f0(s.reqPerSec), f0(s.reqPerSecMin), f0(s.reqPerSecMax), f1(s.p50), f1(s.p99), s.errors, s.non2xx, s.mismatches, f2(s.serverCores), f0(s.cpuUsPerReq), f2(s.loadGenCores), f2(s.otherCoresMax)]);
     }
     lines.push(table(rows));
     lines.push(
-      `Ratios: gateway / bare-langchain = ${f2(t.ratios.gatewayOverBareLangchain)}   bare-langchain / bare-echo = ${f2(t.ratios.bareLangchainOverBareEcho)}   gateway / bare-echo = ${f2(t.ratios.gatewayOverBareEcho)}`,
+      `Ratios (req/s): gateway / bare-langchain = ${f2(t.ratios.gatewayOverBareLangchain)}   bare-langchain / bare-echo = ${f2(t.ratios.bareLangchainOverBareEcho)}   gateway / bare-echo = ${f2(t.ratios.gatewayOverBareEcho)}`,
     );
+    lines.push(
+      `Ratios (server CPU per request, inverted): gateway vs bare-langchain = ${f2(t.ratios.cpuGatewayOverBareLangchain)}   bare-langchain vs bare-echo = ${f2(t.ratios.cpuBareLangchainOverBareEcho)}`,
+    );
+    lines.push('  (server/loadgen/other CPU in cores: "other" is everything else on the machine during the run.)');
   }
   const r = results.rate;
   if (r) {
