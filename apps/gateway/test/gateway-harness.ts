@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
 import { parseConfig } from '@runnel/config';
-import { createLogger } from '@runnel/telemetry';
+import { createLogCapture, createLogger } from '@runnel/telemetry';
 import { GatewayConfigSchema } from '../src/config';
 import { type GatewayApp, type GatewayAppOptions, startGateway } from '../src/gateway-app';
 
@@ -20,13 +19,7 @@ export interface TestGateway {
  */
 export async function startTestGateway(env: Record<string, string> = {}, options: Omit<GatewayAppOptions, 'logger'> = {}): Promise<TestGateway> {
   const config = parseConfig(GatewayConfigSchema, { PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', ...env });
-  const logs: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { destination, lines: logs } = createLogCapture();
   const logger = createLogger({ service: 'gateway', level: env.LOG_LEVEL ?? 'info', destination });
   const app = await startGateway(config, { handleProcessEvents: false, exit: () => undefined, ...options, logger });
   return {

@@ -451,6 +451,20 @@ describe('chat → OpenAI-compatible provider', () => {
       expect(fake.requests[1].finished).toBe(true);
     });
 
+    it('per-attempt timeout before the first stream chunk: the hung attempt is aborted and the retry streams', async () => {
+      const { fake, gw } = await setup({ LLM_TIMEOUT: '0.5', REQUEST_TIMEOUT: '10' });
+      fake.plan({ type: 'hang' }, { type: 'ok' });
+
+      const res = await postSse(`${gw.url}/chat/stream`, { input: { input: 'hi' } });
+
+      expect(res.status).toBe(200);
+      const data = res.events.filter((e) => e.event === 'data').map((e) => JSON.parse(e.data!) as string);
+      expect(data.join('')).toBe(DEFAULT_TOKENS.join(''));
+      expect(res.events.at(-1)?.event).toBe('end');
+      expect(fake.requests).toHaveLength(2);
+      await waitFor('the hung request to be closed by the gateway', () => fake.requests[0].closedByClient);
+    });
+
     it('per-attempt timeout on every attempt → 3 requests, all aborted, then 500', async () => {
       const { fake, gw } = await setup({ LLM_TIMEOUT: '0.2', MAX_RETRIES: '2', REQUEST_TIMEOUT: '10' });
       fake.fallback = { type: 'hang' };
@@ -523,6 +537,30 @@ describe('chat → OpenAI-compatible provider', () => {
       await waitFor('the attempt to be recorded as cancelled', async () => llmCount(await scrape(gw), 'cancelled') === 1);
       expect(fake.requests).toHaveLength(1);
       expect(gw.logs.some((l) => l.msg === 'client disconnected; run cancelled')).toBe(true);
+    });
+
+    it('a client that disconnects during the retry backoff ends the run: no further attempt', async () => {
+      // The largest allowed base: the backoff after the first failure is uniform in [0, 600 s], so
+      // the client is gone long before it ends (a chance of ~1e-4 that it ends within 50 ms).
+      const { fake, gw } = await setup({ ...SLOW_ENV, RETRY_BACKOFF_MS: '600000' });
+      fake.plan({ type: 'error', status: 503 });
+      fake.fallback = { type: 'hang' };
+
+      const controller = new AbortController();
+      const pending = fetch(`${gw.url}/chat/invoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { input: 'hi' } }),
+        signal: controller.signal,
+      });
+      pending.catch(() => undefined);
+      await waitFor('the first attempt to fail', async () => llmCount(await scrape(gw), 'error') === 1);
+      controller.abort();
+      await expect(pending).rejects.toThrow();
+
+      // The run ends (rejects with the disconnect) instead of sleeping out the backoff.
+      await waitFor('the run to end as cancelled', () => gw.logs.some((l) => l.msg === 'client disconnected; run cancelled'));
+      expect(fake.requests).toHaveLength(1);
     });
 
     it('REQUEST_TIMEOUT shorter than the model → 504 and the upstream request is aborted', async () => {

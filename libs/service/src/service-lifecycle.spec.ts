@@ -1,16 +1,9 @@
-import { Writable } from 'node:stream';
 import { createServer, type Server } from 'node:http';
-import { createLogger } from '@runnel/telemetry';
+import { createLogCapture, createLogger } from '@runnel/telemetry';
 import { ServiceLifecycle } from './service-lifecycle';
 
 function quietLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _e, done) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      done();
-    },
-  });
+  const { destination, lines } = createLogCapture();
   return { logger: createLogger({ service: 'test', destination }), lines };
 }
 
@@ -69,7 +62,7 @@ describe('ServiceLifecycle', () => {
       const second = lc.shutdown(0);
       const ready = await fetch(`${url}/ready`);
       expect(ready.status).toBe(503);
-      expect((await ready.json()).status).toBe('draining');
+      expect(((await ready.json()) as { status: string }).status).toBe('draining');
       expect((await fetch(`${url}/health`)).status).toBe(200);
       releaseFirst();
       await Promise.all([first, second]);

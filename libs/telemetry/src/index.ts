@@ -1,2 +1,3 @@
 export * from './logger';
 export { stopTracing, tracingEnabled } from './tracing';
+export * from './log-capture';

@@ -2,6 +2,7 @@ import { BaseChatModel, type BaseChatModelParams } from '@langchain/core/languag
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
+import { abortableDelay } from './abortable-delay';
 import { words } from './echo-runnable';
 
 export const LOCAL_MODEL_LABEL = '[runnel local model]';
@@ -55,26 +56,11 @@ export class LocalChatModel extends BaseChatModel {
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     for (const token of words(LocalChatModel.reply(messages))) {
-      if (this.tokenDelayMs > 0) await sleep(this.tokenDelayMs, options.signal);
+      if (this.tokenDelayMs > 0) await abortableDelay(this.tokenDelayMs, options.signal);
       options.signal?.throwIfAborted();
       const chunk = new ChatGenerationChunk({ text: token, message: new AIMessageChunk({ content: token }) });
       yield chunk;
       await runManager?.handleLLMNewToken(token, undefined, undefined, undefined, undefined, { chunk });
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

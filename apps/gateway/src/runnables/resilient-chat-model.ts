@@ -3,6 +3,7 @@ import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import type { Histogram } from '@runnel/metrics';
+import { abortableDelay } from './abortable-delay';
 import { backoffDelay, isRetryable, ModelTimeoutError } from './retry-policy';
 
 export interface ResilientChatModelOptions {
@@ -117,18 +118,7 @@ export class ResilientChatModel extends BaseChatModel {
   async #beforeRetry(error: unknown, attempt: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw signal.reason ?? error;
     if (attempt >= this.policy.maxRetries || !isRetryable(error)) throw error;
-    const delay = backoffDelay(attempt, this.policy.backoffMs);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, delay);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    await abortableDelay(backoffDelay(attempt, this.policy.backoffMs), signal);
   }
 
   #observe(started: number, outcome: string): void {
