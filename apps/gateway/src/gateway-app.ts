@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { ConfigOf } from '@runnel/config';
+import { type ConfigOf, secretValues } from '@runnel/config';
 import { boundPort, createMetricsRegistry, type Registry, startOpsServer } from '@runnel/metrics';
 import { ServiceLifecycle } from '@runnel/service';
 import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
@@ -33,7 +33,7 @@ export interface GatewayAppOptions {
 
 /** Wires the gateway's parts together and starts serving. main.ts calls it; so do the tests. */
 export async function startGateway(config: GatewayConfig, options: GatewayAppOptions = {}): Promise<GatewayApp> {
-  const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL, secrets: secretValues(config) });
   const registry = createMetricsRegistry('gateway');
   const metrics = new GatewayMetrics(registry);
   const lifecycle = new ServiceLifecycle({

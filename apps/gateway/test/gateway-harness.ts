@@ -1,4 +1,4 @@
-import { parseConfig } from '@runnel/config';
+import { parseConfig, secretValues } from '@runnel/config';
 import { createLogCapture, createLogger } from '@runnel/telemetry';
 import { GatewayConfigSchema } from '../src/config';
 import { type GatewayApp, type GatewayAppOptions, startGateway } from '../src/gateway-app';
@@ -20,7 +20,7 @@ export interface TestGateway {
 export async function startTestGateway(env: Record<string, string> = {}, options: Omit<GatewayAppOptions, 'logger'> = {}): Promise<TestGateway> {
   const config = parseConfig(GatewayConfigSchema, { PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', ...env });
   const { destination, lines: logs } = createLogCapture();
-  const logger = createLogger({ service: 'gateway', level: env.LOG_LEVEL ?? 'info', destination });
+  const logger = createLogger({ service: 'gateway', level: env.LOG_LEVEL ?? 'info', destination, secrets: secretValues(config) });
   const app = await startGateway(config, { handleProcessEvents: false, exit: () => undefined, ...options, logger });
   return {
     app,

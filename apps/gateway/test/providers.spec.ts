@@ -1,8 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { HumanMessage } from '@langchain/core/messages';
 import { DEFAULT_SYSTEM_PROMPT } from '../src/runnables/chat-chain';
-import { backoffDelay, isRetryable, ModelTimeoutError } from '../src/runnables/retry-policy';
+import { ResilientChatModel } from '../src/runnables/resilient-chat-model';
+import { backoffDelay, isRetryable, ModelTimeoutError, retryAfterMs } from '../src/runnables/retry-policy';
 import { postJson, startTestGateway, type TestGateway } from './gateway-harness';
 
 /**
@@ -312,6 +315,18 @@ describe('chat → OpenAI-compatible provider', () => {
     expect(fake.requests[0].headers.authorization).toBe(`Bearer ${TEST_KEY}`);
   });
 
+  it('stream: LLM_TIMEOUT bounds the silence between chunks, not the whole answer', async () => {
+    // 8 tokens 150 ms apart (~1.2 s in all) with LLM_TIMEOUT 0.6 s: a healthy stream completes.
+    const { fake, gw } = await setup({ LLM_TIMEOUT: '0.6', MAX_RETRIES: '0' });
+    const tokens = ['a', ' b', ' c', ' d', ' e', ' f', ' g', ' h'];
+    fake.plan({ type: 'ok', tokens, tokenIntervalMs: 150 });
+    const res = await postSse(`${gw.url}/chat/stream`, { input: { input: 'long answer' } });
+    expect(res.events.some((e) => e.event === 'error')).toBe(false);
+    expect(res.events.at(-1)).toEqual({ event: 'end', data: undefined });
+    const data = res.events.filter((e) => e.event === 'data').map((e) => JSON.parse(e.data!) as string);
+    expect(data.join('')).toBe(tokens.join(''));
+  });
+
   describe('retries', () => {
     it('429 (with retry-after) then 200 → succeeds after exactly 2 requests', async () => {
       const { fake, gw } = await setup();
@@ -369,6 +384,8 @@ describe('chat → OpenAI-compatible provider', () => {
     it.each([
       [400, "FAKE-UPSTREAM-DETAIL: Invalid value for 'messages'"],
       [401, 'FAKE-UPSTREAM-DETAIL: Incorrect API key provided: sk-tes********-123.'],
+      // A proxy that echoes the whole key: scrubbed from the logged error too.
+      [401, `FAKE-UPSTREAM-DETAIL: Incorrect API key provided: ${TEST_KEY}.`],
     ])('%i is not retried; the client gets a generic 500 with no upstream detail or key', async (status, message) => {
       const { fake, gw } = await setup();
       fake.plan({ type: 'error', status, message });
@@ -636,6 +653,23 @@ describe('retry policy', () => {
     });
   });
 
+  describe('retryAfterMs', () => {
+    const withHeaders = (headers: unknown) => Object.assign(new Error('429'), { status: 429, headers });
+    it.each<[string, unknown, number | undefined]>([
+      ['seconds in a Headers object', new Headers({ 'retry-after': '2' }), 2000],
+      ['seconds in a plain object', { 'retry-after': '0.5' }, 500],
+      ['an HTTP date', { 'retry-after': new Date(1_000_000 + 3000).toUTCString() }, 3000],
+      ['capped at 60 s', { 'retry-after': '3600' }, 60_000],
+      ['absent', {}, undefined],
+      ['garbage', { 'retry-after': 'soon' }, undefined],
+      ['no headers at all', undefined, undefined],
+    ])('%s', (_name, headers, expected) => {
+      const got = retryAfterMs(withHeaders(headers), 1_000_000);
+      if (expected === undefined) expect(got).toBeUndefined();
+      else expect(got).toBeCloseTo(expected, -3);
+    });
+  });
+
   describe('isRetryable', () => {
     const withStatus = (status: number) => Object.assign(new Error(`status ${status}`), { status });
     const named = (name: string, message = name) => Object.assign(new Error(message), { name });
@@ -679,5 +713,29 @@ describe('retry policy', () => {
     ])('%s → %s', (_label, expected, err) => {
       expect(isRetryable(err)).toBe(expected);
     });
+  });
+});
+
+// Called directly, without LangChain's own race of the run against the signal, which would hide a
+// backoff that ignores the abort (the gateway would answer, but the retry loop would sleep on).
+describe('ResilientChatModel', () => {
+  it('an abort during the backoff rejects at once with the abort reason; no further attempt', async () => {
+    let calls = 0;
+    const inner = {
+      _generate: async () => {
+        calls++;
+        throw Object.assign(new Error('overloaded'), { status: 503 });
+      },
+    } as unknown as BaseChatModel;
+    // Backoff uniform in [0, 600 s]: only a working abort ends the wait within the test.
+    const model = new ResilientChatModel({ inner, provider: 'openai', model: 'm', timeoutMs: 10_000, maxRetries: 2, backoffMs: 600_000 });
+    const controller = new AbortController();
+    const run = model._generate([new HumanMessage('hi')], { signal: controller.signal } as ResilientChatModel['ParsedCallOptions']);
+    run.catch(() => undefined);
+    await waitFor('the first attempt', () => calls === 1);
+    const reason = new Error('client went away');
+    controller.abort(reason);
+    await expect(run).rejects.toBe(reason);
+    expect(calls).toBe(1);
   });
 });

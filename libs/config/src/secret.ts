@@ -31,15 +31,17 @@ export class Secret<T = string> {
   }
 }
 
-/** Replaces every occurrence of each secret's text in `text`, for error messages built by libraries. */
-export function redactText(text: string, secrets: Iterable<Secret<unknown>>): string {
-  let out = text;
-  for (const secret of secrets) {
-    const raw = secret.reveal();
-    const values = Array.isArray(raw) ? raw : [raw];
-    for (const value of values) {
-      if (typeof value === 'string' && value.length >= 4) out = out.split(value).join(REDACTED);
-    }
+/**
+ * Every secret string in a parsed config, for scrubbing text the service did not write itself
+ * (an upstream error that echoes a key). Short values are skipped: replacing "abc" everywhere
+ * would garble logs and protects little.
+ */
+export function secretValues(config: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const value of Object.values(config)) {
+    if (!(value instanceof Secret)) continue;
+    const raw = value.reveal();
+    for (const v of Array.isArray(raw) ? raw : [raw]) if (typeof v === 'string' && v.length >= 6) out.push(v);
   }
   return out;
 }

@@ -22,6 +22,16 @@ describe('createLogger', () => {
     for (const secret of ['Bearer abc', '"k"', '"p"', '"sk"']) expect(text).not.toContain(secret);
   });
 
+  it('scrubs configured secret values out of logged errors, message, stack and cause', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: 'svc', destination, secrets: ['sk-live-abcdef123456'] });
+    const err = new Error('401: invalid key sk-live-abcdef123456', { cause: new Error('upstream said sk-live-abcdef123456') });
+    log.error({ err }, 'run failed');
+    const text = JSON.stringify(lines[0]);
+    expect(text).not.toContain('sk-live-abcdef123456');
+    expect(text).toContain('401: invalid key [redacted]');
+  });
+
   it('adds trace_id and span_id while a span is active', () => {
     // What NodeSDK installs when tracing is on.
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -4,7 +4,7 @@ import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import type { Histogram } from '@runnel/metrics';
 import { abortableDelay } from './abortable-delay';
-import { backoffDelay, isRetryable, ModelTimeoutError } from './retry-policy';
+import { backoffDelay, isRetryable, ModelTimeoutError, retryAfterMs } from './retry-policy';
 
 export interface ResilientChatModelOptions {
   inner: BaseChatModel;
@@ -24,7 +24,8 @@ type InnerModel = {
 };
 
 /**
- * Wraps a provider's chat model with the gateway's policy: a timeout per attempt (LLM_TIMEOUT),
+ * Wraps a provider's chat model with the gateway's policy: a timeout per attempt (LLM_TIMEOUT;
+ * for a stream, the longest silence between chunks),
  * retries with exponential backoff and jitter on retryable errors only (MAX_RETRIES,
  * RETRY_BACKOFF_MS), the caller's AbortSignal honoured at every step (a client that disconnects
  * cancels the HTTP call to the provider), and a duration metric per attempt. A stream is retried
@@ -77,12 +78,15 @@ export class ResilientChatModel extends BaseChatModel {
   ): AsyncGenerator<ChatGenerationChunk> {
     const inner = this.policy.inner as unknown as InnerModel;
     for (let attempt = 0; ; attempt++) {
-      const { signal, done } = this.#attemptSignal(options.signal);
+      const { signal, done, restart } = this.#attemptSignal(options.signal);
       const started = performance.now();
       let yielded = false;
       try {
         for await (const chunk of inner._streamResponseChunks(messages, { ...options, signal }, runManager)) {
           yielded = true;
+          // While a stream is flowing, LLM_TIMEOUT bounds the silence between chunks, not the
+          // whole answer: a long, healthy generation must not be cut off.
+          restart();
           yield chunk;
         }
         this.#observe(started, 'ok');
@@ -98,15 +102,20 @@ export class ResilientChatModel extends BaseChatModel {
     }
   }
 
-  /** A signal that fires on the caller's abort or on this attempt's timeout. */
-  #attemptSignal(parent?: AbortSignal): { signal: AbortSignal; done: () => void } {
+  /** A signal that fires on the caller's abort or on this attempt's timeout; `restart` re-arms the timeout. */
+  #attemptSignal(parent?: AbortSignal): { signal: AbortSignal; done: () => void; restart: () => void } {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new ModelTimeoutError(this.policy.timeoutMs)), this.policy.timeoutMs);
+    const fire = () => controller.abort(new ModelTimeoutError(this.policy.timeoutMs));
+    let timer = setTimeout(fire, this.policy.timeoutMs);
     const onAbort = () => controller.abort(parent?.reason);
     if (parent?.aborted) onAbort();
     else parent?.addEventListener('abort', onAbort, { once: true });
     return {
       signal: controller.signal,
+      restart: () => {
+        clearTimeout(timer);
+        timer = setTimeout(fire, this.policy.timeoutMs);
+      },
       done: () => {
         clearTimeout(timer);
         parent?.removeEventListener('abort', onAbort);
@@ -118,7 +127,9 @@ export class ResilientChatModel extends BaseChatModel {
   async #beforeRetry(error: unknown, attempt: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw signal.reason ?? error;
     if (attempt >= this.policy.maxRetries || !isRetryable(error)) throw error;
-    await abortableDelay(backoffDelay(attempt, this.policy.backoffMs), signal);
+    // A provider's Retry-After (429/503) is a floor: retrying sooner only earns another refusal.
+    const wait = Math.max(backoffDelay(attempt, this.policy.backoffMs), retryAfterMs(error) ?? 0);
+    await abortableDelay(wait, signal);
   }
 
   #observe(started: number, outcome: string): void {

@@ -43,3 +43,19 @@ export function isRetryable(err: unknown): boolean {
 export function backoffDelay(attempt: number, baseMs: number, maxMs = 30_000, random = Math.random): number {
   return Math.round(random() * Math.min(maxMs, baseMs * 2 ** attempt));
 }
+
+/** Longest Retry-After the gateway honours; beyond it the request timeout is the better judge. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** The provider's Retry-After (seconds or an HTTP date) from an SDK error, in ms; capped. */
+export function retryAfterMs(err: unknown, now = Date.now()): number | undefined {
+  const headers = (err as { headers?: unknown })?.headers;
+  let value: unknown;
+  if (headers && typeof (headers as Headers).get === 'function') value = (headers as Headers).get('retry-after');
+  else if (headers && typeof headers === 'object') value = (headers as Record<string, unknown>)['retry-after'];
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms) || ms <= 0) return undefined;
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
+}
