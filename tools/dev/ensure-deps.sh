@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what `npm start` and `npm test` need on a fresh clone of a fresh Debian machine:
 # npm dependencies (which bring Node 24 as the `node` package), and for tests the Debian
-# packages the suites drive for real (chromium for the playground). As root it installs them;
+# packages the suites drive for real (chromium for the playground, redis-server for the queues). As root it installs them;
 # otherwise it says exactly what to install.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -14,6 +14,7 @@ fi
 missing=""
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing="$missing chromium"
+  command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 fi
 
 if [ -n "$missing" ]; then
