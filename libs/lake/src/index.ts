@@ -1,1 +1,4 @@
 export * from './object-key';
+export * from './change-envelope';
+export * from './formats/object-format';
+export * from './formats/object-codec';

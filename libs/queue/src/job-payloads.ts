@@ -1,4 +1,4 @@
-import type { ChangeEnvelope } from './change-event';
+import type { ChangeEnvelope } from '@runnel/lake';
 
 /**
  * Job payloads, versioned: a worker refuses (dead-letters) a version it does not know rather than
