@@ -2,3 +2,4 @@ export * from './object-key';
 export * from './change-envelope';
 export * from './formats/object-format';
 export * from './formats/object-codec';
+export * from './object-store';

@@ -1,2 +1,3 @@
 export * from './free-port';
 export * from './redis-server';
+export * from './s3-server';
