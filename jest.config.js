@@ -12,6 +12,7 @@ module.exports = {
     preset('libs/checkpoint', 'checkpoint'),
     preset('libs/lake', 'lake'),
     preset('apps/gateway', 'gateway'),
+    preset('apps/change-reader', 'change-reader'),
     preset('tools', 'tools'),
   ],
 };

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { Long, ObjectId, Timestamp } from 'bson';
+import type { ResumeToken } from '@runnel/checkpoint';
+import type { ChangeSource, ResumePoint, SourceChange, SourceItem } from './change-source';
+
+export interface SyntheticOptions {
+  database: string;
+  collections: string[];
+  /** Events per second of wall time; 0 = as fast as the pipeline takes them. */
+  rate: number;
+  /** Total events, then idle; 0 = unlimited. */
+  count: number;
+  /** Approximate fullDocument size in bytes. */
+  documentBytes: number;
+  /** Cluster time of event 1, seconds since the epoch. */
+  startSeconds: number;
+  /** Events per second of *cluster* time: sets how often batches meet an hour boundary. */
+  eventsPerClusterSecond: number;
+  /** How often to report idle tokens when no event is due, ms. */
+  idleIntervalMs: number;
+}
+
+const OPS = ['insert', 'insert', 'insert', 'update', 'update', 'replace', 'delete'] as const;
+
+function hash(i: number): number {
+  return createHash('sha1').update(String(i)).digest().readUInt32BE(0);
+}
+
+/** Token of event i; the idle token after event i sorts after it and resumes at i + 1. */
+export function syntheticToken(i: number, idle = false): ResumeToken {
+  return { _data: `${i.toString(16).padStart(16, '0')}${idle ? 'ff' : '00'}` };
+}
+
+export function positionOf(token: ResumeToken): number {
+  const data = token?._data;
+  if (typeof data !== 'string' || !/^[0-9a-f]{18}$/.test(data)) throw new Error(`not a synthetic resume token: ${JSON.stringify(token)}`);
+  return parseInt(data.slice(0, 16), 16);
+}
+
+/**
+ * A deterministic, resumable change stream for local runs, load tests and the chaos test. Event i
+ * is a pure function of i and the options (collection, operation, document, cluster time), so a
+ * reader resuming from event i's token sees exactly the events a real change stream would replay.
+ */
+export class SyntheticSource implements ChangeSource {
+  readonly stream: string;
+
+  constructor(private readonly opts: SyntheticOptions) {
+    this.stream = opts.database;
+  }
+
+  change(i: number): SourceChange {
+    const o = this.opts;
+    const coll = o.collections[hash(i) % o.collections.length];
+    const op = OPS[hash(i * 7 + 1) % OPS.length];
+    const id = new ObjectId(createHash('md5').update(`${coll}:${hash(i * 13) % Math.max(1, Math.floor(i / 2))}`).digest().subarray(0, 12));
+    const seconds = o.startSeconds + Math.floor((i - 1) / o.eventsPerClusterSecond);
+    const increment = ((i - 1) % o.eventsPerClusterSecond) + 1;
+    const doc = {
+      _id: id,
+      n: Long.fromNumber(i),
+      at: new Date(seconds * 1000),
+      name: `item-${i}`,
+      payload: 'x'.repeat(Math.max(0, o.documentBytes - 120)),
+    };
+    return {
+      _id: syntheticToken(i),
+      operationType: op,
+      ns: { db: o.database, coll },
+      documentKey: { _id: id },
+      fullDocument: op === 'delete' ? null : doc,
+      updateDescription: op === 'update' ? { updatedFields: { n: Long.fromNumber(i) }, removedFields: [], truncatedArrays: [] } : undefined,
+      clusterTime: new Timestamp({ t: seconds, i: increment }),
+      wallTime: new Date(seconds * 1000),
+    };
+  }
+
+  async *read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem> {
+    let i = from ? positionOf(from.token) + 1 : 1;
+    const started = Date.now();
+    const firstIndex = i;
+    while (!signal.aborted) {
+      if (this.opts.count > 0 && i > this.opts.count) {
+        yield { type: 'idle', token: syntheticToken(i - 1, true) };
+        await sleep(this.opts.idleIntervalMs, signal);
+        continue;
+      }
+      if (this.opts.rate > 0) {
+        const due = started + ((i - firstIndex) * 1000) / this.opts.rate;
+        const wait = due - Date.now();
+        if (wait > this.opts.idleIntervalMs) {
+          yield { type: 'idle', token: syntheticToken(i - 1, true) };
+          await sleep(this.opts.idleIntervalMs, signal);
+          continue;
+        }
+        if (wait > 0) await sleep(wait, signal);
+      }
+      yield { type: 'change', change: this.change(i), token: syntheticToken(i) };
+      i++;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
