@@ -66,6 +66,11 @@ export function str(defaultValue: string) {
   return z.preprocess(emptyAsUnset, z.string().prefault(defaultValue)) as unknown as z.ZodType<string>;
 }
 
+/** A string that must be set. */
+export function requiredStr() {
+  return z.preprocess(emptyAsUnset, z.string({ error: 'is required' }).min(1, 'is required')) as unknown as z.ZodType<string>;
+}
+
 export function optionalStr() {
   return z.preprocess(emptyAsUnset, z.string().optional()) as unknown as z.ZodType<string | undefined>;
 }

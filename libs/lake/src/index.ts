@@ -3,3 +3,4 @@ export * from './change-envelope';
 export * from './formats/object-format';
 export * from './formats/object-codec';
 export * from './object-store';
+export * from './lake-verifier';

@@ -89,6 +89,10 @@ export class ObjectStore {
   }
 
   /** The stored object's sha256 metadata; null when there is no object, undefined when it has no such metadata. */
+  storedSha256(key: string, signal?: AbortSignal): Promise<string | null | undefined> {
+    return this.#existingSha(key, signal);
+  }
+
   async #existingSha(key: string, signal?: AbortSignal): Promise<string | null | undefined> {
     try {
       const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: key }), { abortSignal: signal });

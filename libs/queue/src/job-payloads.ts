@@ -12,6 +12,8 @@ export type ResumeToken = Record<string, unknown>;
 export interface BatchJobV1 {
   v: 1;
   stream: string;
+  /** The checkpoint's id for this batch (`<collection>@<seqStart>`). */
+  batchId: string;
   collection: string;
   /** First and last seq in the batch, inclusive. */
   seqStart: number;
@@ -27,6 +29,7 @@ export interface BatchJobV1 {
 export interface ObjectJobV1 {
   v: 1;
   stream: string;
+  batchId: string;
   collection: string;
   seqStart: number;
   seqEnd: number;
@@ -56,11 +59,27 @@ export class UnprocessableJobError extends Error {
 export function assertBatchJob(data: unknown): BatchJob {
   const d = data as Partial<BatchJobV1>;
   if (!d || d.v !== 1) throw new UnprocessableJobError(`unknown batch job version ${JSON.stringify(d?.v)}`);
-  if (!Array.isArray(d.events) || typeof d.seqStart !== 'number' || typeof d.seqEnd !== 'number' || typeof d.stream !== 'string') {
-    throw new UnprocessableJobError('batch job lacks events, seqStart, seqEnd or stream');
+  if (!Array.isArray(d.events) || typeof d.seqStart !== 'number' || typeof d.seqEnd !== 'number' || typeof d.stream !== 'string' || typeof d.batchId !== 'string') {
+    throw new UnprocessableJobError('batch job lacks events, seqStart, seqEnd, stream or batchId');
   }
-  if (d.events.length !== d.seqEnd - d.seqStart + 1) {
-    throw new UnprocessableJobError(`batch job has ${d.events.length} events for seq ${d.seqStart}..${d.seqEnd}`);
+  if (d.events.length === 0) throw new UnprocessableJobError('batch job has no events');
+  // A batch holds one collection's events: seqs increase within [seqStart, seqEnd] (gaps are other collections').
+  let last = d.seqStart - 1;
+  for (const [i, e] of d.events.entries()) {
+    if (!e || typeof e !== 'object') throw new UnprocessableJobError(`event ${i} is not an object`);
+    if (typeof e.seq !== 'number' || e.seq <= last || e.seq > d.seqEnd) throw new UnprocessableJobError(`event ${i} has seq ${String(e.seq)} outside the batch order`);
+    if (typeof e.cluster_time !== 'string' || !/^\d+\.\d+$/.test(e.cluster_time)) throw new UnprocessableJobError(`event ${i} (seq ${e.seq}) has no valid cluster_time`);
+    if (typeof e.operation !== 'string' || typeof e.collection !== 'string') throw new UnprocessableJobError(`event ${i} (seq ${e.seq}) lacks operation or collection`);
+    last = e.seq;
   }
   return d as BatchJobV1;
+}
+
+export function assertObjectJob(data: unknown): ObjectJob {
+  const d = data as Partial<ObjectJobV1>;
+  if (!d || d.v !== 1) throw new UnprocessableJobError(`unknown object job version ${JSON.stringify(d?.v)}`);
+  for (const f of ['stream', 'batchId', 'key', 'bodyKey', 'sha256', 'contentType'] as const) {
+    if (typeof d[f] !== 'string') throw new UnprocessableJobError(`object job lacks ${f}`);
+  }
+  return d as ObjectJobV1;
 }

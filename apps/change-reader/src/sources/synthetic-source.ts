@@ -77,6 +77,8 @@ export class SyntheticSource implements ChangeSource {
 
   async *read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem> {
     let i = from ? positionOf(from.token) + 1 : 1;
+    // A fresh start reports the position before event 1 first, so even event 1 has a token before it.
+    if (!from) yield { type: 'idle', token: syntheticToken(0, true) };
     const started = Date.now();
     const firstIndex = i;
     while (!signal.aborted) {

@@ -1,0 +1,76 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { ConfigOf } from '@runnel/config';
+import {
+  assertBatchJob,
+  BodyStore,
+  createQueue,
+  deadLetterOnFinalFailure,
+  defaultJobOptions,
+  PipelineRuntime,
+  QUEUES,
+  sampleQueueDepth,
+  UnprocessableJobError,
+} from '@runnel/queue';
+import { encodeBatch } from './batch-encoder';
+import type { BatchWriterConfigSchema } from './config';
+
+export type BatchWriterConfig = ConfigOf<typeof BatchWriterConfigSchema>;
+
+/**
+ * batch-writer: takes batches off the `batches` queue, encodes each into one object body
+ * (FORMAT, COMPRESSION), stores the body in Redis and hands an object job to the uploader under
+ * the same job id (so a retried batch never becomes two uploads).
+ */
+export async function startBatchWriter(config: BatchWriterConfig, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}) {
+  const rt = await PipelineRuntime.create('batch-writer', config, options);
+  const { metrics, logger } = rt;
+  const prefix = config.QUEUE_PREFIX;
+  const bodies = new BodyStore(rt.redis, prefix);
+  const objects = createQueue(QUEUES.objects, rt.connection(), prefix);
+  const dlq = createQueue(QUEUES.deadLetter, rt.redis, prefix);
+  const settings = { format: config.FORMAT, compression: config.COMPRESSION, keyStrategy: config.KEY_STRATEGY, prefix: config.S3_PREFIX };
+
+  const worker = new Worker(
+    QUEUES.batches,
+    async (job) => {
+      let batch;
+      try {
+        batch = assertBatchJob(job.data);
+      } catch (err) {
+        // Malformed input cannot get better by retrying: straight to the dead-letter queue.
+        if (err instanceof UnprocessableJobError) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+      if (job.attemptsMade > 0) metrics.retries.labels('encode').inc();
+      const timer = metrics.batchDuration.startTimer();
+      const { body, job: objectJob } = encodeBatch(batch, settings);
+      const bodyKey = await bodies.put(objectJob.key, body);
+      await objects.add('object', { ...objectJob, bodyKey }, { ...defaultJobOptions(config.MAX_RETRIES + 1, config.RETRY_DELAY_MS), jobId: job.id });
+      timer();
+      metrics.batchSize.observe(batch.events.length);
+      metrics.batchBytes.observe(body.length);
+      for (const e of batch.events) metrics.eventsProcessed.labels(e.collection, e.operation).inc();
+      return { key: objectJob.key, bytes: body.length };
+    },
+    { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, autorun: true },
+  );
+  worker.on('active', () => metrics.activeWorkers.inc());
+  worker.on('completed', () => metrics.activeWorkers.dec());
+  worker.on('failed', (_job, err) => {
+    metrics.activeWorkers.dec();
+    metrics.writeErrors.labels('encode').inc();
+    logger.warn({ err: { message: err.message } }, 'batch encode failed');
+  });
+  deadLetterOnFinalFailure(worker, QUEUES.batches, dlq, (letter) => logger.error({ jobId: letter.jobId, reason: letter.reason }, 'batch dead-lettered'));
+
+  const batches = createQueue(QUEUES.batches, rt.redis, prefix);
+  rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([batches, objects], metrics, dlq) }));
+  rt.lifecycle.addReadinessCheck('worker', () => ({ ok: worker.isRunning(), detail: { concurrency: config.NUM_WORKERS } }));
+
+  const metricsPort = await rt.serve(async () => {
+    await worker.close();
+    await Promise.all([objects.close(), dlq.close(), batches.close()]);
+  });
+  logger.info({ metricsPort, format: config.FORMAT, compression: config.COMPRESSION, workers: config.NUM_WORKERS }, 'batch-writer running');
+  return { runtime: rt, worker, metricsPort };
+}

@@ -1,0 +1,3 @@
+import { startTracingFromEnv } from '@runnel/telemetry/instrument';
+
+startTracingFromEnv('runnel-batch-writer');

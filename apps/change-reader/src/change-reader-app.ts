@@ -1,0 +1,80 @@
+import { CheckpointStore, StreamLease } from '@runnel/checkpoint';
+import type { ConfigOf } from '@runnel/config';
+import { createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/queue';
+import { ChangeReaderService } from './change-reader.service';
+import type { ChangeReaderConfigSchema } from './config';
+import type { ChangeSource } from './sources/change-source';
+import { SyntheticSource } from './sources/synthetic-source';
+
+export type ChangeReaderConfig = ConfigOf<typeof ChangeReaderConfigSchema>;
+
+function createSource(config: ChangeReaderConfig): { source: ChangeSource; kind: string } {
+  const kind = config.SOURCE === 'auto' ? (config.MONGODB_URI ? 'mongodb' : 'synthetic') : config.SOURCE;
+  if (kind === 'mongodb') {
+    throw new Error('SOURCE=mongodb: the MongoDB change-stream source is not wired into change-reader yet; use SOURCE=synthetic');
+  }
+  return {
+    kind,
+    source: new SyntheticSource({
+      database: config.SYNTHETIC_DATABASE,
+      collections: config.SYNTHETIC_COLLECTIONS,
+      rate: config.SYNTHETIC_RATE,
+      count: config.SYNTHETIC_COUNT,
+      documentBytes: config.SYNTHETIC_DOC_BYTES,
+      startSeconds: config.SYNTHETIC_START,
+      eventsPerClusterSecond: config.SYNTHETIC_EVENTS_PER_SECOND,
+      idleIntervalMs: Math.min(1000, config.BATCH_TIMEOUT_MS),
+    }),
+  };
+}
+
+/** change-reader: one stream, read by whichever replica holds its lease. */
+export async function startChangeReader(config: ChangeReaderConfig, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}) {
+  const { source, kind } = createSource(config);
+  const rt = await PipelineRuntime.create('change-reader', config, options);
+  const { logger, metrics } = rt;
+  if (kind === 'synthetic') logger.warn({ stream: source.stream }, 'SOURCE=synthetic: reading generated events, not MongoDB (set MONGODB_URI to read a real deployment)');
+  const prefix = config.QUEUE_PREFIX;
+  const checkpoints = new CheckpointStore(rt.redis, { prefix, ttlMs: config.CHECKPOINT_TTL * 1000 });
+  const batches = createQueue(QUEUES.batches, rt.connection(), prefix);
+  const reader = new ChangeReaderService({
+    source,
+    checkpoints,
+    lease: new StreamLease(rt.redis, { prefix, stream: source.stream, holder: config.HOLDER_ID, ttlMs: config.LEASE_TTL_MS }),
+    batches,
+    cutter: { batchSize: config.BATCH_SIZE, maxBytes: config.BATCH_MAX_BYTES, timeoutMs: config.BATCH_TIMEOUT_MS },
+    bufferLimit: config.CHANNEL_BUFFER_SIZE,
+    leaseTtlMs: config.LEASE_TTL_MS,
+    onHistoryLost: config.ON_HISTORY_LOST,
+    metrics,
+    logger,
+  });
+
+  // A standby is ready (it is doing its job: waiting); history lost is not.
+  rt.lifecycle.addReadinessCheck('reader', async () => {
+    const checkpoint = await checkpoints.load(source.stream);
+    return {
+      ok: reader.state !== 'history_lost',
+      detail: {
+        stream: source.stream,
+        state: reader.state,
+        holder: config.HOLDER_ID,
+        read_seq: reader.lastSeq,
+        checkpoint_seq: checkpoint?.seq ?? null,
+        in_flight_events: reader.lastSeq - (checkpoint?.seq ?? 0),
+        checkpoint_age_s: checkpoint ? Math.round((Date.now() - checkpoint.updatedAt) / 1000) : null,
+      },
+    };
+  });
+  rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([batches], metrics) }));
+
+  const ac = new AbortController();
+  const running = reader.run(ac.signal);
+  const metricsPort = await rt.serve(async () => {
+    ac.abort();
+    await running;
+    await batches.close();
+  });
+  logger.info({ metricsPort, stream: source.stream, source: kind, holder: config.HOLDER_ID }, 'change-reader running');
+  return { runtime: rt, reader, metricsPort };
+}

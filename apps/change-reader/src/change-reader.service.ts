@@ -1,0 +1,206 @@
+import type { Queue } from 'bullmq';
+import { type CheckpointStore, FencedError, type ResumeToken, type StreamLease } from '@runnel/checkpoint';
+import type { PipelineMetrics } from '@runnel/metrics';
+import { type BatchJob, jobIdFor } from '@runnel/queue';
+import type { Logger } from '@runnel/telemetry';
+import { type Batch, BatchCutter, type CutterAction, type CutterOptions } from './batching/batch-cutter';
+import { clusterSeconds, toEnvelope } from './change-envelope-mapper';
+import { type ChangeSource, HistoryLostError, type ResumePoint } from './sources/change-source';
+
+export interface ChangeReaderOptions {
+  source: ChangeSource;
+  checkpoints: CheckpointStore;
+  lease: StreamLease;
+  batches: Queue;
+  cutter: CutterOptions;
+  bufferLimit: number;
+  leaseTtlMs: number;
+  onHistoryLost: 'fail' | 'latest';
+  metrics: PipelineMetrics;
+  logger: Logger;
+}
+
+export type ReaderState = 'standby' | 'reading' | 'history_lost' | 'stopped';
+
+/** Lease lost mid-read: stop at once, another replica reads now. */
+class LeaseLostError extends Error {}
+
+/**
+ * change-reader's loop for one stream: hold the lease (or stand by), resume from the checkpoint,
+ * cut batches, record them in the checkpoint store before handing them on, and keep idle streams'
+ * checkpoints fresh with post-batch tokens.
+ */
+export class ChangeReaderService {
+  state: ReaderState = 'standby';
+  /** Last seq read, and the checkpoint seq as last seen: their difference is what is in flight. */
+  lastSeq = 0;
+  checkpointSeq = 0;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: ChangeReaderOptions) {}
+
+  get stream(): string {
+    return this.o.source.stream;
+  }
+
+  /** Runs until `signal` aborts, or until history is lost with ON_HISTORY_LOST=fail. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { lease, logger, metrics, leaseTtlMs } = this.o;
+    while (!signal.aborted && this.state !== 'history_lost') {
+      const fence = await lease.tryAcquire().catch((err) => {
+        logger.warn({ err: { message: (err as Error).message } }, 'lease acquire failed');
+        return undefined;
+      });
+      if (fence === undefined) {
+        this.state = 'standby';
+        metrics.leaseHolder.labels(this.stream).set(0);
+        await sleep(leaseTtlMs / 3, signal);
+        continue;
+      }
+      metrics.leaseHolder.labels(this.stream).set(1);
+      logger.info({ stream: this.stream, fence }, 'lease acquired; reading');
+      try {
+        await this.#readAsLeader(fence, signal);
+      } catch (err) {
+        if (err instanceof LeaseLostError || err instanceof FencedError) {
+          logger.warn({ stream: this.stream }, 'lease lost; standing by');
+        } else if (err instanceof HistoryLostError) {
+          metrics.historyLost.labels(this.stream).inc();
+          if (this.o.onHistoryLost === 'latest') {
+            logger.error(
+              { stream: this.stream },
+              'CHANGE STREAM HISTORY LOST: ON_HISTORY_LOST=latest, restarting from now. Events between the checkpoint and now are NOT in the lake; backfill them from a snapshot.',
+            );
+            await this.o.checkpoints.reset(this.stream);
+          } else {
+            this.state = 'history_lost';
+            logger.fatal(
+              { stream: this.stream },
+              'CHANGE STREAM HISTORY LOST: the checkpoint is older than the oplog. Reading stopped (ON_HISTORY_LOST=fail). To continue: backfill the lake from a snapshot, then reset the checkpoint (redis DEL the stream\'s ckpt keys) or restart with ON_HISTORY_LOST=latest; consider a larger oplog.',
+            );
+          }
+        } else if (!signal.aborted) {
+          logger.error({ err }, 'reader failed; retrying after a pause');
+          await sleep(1000, signal);
+        }
+      } finally {
+        metrics.leaseHolder.labels(this.stream).set(0);
+        await lease.release().catch(() => undefined);
+      }
+    }
+    if (this.state !== 'history_lost') this.state = 'stopped';
+  }
+
+  async #readAsLeader(fence: number, outer: AbortSignal): Promise<void> {
+    const { source, checkpoints, lease, logger, metrics } = this.o;
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    outer.addEventListener('abort', stop, { once: true });
+    let leaseLost = false;
+    const renewal = setInterval(() => {
+      lease.renew().then(
+        (ok) => {
+          if (!ok) {
+            leaseLost = true;
+            ac.abort();
+          }
+        },
+        () => undefined,
+      );
+    }, this.o.leaseTtlMs / 3);
+
+    const checkpoint = await checkpoints.load(this.stream);
+    const records = await checkpoints.records(this.stream);
+    for (const r of records) if (r.state === 'open') await checkpoints.discardOpen(this.stream, r.id);
+    const cutter = new BatchCutter(this.o.cutter, records);
+    this.lastSeq = checkpoint?.seq ?? 0;
+    this.checkpointSeq = this.lastSeq;
+    let lastToken: ResumeToken | undefined = checkpoint?.token;
+    let lastClusterTime = checkpoint?.clusterTime;
+    let from: ResumePoint | undefined = checkpoint ? { token: checkpoint.token } : undefined;
+    this.state = 'reading';
+    logger.info({ stream: this.stream, from: checkpoint?.seq ?? 'now', replaying: records.length }, 'resuming');
+
+    const apply = (actions: CutterAction[]) => {
+      if (actions.length) this.#chain = this.#chain.then(() => this.#apply(actions, fence));
+      return this.#chain;
+    };
+    const tick = setInterval(() => void apply(cutter.due(Date.now())).catch(() => ac.abort()), Math.min(250, Math.max(10, this.o.cutter.timeoutMs / 4)));
+    try {
+      while (!ac.signal.aborted) {
+        let invalidated = false;
+        for await (const item of source.read(from, ac.signal)) {
+          if (ac.signal.aborted) break;
+          if (item.type === 'change') {
+            await this.#waitForRoom(ac.signal);
+            const seq = ++this.lastSeq;
+            const envelope = toEnvelope(item.change, this.stream, seq);
+            const bytes = (envelope.full_document?.length ?? 0) + (envelope.full_document_before_change?.length ?? 0) + (envelope.update_description?.length ?? 0) + 300;
+            await apply(cutter.push({ envelope, token: item.token, tokenBefore: lastToken ?? item.token, clusterTimeBefore: lastClusterTime, bytes }, Date.now()));
+            lastToken = item.token;
+            lastClusterTime = envelope.cluster_time;
+            metrics.changeStreamLag.labels(this.stream).set(Math.max(0, Date.now() / 1000 - clusterSeconds(envelope.cluster_time)));
+          } else if (item.type === 'idle') {
+            lastToken = item.token;
+            if (item.clusterTime) lastClusterTime = item.clusterTime;
+            await this.#chain;
+            if (cutter.openBatches === 0) await checkpoints.advanceIdle(this.stream, this.lastSeq + 1, item.token, lastClusterTime, fence);
+          } else {
+            // invalidate: cut what is open, then continue after it with startAfter.
+            await apply(cutter.due(Number.POSITIVE_INFINITY));
+            lastToken = item.token;
+            from = { token: item.token, startAfter: true };
+            invalidated = true;
+            logger.warn({ stream: this.stream }, 'change stream invalidated; continuing with startAfter');
+            break;
+          }
+        }
+        if (!invalidated) break;
+      }
+      await this.#chain;
+    } finally {
+      clearInterval(tick);
+      clearInterval(renewal);
+      outer.removeEventListener('abort', stop);
+    }
+    if (leaseLost) throw new LeaseLostError();
+  }
+
+  /** Pauses reading while more than CHANNEL_BUFFER_SIZE events are read but not yet in S3. */
+  async #waitForRoom(signal: AbortSignal): Promise<void> {
+    if (this.lastSeq - this.checkpointSeq < this.o.bufferLimit) return;
+    for (;;) {
+      const c = await this.o.checkpoints.load(this.stream);
+      this.checkpointSeq = c?.seq ?? 0;
+      if (this.lastSeq - this.checkpointSeq < this.o.bufferLimit || signal.aborted) return;
+      await sleep(50, signal);
+    }
+  }
+
+  async #apply(actions: CutterAction[], fence: number): Promise<void> {
+    const { checkpoints, batches } = this.o;
+    for (const a of actions) {
+      const b = a.batch;
+      if (a.type === 'open') {
+        if (!b.replayed) await checkpoints.open(this.stream, { collection: b.collection, seqStart: b.seqStart, tokenBefore: b.tokenBefore, clusterTimeBefore: b.clusterTimeBefore }, fence);
+        continue;
+      }
+      // Record the cut before handing the batch on: a crash in between replays the same batch
+      // under the same job id, never a differently cut one.
+      if (!b.replayed) await checkpoints.cut(this.stream, b.id, { seqEnd: b.seqEnd, token: b.token, clusterTime: b.clusterTime }, fence);
+      await batches.add('batch', toJob(this.stream, b), { jobId: jobIdFor(this.stream, b.id) });
+    }
+  }
+}
+
+function toJob(stream: string, b: Batch): BatchJob {
+  return { v: 1, stream, batchId: b.id, collection: b.collection, seqStart: b.seqStart, seqEnd: b.seqEnd, partition: b.partition, events: b.events, resumeToken: b.token };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+}

@@ -1,0 +1,24 @@
+/** Options for `retryWithBackoff`. */
+export interface RetryOptions {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Errors for which another attempt cannot help (conflicts, bad requests): rethrown at once. */
+  isFatal: (err: unknown) => boolean;
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Runs `fn` until it succeeds, with exponential backoff and full jitter between attempts. */
+export async function retryWithBackoff<T>(fn: () => Promise<T>, o: RetryOptions): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (o.isFatal(err) || attempt >= o.maxRetries || o.signal?.aborted) throw err;
+      const delay = Math.round(Math.random() * Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** attempt));
+      o.onRetry?.(err, attempt + 1, delay);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

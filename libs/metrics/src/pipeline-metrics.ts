@@ -1,0 +1,30 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * The change-data pipeline's metrics (prefix runnel_), created on the service's registry. Each
+ * service uses the ones that concern it; names and labels are shared so dashboards span services.
+ */
+export function pipelineMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    eventsProcessed: new Counter({ name: 'runnel_events_processed_total', help: 'Change events handled, by collection and operation', labelNames: ['collection', 'operation'] as const, registers }),
+    batchSize: new Histogram({ name: 'runnel_batch_size', help: 'Events per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers }),
+    batchBytes: new Histogram({ name: 'runnel_batch_bytes', help: 'Encoded object size in bytes', buckets: [1e3, 1e4, 1e5, 5e5, 1e6, 5e6, 1e7, 5e7, 1e8], registers }),
+    batchDuration: new Histogram({ name: 'runnel_batch_duration_seconds', help: 'Time to encode one batch', buckets: SECONDS, registers }),
+    uploadDuration: new Histogram({ name: 'runnel_upload_duration_seconds', help: 'Time to store one object in S3 (all attempts)', buckets: SECONDS, registers }),
+    uploadBytes: new Counter({ name: 'runnel_upload_bytes_total', help: 'Bytes stored in S3', registers }),
+    writeErrors: new Counter({ name: 'runnel_write_errors_total', help: 'Failed encode or upload attempts', labelNames: ['stage'] as const, registers }),
+    retries: new Counter({ name: 'runnel_retries_total', help: 'Attempts after the first, by stage', labelNames: ['stage'] as const, registers }),
+    dlqSize: new Gauge({ name: 'runnel_dlq_size', help: 'Jobs in the dead-letter queue', registers }),
+    queueDepth: new Gauge({ name: 'runnel_queue_depth', help: 'Jobs per queue and state', labelNames: ['queue', 'state'] as const, registers }),
+    activeWorkers: new Gauge({ name: 'runnel_active_workers', help: 'Jobs being processed now', registers }),
+    changeStreamLag: new Gauge({ name: 'runnel_change_stream_lag_seconds', help: 'Now minus the cluster time of the last event read', labelNames: ['stream'] as const, registers }),
+    checkpointLag: new Gauge({ name: 'runnel_checkpoint_lag_seconds', help: 'Now minus the cluster time of the checkpoint', labelNames: ['stream'] as const, registers }),
+    leaseHolder: new Gauge({ name: 'runnel_lease_holder', help: '1 when this replica holds the stream lease', labelNames: ['stream'] as const, registers }),
+    historyLost: new Counter({ name: 'runnel_history_lost_total', help: 'Change stream history lost (error 286) occurrences', labelNames: ['stream'] as const, registers }),
+  };
+}
+
+export type PipelineMetrics = ReturnType<typeof pipelineMetrics>;

@@ -1,0 +1,97 @@
+import type { Server } from 'node:http';
+import { type ConfigOf, env, secretValues } from '@runnel/config';
+import { boundPort, createMetricsRegistry, pipelineMetrics, type PipelineMetrics, type Registry, startOpsServer } from '@runnel/metrics';
+import { ServiceLifecycle } from '@runnel/service';
+import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
+import type { Redis } from 'ioredis';
+import { checkPrefix, DEFAULT_PREFIX } from './queue-names';
+import { checkRedisDurability, createRedisConnection } from './redis-connection';
+
+/** Environment every pipeline service reads. */
+export const PipelineConfigSchema = {
+  REDIS_URL: env.url({ default: 'redis://127.0.0.1:6379' }),
+  QUEUE_PREFIX: env.str(DEFAULT_PREFIX).refine((p) => checkPrefix(p) === undefined, { message: 'must contain a Redis Cluster hash tag such as {runnel}' }),
+  /** Refuse to start on a Redis without AOF or with eviction (true), or only warn (false). */
+  REDIS_REQUIRE_DURABLE: env.bool(true),
+  METRICS_PORT: env.port(9090),
+  HOST: env.str('0.0.0.0'),
+  LOG_LEVEL: env.oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+  SHUTDOWN_TIMEOUT: env.secondsAsMs(30, { min: 0.1 }),
+};
+
+export type PipelineConfig = ConfigOf<typeof PipelineConfigSchema>;
+
+/** Thrown at start-up when Redis would lose queue state (no AOF, evicting) and REDIS_REQUIRE_DURABLE is on. */
+export class RedisNotDurableError extends Error {
+  constructor(problems: string[]) {
+    super(`Redis is not safe for the pipeline (set REDIS_REQUIRE_DURABLE=false to run anyway):\n  ${problems.join('\n  ')}`);
+    this.name = 'RedisNotDurableError';
+  }
+}
+
+/**
+ * The parts every pipeline service is made of: logger, metrics, lifecycle, a Redis connection
+ * checked for durability, and the ops server. The service adds its workers and readiness checks,
+ * then calls `serve()`.
+ */
+export class PipelineRuntime {
+  readonly connections: Redis[] = [];
+  #ops: Server | undefined;
+
+  private constructor(
+    readonly service: string,
+    readonly config: PipelineConfig,
+    readonly logger: Logger,
+    readonly registry: Registry,
+    readonly metrics: PipelineMetrics,
+    readonly lifecycle: ServiceLifecycle,
+    readonly redis: Redis,
+  ) {}
+
+  static async create(service: string, config: PipelineConfig & Record<string, unknown>, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}): Promise<PipelineRuntime> {
+    const logger = createLogger({ service, level: config.LOG_LEVEL, secrets: secretValues(config) });
+    const registry = createMetricsRegistry(service);
+    const lifecycle = new ServiceLifecycle({ name: service, logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT, ...options });
+    const redis = createRedisConnection(config.REDIS_URL);
+    redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+    const runtime = new PipelineRuntime(service, config, logger, registry, pipelineMetrics(registry), lifecycle, redis);
+    runtime.connections.push(redis);
+    const durability = await checkRedisDurability(redis);
+    if (durability.problems.length > 0) {
+      if (config.REDIS_REQUIRE_DURABLE) {
+        redis.disconnect();
+        throw new RedisNotDurableError(durability.problems);
+      }
+      for (const p of durability.problems) logger.warn(p);
+    }
+    lifecycle.addReadinessCheck('redis', () => ({ ok: redis.status === 'ready', detail: redis.status }));
+    return runtime;
+  }
+
+  /** A further connection (BullMQ workers block on theirs). Closed at shutdown. */
+  connection(): Redis {
+    const c = createRedisConnection(this.config.REDIS_URL);
+    c.on('error', () => undefined); // reported once through the main connection
+    this.connections.push(c);
+    return c;
+  }
+
+  /** Starts the ops server and the lifecycle; `stopWork` runs first on shutdown (stop taking jobs, finish current ones). */
+  async serve(stopWork: () => Promise<void>): Promise<number> {
+    this.#ops = await startOpsServer({
+      registry: this.registry,
+      port: this.config.METRICS_PORT,
+      host: this.config.HOST,
+      routes: { '/health': this.lifecycle.healthHandler, '/ready': this.lifecycle.readyHandler, '/status': this.lifecycle.readyHandler },
+    });
+    this.lifecycle
+      .onShutdown('work', stopWork)
+      .onShutdown('redis', async () => {
+        await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+      })
+      .onShutdown('ops', () => new Promise<void>((resolve) => this.#ops?.close(() => resolve())))
+      .onShutdown('tracing', stopTracing);
+    this.lifecycle.start();
+    return boundPort(this.#ops);
+  }
+}
