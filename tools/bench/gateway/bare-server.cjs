@@ -6,7 +6,13 @@
  *                                    gateway's own class, bundled from apps/gateway/src/runnables/
  *                                    echo-runnable.ts by run.mjs; path in ECHO_RUNNABLE_BUNDLE), replies
  *                                    `{output, metadata: {run_id, feedback_tokens: []}}` like /invoke.
+ *   node bare-server.cjs lambda      as `langchain` but with `RunnableLambda.from((x) => x)` (not used by
+ *                                    run.mjs; for comparing with figures measured that way).
  *   node bare-server.cjs echo        reads the body, JSON.parse, replies `{output: input}`; no LangChain.
+ *   node bare-server.cjs hold-stream the open-streams control: POST /hold/stream runs hold-runnables.cjs's
+ *                                    `hold` with `runnable.stream(input, {signal})` (signal aborted when the
+ *                                    client goes) and writes the chunks as SSE; POST /hold_stats/invoke
+ *                                    returns its counters. No auth, validation, metrics, pinger or timeout.
  *
  * Env: PORT, HOST (default 127.0.0.1). Exits on SIGTERM/SIGINT via process.exit so --cpu-prof is written.
  */
@@ -14,15 +20,36 @@ const http = require('node:http');
 const { randomUUID } = require('node:crypto');
 
 const mode = process.argv[2];
-if (mode !== 'langchain' && mode !== 'echo') {
-  process.stderr.write('usage: bare-server.cjs langchain|echo\n');
+if (!['langchain', 'lambda', 'echo', 'hold-stream'].includes(mode)) {
+  process.stderr.write('usage: bare-server.cjs langchain|lambda|echo|hold-stream\n');
   process.exit(2);
 }
 
 let runnable;
+const routes = {};
 if (mode === 'langchain') {
   const { EchoRunnable } = require(process.env.ECHO_RUNNABLE_BUNDLE);
   runnable = new EchoRunnable();
+}
+if (mode === 'lambda') runnable = require('@langchain/core/runnables').RunnableLambda.from((x) => x);
+if (mode === 'hold-stream') {
+  require('./hold-runnables.cjs').register({ addRoutes: (r, { path }) => (routes[path] = r) });
+}
+
+async function holdStream(req, res, input) {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  try {
+    const stream = await routes.hold.stream(input, { signal: controller.signal });
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.write(`event: metadata\r\ndata: ${JSON.stringify({ run_id: randomUUID() })}\r\n\r\n`);
+    for await (const chunk of stream) res.write(`event: data\r\ndata: ${JSON.stringify(chunk)}\r\n\r\n`);
+    res.end('event: end\r\n\r\n');
+  } catch {
+    res.destroy();
+  }
 }
 
 function send(res, status, body) {
@@ -42,6 +69,10 @@ const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       return send(res, 400, { detail: 'Malformed JSON body' });
     }
     if (mode === 'echo') return send(res, 200, { output: input });
+    if (mode === 'hold-stream') {
+      if (req.url === '/hold_stats/invoke') return routes.hold_stats.invoke(null).then((output) => send(res, 200, { output }));
+      return void holdStream(req, res, input);
+    }
     runnable.invoke(input).then(
       (output) => send(res, 200, { output, metadata: { run_id: randomUUID(), feedback_tokens: [] } }),
       (err) => send(res, 500, { detail: String(err?.message ?? err) }),

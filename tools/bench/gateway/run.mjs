@@ -13,12 +13,16 @@
 //    each server's /echo/invoke with the same connections and duration; warm-up first, then the servers
 //    interleaved for --rounds rounds (A B C A B C ...). req/s, p50/p99, errors, and the ratios.
 // 4. Fixed rate: the gateway at --rate req/s: autocannon overallRate (as specified; note autocannon sends
-//    each connection's per-second quota back to back, then idles) and an evenly paced open-loop generator
-//    with microsecond latencies.
+//    each connection's per-second quota back to back, then idles), the same against both bare servers as
+//    controls, and an evenly paced open-loop generator (microsecond latencies) against the gateway and the
+//    bare LangChain server. The gateway's event-loop delay and GC during the run come from its /metrics.
 // 5. Open streams: a second gateway with RUNNABLES_MODULE=hold-runnables.cjs; opens --streams concurrent
 //    POST /hold/stream, waits for every first `event: data`, reads RSS (/proc/<pid>/status and the
 //    process_resident_memory_bytes metric) and runnel_gateway_open_streams, closes them all and checks the
-//    gauge returns to 0 and that every held run was released through its AbortSignal.
+//    gauge returns to 0 and that every held run was released through its AbortSignal. Then the same against
+//    a bare node:http server streaming the same runnable (bare-server.cjs hold-stream) as a control.
+//    Needs about --streams + 1024 open files; the soft limit is raised for those children when the hard
+//    limit allows, otherwise the run stops and says so.
 // 6. CPU profile (when the gateway is below 0.8x the bare LangChain server, or with --profile): the gateway
 //    and the bare LangChain server are each run under `node --cpu-prof` during a load run, and the top self
 //    and inclusive functions are printed (see profile-summary.mjs).
@@ -38,6 +42,8 @@
 //   --no-build            reuse dist/apps/gateway/main.js if present   [BENCH_BUILD=missing]
 //   --profile / --no-profile   force / never profile (default: only below target)  [BENCH_PROFILE=always|never|auto]
 //   --json=PATH           also write the results JSON there
+//   --gateway-main=PATH   benchmark that gateway bundle instead of dist/apps/gateway/main.js (implies --no-build) [BENCH_GATEWAY_MAIN]
+//   --gateway-node-args="--flag ..."  extra node flags for the gateway processes    [BENCH_GATEWAY_NODE_ARGS]
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -51,7 +57,7 @@ import { formatProfileSummary, summariseProfile } from './profile-summary.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
-const GATEWAY_MAIN = join(ROOT, 'dist/apps/gateway/main.js');
+const DEFAULT_GATEWAY_MAIN = join(ROOT, 'dist/apps/gateway/main.js');
 const ECHO_SOURCE = join(ROOT, 'apps/gateway/src/runnables/echo-runnable.ts');
 const NODE = process.execPath;
 
@@ -78,17 +84,23 @@ const num = (name, envName, fallback) => {
 const opts = {
   duration: num('duration', 'BENCH_DURATION', 10),
   connections: num('connections', 'BENCH_CONNECTIONS', 50),
-  rounds: num('rounds', 'BENCH_ROUNDS', 2),
+  rounds: Math.round(num('rounds', 'BENCH_ROUNDS', 2)),
   warmup: num('warmup', 'BENCH_WARMUP', 5),
   rate: num('rate', 'BENCH_RATE', 1000),
   rateConnections: num('rate-connections', 'BENCH_RATE_CONNECTIONS', 10),
   rateDuration: num('rate-duration', 'BENCH_RATE_DURATION', 10),
-  streams: num('streams', 'BENCH_STREAMS', 5000),
+  streams: Math.round(num('streams', 'BENCH_STREAMS', 5000)),
   only: new Set(String(option('only', 'BENCH_ONLY', 'throughput,rate,streams,profile')).split(',').map((s) => s.trim())),
   build: has('--no-build') ? 'missing' : (process.env.BENCH_BUILD ?? 'always'),
   profile: has('--profile') ? 'always' : has('--no-profile') ? 'never' : (process.env.BENCH_PROFILE ?? 'auto'),
   json: option('json', 'BENCH_JSON', undefined),
+  // A/B: benchmark another gateway bundle (e.g. a patched copy) instead of dist/apps/gateway/main.js; no build then.
+  gatewayMain: option('gateway-main', 'BENCH_GATEWAY_MAIN', undefined),
+  // A/B: extra node flags for every gateway process, space-separated (e.g. "--max-semi-space-size=4")
+  gatewayNodeArgs: String(option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', '')).split(' ').filter(Boolean),
 };
+const GATEWAY_MAIN = opts.gatewayMain ? resolve(opts.gatewayMain) : DEFAULT_GATEWAY_MAIN;
+if (opts.gatewayMain) opts.build = 'missing';
 
 // ------------------------------------------------------------------------------------------------
 // child processes: every one is tracked by pid and stopped on exit, error or signal
@@ -169,8 +181,8 @@ async function shutdown(code, why) {
 process.on('exit', killAllNow);
 process.on('SIGINT', () => shutdown(130, 'interrupted; stopping child processes'));
 process.on('SIGTERM', () => shutdown(143, 'terminated; stopping child processes'));
-process.on('uncaughtException', (err) => shutdown(1, `error: ${err?.stack ?? err}`));
-process.on('unhandledRejection', (err) => shutdown(1, `error: ${err?.stack ?? err}`));
+process.on('uncaughtException', (err) => shutdown(1, `bench failed: ${err?.stack ?? err}`));
+process.on('unhandledRejection', (err) => shutdown(1, `bench failed: ${err?.stack ?? err}`));
 
 function tail(child, n = 30) {
   return child.output.join('').split('\n').slice(-n).join('\n');
@@ -251,7 +263,11 @@ async function scrapeMetrics(port) {
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m && !(m[1] in out)) out[m[1]] = Number(m[3]);
+    if (!m) continue;
+    if (!(m[1] in out)) out[m[1]] = Number(m[3]); // first series of each name
+    // labelled series without the service label, e.g. nodejs_gc_duration_seconds_sum{kind="major"}
+    const labels = (m[2] ?? '').replace(/service="[^"]*",?/, '').replace(/,}$/, '}').replace('{}', '');
+    if (labels) out[`${m[1]}${labels}`] = Number(m[3]);
   }
   return out;
 }
@@ -335,6 +351,11 @@ async function measured(server, fn) {
 // phases
 
 function build() {
+  if (opts.gatewayMain) {
+    if (!existsSync(GATEWAY_MAIN)) throw new Error(`--gateway-main: ${GATEWAY_MAIN} does not exist`);
+    log(`build: none; benchmarking ${GATEWAY_MAIN} (--gateway-main)`);
+    return { built: false, gatewayMain: GATEWAY_MAIN };
+  }
   const missing = !existsSync(GATEWAY_MAIN);
   if (opts.build !== 'always' && !missing) {
     log(`build: reusing ${GATEWAY_MAIN} (--no-build)`);
@@ -372,7 +393,7 @@ async function startGateway(name, { env = {}, nodeArgs = [], nofile } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
   const child = startChild(name, [GATEWAY_MAIN], {
-    nodeArgs,
+    nodeArgs: [...opts.gatewayNodeArgs, ...nodeArgs],
     nofile,
     env: {
       PORT: String(port),
@@ -382,6 +403,8 @@ async function startGateway(name, { env = {}, nodeArgs = [], nofile } = {}) {
       LOG_LEVEL: 'warn',
       MAX_CONCURRENT_REQUESTS: '10000',
       SHUTDOWN_TIMEOUT: '3',
+      // only matters for a --gateway-main copy outside the repository
+      NODE_PATH: join(ROOT, 'node_modules'),
       ...env,
     },
   });
@@ -390,11 +413,12 @@ async function startGateway(name, { env = {}, nodeArgs = [], nofile } = {}) {
   return Object.assign(child, { port, metricsPort, kind: 'gateway' });
 }
 
-async function startBare(name, mode, bundle, { nodeArgs = [] } = {}) {
+async function startBare(name, mode, bundle, { nodeArgs = [], nofile, env = {} } = {}) {
   const port = await freePort();
   const child = startChild(name, [join(HERE, 'bare-server.cjs'), mode], {
     nodeArgs,
-    env: { PORT: String(port), HOST: '127.0.0.1', ECHO_RUNNABLE_BUNDLE: bundle, NODE_PATH: join(ROOT, 'node_modules') },
+    nofile,
+    env: { PORT: String(port), HOST: '127.0.0.1', ECHO_RUNNABLE_BUNDLE: bundle, NODE_PATH: join(ROOT, 'node_modules'), ...env },
   });
   await waitForPort(child, port);
   return Object.assign(child, { port, kind: mode });
@@ -490,17 +514,38 @@ async function throughputPhase(servers) {
   };
 }
 
-async function ratePhase(gateway) {
-  log(`fixed rate: gateway at ${opts.rate} req/s, autocannon overallRate, ${opts.rateConnections} connections, ${opts.rateDuration} s`);
-  const auto = await autocannonRun(gateway, { duration: opts.rateDuration, connections: opts.rateConnections, overallRate: opts.rate });
-  log(
-    `fixed rate (autocannon): ${auto.reqPerSec.toFixed(0)} req/s  p50 ${auto.latencyMs.p50} ms  p99 ${auto.latencyMs.p99} ms  p99.9 ${auto.latencyMs.p99_9} ms  max ${auto.latencyMs.max} ms  non2xx ${auto.non2xx}`,
-  );
-  log(`fixed rate: gateway at ${opts.rate} req/s, evenly paced open loop (node:http client), ${opts.rateDuration} s`);
-  const paced = await measured(gateway, () =>
+/**
+ * The gateway's own view of a run, from its /metrics before and after: event-loop stalls (prom-client's
+ * monitorEventLoopDelay, reset at every scrape, 10 ms resolution) and GC time by kind.
+ */
+async function withRuntimeStats(gateway, fn) {
+  const before = await scrapeMetrics(gateway.metricsPort); // also resets the event-loop delay histogram
+  const result = await fn();
+  const after = await scrapeMetrics(gateway.metricsPort);
+  const gc = {};
+  for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+    const k = (s) => `nodejs_gc_duration_seconds_${s}{kind="${kind}"}`;
+    const count = (after[k('count')] ?? 0) - (before[k('count')] ?? 0);
+    if (count > 0) {
+      const over10ms = count - ((after[`nodejs_gc_duration_seconds_bucket{le="0.01",kind="${kind}"}`] ?? 0) - (before[`nodejs_gc_duration_seconds_bucket{le="0.01",kind="${kind}"}`] ?? 0));
+      gc[kind] = { count, totalMs: ((after[k('sum')] ?? 0) - (before[k('sum')] ?? 0)) * 1000, over10ms };
+    }
+  }
+  return {
+    ...result,
+    runtime: {
+      eventLoopDelayP99Ms: after.nodejs_eventloop_lag_p99_seconds * 1000,
+      eventLoopDelayMaxMs: after.nodejs_eventloop_lag_max_seconds * 1000,
+      gc,
+    },
+  };
+}
+
+function pacedRun(server) {
+  return measured(server, () =>
     ask('paced', {
       host: '127.0.0.1',
-      port: gateway.port,
+      port: server.port,
       path: '/echo/invoke',
       rate: opts.rate,
       duration: opts.rateDuration,
@@ -509,12 +554,113 @@ async function ratePhase(gateway) {
       expectOutput: EXPECT_OUTPUT,
     }),
   );
-  const sv = paced.serviceMs;
-  log(
-    `fixed rate (paced): ${paced.achievedRate.toFixed(0)} req/s  p50 ${sv.p50.toFixed(2)} ms  p99 ${sv.p99.toFixed(2)} ms  p99.9 ${sv.p99_9.toFixed(2)} ms  max ${sv.max.toFixed(2)} ms  ` +
-      `(from schedule: p99 ${paced.scheduledMs.p99.toFixed(2)} ms)  errors ${paced.errors}`,
+}
+
+function describeRuntime(rt) {
+  if (!rt) return '';
+  const gc = Object.entries(rt.gc)
+    .map(([k, v]) => `${k} ${v.count}x/${v.totalMs.toFixed(0)} ms${v.over10ms ? ` (${v.over10ms} >10 ms)` : ''}`)
+    .join(', ');
+  return `gateway event-loop delay p99 ${rt.eventLoopDelayP99Ms.toFixed(1)} ms max ${rt.eventLoopDelayMaxMs.toFixed(1)} ms (10 ms sampling); GC ${gc || 'none'}`;
+}
+
+async function ratePhase(gateway, bareLc, controls) {
+  log(`fixed rate: gateway at ${opts.rate} req/s, autocannon overallRate, ${opts.rateConnections} connections, ${opts.rateDuration} s`);
+  const auto = await withRuntimeStats(gateway, () =>
+    autocannonRun(gateway, { duration: opts.rateDuration, connections: opts.rateConnections, overallRate: opts.rate }),
   );
-  return { autocannon: auto, paced };
+  log(
+    `fixed rate (autocannon): ${auto.reqPerSec.toFixed(0)} req/s  p50 ${auto.latencyMs.p50} ms  p99 ${auto.latencyMs.p99} ms  p99.9 ${auto.latencyMs.p99_9} ms  max ${auto.latencyMs.max} ms  non2xx ${auto.non2xx}; ` +
+      describeRuntime(auto.runtime),
+  );
+  const out = { autocannon: auto, controls: {} };
+  // The same autocannon settings against the bare servers: autocannon's rate limiting sends each
+  // connection's per-second quota back to back and then idles, so its tail is partly the generator's.
+  for (const server of controls) {
+    const c = await autocannonRun(server, { duration: opts.rateDuration, connections: opts.rateConnections, overallRate: opts.rate });
+    log(`fixed rate (autocannon, control ${server.name}): ${c.reqPerSec.toFixed(0)} req/s  p50 ${c.latencyMs.p50} ms  p99 ${c.latencyMs.p99} ms  p99.9 ${c.latencyMs.p99_9} ms  max ${c.latencyMs.max} ms`);
+    out.controls[server.name] = c;
+  }
+  for (const [key, server] of [
+    ['paced', gateway],
+    ['pacedBareLangchain', bareLc],
+  ]) {
+    log(`fixed rate: ${server.name} at ${opts.rate} req/s, evenly paced open loop (node:http client), ${opts.rateDuration} s`);
+    const r = server.kind === 'gateway' ? await withRuntimeStats(server, () => pacedRun(server)) : await pacedRun(server);
+    const sv = r.serviceMs;
+    log(
+      `fixed rate (paced, ${server.name}): ${r.achievedRate.toFixed(0)} req/s  p50 ${sv.p50.toFixed(2)} ms  p99 ${sv.p99.toFixed(2)} ms  p99.9 ${sv.p99_9.toFixed(2)} ms  max ${sv.max.toFixed(2)} ms  ` +
+        `(from schedule: p99 ${r.scheduledMs.p99.toFixed(2)} ms)  errors ${r.errors}  other CPU ${r.cpu.otherCores.toFixed(2)} cores${r.runtime ? `; ${describeRuntime(r.runtime)}` : ''}`,
+    );
+    out[key] = r;
+  }
+  return out;
+}
+
+/**
+ * Opens opts.streams concurrent POST /hold/stream on `server`, waits for every first `event: data`, reads
+ * memory, closes them all and waits until none is left open. On the gateway "open" is the
+ * runnel_gateway_open_streams gauge; on the bare control it is the number of held runs.
+ */
+async function streamsOn(server) {
+  const n = opts.streams;
+  const isGateway = server.kind === 'gateway';
+  const holdStats = async () => {
+    const r = await fetch(`http://127.0.0.1:${server.port}/hold_stats/invoke`, { method: 'POST', headers: HEADERS, body: '{"input":null}' });
+    return (await r.json()).output;
+  };
+  const openNow = async () => (isGateway ? (await scrapeMetrics(server.metricsPort)).runnel_gateway_open_streams : (await holdStats()).active);
+  const streamReq = { host: '127.0.0.1', port: server.port, path: '/hold/stream', body: BODY, headers: HEADERS };
+  const waitForZero = async (timeoutMs = 30_000) => {
+    const t0 = performance.now();
+    let open;
+    while (performance.now() - t0 < timeoutMs) {
+      open = await openNow();
+      if (open === 0) break;
+      await sleep(100);
+    }
+    return { ms: performance.now() - t0, open };
+  };
+
+  // Warm-up: some streams opened and closed, so the code paths are compiled before the baseline.
+  log(`streams (${server.name}): warm-up (200 streams opened and closed)`);
+  await ask('streams-open', { ...streamReq, count: 200 });
+  await ask('streams-close', {});
+  await waitForZero();
+  await sleep(1000);
+  const before = { ...procStatus(server.pid), hold: await holdStats() };
+  log(`streams (${server.name}): RSS before ${before.rssMiB.toFixed(1)} MiB; opening ${n} streams`);
+
+  const opened = await ask('streams-open', { ...streamReq, count: n, window: 200 });
+  await sleep(500);
+  const open = { ...procStatus(server.pid), ...opened, openNow: await openNow(), hold: await holdStats() };
+  if (isGateway) {
+    const m = await scrapeMetrics(server.metricsPort);
+    Object.assign(open, {
+      inFlightGauge: m.runnel_gateway_in_flight,
+      metricRssMiB: m.process_resident_memory_bytes / 2 ** 20,
+      heapUsedMiB: m.nodejs_heap_size_used_bytes / 2 ** 20,
+      heapTotalMiB: m.nodejs_heap_size_total_bytes / 2 ** 20,
+      externalMiB: m.nodejs_external_memory_bytes / 2 ** 20,
+      openFds: m.process_open_fds,
+    });
+  }
+  log(
+    `streams (${server.name}): ${open.open}/${n} got first data in ${(open.openMs / 1000).toFixed(1)} s (failed ${open.failed}); ` +
+      `${isGateway ? 'open_streams gauge' : 'held runs'} ${open.openNow}; RSS ${open.rssMiB.toFixed(1)} MiB` +
+      (isGateway ? ` (metric ${open.metricRssMiB.toFixed(1)} MiB), heap used ${open.heapUsedMiB.toFixed(1)} / total ${open.heapTotalMiB.toFixed(1)} MiB` : ''),
+  );
+
+  const closed = await ask('streams-close', {});
+  const drop = await waitForZero();
+  await sleep(1000);
+  const after = { ...procStatus(server.pid), ...closed, dropMs: drop.ms, openNow: drop.open, hold: await holdStats() };
+  const released = after.hold.aborted - before.hold.aborted;
+  log(
+    `streams (${server.name}): closed ${after.closed}; open ${after.openNow} after ${after.dropMs.toFixed(0)} ms; held runs still active ${after.hold.active}; ` +
+      `released by AbortSignal ${released}/${open.open}; RSS ${after.rssMiB.toFixed(1)} MiB`,
+  );
+  return { streams: n, before, open, after, releasedBySignal: released, perStreamKiB: ((open.rssMiB - before.rssMiB) * 1024) / (open.open || 1) };
 }
 
 async function streamsPhase(nofile) {
@@ -527,62 +673,13 @@ async function streamsPhase(nofile) {
       MAX_CONCURRENT_REQUESTS: String(Math.max(10_000, n + 1000)),
     },
   });
-  const holdStats = async () => {
-    const r = await fetch(`http://127.0.0.1:${gw.port}/hold_stats/invoke`, { method: 'POST', headers: HEADERS, body: '{"input":null}' });
-    return (await r.json()).output;
-  };
-  const streamReq = { host: '127.0.0.1', port: gw.port, path: '/hold/stream', body: BODY, headers: HEADERS };
-  const waitForZero = async (timeoutMs = 30_000) => {
-    const t0 = performance.now();
-    let m;
-    while (performance.now() - t0 < timeoutMs) {
-      m = await scrapeMetrics(gw.metricsPort);
-      if (m.runnel_gateway_open_streams === 0) return { ms: performance.now() - t0, openStreams: 0 };
-      await sleep(100);
-    }
-    return { ms: performance.now() - t0, openStreams: m?.runnel_gateway_open_streams };
-  };
-
-  // Warm-up: some streams opened and closed, so the code paths are compiled before the baseline.
-  log('streams: warm-up (200 streams opened and closed)');
-  await ask('streams-open', { ...streamReq, count: 200 });
-  await ask('streams-close', {});
-  await waitForZero();
-  await sleep(1000);
-  const before = { ...procStatus(gw.pid), metrics: await scrapeMetrics(gw.metricsPort), hold: await holdStats() };
-  log(`streams: gateway RSS before ${before.rssMiB.toFixed(1)} MiB; opening ${n} streams`);
-
-  const opened = await ask('streams-open', { ...streamReq, count: n, window: 200 });
-  await sleep(500);
-  const metricsOpen = await scrapeMetrics(gw.metricsPort);
-  const open = {
-    ...procStatus(gw.pid),
-    ...opened,
-    openStreamsGauge: metricsOpen.runnel_gateway_open_streams,
-    inFlightGauge: metricsOpen.runnel_gateway_in_flight,
-    metricRssMiB: metricsOpen.process_resident_memory_bytes / 2 ** 20,
-    heapUsedMiB: metricsOpen.nodejs_heap_size_used_bytes / 2 ** 20,
-    heapTotalMiB: metricsOpen.nodejs_heap_size_total_bytes / 2 ** 20,
-    externalMiB: metricsOpen.nodejs_external_memory_bytes / 2 ** 20,
-    openFds: metricsOpen.process_open_fds,
-    hold: await holdStats(),
-  };
-  log(
-    `streams: ${open.open}/${n} got first data in ${(open.openMs / 1000).toFixed(1)} s (failed ${open.failed}); open_streams gauge ${open.openStreamsGauge}; ` +
-      `RSS ${open.rssMiB.toFixed(1)} MiB (metric ${open.metricRssMiB.toFixed(1)} MiB), heap used ${open.heapUsedMiB.toFixed(1)} MiB, held runs ${open.hold.active}`,
-  );
-
-  const closed = await ask('streams-close', {});
-  const drop = await waitForZero();
-  await sleep(1000);
-  const after = { ...procStatus(gw.pid), ...closed, dropMs: drop.ms, openStreamsGauge: drop.openStreams, hold: await holdStats() };
-  const released = after.hold.aborted - before.hold.aborted;
-  log(
-    `streams: closed ${after.closed}; open_streams gauge ${after.openStreamsGauge} after ${after.dropMs.toFixed(0)} ms; held runs still active ${after.hold.active}; ` +
-      `released by AbortSignal ${released}/${open.open}; RSS ${after.rssMiB.toFixed(1)} MiB`,
-  );
+  const gateway = await streamsOn(gw);
   await stopChild(gw);
-  return { streams: n, before, open, after, releasedBySignal: released, perStreamKiB: ((open.rssMiB - before.rssMiB) * 1024) / (open.open || 1) };
+  // Control: the same runnable streamed by a bare node:http server, for what LangChain + node:http cost alone.
+  const bare = await startBare('bare-hold-stream', 'hold-stream', '', { nofile, env: { HOLD_SECONDS: '600' } });
+  const control = await streamsOn(bare);
+  await stopChild(bare);
+  return { ...gateway, control };
 }
 
 async function profilePhase(bundle, tmp) {
@@ -661,38 +758,57 @@ function report(results) {
     lines.push('', `Fixed rate ${opts.rate} req/s on the gateway, ${opts.rateDuration} s:`);
     lines.push(
       table([
-        ['generator', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'non-2xx', 'server CPU'],
-        [`autocannon overallRate (${opts.rateConnections} conns)`, f0(a.reqPerSec), a.latencyMs.p50, a.latencyMs.p99, a.latencyMs.p99_9, a.latencyMs.max, a.errors + a.timeouts, a.non2xx, f2(a.cpu.serverCores)],
-        [
-          'paced open loop (node:http)',
-          f0(p.achievedRate),
-          f2(p.serviceMs.p50),
-          f2(p.serviceMs.p99),
-          f2(p.serviceMs.p99_9),
-          f2(p.serviceMs.max),
-          p.errors,
-          sum(Object.entries(p.statusCodes).filter(([c]) => !c.startsWith('2')).map(([, v]) => v)),
-          f2(p.cpu.serverCores),
-        ],
+        ['server / generator', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'non-2xx', 'server CPU', 'other CPU'],
+        [`gateway, autocannon overallRate (${opts.rateConnections} conns)`, f0(a.reqPerSec), a.latencyMs.p50, a.latencyMs.p99, a.latencyMs.p99_9, a.latencyMs.max, a.errors + a.timeouts, a.non2xx, f2(a.cpu.serverCores), f2(a.cpu.otherCores)],
+        ...Object.entries(r.controls).map(([name, c]) => [
+          `${name}, autocannon overallRate (control)`,
+          f0(c.reqPerSec),
+          c.latencyMs.p50,
+          c.latencyMs.p99,
+          c.latencyMs.p99_9,
+          c.latencyMs.max,
+          c.errors + c.timeouts,
+          c.non2xx,
+          f2(c.cpu.serverCores),
+          f2(c.cpu.otherCores),
+        ]),
+        ...[
+          ['gateway, paced open loop', p],
+          ['bare-langchain, paced open loop (control)', r.pacedBareLangchain],
+        ].map(([label, x]) => [
+          label,
+          f0(x.achievedRate),
+          f2(x.serviceMs.p50),
+          f2(x.serviceMs.p99),
+          f2(x.serviceMs.p99_9),
+          f2(x.serviceMs.max),
+          x.errors,
+          sum(Object.entries(x.statusCodes).filter(([c]) => !c.startsWith('2')).map(([, v]) => v)),
+          f2(x.cpu.serverCores),
+          f2(x.cpu.otherCores),
+        ]),
       ]),
     );
     lines.push('  (autocannon records whole milliseconds; the paced generator measures microseconds from write to last byte.)');
+    lines.push(`  gateway during autocannon: ${describeRuntime(a.runtime)}`);
+    lines.push(`  gateway during paced:      ${describeRuntime(p.runtime)}`);
   }
   const s = results.streams;
   if (s) {
-    lines.push('', `Open streams: ${s.streams} concurrent POST /hold/stream on one gateway:`);
+    const c = s.control;
+    lines.push('', `Open streams: ${s.streams} concurrent POST /hold/stream (one chunk, then held open until the client goes):`);
     lines.push(
       table([
-        ['', 'value'],
-        ['streams with first data event', `${s.open.open}/${s.streams} (failed ${s.open.failed}) in ${f1(s.open.openMs / 1000)} s`],
-        ['runnel_gateway_open_streams', String(s.open.openStreamsGauge)],
-        ['gateway RSS before (MiB)', f1(s.before.rssMiB)],
-        ['gateway RSS with streams open (MiB)', `${f1(s.open.rssMiB)} (metric ${f1(s.open.metricRssMiB)}; peak VmHWM ${f1(s.open.hwmMiB)})`],
-        ['  of which V8 heap used / total (MiB)', `${f1(s.open.heapUsedMiB)} / ${f1(s.open.heapTotalMiB)}`],
-        ['per stream (KiB, RSS delta)', f1(s.perStreamKiB)],
-        ['after close: open_streams gauge', `${s.after.openStreamsGauge} (reached in ${f0(s.after.dropMs)} ms)`],
-        ['after close: runs released via AbortSignal', `${s.releasedBySignal}/${s.open.open}, still held ${s.after.hold.active}`],
-        ['gateway RSS after close (MiB)', f1(s.after.rssMiB)],
+        ['', 'gateway', 'bare node:http + same runnable (control)'],
+        ['streams with first data event', `${s.open.open}/${s.streams} (failed ${s.open.failed}) in ${f1(s.open.openMs / 1000)} s`, `${c.open.open}/${c.streams} (failed ${c.open.failed}) in ${f1(c.open.openMs / 1000)} s`],
+        ['open streams (gateway: runnel_gateway_open_streams; control: held runs)', String(s.open.openNow), String(c.open.openNow)],
+        ['RSS before (MiB)', f1(s.before.rssMiB), f1(c.before.rssMiB)],
+        ['RSS with streams open (MiB)', `${f1(s.open.rssMiB)} (metric ${f1(s.open.metricRssMiB)}; VmHWM ${f1(s.open.hwmMiB)})`, f1(c.open.rssMiB)],
+        ['  V8 heap used / total with streams open (MiB)', `${f1(s.open.heapUsedMiB)} / ${f1(s.open.heapTotalMiB)}`, '-'],
+        ['RSS per stream (KiB, delta)', f1(s.perStreamKiB), f1(c.perStreamKiB)],
+        ['after close: open streams', `${s.after.openNow} (in ${f0(s.after.dropMs)} ms)`, `${c.after.openNow} (in ${f0(c.after.dropMs)} ms)`],
+        ['after close: runs released via AbortSignal', `${s.releasedBySignal}/${s.open.open}, still held ${s.after.hold.active}`, `${c.releasedBySignal}/${c.open.open}, still held ${c.after.hold.active}`],
+        ['RSS after close (MiB)', f1(s.after.rssMiB), f1(c.after.rssMiB)],
       ]),
     );
   }
@@ -705,10 +821,15 @@ function report(results) {
   if (s)
     lines.push(
       `  ${s.streams} open streams under ${TARGETS.streamsRssMiB} MiB RSS: ${f1(s.open.rssMiB)} MiB  ${met(s.open.open === s.streams && s.open.rssMiB < TARGETS.streamsRssMiB)}; ` +
-        `all closed: ${met(s.after.openStreamsGauge === 0 && s.after.hold.active === 0)}`,
+        `all closed: ${met(s.after.openNow === 0 && s.after.hold.active === 0)}`,
     );
-  const noisy = t && Object.values(t.summary).some((x) => x.otherCoresMax > 0.25);
-  if (noisy) lines.push('', 'Note: other processes used more than 0.25 cores during some runs (column "other CPU"); figures may be noisy.');
+  const others = [
+    ...(t ? Object.values(t.summary).map((x) => x.otherCoresMax) : []),
+    ...(r ? [r.autocannon, ...Object.values(r.controls), r.paced, r.pacedBareLangchain].map((x) => x.cpu.otherCores) : []),
+  ];
+  if (others.some((x) => x > 0.25)) {
+    lines.push('', `Note: other processes used up to ${f2(Math.max(...others))} cores during some runs (columns "other CPU"); those figures are noisy, rerun when the machine is quiet.`);
+  }
   return lines.join('\n');
 }
 
@@ -745,7 +866,7 @@ async function main() {
       results.throughput = await throughputPhase([gateway, bareLc, bareEcho]);
       ratio = results.throughput.ratios.gatewayOverBareLangchain;
     }
-    if (opts.only.has('rate')) results.rate = await ratePhase(gateway);
+    if (opts.only.has('rate')) results.rate = await ratePhase(gateway, bareLc, [bareLc, bareEcho]);
     const m = await scrapeMetrics(gateway.metricsPort);
     results.gatewayMetricsAfterLoad = { rssMiB: procStatus(gateway.pid).rssMiB, inFlight: m.runnel_gateway_in_flight };
     await Promise.all([gateway, bareLc, bareEcho].map((c) => stopChild(c)));
@@ -771,5 +892,5 @@ async function main() {
 
 main().then(
   () => shutdown(0),
-  (err) => shutdown(1, `error: ${err?.stack ?? err}`),
+  (err) => shutdown(1, `bench failed: ${err?.stack ?? err}`),
 );
