@@ -14,6 +14,25 @@ export class GatewayMetrics {
   readonly llmDuration: Histogram<'provider' | 'model' | 'outcome'>;
   readonly openStreams: Gauge;
 
+  // labels() hashes its arguments on every call; on the request path the children are cached.
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #durationChildren = new Map<string, { observe(v: number): void }>();
+
+  /** Counts one finished request. */
+  countRequest(runnable: string, endpoint: string, status: string): void {
+    const key = `${runnable}\u0000${endpoint}\u0000${status}`;
+    let child = this.#requestChildren.get(key);
+    if (!child) this.#requestChildren.set(key, (child = this.requests.labels(runnable, endpoint, status)));
+    child.inc();
+  }
+
+  observeDuration(runnable: string, endpoint: string, seconds: number): void {
+    const key = `${runnable}\u0000${endpoint}`;
+    let child = this.#durationChildren.get(key);
+    if (!child) this.#durationChildren.set(key, (child = this.duration.labels(runnable, endpoint)));
+    child.observe(seconds);
+  }
+
   constructor(registry: Registry) {
     const registers = [registry];
     this.requests = new Counter({

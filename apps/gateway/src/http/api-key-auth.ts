@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Secret } from '@runnel/config';
 
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  // crypto.hash: one call, no Hash object per request (about half the cost of createHash here).
+  return hash('sha256', value, 'buffer');
 }
 
 /**

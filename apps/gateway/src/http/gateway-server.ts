@@ -173,7 +173,7 @@ export class GatewayServer {
       const auth = this.#auth.check(req);
       if (auth !== 'ok') {
         this.#opts.metrics.errors.labels('auth', name).inc();
-        this.#opts.metrics.requests.labels(route.path, name, '401').inc();
+        this.#opts.metrics.countRequest(route.path, name, '401');
         return this.#unauthorized(req, res, auth);
       }
     }
@@ -184,7 +184,7 @@ export class GatewayServer {
     if (this.#inFlight >= this.#opts.maxConcurrentRequests) {
       this.#opts.metrics.rejected.labels('overload').inc();
       this.#opts.metrics.errors.labels('overload', name).inc();
-      this.#opts.metrics.requests.labels(route.path, name, '503').inc();
+      this.#opts.metrics.countRequest(route.path, name, '503');
       return this.#reject(res, 503, `Gateway at its limit of ${this.#opts.maxConcurrentRequests} concurrent requests; retry shortly`, {
         'retry-after': '1',
       });
@@ -198,7 +198,7 @@ export class GatewayServer {
   ): Promise<void> {
     const { res, route, endpoint, requestId } = base;
     const { metrics, logger } = this.#opts;
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const controller = new AbortController();
     this.#running.add(controller);
     this.#inFlight++;
@@ -211,8 +211,8 @@ export class GatewayServer {
       this.#inFlight--;
       metrics.inFlight.dec();
       const status = res.writableFinished ? String(res.statusCode) : '499';
-      metrics.requests.labels(route.path, endpoint, status).inc();
-      metrics.duration.labels(route.path, endpoint).observe(Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.countRequest(route.path, endpoint, status);
+      metrics.observeDuration(route.path, endpoint, (performance.now() - started) / 1000);
       if (this.#inFlight === 0) this.#idle?.();
     });
     const ctx: RequestContext = {
