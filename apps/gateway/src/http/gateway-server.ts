@@ -18,7 +18,7 @@ import type { RunnableRegistry } from '../registry/runnable-registry';
 import { ClientDisconnectedError, RequestTimeoutError, ShutdownAbortError } from './abort-reasons';
 import { ApiKeyAuth } from './api-key-auth';
 import { CorsPolicy } from './cors-policy';
-import { type RequestContext, sendJson } from './request-context';
+import { type RequestContext, sendJson, setRequestId } from './request-context';
 
 export interface GatewayServerOptions {
   registry: RunnableRegistry;
@@ -129,7 +129,7 @@ export class GatewayServer {
     const path = q === -1 ? url : url.slice(0, q);
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    res.setHeader('x-request-id', requestId);
+    setRequestId(res, requestId);
 
     if (this.#cors.apply(req, res)) return;
     if (path === '/health') return this.#opts.health(req, res);
@@ -165,8 +165,7 @@ export class GatewayServer {
     if (!route.enabled.has(name)) return this.#reject(res, 404, `Endpoint "${name}" is disabled for runnable "${route.path}"`);
     const handler = HANDLERS[name];
     if (req.method !== handler.method && !(handler.method === 'GET' && req.method === 'HEAD')) {
-      res.setHeader('allow', handler.method);
-      return this.#reject(res, 405, `Method ${req.method} not allowed on ${name}; use ${handler.method}`);
+      return this.#reject(res, 405, `Method ${req.method} not allowed on ${name}; use ${handler.method}`, { allow: handler.method });
     }
     // The playground page is static and holds no data; it asks for the API key and sends it on its calls.
     if (name !== 'playground') {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { headerList } from '../http/request-context';
 
 const CRLF = '\r\n';
 
@@ -17,13 +18,16 @@ export class SseStream {
   }
 
   start(): void {
-    this.res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      // nginx and friends would otherwise buffer the whole stream.
-      'x-accel-buffering': 'no',
-    });
+    this.res.writeHead(
+      200,
+      headerList(this.res, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        // nginx and friends would otherwise buffer the whole stream.
+        'x-accel-buffering': 'no',
+      }),
+    );
     this.res.flushHeaders();
   }
 
