@@ -7,8 +7,6 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
     displayName,
     rootDir: path.join(root, projectDir),
     testEnvironment: 'node',
-    // Shared, noisy machines: generous per-test bound; no test asserts on time.
-    testTimeout: 30_000,
     testMatch: ['<rootDir>/**/*.spec.ts'],
     transform: {
       '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } }],

@@ -19,6 +19,11 @@ export async function startS3Uploader(config: S3UploaderConfig, options: { handl
     endpoint: config.AWS_ENDPOINT_URL_S3,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
     maxAttempts: 1, // ObjectUploader owns retries, so MAX_RETRIES means what it says
+    // Keys from the validated config when given; otherwise the SDK's chain (IRSA, instance profile, …).
+    credentials:
+      config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: config.AWS_ACCESS_KEY_ID.reveal(), secretAccessKey: config.AWS_SECRET_ACCESS_KEY.reveal() }
+        : undefined,
   });
   const store = new ObjectStore(s3, { bucket: config.S3_BUCKET, multipartThreshold: config.MULTIPART_THRESHOLD, conditionalWrites: config.S3_CONDITIONAL_WRITES });
   const checkpoints = new CheckpointStore(rt.redis, { prefix, ttlMs: config.CHECKPOINT_TTL * 1000 });

@@ -1,0 +1,73 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP proxy in front of a real server (s3rver) that can answer with errors for a while: the
+ * "S3 returns 500/503" window of failure tests, with S3's XML error body so SDKs parse it.
+ */
+export class FlakyProxy {
+  #failUntil = 0;
+  #failCount = 0;
+  #status = 503;
+  failed = 0;
+  forwarded = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(target: string): Promise<FlakyProxy> {
+    const t = new URL(target);
+    let proxy: FlakyProxy;
+    const server = createServer((req, res) => {
+      if (proxy.#shouldFail()) {
+        proxy.failed++;
+        req.resume();
+        const code = proxy.#status === 503 ? 'SlowDown' : 'InternalError';
+        res.writeHead(proxy.#status, { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected failure</Message></Error>`);
+        return;
+      }
+      proxy.forwarded++;
+      const upstream = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    proxy = new FlakyProxy(server, (server.address() as AddressInfo).port);
+    return proxy;
+  }
+
+  /** Fails every request for the next `ms` milliseconds. */
+  failFor(ms: number, status = 503): void {
+    this.#failUntil = Date.now() + ms;
+    this.#status = status;
+  }
+
+  /** Fails the next `n` requests. */
+  failNext(n: number, status = 503): void {
+    this.#failCount = n;
+    this.#status = status;
+  }
+
+  #shouldFail(): boolean {
+    if (this.#failCount > 0) {
+      this.#failCount--;
+      return true;
+    }
+    return Date.now() < this.#failUntil;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}

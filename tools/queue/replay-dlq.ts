@@ -1,0 +1,23 @@
+/**
+ * npm run dlq:replay
+ *
+ * Puts every dead-lettered batch or object back on the queue it failed in, under its original job
+ * id, and empties the dead-letter queue. Run it after fixing what the reasons in the DLQ name
+ * (see docs/runbooks.md). Reads REDIS_URL and QUEUE_PREFIX like the services.
+ */
+import { DEFAULT_PREFIX, createRedisConnection, replayDeadLetters } from '@runnel/queue';
+
+async function main(): Promise<void> {
+  const redis = createRedisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  try {
+    const n = await replayDeadLetters(redis, process.env.QUEUE_PREFIX || DEFAULT_PREFIX);
+    process.stdout.write(`replayed ${n} dead-lettered job${n === 1 ? '' : 's'}\n`);
+  } finally {
+    await redis.quit();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`dlq:replay: ${err.message}\n`);
+  process.exit(1);
+});
