@@ -23,8 +23,10 @@ export class FlakyProxy {
 
   static async start(target: string): Promise<FlakyProxy> {
     const t = new URL(target);
-    let proxy: FlakyProxy;
+    // The handler needs the instance, which needs the listening server: a holder breaks the cycle.
+    const holder: { proxy?: FlakyProxy } = {};
     const server = createServer((req, res) => {
+      const proxy = holder.proxy!;
       if (proxy.#shouldFail()) {
         proxy.failed++;
         req.resume();
@@ -42,8 +44,8 @@ export class FlakyProxy {
       req.pipe(upstream);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    proxy = new FlakyProxy(server, (server.address() as AddressInfo).port);
-    return proxy;
+    holder.proxy = new FlakyProxy(server, (server.address() as AddressInfo).port);
+    return holder.proxy;
   }
 
   /** Fails every request for the next `ms` milliseconds. */
