@@ -4,6 +4,8 @@ import { PipelineConfigSchema } from '@runnel/queue';
 
 export const BatchWriterConfigSchema = {
   ...PipelineConfigSchema,
+  /** How long a job's lock lasts without renewal: a worker killed mid-job has its job taken over after this. */
+  JOB_LOCK_MS: env.int(30_000, { min: 1000, max: 3_600_000 }),
   NUM_WORKERS: env.int(4, { min: 1, max: 256 }),
   FORMAT: env.oneOf(FORMATS, 'jsonl'),
   COMPRESSION: env.oneOf(COMPRESSIONS, 'zstd'),

@@ -3,6 +3,8 @@ import { PipelineConfigSchema } from '@runnel/queue';
 
 export const S3UploaderConfigSchema = {
   ...PipelineConfigSchema,
+  /** How long a job's lock lasts without renewal: a worker killed mid-job has its job taken over after this. */
+  JOB_LOCK_MS: env.int(30_000, { min: 1000, max: 3_600_000 }),
   NUM_WORKERS: env.int(8, { min: 1, max: 256 }),
   AWS_REGION: env.str('us-east-1'),
   S3_BUCKET: env.requiredStr(),

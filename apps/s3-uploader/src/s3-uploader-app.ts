@@ -57,7 +57,7 @@ export async function startS3Uploader(config: S3UploaderConfig, options: { handl
         timer();
       }
     },
-    { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS },
+    { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS },
   );
   worker.on('active', () => metrics.activeWorkers.inc());
   worker.on('completed', () => metrics.activeWorkers.dec());
