@@ -1,8 +1,22 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const REPO_ROOT = join(__dirname, '../../..');
+/** The monorepo root: up from this file (sources), or from the working directory (bundled tools). */
+function findRepoRoot(): string {
+  for (const start of [__dirname, process.cwd()]) {
+    let dir = start;
+    for (;;) {
+      if (existsSync(join(dir, 'nx.json'))) return dir;
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  throw new Error('cannot find the repository root (nx.json)');
+}
+
+export const REPO_ROOT = findRepoRoot();
 const NODE = join(REPO_ROOT, 'node_modules/.bin/node');
 
 /** Builds a service bundle when missing (npm test builds first; this serves a lone jest run). */
