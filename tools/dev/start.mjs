@@ -50,9 +50,15 @@ function run(name, command, args, extraEnv) {
 async function stop(code) {
   if (stopping) return;
   stopping = true;
-  // Services first (they drain), Redis last (they need it while draining).
-  for (const { child } of [...children].reverse()) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(children.map(({ child }) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
+  // Services first (they drain, and need Redis while they do), Redis last.
+  const exited = ({ child }) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined);
+  const services = children.filter((c) => c.name !== 'redis');
+  for (const { child } of services) child.kill('SIGTERM');
+  await Promise.all(services.map(exited));
+  for (const c of children.filter((c) => c.name === 'redis')) {
+    c.child.kill('SIGTERM');
+    await exited(c);
+  }
   await s3?.close();
   process.exit(code);
 }
