@@ -141,9 +141,15 @@ function baseImageOfFinalStage(df: Dockerfile): string {
 // Policy
 // ---------------------------------------------------------------------------
 
-/** Ports each app must EXPOSE (in addition to every *PORT ENV of the final stage). */
+/**
+ * Ports each app must EXPOSE (in addition to every *PORT ENV of the final stage). The pipeline
+ * services serve no traffic: their only port is the ops port (METRICS_PORT).
+ */
 const EXPECTED_PORTS: Record<string, number[]> = {
   gateway: [8080, 9090],
+  'change-reader': [9090],
+  'batch-writer': [9090],
+  's3-uploader': [9090],
 };
 
 /** Returns the list of policy violations (empty = OK). */
@@ -221,8 +227,8 @@ const dockerfiles = (existsSync(appsDir) ? readdirSync(appsDir) : [])
   .map((app) => ({ app, file: path.join(appsDir, app, 'Dockerfile'), title: `apps/${app}/Dockerfile` }));
 
 describe('Dockerfiles', () => {
-  test('at least one apps/*/Dockerfile exists', () => {
-    expect(dockerfiles.map((d) => d.app)).toContain('gateway');
+  test('every service has an apps/*/Dockerfile', () => {
+    expect(dockerfiles.map((d) => d.app)).toEqual(expect.arrayContaining(Object.keys(EXPECTED_PORTS)));
   });
 
   test.each(dockerfiles)('$title satisfies the runtime image policy', ({ app, file }) => {
@@ -287,6 +293,33 @@ describe('Dockerfiles', () => {
 
     test('accepts a minimal compliant Dockerfile (control)', () => {
       expect(checkDockerfile(good.join('\n'), 'gateway')).toEqual([]);
+    });
+
+    // A pipeline service: no traffic port, only METRICS_PORT.
+    const metricsOnly = [
+      'FROM node:24-bookworm-slim AS build',
+      'RUN npm ci',
+      'FROM node:24-bookworm-slim',
+      'ENV METRICS_PORT=9090',
+      'USER 1000:1000',
+      'EXPOSE 9090',
+      'STOPSIGNAL SIGTERM',
+      'HEALTHCHECK CMD ["node", "-e", "0"]',
+      'CMD ["node", "dist/apps/change-reader/main.js"]',
+    ];
+
+    test('accepts a service whose only port is the metrics port (control)', () => {
+      expect(checkDockerfile(metricsOnly.join('\n'), 'change-reader')).toEqual([]);
+    });
+
+    test('rejects: metrics-only service that EXPOSEs another port instead of 9090', () => {
+      const lines = metricsOnly.map((l) => (l === 'EXPOSE 9090' ? 'EXPOSE 8080' : l));
+      expect(checkDockerfile(lines.join('\n'), 'change-reader').join('\n')).toMatch(/port 9090 is not EXPOSEd/);
+    });
+
+    test('rejects: metrics-only service without any ENV port or EXPOSE', () => {
+      const lines = metricsOnly.filter((l) => !l.startsWith('EXPOSE') && !l.startsWith('ENV'));
+      expect(checkDockerfile(lines.join('\n'), 'change-reader').join('\n')).toMatch(/port 9090 is not EXPOSEd/);
     });
 
     test.each([

@@ -70,4 +70,42 @@ describe('pipeline end to end', () => {
       client.destroy();
     }
   }, 120_000);
+
+  it('a standby reader takes over within the lease TTL when the active one dies, and the lake stays exact', async () => {
+    const COUNT = 12_000;
+    const prefix = '{takeover}';
+    const common = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', HOST: '127.0.0.1', QUEUE_PREFIX: prefix };
+    const readerEnv = {
+      ...common, SOURCE: 'synthetic', SYNTHETIC_COUNT: String(COUNT), SYNTHETIC_RATE: '3000', SYNTHETIC_DATABASE: 'takeover',
+      BATCH_SIZE: '500', BATCH_TIMEOUT_MS: '200', LEASE_TTL_MS: '1000',
+    };
+    const portA = await freePort();
+    const portB = await freePort();
+    const readerA = new ServiceProcess('change-reader', { ...readerEnv, METRICS_PORT: String(portA), HOLDER_ID: 'reader-a' });
+    services.push(readerA);
+    const state = async (port: number) =>
+      ((await (await fetch(`http://127.0.0.1:${port}/ready`)).json()) as { checks: { reader: { detail: { state: string; checkpoint_seq: number | null; read_seq: number } } } }).checks.reader.detail;
+    await eventually('reader A to lead', async () => (await state(portA)).state === 'reading', 20_000);
+    const readerB = new ServiceProcess('change-reader', { ...readerEnv, METRICS_PORT: String(portB), HOLDER_ID: 'reader-b' });
+    services.push(readerB);
+    await eventually('reader B to stand by', async () => (await state(portB)).state === 'standby', 20_000);
+    services.push(
+      new ServiceProcess('batch-writer', { ...common, METRICS_PORT: String(await freePort()), FORMAT: 'parquet', COMPRESSION: 'zstd', S3_PREFIX: 'takeover' }),
+      new ServiceProcess('s3-uploader', {
+        ...common, METRICS_PORT: String(await freePort()), S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: s3.endpoint, S3_FORCE_PATH_STYLE: 'true',
+        S3_CONDITIONAL_WRITES: 'false', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      }),
+    );
+    await eventually('reader A to be part-way', async () => (await state(portA)).read_seq > 2000, 20_000);
+    await readerA.stop('SIGKILL');
+    await eventually('reader B to take over', async () => (await state(portB)).state === 'reading', 10_000);
+    await eventually('the checkpoint to reach every event', async () => (await state(portB)).checkpoint_seq === COUNT, 60_000, 250);
+    const client = new S3Client(s3.clientConfig);
+    try {
+      const [report] = await verifyLake(client, 'lake', 'takeover/');
+      expect(report).toMatchObject({ stream: 'takeover', events: COUNT, maxSeq: COUNT, missing: 0, duplicates: 0, badObjects: [] });
+    } finally {
+      client.destroy();
+    }
+  }, 120_000);
 });

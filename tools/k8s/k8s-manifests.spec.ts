@@ -8,6 +8,8 @@
  * - kustomization.yaml files are checked separately (they parse, every
  *   resource exists, every manifest in the directory is referenced).
  * - Security baseline for every Deployment/StatefulSet/DaemonSet container.
+ * - Coverage: every Deployment has a PodDisruptionBudget, and a HorizontalPodAutoscaler unless
+ *   listed in NO_HPA (the change-reader: one lease holder reads, the other replica stands by).
  * - Cross-references: Service selector -> workload pods, Service targetPort ->
  *   containerPort, HPA scaleTargetRef, PDB selector, Ingress backends,
  *   non-optional ConfigMap/Secret references.
@@ -200,6 +202,15 @@ function expectSchemaValid(result: ValidationResult, doc: Manifest): void {
 // ---------------------------------------------------------------------------
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/**
+ * Deployments that must NOT have a HorizontalPodAutoscaler, with the reason. Every other
+ * Deployment needs one (and every Deployment a PodDisruptionBudget).
+ */
+const NO_HPA: Record<string, string> = {
+  // One replica reads the stream (the lease holder), the other stands by: more replicas add no throughput.
+  'change-reader': 'a stream is read by the single lease holder; extra replicas are standbys',
+};
 
 const isWorkload = (m: ManifestDoc): boolean => WORKLOAD_KINDS.has(m.doc.kind ?? '');
 const ofKind = (kind: string) => (m: ManifestDoc) => m.doc.kind === kind;
@@ -464,6 +475,23 @@ describe('k8s manifests', () => {
         .find((m) => m.doc.kind === ref.kind && m.doc.metadata?.name === ref.name && m.doc.apiVersion === ref.apiVersion);
       if (!target) throw new Error(`${hpa.title}: no ${ref.apiVersion} ${ref.kind}/${ref.name} in ${hpa.dir}`);
       expect(hpa.doc.spec.minReplicas).toBeLessThanOrEqual(hpa.doc.spec.maxReplicas);
+    });
+
+    test.each(workloadDocs.filter(ofKind('Deployment')))('$title has a PodDisruptionBudget and an HPA (unless exempt)', (w) => {
+      const name = w.doc.metadata?.name ?? '';
+      const inScope = manifestDocs.filter(sameScope(w));
+      const hpas = inScope.filter(
+        (m) => m.doc.kind === 'HorizontalPodAutoscaler' && m.doc.spec?.scaleTargetRef?.kind === 'Deployment' && m.doc.spec?.scaleTargetRef?.name === name,
+      );
+      const pdbs = inScope.filter((m) => m.doc.kind === 'PodDisruptionBudget' && labelSelectorMatches(m.doc.spec?.selector, podTemplate(w).labels));
+      expect(pdbs.map((p) => p.title)).not.toEqual([]);
+      if (name in NO_HPA) {
+        // An HPA here would fight the fixed replica count the design depends on.
+        expect(hpas.map((h) => h.title)).toEqual([]);
+        expect(w.doc.spec?.replicas ?? 1).toBeGreaterThanOrEqual(2); // active + standby
+      } else {
+        expect(hpas.map((h) => h.title)).toHaveLength(1);
+      }
     });
 
     test.each(manifestDocs.filter(ofKind('PodDisruptionBudget')))('$title selects a workload', (pdb) => {

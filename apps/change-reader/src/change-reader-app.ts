@@ -4,14 +4,16 @@ import { createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/
 import { ChangeReaderService } from './change-reader.service';
 import type { ChangeReaderConfigSchema } from './config';
 import type { ChangeSource } from './sources/change-source';
+import { createMongoSource } from './sources/mongodb-source';
 import { SyntheticSource } from './sources/synthetic-source';
 
 export type ChangeReaderConfig = ConfigOf<typeof ChangeReaderConfigSchema>;
 
-function createSource(config: ChangeReaderConfig): { source: ChangeSource; kind: string } {
+function createSource(config: ChangeReaderConfig): { source: ChangeSource; kind: string; scope?: string } {
   const kind = config.SOURCE === 'auto' ? (config.MONGODB_URI ? 'mongodb' : 'synthetic') : config.SOURCE;
   if (kind === 'mongodb') {
-    throw new Error('SOURCE=mongodb: the MongoDB change-stream source is not wired into change-reader yet; use SOURCE=synthetic');
+    const source = createMongoSource(config);
+    return { kind, source, scope: source.describe() };
   }
   return {
     kind,
@@ -30,9 +32,10 @@ function createSource(config: ChangeReaderConfig): { source: ChangeSource; kind:
 
 /** change-reader: one stream, read by whichever replica holds its lease. */
 export async function startChangeReader(config: ChangeReaderConfig, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}) {
-  const { source, kind } = createSource(config);
+  const { source, kind, scope } = createSource(config);
   const rt = await PipelineRuntime.create('change-reader', config, options);
   const { logger, metrics } = rt;
+  if (kind === 'mongodb') logger.info({ stream: source.stream, scope }, `SOURCE=mongodb: watching ${scope}`);
   if (kind === 'synthetic') logger.warn({ stream: source.stream }, 'SOURCE=synthetic: reading generated events, not MongoDB (set MONGODB_URI to read a real deployment)');
   const prefix = config.QUEUE_PREFIX;
   const checkpoints = new CheckpointStore(rt.redis, { prefix, ttlMs: config.CHECKPOINT_TTL * 1000 });

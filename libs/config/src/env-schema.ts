@@ -82,10 +82,14 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T,
   ) as unknown as z.ZodType<T[number]>;
 }
 
-export function url(opts: { optional: true }): z.ZodType<string | undefined>;
-export function url(opts: { default: string }): z.ZodType<string>;
-export function url(opts: { optional?: true; default?: string }): z.ZodType<string | undefined> {
-  const inner = z.url({ error: 'must be an absolute URL such as http://host:port' });
+export function url(opts: { optional: true; protocols?: string[] }): z.ZodType<string | undefined>;
+export function url(opts: { default: string; protocols?: string[] }): z.ZodType<string>;
+export function url(opts: { optional?: true; default?: string; protocols?: string[] }): z.ZodType<string | undefined> {
+  const protocols = opts.protocols ?? ['http', 'https'];
+  const inner = z.url({
+    protocol: new RegExp(`^(${protocols.join('|')})$`),
+    error: `must be an absolute URL such as ${protocols[0]}://host:port`,
+  });
   return z.preprocess(
     emptyAsUnset,
     opts.default !== undefined ? inner.prefault(opts.default) : inner.optional(),

@@ -9,7 +9,7 @@ import { checkRedisDurability, createRedisConnection } from './redis-connection'
 
 /** Environment every pipeline service reads. */
 export const PipelineConfigSchema = {
-  REDIS_URL: env.url({ default: 'redis://127.0.0.1:6379' }),
+  REDIS_URL: env.url({ default: 'redis://127.0.0.1:6379', protocols: ['redis', 'rediss'] }),
   QUEUE_PREFIX: env.str(DEFAULT_PREFIX).refine((p) => checkPrefix(p) === undefined, { message: 'must contain a Redis Cluster hash tag such as {runnel}' }),
   /** Refuse to start on a Redis without AOF or with eviction (true), or only warn (false). */
   REDIS_REQUIRE_DURABLE: env.bool(true),

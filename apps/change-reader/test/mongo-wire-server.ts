@@ -1,0 +1,547 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Binary, deserialize, type Document, Long, ObjectId, serialize, Timestamp } from 'bson';
+
+/**
+ * A scripted MongoDB wire-protocol server, for testing change stream code against the REAL driver.
+ *
+ * It speaks just enough of the protocol for `mongodb://127.0.0.1:<port>/?directConnection=true`:
+ * the handshake (legacy OP_QUERY isMaster → OP_REPLY, as the driver sends it before it knows the
+ * wire version), then OP_MSG hello/isMaster as a replica set primary (maxWireVersion 21 = 7.0),
+ * ping, buildInfo, endSessions, aggregate with a `$changeStream` first stage, getMore, killCursors.
+ *
+ * Change streams are served from a scripted oplog, so resuming is real: a cursor has a position in
+ * the oplog, resumeAfter/startAfter map a token back to its position, every getMore returns the
+ * events after it (filtered by the stream's scope and simple `$match` stages) with a post-batch
+ * resume token, an idle getMore waits up to its maxTimeMS for new entries, and a driver that
+ * resumes from the wrong token would see events lost or repeated. Failures are injected per
+ * command (server errors with codes and labels, or a dropped connection). Everything received is
+ * recorded for assertions.
+ */
+
+export interface Token {
+  _data: string;
+}
+
+export type Failure = { code: number; codeName?: string; errmsg?: string; errorLabels?: string[] } | { closeConnection: true };
+
+export interface ReceivedCommand {
+  name: string;
+  db: string;
+  body: Document;
+}
+
+export interface ChangeStreamAggregate {
+  db: string;
+  /** The collection name, or 1 for database and deployment streams. */
+  aggregate: string | number;
+  /** The `$changeStream` stage's options (resumeAfter, startAfter, fullDocument, allChangesForCluster…). */
+  options: Document;
+  /** The stages after `$changeStream`. */
+  pipeline: Document[];
+}
+
+interface Entry {
+  index: number;
+  ts: Timestamp;
+  wallTime: Date;
+  token: Token;
+  kind: 'event' | 'noop' | 'invalidate';
+  /** The change event as stored; fullDocument of updates and pre-images are added per cursor options. */
+  event?: Document;
+  postImage?: Document | null;
+  preImage?: Document | null;
+  /** For an invalidate: the namespace (`db.coll`) whose collection streams it ends. */
+  invalidates?: string;
+}
+
+interface Cursor {
+  id: number;
+  ns: string;
+  scope: { db?: string; coll?: string };
+  pos: number;
+  pbrt: Token;
+  options: Document;
+  matches: Document[];
+  killed: boolean;
+}
+
+interface TokenRef {
+  /** Position to continue after. */
+  pos: number;
+  invalidate: boolean;
+}
+
+const OP_REPLY = 1;
+const OP_QUERY = 2004;
+const OP_MSG = 2013;
+
+const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+
+export interface WireServerOptions {
+  /** Cluster time (seconds) of the first oplog entry. */
+  startSeconds?: number;
+  maxWireVersion?: number;
+  /** At most this many events per getMore (default: all that are there). */
+  maxBatch?: number;
+}
+
+export class MongoWireServer {
+  readonly commands: ReceivedCommand[] = [];
+  /** Ids of the change stream cursors opened, oldest first. */
+  readonly cursorIds: number[] = [];
+  /** Cursor ids the client asked to kill. */
+  readonly killCursorsRequests: number[] = [];
+  connectionsOpened = 0;
+  readonly #sockets = new Set<Socket>();
+  readonly #server: Server;
+  readonly #oplog: Entry[] = [];
+  readonly #tokens = new Map<string, TokenRef>();
+  readonly #cursors = new Map<number, Cursor>();
+  readonly #failures: { command: string; skip: number; failure: Failure }[] = [];
+  #waiters = new Set<() => void>();
+  #oldest = 1;
+  #seconds: number;
+  #increment = 0;
+  #nextCursorId = 7_000_000_001;
+  #requestId = 1;
+  #port = 0;
+  readonly maxWireVersion: number;
+  maxBatch: number;
+
+  private constructor(options: WireServerOptions) {
+    this.#seconds = options.startSeconds ?? 1_795_000_000;
+    this.maxWireVersion = options.maxWireVersion ?? 21;
+    this.maxBatch = options.maxBatch ?? Number.POSITIVE_INFINITY;
+    this.#server = createServer((socket) => this.#accept(socket));
+    // The oplog never starts empty: there is always a point to report as "now".
+    this.noop();
+  }
+
+  static async start(options: WireServerOptions = {}): Promise<MongoWireServer> {
+    const s = new MongoWireServer(options);
+    await new Promise<void>((resolve, reject) => {
+      s.#server.once('error', reject);
+      s.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    s.#port = (s.#server.address() as { port: number }).port;
+    return s;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.#port}`;
+  }
+
+  get uri(): string {
+    return `mongodb://${this.address}/?directConnection=true`;
+  }
+
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    this.#wake();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  // ---- the scripted oplog ------------------------------------------------------------------
+
+  /** An oplog entry no change stream shows (another database's write, the primary's periodic no-op): moves the post-batch token on. */
+  noop(): Token {
+    return this.#append('noop').token;
+  }
+
+  insert(ns: string, doc: Document): Document {
+    return this.event(ns, { operationType: 'insert', documentKey: { _id: doc._id }, fullDocument: doc }, { postImage: doc });
+  }
+
+  /** An update; `after` is what updateLookup finds, `before` the pre-image (if recorded). */
+  update(ns: string, id: unknown, updatedFields: Document, after: Document | null, before: Document | null = null): Document {
+    return this.event(ns, { operationType: 'update', documentKey: { _id: id }, updateDescription: { updatedFields, removedFields: [], truncatedArrays: [] } }, { postImage: after, preImage: before });
+  }
+
+  delete(ns: string, id: unknown, before: Document | null = null): Document {
+    return this.event(ns, { operationType: 'delete', documentKey: { _id: id } }, { preImage: before });
+  }
+
+  /** Drops a collection: a `drop` event, then an invalidate that ends that collection's streams. Returns [drop, invalidate]. */
+  drop(ns: string): [Document, Document] {
+    const drop = this.event(ns, { operationType: 'drop' });
+    const e = this.#append('invalidate', { sameTime: true });
+    e.invalidates = ns;
+    e.event = { _id: e.token, operationType: 'invalidate', clusterTime: e.ts, wallTime: e.wallTime };
+    this.#wake();
+    return [drop, e.event];
+  }
+
+  /** Any change event: _id, clusterTime, wallTime and ns are filled in. Returns it as a stream without options would show it. */
+  event(ns: string, fields: Document, images: { postImage?: Document | null; preImage?: Document | null } = {}): Document {
+    const dot = ns.indexOf('.');
+    const e = this.#append('event');
+    e.event = { _id: e.token, operationType: fields['operationType'], clusterTime: e.ts, wallTime: e.wallTime, ns: { db: ns.slice(0, dot), coll: ns.slice(dot + 1) }, ...fields };
+    e.postImage = images.postImage;
+    e.preImage = images.preImage;
+    this.#wake();
+    return e.event;
+  }
+
+  /** Forgets every entry before the latest `keep`: resuming from a token before them fails with 286 ChangeStreamHistoryLost. */
+  truncateOplog(keep = 1): void {
+    this.#oldest = Math.max(this.#oldest, this.#oplog.length - keep + 1);
+  }
+
+  /** Server restart/failover: every open cursor is gone (the next getMore gets 43 CursorNotFound). */
+  forgetCursors(): void {
+    for (const c of this.#cursors.values()) c.killed = true;
+    this.#cursors.clear();
+    this.#wake();
+  }
+
+  /** The next `command` ('aggregate' or 'getMore'), after skipping `skip` of them, fails like this. */
+  fail(command: 'aggregate' | 'getMore', failure: Failure, skip = 0): void {
+    this.#failures.push({ command, skip, failure });
+  }
+
+  /** The change stream aggregates received, oldest first. */
+  get aggregates(): ChangeStreamAggregate[] {
+    return this.commands
+      .filter((c) => c.name === 'aggregate' && c.body['pipeline']?.[0]?.$changeStream)
+      .map((c) => ({ db: c.db, aggregate: c.body['aggregate'], options: c.body['pipeline'][0].$changeStream, pipeline: c.body['pipeline'].slice(1) }));
+  }
+
+  count(name: string): number {
+    return this.commands.filter((c) => c.name === name).length;
+  }
+
+  /** A token as the server writes them: hex KeyString opening with 0x82 + the timestamp. */
+  #append(kind: Entry['kind'], o: { sameTime?: boolean } = {}): Entry {
+    if (!o.sameTime) this.#increment++;
+    const index = this.#oplog.length + 1;
+    const ts = new Timestamp({ t: this.#seconds, i: this.#increment });
+    const stamp = `82${hex(this.#seconds, 8)}${hex(this.#increment, 8)}`;
+    const token = { _data: `${stamp}2B${kind === 'event' ? '042C0100296E5A1004' : kind === 'invalidate' ? '042C0100296F5A1004' : '0229296E04'}${hex(index, 16)}04` };
+    const e: Entry = { index, ts, wallTime: new Date(this.#seconds * 1000 + this.#increment), token, kind };
+    this.#oplog.push(e);
+    this.#tokens.set(token._data, kind === 'invalidate' ? { pos: index, invalidate: true } : { pos: index, invalidate: false });
+    return e;
+  }
+
+  /** Moves cluster time on by whole seconds. */
+  tick(seconds = 1): void {
+    this.#seconds += seconds;
+    this.#increment = 0;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = new Set();
+    for (const w of waiters) w();
+  }
+
+  #waitForChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => (clearTimeout(timer), this.#waiters.delete(done), resolve());
+      const timer = setTimeout(done, ms);
+      this.#waiters.add(done);
+    });
+  }
+
+  get #clusterTime(): Timestamp {
+    return this.#oplog[this.#oplog.length - 1].ts;
+  }
+
+  // ---- change stream cursors ----------------------------------------------------------------
+
+  #visible(e: Entry, c: Cursor): boolean {
+    if (e.kind === 'noop') return false;
+    if (e.kind === 'invalidate') return c.scope.coll !== undefined && e.invalidates === `${c.scope.db}.${c.scope.coll}`;
+    const ns = e.event!['ns'] as { db: string; coll: string };
+    if (c.scope.db !== undefined && ns.db !== c.scope.db) return false;
+    if (c.scope.coll !== undefined && ns.coll !== c.scope.coll) return false;
+    return c.matches.every((m) => matches(e.event!, m));
+  }
+
+  #render(e: Entry, c: Cursor): Document {
+    const doc: Document = { ...e.event };
+    const op = doc['operationType'];
+    if (op === 'update' && ['updateLookup', 'whenAvailable', 'required'].includes(c.options['fullDocument'])) doc['fullDocument'] = e.postImage ?? null;
+    if (['update', 'replace', 'delete'].includes(op) && ['whenAvailable', 'required'].includes(c.options['fullDocumentBeforeChange'])) {
+      doc['fullDocumentBeforeChange'] = e.preImage ?? null;
+    }
+    return doc;
+  }
+
+  /** The events after the cursor's position; moves it on. `closed` after an invalidate. */
+  #collect(c: Cursor, limit: number): { batch: Document[]; closed: boolean } {
+    const batch: Document[] = [];
+    let closed = false;
+    let pos = c.pos;
+    while (pos < this.#oplog.length && batch.length < limit && !closed) {
+      const e = this.#oplog[pos];
+      pos = e.index;
+      if (!this.#visible(e, c)) continue;
+      batch.push(this.#render(e, c));
+      if (e.kind === 'invalidate') closed = true;
+    }
+    if (pos !== c.pos) {
+      // After an invalidate, or a full batch with more to come, the batch ends at its last event;
+      // a batch that reached the end of the oplog ends at the oplog's high-water mark.
+      c.pbrt = closed || (batch.length === limit && pos < this.#oplog.length) ? (batch[batch.length - 1]['_id'] as Token) : this.#hw(pos);
+      c.pos = pos;
+    }
+    return { batch, closed };
+  }
+
+  /** A high-water-mark token at position `pos` (not an event's own token). */
+  #hw(pos: number): Token {
+    const e = this.#oplog[pos - 1];
+    const token = { _data: `82${hex(e.ts.t, 8)}${hex(e.ts.i, 8)}2B0229296E04${hex(pos, 16)}FF` };
+    this.#tokens.set(token._data, { pos, invalidate: false });
+    return token;
+  }
+
+  #start(db: string, body: Document): Document {
+    const stage = body['pipeline'][0].$changeStream as Document;
+    const given = ['resumeAfter', 'startAfter', 'startAtOperationTime'].filter((k) => stage[k] !== undefined);
+    if (given.length > 1) return error(50573, 'BadValue', 'Only one type of resume option is allowed, but multiple were found.');
+    let pos = this.#oplog.length;
+    let pbrt: Token | undefined;
+    const token = (stage['resumeAfter'] ?? stage['startAfter']) as Token | undefined;
+    if (token) {
+      const ref = typeof token._data === 'string' ? this.#tokens.get(token._data) : undefined;
+      if (!ref) return error(280, 'ChangeStreamFatalError', 'cannot resume stream; the resume token was not found.');
+      if (ref.pos < this.#oldest) return error(286, 'ChangeStreamHistoryLost', 'Resume of change stream was not possible, as the resume point may no longer be in the oplog.');
+      if (ref.invalidate && stage['resumeAfter']) {
+        return error(260, 'InvalidResumeToken', "Attempting to resume a change stream using 'resumeAfter' is not allowed from an invalidate notification.");
+      }
+      pos = ref.pos;
+      pbrt = token;
+    } else if (stage['startAtOperationTime']) {
+      const at = stage['startAtOperationTime'] as Timestamp;
+      if (before(at, this.#oplog[this.#oldest - 1].ts)) return error(286, 'ChangeStreamHistoryLost', 'Resume of change stream was not possible, as the resume point may no longer be in the oplog.');
+      const first = this.#oplog.find((e) => !before(e.ts, at));
+      pos = first ? first.index - 1 : this.#oplog.length;
+    }
+    const all = !!stage['allChangesForCluster'];
+    if (all && (db !== 'admin' || body['aggregate'] !== 1)) return error(73, 'InvalidNamespace', '$changeStream may only be run on admin when allChangesForCluster is true');
+    const coll = typeof body['aggregate'] === 'string' ? (body['aggregate'] as string) : undefined;
+    const id = this.#nextCursorId++;
+    const c: Cursor = {
+      id,
+      ns: coll ? `${db}.${coll}` : `${db}.$cmd.aggregate`,
+      scope: all ? {} : { db, coll },
+      pos,
+      pbrt: pbrt ?? this.#hw(pos),
+      options: stage,
+      matches: (body['pipeline'] as Document[]).slice(1).flatMap((s) => (s['$match'] ? [s['$match'] as Document] : [])),
+      killed: false,
+    };
+    this.#cursors.set(id, c);
+    this.cursorIds.push(id);
+    const { batch, closed } = this.#collect(c, body['cursor']?.batchSize ?? 101);
+    if (closed) this.#cursors.delete(id);
+    return { cursor: { firstBatch: batch, postBatchResumeToken: c.pbrt, id: Long.fromNumber(closed ? 0 : id), ns: c.ns }, ok: 1 };
+  }
+
+  async #getMore(body: Document): Promise<Document> {
+    const id = Number(body['getMore']);
+    const c = this.#cursors.get(id);
+    if (!c || c.killed) return error(43, 'CursorNotFound', `cursor id ${id} not found`);
+    const limit = Math.min(this.maxBatch, body['batchSize'] ?? Number.POSITIVE_INFINITY);
+    let result = this.#collect(c, limit);
+    if (result.batch.length === 0) {
+      // awaitData: wait for new entries, up to the getMore's maxTimeMS.
+      const until = Date.now() + (body['maxTimeMS'] ?? 1000);
+      while (result.batch.length === 0 && Date.now() < until && !c.killed && this.#server.listening) {
+        await this.#waitForChange(until - Date.now());
+        if (c.killed) return error(237, 'CursorKilled', `operation was interrupted because cursor id ${id} was killed`);
+        result = this.#collect(c, limit);
+      }
+    }
+    if (result.closed) this.#cursors.delete(id);
+    return { cursor: { nextBatch: result.batch, postBatchResumeToken: c.pbrt, id: Long.fromNumber(result.closed ? 0 : id), ns: c.ns }, ok: 1 };
+  }
+
+  // ---- the wire -----------------------------------------------------------------------------
+
+  #accept(socket: Socket): void {
+    this.connectionsOpened++;
+    const connectionId = this.connectionsOpened;
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffer = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    socket.on('data', (data) => {
+      buffer = Buffer.concat([buffer, data]);
+      while (buffer.length >= 4 && buffer.length >= buffer.readInt32LE(0)) {
+        const message = buffer.subarray(0, buffer.readInt32LE(0));
+        buffer = buffer.subarray(message.length);
+        chain = chain.then(() => this.#handle(socket, message, connectionId)).catch(() => void socket.destroy());
+      }
+    });
+  }
+
+  async #handle(socket: Socket, message: Buffer, connectionId: number): Promise<void> {
+    const requestId = message.readInt32LE(4);
+    const opCode = message.readInt32LE(12);
+    if (opCode === OP_QUERY) {
+      // Legacy handshake: flags, "admin.$cmd", skip, limit, query.
+      const nsEnd = message.indexOf(0, 20);
+      let query = deserialize(message.subarray(nsEnd + 9));
+      if (query['$query']) query = query['$query'];
+      const db = message.toString('utf8', 20, nsEnd).split('.')[0];
+      const reply = await this.#command(socket, { name: Object.keys(query)[0], db, body: query }, connectionId);
+      if (reply) this.#send(socket, requestId, OP_REPLY, reply);
+      return;
+    }
+    if (opCode !== OP_MSG) throw new Error(`unsupported opCode ${opCode}`);
+    const flags = message.readUInt32LE(16);
+    const end = message.length - (flags & 1 ? 4 : 0);
+    let body: Document = {};
+    for (let i = 20; i < end; ) {
+      const kind = message[i++];
+      const size = message.readInt32LE(i);
+      if (kind === 0) {
+        body = { ...deserialize(message.subarray(i, i + size)), ...body };
+      } else {
+        const idEnd = message.indexOf(0, i + 4);
+        const identifier = message.toString('utf8', i + 4, idEnd);
+        const docs: Document[] = [];
+        for (let j = idEnd + 1; j < i + size; j += message.readInt32LE(j)) docs.push(deserialize(message.subarray(j, j + message.readInt32LE(j))));
+        body[identifier] = docs;
+      }
+      i += size;
+    }
+    const reply = await this.#command(socket, { name: Object.keys(body)[0], db: body['$db'] ?? 'admin', body }, connectionId);
+    if (reply) this.#send(socket, requestId, OP_MSG, reply);
+  }
+
+  async #command(socket: Socket, cmd: ReceivedCommand, connectionId: number): Promise<Document | undefined> {
+    this.commands.push(cmd);
+    const isChangeStream = cmd.name === 'aggregate' && cmd.body['pipeline']?.[0]?.$changeStream;
+    if (cmd.name === 'getMore' || isChangeStream) {
+      const i = this.#failures.findIndex((f) => f.command === cmd.name);
+      if (i >= 0 && this.#failures[i].skip > 0) this.#failures[i].skip--;
+      else if (i >= 0) {
+        const { failure } = this.#failures.splice(i, 1)[0];
+        if ('closeConnection' in failure) {
+          socket.destroy();
+          return undefined;
+        }
+        // CursorNotFound: the server really lost the cursor.
+        if (failure.code === 43 && cmd.name === 'getMore') this.#cursors.delete(Number(cmd.body['getMore']));
+        return this.#stamp({ ok: 0, errmsg: failure.errmsg ?? `injected ${failure.codeName ?? failure.code}`, code: failure.code, codeName: failure.codeName, ...(failure.errorLabels ? { errorLabels: failure.errorLabels } : {}) });
+      }
+    }
+    switch (cmd.name) {
+      case 'hello':
+      case 'isMaster':
+      case 'ismaster':
+        return this.#stamp(this.#hello(connectionId));
+      case 'ping':
+      case 'endSessions':
+        return this.#stamp({ ok: 1 });
+      case 'buildInfo':
+      case 'buildinfo':
+        return this.#stamp({ version: '7.0.0', versionArray: [7, 0, 0, 0], maxBsonObjectSize: 16 * 1024 * 1024, ok: 1 });
+      case 'aggregate':
+        return this.#stamp(isChangeStream ? this.#start(cmd.db, cmd.body) : error(59, 'CommandNotFound', 'only $changeStream aggregates are scripted'));
+      case 'getMore':
+        return this.#stamp(await this.#getMore(cmd.body));
+      case 'killCursors': {
+        const ids = (cmd.body['cursors'] as unknown[]).map(Number);
+        this.killCursorsRequests.push(...ids);
+        const killed = ids.filter((id) => this.#cursors.has(id));
+        for (const id of killed) {
+          this.#cursors.get(id)!.killed = true;
+          this.#cursors.delete(id);
+        }
+        this.#wake();
+        const list = (xs: number[]) => xs.map((x) => Long.fromNumber(x));
+        return this.#stamp({ cursorsKilled: list(killed), cursorsNotFound: list(ids.filter((id) => !killed.includes(id))), cursorsAlive: [], cursorsUnknown: [], ok: 1 });
+      }
+      default:
+        return this.#stamp(error(59, 'CommandNotFound', `no such command: '${cmd.name}'`));
+    }
+  }
+
+  #hello(connectionId: number): Document {
+    const ts = this.#clusterTime;
+    const at = new Date(ts.t * 1000);
+    return {
+      helloOk: true,
+      ismaster: true,
+      isWritablePrimary: true,
+      secondary: false,
+      setName: 'rs0',
+      setVersion: 1,
+      electionId: new ObjectId('7fffffff0000000000000001'),
+      primary: this.address,
+      me: this.address,
+      hosts: [this.address],
+      lastWrite: { opTime: { ts, t: Long.fromNumber(1) }, lastWriteDate: at, majorityOpTime: { ts, t: Long.fromNumber(1) }, majorityWriteDate: at },
+      maxBsonObjectSize: 16 * 1024 * 1024,
+      maxMessageSizeBytes: 48_000_000,
+      maxWriteBatchSize: 100_000,
+      localTime: new Date(),
+      logicalSessionTimeoutMinutes: 30,
+      connectionId,
+      minWireVersion: 0,
+      maxWireVersion: this.maxWireVersion,
+      readOnly: false,
+      ok: 1,
+    };
+  }
+
+  /** Replica set members gossip cluster time on every reply. */
+  #stamp(reply: Document): Document {
+    const ts = this.#clusterTime;
+    return { ...reply, $clusterTime: { clusterTime: ts, signature: { hash: new Binary(Buffer.alloc(20)), keyId: Long.ZERO } }, operationTime: ts };
+  }
+
+  #send(socket: Socket, responseTo: number, opCode: number, reply: Document): void {
+    if (socket.destroyed) return;
+    const doc = serialize(reply);
+    const head = Buffer.alloc(16);
+    const body =
+      opCode === OP_REPLY
+        ? Buffer.concat([Buffer.alloc(20), doc]) // flags 0, cursorId 0, startingFrom 0, numberReturned (set below)
+        : Buffer.concat([Buffer.alloc(5), doc]); // flagBits 0, section kind 0
+    if (opCode === OP_REPLY) body.writeInt32LE(1, 16);
+    head.writeInt32LE(16 + body.length, 0);
+    head.writeInt32LE(this.#requestId++, 4);
+    head.writeInt32LE(responseTo, 8);
+    head.writeInt32LE(opCode, 12);
+    socket.write(Buffer.concat([head, body]));
+  }
+}
+
+function error(code: number, codeName: string, errmsg: string): Document {
+  return { ok: 0, errmsg, code, codeName };
+}
+
+const before = (a: Timestamp, b: Timestamp) => a.t < b.t || (a.t === b.t && a.i < b.i);
+
+function get(doc: Document, path: string): unknown {
+  return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Document)[k] : undefined), doc);
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A small `$match`: equality, $eq, $in, $nin on dotted paths. Anything else matches. */
+function matches(doc: Document, match: Document): boolean {
+  return Object.entries(match).every(([path, cond]) => {
+    if (path.startsWith('$')) return true;
+    const v = get(doc, path);
+    if (cond && typeof cond === 'object' && !Array.isArray(cond) && Object.keys(cond).some((k) => k.startsWith('$'))) {
+      const c = cond as Document;
+      if ('$eq' in c && !same(v, c['$eq'])) return false;
+      if ('$in' in c && !(c['$in'] as unknown[]).some((x) => same(v, x))) return false;
+      if ('$nin' in c && (c['$nin'] as unknown[]).some((x) => same(v, x))) return false;
+      return true;
+    }
+    return same(v, cond);
+  });
+}
