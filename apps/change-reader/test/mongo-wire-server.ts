@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Binary, deserialize, type Document, Long, ObjectId, serialize, Timestamp } from 'bson';
+import { Binary, deserialize, type Document, EJSON, Long, ObjectId, serialize, Timestamp } from 'bson';
 
 /**
  * A scripted MongoDB wire-protocol server, for testing change stream code against the REAL driver.
@@ -7,7 +7,8 @@ import { Binary, deserialize, type Document, Long, ObjectId, serialize, Timestam
  * It speaks just enough of the protocol for `mongodb://127.0.0.1:<port>/?directConnection=true`:
  * the handshake (legacy OP_QUERY isMaster → OP_REPLY, as the driver sends it before it knows the
  * wire version), then OP_MSG hello/isMaster as a replica set primary (maxWireVersion 21 = 7.0),
- * ping, buildInfo, endSessions, aggregate with a `$changeStream` first stage, getMore, killCursors.
+ * ping, buildInfo, endSessions, aggregate with a `$changeStream` first stage, getMore, killCursors,
+ * and a little CRUD by `_id` (create, insert, update, delete, drop) that writes change events.
  *
  * Change streams are served from a scripted oplog, so resuming is real: a cursor has a position in
  * the oplog, resumeAfter/startAfter map a token back to its position, every getMore returns the
@@ -92,11 +93,14 @@ export class MongoWireServer {
   /** Cursor ids the client asked to kill. */
   readonly killCursorsRequests: number[] = [];
   connectionsOpened = 0;
+  /** Called as each command arrives, before it is answered (to script something in between). */
+  onCommand?: (cmd: ReceivedCommand) => void;
   readonly #sockets = new Set<Socket>();
   readonly #server: Server;
   readonly #oplog: Entry[] = [];
   readonly #tokens = new Map<string, TokenRef>();
   readonly #cursors = new Map<number, Cursor>();
+  readonly #collections = new Map<string, Map<string, Document>>();
   readonly #failures: { command: string; skip: number; failure: Failure }[] = [];
   #waiters = new Set<() => void>();
   #oldest = 1;
@@ -214,7 +218,7 @@ export class MongoWireServer {
     return this.commands.filter((c) => c.name === name).length;
   }
 
-  /** A token as the server writes them: hex KeyString opening with 0x82 + the timestamp. */
+  /** Appends an oplog entry. Its token is written as servers do: hex KeyString opening with 0x82 and the timestamp. */
   #append(kind: Entry['kind'], o: { sameTime?: boolean } = {}): Entry {
     if (!o.sameTime) this.#increment++;
     const index = this.#oplog.length + 1;
@@ -389,7 +393,7 @@ export class MongoWireServer {
     if (opCode === OP_QUERY) {
       // Legacy handshake: flags, "admin.$cmd", skip, limit, query.
       const nsEnd = message.indexOf(0, 20);
-      let query = deserialize(message.subarray(nsEnd + 9));
+      let query = decode(message.subarray(nsEnd + 9));
       if (query['$query']) query = query['$query'];
       const db = message.toString('utf8', 20, nsEnd).split('.')[0];
       const reply = await this.#command(socket, { name: Object.keys(query)[0], db, body: query }, connectionId);
@@ -404,12 +408,12 @@ export class MongoWireServer {
       const kind = message[i++];
       const size = message.readInt32LE(i);
       if (kind === 0) {
-        body = { ...deserialize(message.subarray(i, i + size)), ...body };
+        body = { ...decode(message.subarray(i, i + size)), ...body };
       } else {
         const idEnd = message.indexOf(0, i + 4);
         const identifier = message.toString('utf8', i + 4, idEnd);
         const docs: Document[] = [];
-        for (let j = idEnd + 1; j < i + size; j += message.readInt32LE(j)) docs.push(deserialize(message.subarray(j, j + message.readInt32LE(j))));
+        for (let j = idEnd + 1; j < i + size; j += message.readInt32LE(j)) docs.push(deserialize(message.subarray(j, j + message.readInt32LE(j)), { promoteValues: false }));
         body[identifier] = docs;
       }
       i += size;
@@ -420,6 +424,7 @@ export class MongoWireServer {
 
   async #command(socket: Socket, cmd: ReceivedCommand, connectionId: number): Promise<Document | undefined> {
     this.commands.push(cmd);
+    this.onCommand?.(cmd);
     const isChangeStream = cmd.name === 'aggregate' && cmd.body['pipeline']?.[0]?.$changeStream;
     if (cmd.name === 'getMore' || isChangeStream) {
       const i = this.#failures.findIndex((f) => f.command === cmd.name);
@@ -446,6 +451,12 @@ export class MongoWireServer {
       case 'buildInfo':
       case 'buildinfo':
         return this.#stamp({ version: '7.0.0', versionArray: [7, 0, 0, 0], maxBsonObjectSize: 16 * 1024 * 1024, ok: 1 });
+      case 'create':
+      case 'insert':
+      case 'update':
+      case 'delete':
+      case 'drop':
+        return this.#stamp(this.#write(cmd));
       case 'aggregate':
         return this.#stamp(isChangeStream ? this.#start(cmd.db, cmd.body) : error(59, 'CommandNotFound', 'only $changeStream aggregates are scripted'));
       case 'getMore':
@@ -464,6 +475,69 @@ export class MongoWireServer {
       }
       default:
         return this.#stamp(error(59, 'CommandNotFound', `no such command: '${cmd.name}'`));
+    }
+  }
+
+  /**
+   * Just enough CRUD for a driver-side script to make its own events: create, insert, update and
+   * delete by `_id` (updates with `$set` or a replacement), drop. Each write appends its change
+   * event to the oplog, as a primary does.
+   */
+  #write(cmd: ReceivedCommand): Document {
+    const ns = `${cmd.db}.${cmd.body[cmd.name]}`;
+    const docs = this.#collections.get(ns);
+    const key = (id: unknown) => EJSON.stringify({ id }, { relaxed: false });
+    switch (cmd.name) {
+      case 'create':
+        if (docs) return error(48, 'NamespaceExists', `Collection ${ns} already exists.`);
+        this.#collections.set(ns, new Map());
+        return { ok: 1 };
+      case 'drop':
+        if (!docs) return error(26, 'NamespaceNotFound', 'ns not found');
+        this.#collections.delete(ns);
+        this.drop(ns);
+        return { ns, nIndexesWas: 1, ok: 1 };
+      case 'insert': {
+        const coll = docs ?? new Map<string, Document>();
+        this.#collections.set(ns, coll);
+        for (const d of cmd.body['documents'] as Document[]) {
+          coll.set(key(d['_id']), d);
+          this.insert(ns, d);
+        }
+        return { n: (cmd.body['documents'] as Document[]).length, ok: 1 };
+      }
+      case 'update': {
+        let n = 0;
+        for (const u of cmd.body['updates'] as Document[]) {
+          const id = (u['q'] as Document)['_id'];
+          const before = docs?.get(key(id));
+          if (!docs || !before) continue;
+          n++;
+          const change = u['u'] as Document;
+          if (change['$set']) {
+            const after = { ...before, ...(change['$set'] as Document) };
+            docs.set(key(id), after);
+            this.update(ns, id, change['$set'] as Document, after, before);
+          } else {
+            const after = { _id: id, ...change };
+            docs.set(key(id), after);
+            this.event(ns, { operationType: 'replace', documentKey: { _id: id }, fullDocument: after }, { postImage: after, preImage: before });
+          }
+        }
+        return { n, nModified: n, ok: 1 };
+      }
+      default: {
+        let n = 0;
+        for (const d of cmd.body['deletes'] as Document[]) {
+          const id = (d['q'] as Document)['_id'];
+          const before = docs?.get(key(id));
+          if (!docs || !before) continue;
+          n++;
+          docs.delete(key(id));
+          this.delete(ns, id, before);
+        }
+        return { n, ok: 1 };
+      }
     }
   }
 
@@ -516,6 +590,17 @@ export class MongoWireServer {
     head.writeInt32LE(opCode, 12);
     socket.write(Buffer.concat([head, body]));
   }
+}
+
+/**
+ * A command as the server sees it: written documents keep their exact BSON types (a stored Long
+ * or double must come back as one in change events); the command's own fields are plain numbers.
+ */
+function decode(buffer: Buffer): Document {
+  const body = deserialize(buffer, { useBigInt64: true });
+  const exact = deserialize(buffer, { promoteValues: false });
+  for (const field of ['documents', 'updates', 'deletes']) if (field in exact) body[field] = exact[field];
+  return body;
 }
 
 function error(code: number, codeName: string, errmsg: string): Document {

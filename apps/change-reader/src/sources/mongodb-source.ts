@@ -6,6 +6,12 @@ import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceChang
 
 /** Server error 286: the resume point has left the oplog. */
 const CHANGE_STREAM_HISTORY_LOST = 286;
+/**
+ * Server error 280 (ChangeStreamFatalError): on resume it means the token's position cannot be
+ * found (e.g. "resume token was not found"); retrying the same token fails forever, so it is
+ * handled like history lost and ON_HISTORY_LOST decides.
+ */
+const CHANGE_STREAM_FATAL = 280;
 
 export type FullDocumentMode = 'updateLookup' | 'whenAvailable' | 'required' | 'default';
 export type FullDocumentBeforeChangeMode = 'off' | 'whenAvailable' | 'required';
@@ -109,7 +115,14 @@ export class MongoChangeSource implements ChangeSource {
 
   watchOptions(from: ResumePoint | undefined): ChangeStreamOptions {
     const o = this.#o;
-    const options: ChangeStreamOptions = { maxAwaitTimeMS: o.maxAwaitTimeMS ?? 1000 };
+    // useBigInt64 keeps 64-bit integers 64-bit: by default the driver turns a Long that fits in a
+    // double into a JS number, and the lake would get {"$numberInt":"700"} for a stored
+    // {"$numberLong":"700"}; a bigint is written back as $numberLong. (promoteValues: false would
+    // also keep doubles and int32s as such, but the driver then decodes server errors with it too:
+    // MongoServerError.code becomes an Int32 object, `code === 43` fails inside the driver, and it
+    // stops resuming after CursorNotFound. So a double holding an integer (5.0) still reaches the
+    // lake as {"$numberInt":"5"}.)
+    const options: ChangeStreamOptions = { maxAwaitTimeMS: o.maxAwaitTimeMS ?? 1000, useBigInt64: true };
     if (o.fullDocument !== 'default') options.fullDocument = o.fullDocument;
     if (o.fullDocumentBeforeChange !== 'off') options.fullDocumentBeforeChange = o.fullDocumentBeforeChange;
     if (from) {
@@ -198,7 +211,10 @@ export class MongoChangeSource implements ChangeSource {
         yield { type: 'idle', token, clusterTime: tokenClusterTime(token) };
       }
     } catch (err) {
-      if (err instanceof MongoServerError && (err.code === CHANGE_STREAM_HISTORY_LOST || err.codeName === 'ChangeStreamHistoryLost')) {
+      if (
+        err instanceof MongoServerError &&
+        (err.code === CHANGE_STREAM_HISTORY_LOST || err.codeName === 'ChangeStreamHistoryLost' || err.code === CHANGE_STREAM_FATAL || err.codeName === 'ChangeStreamFatalError')
+      ) {
         throw new HistoryLostError(this.stream, err);
       }
       if (signal.aborted) return;
@@ -224,6 +240,13 @@ export interface MongoSourceConfig {
 
 export function createMongoSource(config: MongoSourceConfig, extra: Pick<MongoSourceOptions, 'maxAwaitTimeMS' | 'idleRepeatMs' | 'clientOptions'> = {}): MongoChangeSource {
   if (!config.MONGODB_URI) throw new ConfigError([{ variable: 'MONGODB_URI', reason: 'required with SOURCE=mongodb' }]);
+  try {
+    // Parses the connection string and its options without connecting: a typo fails at start-up,
+    // not as a read error retried forever. (The driver's messages never include the password.)
+    new MongoClient(config.MONGODB_URI.reveal());
+  } catch (err) {
+    throw new ConfigError([{ variable: 'MONGODB_URI', reason: `not a valid MongoDB connection string: ${(err as Error).message}` }]);
+  }
   const pipeline: unknown = EJSON.parse(config.PIPELINE, { relaxed: true });
   if (!Array.isArray(pipeline) || pipeline.some((s) => typeof s !== 'object' || s === null || Array.isArray(s))) {
     throw new ConfigError([{ variable: 'PIPELINE', reason: 'must be a JSON array of aggregation stages' }]);

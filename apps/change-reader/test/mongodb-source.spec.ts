@@ -1,0 +1,459 @@
+import { Decimal128, Double, EJSON, Long, ObjectId } from 'bson';
+import { MongoServerError } from 'mongodb';
+import { ConfigError, Secret } from '@runnel/config';
+import { toEnvelope } from '../src/change-envelope-mapper';
+import { HistoryLostError, type ResumePoint, type SourceItem } from '../src/sources/change-source';
+import { createMongoSource, MongoChangeSource, type MongoSourceOptions, tokenClusterTime } from '../src/sources/mongodb-source';
+import { MongoWireServer } from './mongo-wire-server';
+
+/**
+ * MongoChangeSource against the REAL mongodb driver, talking to a scripted wire-protocol server:
+ * the driver's own token caching, resume and close logic runs on scripted oplogs and failures.
+ */
+
+const TIMEOUT = Symbol('timeout');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `promise`, or TIMEOUT after `ms` (the timer is cleared either way). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<typeof TIMEOUT>((r) => (timer = setTimeout(() => r(TIMEOUT), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+/** One read() of a source, item by item, with timeouts. */
+class Items {
+  readonly ac = new AbortController();
+  readonly #it: AsyncIterator<SourceItem>;
+  #pending?: Promise<IteratorResult<SourceItem>>;
+
+  constructor(source: MongoChangeSource, from?: ResumePoint) {
+    this.#it = source.read(from, this.ac.signal)[Symbol.asyncIterator]();
+  }
+
+  /** The next item; undefined when the iterator ended. */
+  async next(ms = 5000): Promise<SourceItem | undefined> {
+    this.#pending ??= this.#it.next();
+    const r = await within(this.#pending, ms);
+    if (r === TIMEOUT) throw new Error(`no item within ${ms} ms`);
+    this.#pending = undefined;
+    return (r as IteratorResult<SourceItem>).done ? undefined : (r as IteratorResult<SourceItem>).value;
+  }
+
+  /** Whatever arrives within `ms` (the read stays pending otherwise). */
+  async within(ms: number): Promise<SourceItem[]> {
+    const out: SourceItem[] = [];
+    const end = Date.now() + ms;
+    for (;;) {
+      const left = end - Date.now();
+      if (left <= 0) return out;
+      this.#pending ??= this.#it.next();
+      const r = await within(this.#pending, left);
+      if (r === TIMEOUT) return out;
+      this.#pending = undefined;
+      if ((r as IteratorResult<SourceItem>).done) return out;
+      out.push((r as IteratorResult<SourceItem>).value);
+    }
+  }
+
+  /** The next `n` changes, skipping idle items. */
+  async changes(n: number): Promise<Extract<SourceItem, { type: 'change' }>[]> {
+    const out: Extract<SourceItem, { type: 'change' }>[] = [];
+    while (out.length < n) {
+      const item = await this.next();
+      if (!item) throw new Error(`iterator ended after ${out.length} changes`);
+      if (item.type === 'change') out.push(item);
+      else if (item.type === 'invalidate') throw new Error('unexpected invalidate');
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.ac.abort();
+    await this.#pending?.catch(() => undefined);
+    await this.#it.return?.();
+  }
+}
+
+let server: MongoWireServer;
+const open: Items[] = [];
+
+function source(o: Partial<MongoSourceOptions> = {}): MongoChangeSource {
+  return new MongoChangeSource({
+    uri: new Secret(server.uri),
+    database: 'shop',
+    collections: ['orders'],
+    fullDocument: 'updateLookup',
+    fullDocumentBeforeChange: 'off',
+    pipeline: [],
+    maxAwaitTimeMS: 50,
+    idleRepeatMs: 60_000,
+    clientOptions: { serverSelectionTimeoutMS: 3000 },
+    ...o,
+  });
+}
+
+function read(s: MongoChangeSource, from?: ResumePoint): Items {
+  const items = new Items(s, from);
+  open.push(items);
+  return items;
+}
+
+const ejson = (v: unknown) => EJSON.stringify(v, { relaxed: false });
+const order = (n: number) => ({ _id: new ObjectId(), n, total: Long.fromNumber(100 * n), at: new Date(Date.UTC(2026, 0, n)) });
+
+beforeEach(async () => {
+  server = await MongoWireServer.start();
+});
+
+afterEach(async () => {
+  for (const items of open.splice(0)) await items.stop();
+  await server.close();
+});
+
+describe('MongoChangeSource (real driver, scripted wire server)', () => {
+  it('a fresh start yields the initial token first, then the events in order, each with the token after it', async () => {
+    server.insert('shop.orders', order(0)); // before the start: never seen
+    const items = read(source());
+    const first = await items.next();
+    expect(first).toMatchObject({ type: 'idle' });
+    const initial = first!.token as { _data: string };
+    expect(initial._data).toMatch(/^82[0-9A-F]{16}/);
+    expect(server.aggregates).toHaveLength(1);
+    expect(server.aggregates[0].options).not.toHaveProperty('resumeAfter');
+    expect(server.aggregates[0].options).not.toHaveProperty('startAfter');
+
+    const events = [1, 2, 3].map((n) => server.insert('shop.orders', order(n)));
+    const changes = await items.changes(3);
+    expect(changes.map((c) => c.change._id)).toEqual(events.map((e) => e['_id']));
+    expect(changes.map((c) => Number(c.change.fullDocument?.['n']))).toEqual([1, 2, 3]);
+    // Within a batch the token after an event is its _id; after the batch's last event the
+    // driver reports the batch's post-batch resume token instead.
+    expect(changes[0].token).toEqual(events[0]['_id']);
+    expect(changes[1].token).toEqual(events[1]['_id']);
+    expect(changes[2].token).not.toEqual(events[2]['_id']);
+    expect(tokenClusterTime(changes[2].token)).toBe(tokenClusterTime(events[2]['_id']));
+
+    // Resuming from that post-batch token loses nothing and repeats nothing.
+    const again = read(source(), { token: changes[2].token });
+    const e4 = server.insert('shop.orders', order(4));
+    const [next] = await again.changes(1);
+    expect(next.change._id).toEqual(e4['_id']);
+    expect(server.aggregates[1].options['resumeAfter']).toEqual(changes[2].token);
+  });
+
+  it('a fresh start whose first getMore already returns an event still yields the token before it first', async () => {
+    // The first tryNext sends the aggregate (empty first batch + token) and at once a getMore;
+    // an insert lands in between, so that tryNext returns the event itself.
+    let e1: Record<string, unknown> | undefined;
+    server.onCommand = (cmd) => {
+      if (cmd.name === 'getMore' && !e1) e1 = server.insert('shop.orders', order(1));
+    };
+    const items = read(source());
+    const [first, second] = [await items.next(), await items.next()];
+    expect(first?.type).toBe('idle');
+    expect(second).toMatchObject({ type: 'change', change: { _id: e1!['_id'] } });
+    expect(first!.token).not.toEqual(e1!['_id']);
+    expect(server.count('getMore')).toBe(1);
+    // It really is a position before E1: resuming from it yields E1.
+    const again = read(source(), { token: first!.token });
+    const [c] = await again.changes(1);
+    expect(c.change._id).toEqual(e1!['_id']);
+  });
+
+  it('idle getMores produce idle items with the post-batch token, once per new token, and again after idleRepeatMs', async () => {
+    const items = read(source());
+    const initial = await items.next();
+    expect(initial?.type).toBe('idle');
+    expect(await items.within(300)).toEqual([]); // ~6 empty getMores with an unchanged token: quiet
+
+    server.tick(5);
+    server.noop(); // e.g. a write elsewhere, or the primary's periodic no-op
+    const idle = await items.next();
+    expect(idle).toMatchObject({ type: 'idle', clusterTime: '1795000005.1' });
+    expect(idle!.token).not.toEqual(initial!.token);
+    expect(server.commands.filter((c) => c.name === 'getMore').every((c) => c.body['maxTimeMS'] === 50)).toBe(true);
+
+    const repeating = read(source({ idleRepeatMs: 150 }));
+    const a = await repeating.next();
+    const b = await repeating.next(2000);
+    expect(b).toEqual(a);
+  });
+
+  it('resumes with resumeAfter; ends on an invalidate with its token; continues with startAfter', async () => {
+    const [e1, e2, e3] = [1, 2, 3].map((n) => server.insert('shop.orders', order(n)));
+    const items = read(source(), { token: e1['_id'] });
+    const changes = await items.changes(2);
+    expect(changes.map((c) => c.change._id)).toEqual([e2['_id'], e3['_id']]);
+    expect(server.aggregates[0].options['resumeAfter']).toEqual(e1['_id']);
+    expect(server.aggregates[0].options).not.toHaveProperty('startAfter');
+
+    const [drop, invalidate] = server.drop('shop.orders');
+    const [dropped] = await items.changes(1);
+    expect(dropped.change).toMatchObject({ operationType: 'drop', ns: { db: 'shop', coll: 'orders' } });
+    expect(dropped.change._id).toEqual(drop['_id']);
+    expect(await items.next()).toEqual({ type: 'invalidate', token: invalidate['_id'] });
+    expect(await items.next()).toBeUndefined();
+    await until(() => server.openConnections === 0);
+
+    const after = read(source(), { token: invalidate['_id'], startAfter: true });
+    const e5 = server.insert('shop.orders', order(5));
+    const [next] = await after.changes(1);
+    expect(next.change._id).toEqual(e5['_id']);
+    const agg = server.aggregates.at(-1)!;
+    expect(agg.options['startAfter']).toEqual(invalidate['_id']);
+    expect(agg.options).not.toHaveProperty('resumeAfter');
+
+    // resumeAfter an invalidate is refused by the server: an ordinary error, not history lost.
+    const wrong = read(source(), { token: invalidate['_id'] });
+    await expect(wrong.next()).rejects.toMatchObject({ code: 260, codeName: 'InvalidResumeToken' });
+  });
+
+  const resumable: [string, (s: MongoWireServer) => void][] = [
+    ['43 CursorNotFound', (s) => s.fail('getMore', { code: 43, codeName: 'CursorNotFound' })],
+    ['a ResumableChangeStreamError label', (s) => s.fail('getMore', { code: 91, codeName: 'ShutdownInProgress', errorLabels: ['ResumableChangeStreamError'] })],
+    ['a dropped connection', (s) => s.fail('getMore', { closeConnection: true })],
+    ['a cursor the server forgot (restart): a real 43', (s) => s.forgetCursors()],
+  ];
+  it.each(resumable)('a getMore failing with %s is resumed by the driver from the last token: nothing lost, nothing repeated', async (_name, breakIt) => {
+    const items = read(source());
+    await items.next(); // initial token
+    const [e1, e2] = [1, 2].map((n) => server.insert('shop.orders', order(n)));
+    const first = await items.changes(2);
+    // The reader is between events now (no getMore in flight): the next one fails.
+    breakIt(server);
+    const [e3, e4] = [3, 4].map((n) => server.insert('shop.orders', order(n)));
+    const rest = await items.changes(2);
+    expect([...first, ...rest].map((c) => c.change._id)).toEqual([e1, e2, e3, e4].map((e) => e['_id']));
+    expect(server.aggregates).toHaveLength(2);
+    expect(server.aggregates[1].options['resumeAfter']).toEqual(first[1].token);
+    expect(await items.within(200)).toEqual([]);
+  });
+
+  it('a non-resumable getMore error propagates (the reader retries after a pause) and closes the client', async () => {
+    const items = read(source());
+    await items.next();
+    server.fail('getMore', { code: 2, codeName: 'BadValue', errmsg: 'scripted failure' });
+    await expect(items.next()).rejects.toMatchObject({ code: 2, errmsg: 'scripted failure' });
+    await until(() => server.openConnections === 0);
+  });
+
+  it('code 286 on the aggregate (a token older than the oplog) is HistoryLostError', async () => {
+    const [e1] = [1, 2, 3].map((n) => server.insert('shop.orders', order(n)));
+    server.truncateOplog(1);
+    const items = read(source(), { token: e1['_id'] });
+    const err = await items.next().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HistoryLostError);
+    expect((err as HistoryLostError).message).toContain('shop.orders');
+    expect((err as Error).cause).toBeInstanceOf(MongoServerError);
+    expect(((err as Error).cause as MongoServerError).code).toBe(286);
+    await until(() => server.openConnections === 0);
+  });
+
+  it('code 286 on the driver\'s own re-aggregate after a resumable error is HistoryLostError too', async () => {
+    const items = read(source());
+    await items.next();
+    server.fail('getMore', { code: 43, codeName: 'CursorNotFound' });
+    server.noop();
+    server.noop();
+    server.truncateOplog(1); // the stream's last token has left the oplog while it was away
+    await expect(items.next()).rejects.toBeInstanceOf(HistoryLostError);
+    expect(server.aggregates).toHaveLength(2);
+  });
+
+  it('code 280 (ChangeStreamFatalError: the resume token cannot be found) is HistoryLostError: retrying it cannot help', async () => {
+    const [e1] = [1, 2].map((n) => server.insert('shop.orders', order(n)));
+    server.fail('aggregate', { code: 280, codeName: 'ChangeStreamFatalError', errmsg: 'resume of change stream was not possible, as the resume token was not found' });
+    const err = await read(source(), { token: e1['_id'] }).next().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HistoryLostError);
+    await until(() => server.openConnections === 0);
+  });
+
+  it('other aggregate errors propagate unchanged', async () => {
+    server.fail('aggregate', { code: 13, codeName: 'Unauthorized', errmsg: 'not authorized on shop to execute command' });
+    const items = read(source());
+    await expect(items.next()).rejects.toMatchObject({ code: 13, codeName: 'Unauthorized' });
+  });
+
+  describe('scope', () => {
+    it('one collection: coll.watch, stream db.coll, options and the user pipeline', async () => {
+      const s = source({ fullDocument: 'default', fullDocumentBeforeChange: 'whenAvailable', pipeline: [{ $match: { operationType: { $in: ['insert', 'delete'] } } }] });
+      expect(s.stream).toBe('shop.orders');
+      expect(s.describe()).toBe('collection shop.orders');
+      const items = read(s);
+      await items.next();
+      const doc = order(1);
+      server.insert('shop.orders', doc);
+      server.update('shop.orders', doc._id, { n: 2 }, { ...doc, n: 2 }, doc); // filtered out by the user's $match
+      server.insert('shop.users', { _id: 1 }); // another collection
+      const del = server.delete('shop.orders', doc._id, { ...doc, n: 2 });
+      const changes = await items.changes(2);
+      expect(changes.map((c) => c.change.operationType)).toEqual(['insert', 'delete']);
+      expect(changes[1].change._id).toEqual(del['_id']);
+      expect(ejson(changes[1].change.fullDocumentBeforeChange)).toBe(ejson({ ...doc, n: 2 }));
+
+      const agg = server.aggregates[0];
+      expect(agg.db).toBe('shop');
+      expect(agg.aggregate).toBe('orders');
+      expect(agg.options).toEqual({ fullDocumentBeforeChange: 'whenAvailable' }); // fullDocument 'default' is omitted
+      expect(agg.pipeline).toEqual([{ $match: { operationType: { $in: ['insert', 'delete'] } } }]);
+    });
+
+    it('several collections: db.watch with a $match on ns.coll, stream db', async () => {
+      const s = source({ collections: ['orders', 'users'] });
+      expect(s.stream).toBe('shop');
+      const items = read(s);
+      await items.next();
+      server.insert('shop.carts', { _id: 1 });
+      server.insert('shop.orders', { _id: 2 });
+      server.insert('other.users', { _id: 3 });
+      server.insert('shop.users', { _id: 4 });
+      const changes = await items.changes(2);
+      expect(changes.map((c) => `${c.change.ns?.db}.${c.change.ns?.coll}`)).toEqual(['shop.orders', 'shop.users']);
+      const agg = server.aggregates[0];
+      expect(agg).toMatchObject({ db: 'shop', aggregate: 1 });
+      expect(agg.options).toEqual({ fullDocument: 'updateLookup' });
+      expect(agg.pipeline).toEqual([{ $match: { 'ns.coll': { $in: ['orders', 'users'] } } }]);
+    });
+
+    it('no collections: db.watch on the whole database', async () => {
+      const s = source({ collections: [], pipeline: [{ $project: { 'fullDocument.secret': 0 } }] });
+      expect(s.stream).toBe('shop');
+      expect(s.describe()).toBe('database shop, all collections');
+      const items = read(s);
+      await items.next();
+      server.insert('other.orders', { _id: 1 });
+      server.insert('shop.carts', { _id: 2 });
+      const [c] = await items.changes(1);
+      expect(c.change.ns).toEqual({ db: 'shop', coll: 'carts' });
+      expect(server.aggregates[0]).toMatchObject({ db: 'shop', aggregate: 1, pipeline: [{ $project: { 'fullDocument.secret': 0 } }] });
+    });
+
+    it('no database: client.watch, an aggregate on admin with allChangesForCluster, stream *', async () => {
+      const s = source({ database: undefined, collections: [] });
+      expect(s.stream).toBe('*');
+      expect(s.describe()).toBe('deployment, all databases');
+      const items = read(s);
+      await items.next();
+      server.insert('shop.orders', { _id: 1 });
+      server.insert('billing.invoices', { _id: 2 });
+      const changes = await items.changes(2);
+      expect(changes.map((c) => c.change.ns?.db)).toEqual(['shop', 'billing']);
+      expect(server.aggregates[0]).toEqual({ db: 'admin', aggregate: 1, options: { allChangesForCluster: true, fullDocument: 'updateLookup' }, pipeline: [] });
+    });
+  });
+
+  describe('closing', () => {
+    it('abort closes the change stream (killCursors) and the client, without waiting for the getMore', async () => {
+      const items = read(source({ maxAwaitTimeMS: 10_000 }));
+      const pending = items.next(); // the first getMore waits 10 s for events
+      await until(() => server.count('getMore') === 1);
+      const started = Date.now();
+      items.ac.abort();
+      expect(await pending).toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(server.killCursorsRequests).toEqual([server.cursorIds[0]]);
+      await until(() => server.openConnections === 0);
+      expect(server.count('endSessions')).toBe(1);
+    });
+
+    it('leaving the loop (iterator return) closes them too', async () => {
+      const s = source();
+      const ac = new AbortController();
+      server.insert('shop.orders', order(1));
+      for await (const item of s.read(undefined, ac.signal)) {
+        if (item.type === 'idle') break;
+      }
+      expect(server.killCursorsRequests).toEqual([server.cursorIds[0]]);
+      await until(() => server.openConnections === 0);
+    });
+
+    it('an already aborted signal connects to nothing', async () => {
+      const ac = new AbortController();
+      ac.abort();
+      const got: SourceItem[] = [];
+      for await (const item of source().read(undefined, ac.signal)) got.push(item);
+      expect(got).toEqual([]);
+      expect(server.connectionsOpened).toBe(0);
+    });
+  });
+
+  it('end to end through the reader\'s mapping: operation, collection, cluster time, Extended JSON documents', async () => {
+    const s = source();
+    const items = read(s);
+    await items.next();
+    const doc = { ...order(7), price: new Double(5), exact: Decimal128.fromString('0.10') };
+    const ins = server.insert('shop.orders', doc);
+    server.tick(1);
+    const upd = server.update('shop.orders', doc._id, { n: 8 }, { ...doc, n: 8 });
+    const del = server.delete('shop.orders', doc._id);
+    const changes = await items.changes(3);
+    const envelopes = changes.map((c, i) => toEnvelope(c.change, s.stream, i + 1));
+
+    expect(envelopes.map((e) => e.operation)).toEqual(['insert', 'update', 'delete']);
+    expect(envelopes.every((e) => e.database === 'shop' && e.collection === 'orders' && e.stream === 'shop.orders')).toBe(true);
+    expect(envelopes.map((e) => e.cluster_time)).toEqual(['1795000000.2', '1795000001.1', '1795000001.2']);
+    expect(envelopes.map((e) => e.cluster_time)).toEqual([ins, upd, del].map((e) => tokenClusterTime(e['_id'] as { _data: string })));
+    expect(envelopes[0].wall_time).toBe((ins['wallTime'] as Date).toISOString());
+
+    // 64-bit integers stay 64-bit (the driver's default would make 700 an int). A double holding
+    // an integer does become an int: see watchOptions.
+    expect(envelopes[0].full_document).toBe(ejson({ ...doc, price: 5 }));
+    expect(envelopes[0].full_document).toContain(`{"$oid":"${doc._id.toHexString()}"}`);
+    expect(envelopes[0].full_document).toContain('"total":{"$numberLong":"700"}');
+    expect(envelopes[0].full_document).toContain('"price":{"$numberInt":"5"}');
+    expect(envelopes[0].full_document).toContain('"exact":{"$numberDecimal":"0.10"}');
+    expect(envelopes[0].full_document).toContain('"at":{"$date":{"$numberLong":"1767744000000"}}');
+    expect(envelopes[0].document_key).toBe(`{"_id":{"$oid":"${doc._id.toHexString()}"}}`);
+    expect(envelopes[1].full_document).toBe(ejson({ ...doc, price: 5, n: 8 })); // updateLookup
+    expect(envelopes[1].update_description).toBe('{"updatedFields":{"n":{"$numberInt":"8"}},"removedFields":[],"truncatedArrays":[]}');
+    expect(envelopes[2].full_document).toBeNull();
+  });
+});
+
+describe('createMongoSource', () => {
+  const config = { MONGODB_URI: new Secret('mongodb://127.0.0.1:1/'), MONGODB_DATABASE: 'shop', MONGODB_COLLECTIONS: ['orders', 'users'], FULL_DOCUMENT: 'updateLookup' as const, FULL_DOCUMENT_BEFORE_CHANGE: 'off' as const, PIPELINE: '[]' };
+
+  it('builds the scope, options and pipeline from the config (PIPELINE may use Extended JSON)', () => {
+    const s = createMongoSource({ ...config, PIPELINE: '[{"$match":{"wallTime":{"$gte":{"$date":"2026-01-01T00:00:00Z"}}}}]' });
+    expect(s.stream).toBe('shop');
+    expect(s.pipeline()).toEqual([{ $match: { 'ns.coll': { $in: ['orders', 'users'] } } }, { $match: { wallTime: { $gte: new Date('2026-01-01T00:00:00Z') } } }]);
+    expect(s.watchOptions(undefined)).toEqual({ maxAwaitTimeMS: 1000, useBigInt64: true, fullDocument: 'updateLookup' });
+    expect(s.watchOptions({ token: { _data: '82' }, startAfter: true })).toEqual({ maxAwaitTimeMS: 1000, useBigInt64: true, fullDocument: 'updateLookup', startAfter: { _data: '82' } });
+    expect(createMongoSource({ ...config, MONGODB_COLLECTIONS: ['orders'] }).stream).toBe('shop.orders');
+    expect(createMongoSource({ ...config, MONGODB_DATABASE: undefined, MONGODB_COLLECTIONS: [] }).stream).toBe('*');
+  });
+
+  it('never shows the URI', () => {
+    const s = createMongoSource({ ...config, MONGODB_URI: new Secret('mongodb://user:hunter2@db.example:27017/') });
+    expect(JSON.stringify(s)).not.toContain('hunter2');
+    expect(s.describe()).not.toContain('hunter2');
+  });
+
+  it('refuses a missing URI, collections without a database, and a pipeline that is not an array of stages', () => {
+    expect(() => createMongoSource({ ...config, MONGODB_URI: undefined })).toThrow(ConfigError);
+    expect(() => createMongoSource({ ...config, MONGODB_DATABASE: undefined })).toThrow(/MONGODB_COLLECTIONS/);
+    expect(() => createMongoSource({ ...config, PIPELINE: '[1]' })).toThrow(/PIPELINE/);
+    const bad = () => createMongoSource({ ...config, MONGODB_URI: new Secret('mongodb://user:hunter2@db.example/?noSuchOption=1') });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/MONGODB_URI: not a valid MongoDB connection string: option nosuchoption is not supported/);
+    expect(bad).not.toThrow(/hunter2/);
+  });
+
+  it('reads the cluster time out of a resume token, when it has one', () => {
+    expect(tokenClusterTime({ _data: '826A1B2C3D000000052B042C0100296E5A1004' })).toBe(`${0x6a1b2c3d}.5`);
+    expect(tokenClusterTime({ _data: 'not hex' })).toBeUndefined();
+    expect(tokenClusterTime({})).toBeUndefined();
+  });
+});
