@@ -52,7 +52,9 @@ export async function startBatchWriter(config: BatchWriterConfig, options: { han
       for (const e of batch.events) metrics.eventsProcessed.labels(e.collection, e.operation).inc();
       return { key: objectJob.key, bytes: body.length };
     },
-    { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS, autorun: true },
+    { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS,
+      // A job whose worker died is simply taken over; it must never fail for having been interrupted.
+      maxStalledCount: 1_000_000, autorun: true },
   );
   worker.on('active', () => metrics.activeWorkers.inc());
   worker.on('completed', () => metrics.activeWorkers.dec());

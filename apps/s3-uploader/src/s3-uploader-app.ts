@@ -57,7 +57,9 @@ export async function startS3Uploader(config: S3UploaderConfig, options: { handl
         timer();
       }
     },
-    { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS },
+    { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS,
+      // A job whose worker died is simply taken over; it must never fail for having been interrupted.
+      maxStalledCount: 1_000_000 },
   );
   worker.on('active', () => metrics.activeWorkers.inc());
   worker.on('completed', () => metrics.activeWorkers.dec());

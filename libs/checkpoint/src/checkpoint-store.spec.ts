@@ -127,15 +127,6 @@ describe('CheckpointStore watermark', () => {
     expect(await store.load(S)).toMatchObject({ token: tok(6), seq: 6 });
   });
 
-  it('discardOpen drops only batches never handed on', async () => {
-    const { store } = fresh();
-    const cut = await batch(store, 'c', 1, 2);
-    const open = await store.open(S, { collection: 'c', seqStart: 3, tokenBefore: tok(2) });
-    await store.discardOpen(S, cut);
-    await store.discardOpen(S, open);
-    expect((await store.records(S)).map((r) => r.id)).toEqual(['c@1']);
-  });
-
   it('sets a TTL on the state', async () => {
     const { store, prefix } = fresh();
     await store.complete(S, await batch(store, 'c', 1, 1));

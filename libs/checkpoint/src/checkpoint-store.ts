@@ -134,7 +134,8 @@ export interface CheckpointStoreOptions {
  * and `cut`s it before handing it on; the uploader `complete`s it once the object is stored. The
  * records double as the log of cut points: a restarted reader replays from the checkpoint and knows,
  * for every replayed event, whether its batch is already stored (skip), handed on (rebuild the same
- * batch, same id) or was never handed on (cut afresh).
+ * batch, same id) or was never handed on (open: re-opened by the replay at the same first event,
+ * then cut afresh).
  */
 export class CheckpointStore {
   constructor(
@@ -193,13 +194,6 @@ export class CheckpointStore {
     if (ids.length === 0) return [];
     const raws = await this.redis.hmget(k.meta, ...ids);
     return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as BatchRecord);
-  }
-
-  /** Drops the record of a batch that was never handed on (a restarted reader re-cuts those events). */
-  async discardOpen(stream: string, id: string): Promise<void> {
-    const k = checkpointKeys(this.opts.prefix, stream);
-    const raw = await this.redis.hget(k.meta, id);
-    if (raw && (JSON.parse(raw) as BatchRecord).state === 'open') await this.redis.multi().zrem(k.pending, id).hdel(k.meta, id).exec();
   }
 
   /** Batches not yet stored (open or cut). */

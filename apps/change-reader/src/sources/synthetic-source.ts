@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { Long, ObjectId, Timestamp } from 'bson';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { ChangeSource, ResumePoint, SourceChange, SourceItem } from './change-source';
@@ -22,8 +22,10 @@ export interface SyntheticOptions {
 
 const OPS = ['insert', 'insert', 'insert', 'update', 'update', 'replace', 'delete'] as const;
 
+// One-shot crypto.hash: the same digests as createHash().update().digest() at about half the cost
+// (the four digests per event were a sixth of change-reader's CPU in the pipeline benchmark).
 function hash(i: number): number {
-  return createHash('sha1').update(String(i)).digest().readUInt32BE(0);
+  return digest('sha1', String(i), 'buffer').readUInt32BE(0);
 }
 
 /** Token of event i; the idle token after event i sorts after it and resumes at i + 1. */
@@ -53,7 +55,7 @@ export class SyntheticSource implements ChangeSource {
     const o = this.opts;
     const coll = o.collections[hash(i) % o.collections.length];
     const op = OPS[hash(i * 7 + 1) % OPS.length];
-    const id = new ObjectId(createHash('md5').update(`${coll}:${hash(i * 13) % Math.max(1, Math.floor(i / 2))}`).digest().subarray(0, 12));
+    const id = new ObjectId(digest('md5', `${coll}:${hash(i * 13) % Math.max(1, Math.floor(i / 2))}`, 'buffer').subarray(0, 12));
     const seconds = o.startSeconds + Math.floor((i - 1) / o.eventsPerClusterSecond);
     const increment = ((i - 1) % o.eventsPerClusterSecond) + 1;
     const doc = {
