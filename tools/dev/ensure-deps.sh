@@ -7,8 +7,10 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "runnel: installing npm dependencies (npm ci)…"
-  npm ci --no-audit --no-fund
+  echo "runnel: installing npm dependencies…"
+  # Not `npm ci`: the lockfile lacks a few other platforms' optional binaries (absent from the
+  # registry these machines reach), which npm ci refuses; `npm install` installs the locked versions.
+  npm install --no-audit --no-fund
 fi
 
 missing=""
