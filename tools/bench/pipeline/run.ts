@@ -29,7 +29,9 @@
  * Options (flag, or env var in brackets; defaults in parentheses):
  *   --count=N                events per run                                  [BENCH_COUNT]            (200000)
  *   --baseline-count=N       events per baseline run                         [BENCH_BASELINE_COUNT]   (= --count)
- *   --baseline=1,100,1000    events per job in the baseline                  [BENCH_BASELINE]
+ *   --baseline=1,100,1000,1000g  events per job in the baseline; a `g` suffix: the producer generates
+ *                            every event as the reader does (sha1/md5, EJSON) instead of reusing a
+ *                            pool of 1,000 ready envelopes (the reference for the targets is `1000`) [BENCH_BASELINE]
  *   --baseline-concurrency=N Worker concurrency in the baseline              [BENCH_BASELINE_CONCURRENCY] (= --writer-workers)
  *   --chunk-events=N         events per addBulk call in the baseline         [BENCH_CHUNK_EVENTS]     (10000)
  *   --configs=a,b            pipeline configs, FORMAT+COMPRESSION            [BENCH_CONFIGS]          (jsonl+zstd,jsonl+gzip,parquet+zstd,csv+none)
@@ -44,14 +46,20 @@
  *   --timeout=S              give up on one run after S seconds              [BENCH_TIMEOUT]          (600)
  *   --noise-cores=X          "noisy" when other CPU exceeds X cores          [BENCH_NOISE_CORES]      (0.25)
  *   --retries=N              reruns of a noisy measurement                   [BENCH_RETRIES]          (2)
- *   --only=a,b               phases: baseline,pipeline,profile               [BENCH_ONLY]             (all)
+ *   --only=a,b               phases: baseline,pipeline,profile,sweep         [BENCH_ONLY]             (baseline,pipeline,profile)
+ *   --sweep-configs=a,b      configs for the sweep phase                     [BENCH_SWEEP_CONFIGS]    (jsonl+zstd,parquet+zstd)
+ *   --sweep-count=N          events per sweep run                            [BENCH_SWEEP_COUNT]      (100000)
+ *     The sweep varies one setting at a time around the defaults: batch-writer NUM_WORKERS 1,2,4;
+ *     s3-uploader NUM_WORKERS 2,4,8; BATCH_SIZE 500,1000,2000,5000.
  *   --profile / --no-profile force / never profile (default: below target)   [BENCH_PROFILE=always|never|auto]
  *   --no-build               reuse dist/apps/<service>/main.js               [BENCH_BUILD=missing]
- *   --service-node-args="…"  extra node flags for the three services         [BENCH_SERVICE_NODE_ARGS]
+ *   --dist=DIR               run DIR/<service>/main.js instead of dist/apps (A/B of a saved build; implies --no-build) [BENCH_DIST]
+ *   --service-node-args="…"  node flags for all three services               [BENCH_SERVICE_NODE_ARGS] (default: each service's
+ *                            NODE_OPTIONS from apps/<service>/Dockerfile, i.e. as deployed; "none" for none)
  *   --json=PATH              also write the results JSON there               [BENCH_JSON]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +103,7 @@ function parseOptions() {
   return {
     count,
     baselineCount: Math.round(num('baseline-count', 'BENCH_BASELINE_COUNT', count)),
-    baseline: list(option('baseline', 'BENCH_BASELINE', '1,100,1000')).map(Number),
+    baseline: list(option('baseline', 'BENCH_BASELINE', '1,100,1000,1000g')).map((b) => ({ jobSize: Number(b.replace(/g$/, '')), generate: b.endsWith('g') })),
     baselineConcurrency: Math.round(num('baseline-concurrency', 'BENCH_BASELINE_CONCURRENCY', writerWorkers)),
     chunkEvents: Math.round(num('chunk-events', 'BENCH_CHUNK_EVENTS', 10_000)),
     configs: list(option('configs', 'BENCH_CONFIGS', 'jsonl+zstd,jsonl+gzip,parquet+zstd,csv+none')),
@@ -111,13 +119,27 @@ function parseOptions() {
     noiseCores: num('noise-cores', 'BENCH_NOISE_CORES', 0.25),
     retries: Math.round(Number(option('retries', 'BENCH_RETRIES', '2'))),
     only: new Set(list(option('only', 'BENCH_ONLY', 'baseline,pipeline,profile'))),
+    sweepConfigs: list(option('sweep-configs', 'BENCH_SWEEP_CONFIGS', 'jsonl+zstd,parquet+zstd')),
+    sweepCount: Math.round(num('sweep-count', 'BENCH_SWEEP_COUNT', 100_000)),
     profile: argv.includes('--profile') ? 'always' : argv.includes('--no-profile') ? 'never' : (process.env.BENCH_PROFILE ?? 'auto'),
-    build: argv.includes('--no-build') ? 'missing' : (process.env.BENCH_BUILD ?? 'always'),
-    serviceNodeArgs: (option('service-node-args', 'BENCH_SERVICE_NODE_ARGS', '') ?? '').split(' ').filter(Boolean),
+    build: argv.includes('--no-build') || option('dist', 'BENCH_DIST') ? 'missing' : (process.env.BENCH_BUILD ?? 'always'),
+    dist: option('dist', 'BENCH_DIST', join(ROOT, 'dist/apps'))!,
+    serviceNodeArgs: option('service-node-args', 'BENCH_SERVICE_NODE_ARGS'),
     json: option('json', 'BENCH_JSON'),
   };
 }
 type Options = ReturnType<typeof parseOptions>;
+
+/** Node flags a service runs with: --service-node-args, or the NODE_OPTIONS its Dockerfile sets (as deployed). */
+function serviceNodeArgs(opts: Options, svc: Service): string[] {
+  if (opts.serviceNodeArgs !== undefined) return opts.serviceNodeArgs === 'none' ? [] : opts.serviceNodeArgs.split(' ').filter(Boolean);
+  try {
+    const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(readFileSync(join(ROOT, 'apps', svc, 'Dockerfile'), 'utf8'));
+    return (m?.[1] ?? m?.[2] ?? '').split(' ').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 // ------------------------------------------------------------------------------------------------
 // the synthetic events: the same function of i as apps/change-reader's SyntheticSource + toEnvelope
@@ -127,14 +149,14 @@ const OPS = ['insert', 'insert', 'insert', 'update', 'update', 'replace', 'delet
 const SYNTHETIC = { database: 'synthetic', startSeconds: 1_767_225_600, eventsPerClusterSecond: 1000 };
 
 function hash(i: number): number {
-  return createHash('sha1').update(String(i)).digest().readUInt32BE(0);
+  return digest('sha1', String(i), 'buffer').readUInt32BE(0);
 }
 const ejson = (v: Record<string, unknown>) => EJSON.stringify(v, { relaxed: false });
 
 export function syntheticEnvelope(i: number, collections: string[], documentBytes: number): ChangeEnvelope {
   const coll = collections[hash(i) % collections.length];
   const op = OPS[hash(i * 7 + 1) % OPS.length];
-  const id = new ObjectId(createHash('md5').update(`${coll}:${hash(i * 13) % Math.max(1, Math.floor(i / 2))}`).digest().subarray(0, 12));
+  const id = new ObjectId(digest('md5', `${coll}:${hash(i * 13) % Math.max(1, Math.floor(i / 2))}`, 'buffer').subarray(0, 12));
   const seconds = SYNTHETIC.startSeconds + Math.floor((i - 1) / SYNTHETIC.eventsPerClusterSecond);
   const increment = ((i - 1) % SYNTHETIC.eventsPerClusterSecond) + 1;
   const doc = { _id: id, n: Long.fromNumber(i), at: new Date(seconds * 1000), name: `item-${i}`, payload: 'x'.repeat(Math.max(0, documentBytes - 120)) };
@@ -173,7 +195,7 @@ function nextParentMessage(type: string): Promise<Record<string, unknown>> {
 }
 
 async function producerRole(): Promise<void> {
-  const a = JSON.parse(option('args', 'X', '{}')!) as { redisUrl: string; prefix: string; count: number; jobSize: number; chunkEvents: number; collections: string[]; docBytes: number };
+  const a = JSON.parse(option('args', 'X', '{}')!) as { redisUrl: string; prefix: string; count: number; jobSize: number; generate: boolean; chunkEvents: number; collections: string[]; docBytes: number };
   const connection = new Redis(a.redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(BASELINE_QUEUE, { connection, prefix: a.prefix });
   await queue.waitUntilReady();
@@ -190,7 +212,7 @@ async function producerRole(): Promise<void> {
     for (let j = 0; j < jobsPerChunk && seq <= a.count; j++) {
       const n = Math.min(a.jobSize, a.count - seq + 1);
       const events: ChangeEnvelope[] = [];
-      for (let k = 0; k < n; k++, seq++) events.push({ ...pool[(seq - 1) % pool.length], seq });
+      for (let k = 0; k < n; k++, seq++) events.push(a.generate ? syntheticEnvelope(seq, a.collections, a.docBytes) : { ...pool[(seq - 1) % pool.length], seq });
       jobs.push({ name: 'events', data: a.jobSize === 1 ? events[0] : { events } });
     }
     await queue.addBulk(jobs);
@@ -387,22 +409,53 @@ function memStatus(pid: number | undefined): { rssMiB: number; hwmMiB: number } 
   }
 }
 
+/**
+ * The main thread's scheduler statistics (/proc/<pid>/schedstat, nanoseconds): time on a CPU, and time
+ * runnable but waiting for a CPU. For Node that is the event loop: wall − both = idle (waiting on I/O).
+ */
+function schedStat(pid: number | undefined): { onCpuS: number; waitS: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { onCpuS: run / 1e9, waitS: wait / 1e9 };
+  } catch {
+    return { onCpuS: Number.NaN, waitS: Number.NaN };
+  }
+}
+
 /** CPU used by each named process, and by everything else on the machine, over a span. */
 class CpuMeter {
   #t0 = now();
   #m0 = machineBusySeconds();
   #p0: Map<string, number>;
+  #s0: Map<string, { onCpuS: number; waitS: number }>;
   constructor(private readonly pids: Record<string, number | undefined>) {
     this.#p0 = new Map(Object.entries(pids).map(([k, pid]) => [k, procCpuSeconds(pid)]));
+    this.#s0 = new Map(Object.entries(pids).map(([k, pid]) => [k, schedStat(pid)]));
   }
-  read(): { wallS: number; cores: Record<string, number>; seconds: Record<string, number>; otherCores: number; machineCores: number } {
+  read(): {
+    wallS: number;
+    cores: Record<string, number>;
+    seconds: Record<string, number>;
+    /** Share of wall time each process's main thread spent on a CPU, waiting for one, and idle. */
+    mainThread: Record<string, { onCpu: number; waitingForCpu: number; idle: number }>;
+    otherCores: number;
+    machineCores: number;
+  } {
     const wallS = (now() - this.#t0) / 1000;
     const seconds: Record<string, number> = {};
-    for (const [k, pid] of Object.entries(this.pids)) seconds[k] = procCpuSeconds(pid) - this.#p0.get(k)!;
+    const mainThread: Record<string, { onCpu: number; waitingForCpu: number; idle: number }> = {};
+    for (const [k, pid] of Object.entries(this.pids)) {
+      seconds[k] = procCpuSeconds(pid) - this.#p0.get(k)!;
+      const s0 = this.#s0.get(k)!;
+      const s1 = schedStat(pid);
+      const onCpu = (s1.onCpuS - s0.onCpuS) / wallS;
+      const waitingForCpu = (s1.waitS - s0.waitS) / wallS;
+      mainThread[k] = { onCpu, waitingForCpu, idle: Math.max(0, 1 - onCpu - waitingForCpu) };
+    }
     const machine = machineBusySeconds() - this.#m0;
     const mine = Object.values(seconds).filter(Number.isFinite).reduce((a, b) => a + b, 0);
     const cores = Object.fromEntries(Object.entries(seconds).map(([k, s]) => [k, s / wallS]));
-    return { wallS, cores, seconds, otherCores: Math.max(0, machine - mine) / wallS, machineCores: machine / wallS };
+    return { wallS, cores, seconds, mainThread, otherCores: Math.max(0, machine - mine) / wallS, machineCores: machine / wallS };
   }
 }
 
@@ -457,11 +510,12 @@ function machine() {
 }
 
 function build(opts: Options): void {
-  const missing = SERVICES.filter((s) => !existsSync(join(ROOT, 'dist/apps', s, 'main.js')));
+  const missing = SERVICES.filter((s) => !existsSync(join(opts.dist, s, 'main.js')));
   if (opts.build !== 'always' && missing.length === 0) {
-    log('build: reusing dist/apps/{change-reader,batch-writer,s3-uploader}/main.js (--no-build)');
+    log(`build: reusing ${opts.dist}/{change-reader,batch-writer,s3-uploader}/main.js`);
     return;
   }
+  if (opts.dist !== join(ROOT, 'dist/apps')) throw new Error(`--dist=${opts.dist}: ${missing.join(', ')} missing`);
   log('build: nx run-many -t build -p change-reader batch-writer s3-uploader ...');
   const t0 = Date.now();
   const r = spawnSync(join(ROOT, 'node_modules/.bin/nx'), ['run-many', '-t', 'build', '-p', ...SERVICES], {
@@ -477,7 +531,9 @@ function build(opts: Options): void {
 // phase 1: bare BullMQ
 
 interface BaselineResult {
+  label: string;
   jobSize: number;
+  generated: boolean;
   count: number;
   concurrency: number;
   jobs: number;
@@ -489,12 +545,12 @@ interface BaselineResult {
   peakRssMiB: Record<string, number>;
 }
 
-async function baselineOnce(opts: Options, jobSize: number): Promise<BaselineResult> {
+async function baselineOnce(opts: Options, { jobSize, generate }: { jobSize: number; generate: boolean }): Promise<BaselineResult> {
   const redis = await startRedis();
   const prefix = '{bench}';
   const common = { redisUrl: redis.url, prefix, count: opts.baselineCount };
   const worker = startChild(`bullmq-worker`, [process.argv[1], '--role=bullmq-worker', `--args=${JSON.stringify({ ...common, concurrency: opts.baselineConcurrency })}`], { ipc: true });
-  const producer = startChild(`bullmq-producer`, [process.argv[1], '--role=bullmq-producer', `--args=${JSON.stringify({ ...common, jobSize, chunkEvents: opts.chunkEvents, collections: opts.collections, docBytes: opts.docBytes })}`], { ipc: true });
+  const producer = startChild(`bullmq-producer`, [process.argv[1], '--role=bullmq-producer', `--args=${JSON.stringify({ ...common, jobSize, generate, chunkEvents: opts.chunkEvents, collections: opts.collections, docBytes: opts.docBytes })}`], { ipc: true });
   try {
     await nextMessage(worker, 'ready', 30_000);
     const ready = await nextMessage(producer, 'ready', 30_000);
@@ -516,7 +572,9 @@ async function baselineOnce(opts: Options, jobSize: number): Promise<BaselineRes
     clearInterval(sampler);
     const seconds = (t1 - t0) / 1000;
     return {
+      label: `${jobSize}${generate ? ' (generated)' : ''}`,
       jobSize,
+      generated: generate,
       count: opts.baselineCount,
       concurrency: opts.baselineConcurrency,
       jobs: Number(result.jobs),
@@ -558,6 +616,8 @@ interface PipelineResult {
   cpuUsPerEvent: Record<string, number>;
   peakRssMiB: Record<string, number>;
   hwmMiB: Record<string, number>;
+  /** Peaks over the run from each service's /metrics (prom-client process metrics), MiB. */
+  heapPeakMiB: Record<string, { heapTotal: number; heapUsed: number; external: number }>;
   redisInfo: Record<string, number | string>;
   lake: { objects: number; events: number; missing: number; duplicates: number; badObjects: number; maxSeq: number; collections: Record<string, number>; exact: boolean };
   eventsMatchGenerator: { object: string; events: number; equal: boolean; firstDifference?: number } | null;
@@ -587,17 +647,17 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
   const started: Partial<Record<Service, Child>> = {};
   const ports = { reader: await freePort(), writer: await freePort(), uploader: await freePort() };
   const s3Prefix = `bench/${config.replace('+', '-')}`;
-  const nodeArgs = (svc: Service) => [...opts.serviceNodeArgs, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, svc)}`] : [])];
+  const nodeArgs = (svc: Service) => [...serviceNodeArgs(opts, svc), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, svc)}`] : [])];
   const common = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', HOST: '127.0.0.1', SHUTDOWN_TIMEOUT: '10' };
   let s3Client: S3Client | undefined;
   try {
     const s3Port = Number((await nextMessage(s3, 'ready', 30_000)).port);
     const endpoint = `http://127.0.0.1:${s3Port}`;
-    started['batch-writer'] = startChild('batch-writer', [join(ROOT, 'dist/apps/batch-writer/main.js')], {
+    started['batch-writer'] = startChild('batch-writer', [join(opts.dist, 'batch-writer/main.js')], {
       nodeArgs: nodeArgs('batch-writer'),
       env: { ...common, METRICS_PORT: String(ports.writer), FORMAT: format, COMPRESSION: compression, S3_PREFIX: s3Prefix, NUM_WORKERS: String(opts.writerWorkers) },
     });
-    started['s3-uploader'] = startChild('s3-uploader', [join(ROOT, 'dist/apps/s3-uploader/main.js')], {
+    started['s3-uploader'] = startChild('s3-uploader', [join(opts.dist, 's3-uploader/main.js')], {
       nodeArgs: nodeArgs('s3-uploader'),
       env: {
         ...common,
@@ -624,13 +684,14 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
       CHANNEL_BUFFER_SIZE: opts.buffer,
       'batch-writer NUM_WORKERS': opts.writerWorkers,
       's3-uploader NUM_WORKERS': opts.uploaderWorkers,
+      ...Object.fromEntries(SERVICES.map((s) => [`${s} node flags`, serviceNodeArgs(opts, s).join(' ')])),
     };
     // The clock starts when the reader is spawned: its start-up is part of the figure.
     const tStart = now();
     const monoStartUs = monoUs();
     const pidsBefore = { 'batch-writer': started['batch-writer'].pid, 's3-uploader': started['s3-uploader'].pid, redis: redis.pid, s3rver: s3.pid, bench: process.pid };
     const meterBase = { ...pidsBefore };
-    const reader = (started['change-reader'] = startChild('change-reader', [join(ROOT, 'dist/apps/change-reader/main.js')], {
+    const reader = (started['change-reader'] = startChild('change-reader', [join(opts.dist, 'change-reader/main.js')], {
       nodeArgs: nodeArgs('change-reader'),
       env: {
         ...common,
@@ -656,17 +717,29 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     const rssTimer = setInterval(sampleRss, 200);
     const samples: Sample[] = [];
     const writerSeries: { t: number; events: number }[] = [];
+    const heapPeakMiB: PipelineResult['heapPeakMiB'] = Object.fromEntries(SERVICES.map((s) => [s, { heapTotal: 0, heapUsed: 0, external: 0 }]));
+    const noteHeap = (svc: Service, m: Record<string, number> | undefined) => {
+      if (!m) return;
+      const h = heapPeakMiB[svc];
+      h.heapTotal = Math.max(h.heapTotal, (m.nodejs_heap_size_total_bytes ?? 0) / 2 ** 20);
+      h.heapUsed = Math.max(h.heapUsed, (m.nodejs_heap_size_used_bytes ?? 0) / 2 ** 20);
+      h.external = Math.max(h.external, (m.nodejs_external_memory_bytes ?? 0) / 2 ** 20);
+    };
     const uploaderSeries: { t: number; uploads: number; objectsWaiting: number }[] = [];
     let finished = false;
 
     const metricsLoop = (async () => {
       while (!finished) {
         const t = now() - tStart;
-        const [w, u, uReady] = await Promise.all([
+        const [w, u, uReady, r] = await Promise.all([
           scrapeSums(ports.writer).catch(() => undefined),
           scrapeSums(ports.uploader).catch(() => undefined),
           getJson(ports.uploader, '/ready').catch(() => undefined) as Promise<{ checks?: { queues?: { detail?: { objects?: { waiting?: number } } } } } | undefined>,
+          scrapeSums(ports.reader).catch(() => undefined),
         ]);
+        noteHeap('batch-writer', w);
+        noteHeap('s3-uploader', u);
+        noteHeap('change-reader', r);
         if (w) writerSeries.push({ t, events: w.runnel_events_processed_total ?? 0 });
         if (u) uploaderSeries.push({ t, uploads: u.runnel_upload_duration_seconds_count ?? 0, objectsWaiting: uReady?.checks?.queues?.detail?.objects?.waiting ?? 0 });
         await sleep(500);
@@ -744,6 +817,7 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
       cpuUsPerEvent,
       peakRssMiB: rss,
       hwmMiB: hwm,
+      heapPeakMiB,
       redisInfo,
       lake,
       eventsMatchGenerator,
@@ -844,6 +918,47 @@ function summariseProfiles(result: PipelineResult): Record<string, unknown> {
 }
 
 // ------------------------------------------------------------------------------------------------
+// sweep: one setting at a time around the defaults
+
+async function sweepPhase(opts: Options): Promise<{ rows: Record<string, unknown>[]; text: string }> {
+  const variants: { name: string; o: Partial<Options> }[] = [
+    ...[1, 2, 4].map((n) => ({ name: `batch-writer NUM_WORKERS=${n}`, o: { writerWorkers: n } })),
+    ...[2, 4, 8].map((n) => ({ name: `s3-uploader NUM_WORKERS=${n}`, o: { uploaderWorkers: n } })),
+    ...[500, 1000, 2000, 5000].map((n) => ({ name: `BATCH_SIZE=${n}`, o: { batchSize: n } })),
+  ];
+  const rows: Record<string, unknown>[] = [];
+  for (const config of opts.sweepConfigs) {
+    for (const v of variants) {
+      const o: Options = { ...opts, count: opts.sweepCount, ...v.o };
+      log(`sweep: ${config}, ${v.name}, ${o.count} events ...`);
+      const { best } = await quietest(opts, `sweep ${config} ${v.name}`, () => pipelineOnce(o, config));
+      const row = {
+        config,
+        variant: v.name,
+        settings: { writerWorkers: o.writerWorkers, uploaderWorkers: o.uploaderWorkers, batchSize: o.batchSize },
+        eventsPerSec: best.eventsPerSec,
+        readerOnCpu: best.cpu.mainThread['change-reader']?.onCpu,
+        readerWaitingForCpu: best.cpu.mainThread['change-reader']?.waitingForCpu,
+        readerIdle: best.cpu.mainThread['change-reader']?.idle,
+        machineCores: best.cpu.machineCores,
+        otherCores: best.cpu.otherCores,
+        peakRssMiB: Object.fromEntries(SERVICES.map((s) => [s, Math.max(best.peakRssMiB[s], best.hwmMiB[s])])),
+        lakeExact: best.lake.exact,
+      };
+      rows.push(row);
+      log(`sweep: ${config}, ${v.name}: ${f0(row.eventsPerSec)} events/s, other CPU ${f2(row.otherCores)}`);
+    }
+  }
+  const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x * 100)}%`);
+  const t: (string | number)[][] = [['config', 'setting', 'events/s', 'reader main thread on CPU / waiting / idle', 'machine cores', 'other CPU', 'peak RSS reader/writer/uploader MiB', 'lake exact']];
+  for (const r of rows) {
+    const rss = r.peakRssMiB as Record<string, number>;
+    t.push([r.config as string, r.variant as string, f0(r.eventsPerSec as number), `${pct(r.readerOnCpu as number)} / ${pct(r.readerWaitingForCpu as number)} / ${pct(r.readerIdle as number)}`, f2(r.machineCores as number), f2(r.otherCores as number), SERVICES.map((s) => f0(rss[s])).join(' / '), r.lakeExact ? 'yes' : 'NO']);
+  }
+  return { rows, text: ['', `Sweep (${opts.sweepCount.toLocaleString('en-US')} events per run; one setting changed at a time from the defaults above):`, table(t)].join('\n') };
+}
+
+// ------------------------------------------------------------------------------------------------
 // report
 
 const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
@@ -863,20 +978,22 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
     lines.push('', `Bare BullMQ (${opts.baselineCount.toLocaleString('en-US')} events of ~${f0(baseline[0].eventJsonBytes)} B JSON, Worker concurrency ${opts.baselineConcurrency}, addBulk ~${opts.chunkEvents} events per call, first add → last completion):`);
     const rows: (string | number)[][] = [['events/job', 'events/s', 'jobs/s', 'seconds', 'adds done s', 'CPU producer', 'worker', 'redis', 'other', 'RSS producer', 'worker', 'redis MiB']];
     for (const b of baseline) {
-      rows.push([b.jobSize, f0(b.eventsPerSec), f0(b.jobs / b.seconds), f2(b.seconds), f2(b.addSeconds), f2(b.cpu.cores.producer), f2(b.cpu.cores.worker), f2(b.cpu.cores.redis), f2(b.cpu.otherCores), f0(b.peakRssMiB.producer), f0(b.peakRssMiB.worker), f0(b.peakRssMiB.redis)]);
+      rows.push([b.label, f0(b.eventsPerSec), f0(b.jobs / b.seconds), f2(b.seconds), f2(b.addSeconds), f2(b.cpu.cores.producer), f2(b.cpu.cores.worker), f2(b.cpu.cores.redis), f2(b.cpu.otherCores), f0(b.peakRssMiB.producer), f0(b.peakRssMiB.worker), f0(b.peakRssMiB.redis)]);
     }
     lines.push(table(rows));
   }
-  const ref = baseline.find((b) => b.jobSize === 1000);
+  const ref = baseline.find((b) => b.jobSize === 1000 && !b.generated);
   const targets: { name: string; met: boolean; detail: string }[] = [];
   if (pipeline.length) {
-    lines.push('', `Pipeline (${opts.count.toLocaleString('en-US')} events, SYNTHETIC_DOC_BYTES=${opts.docBytes}, BATCH_SIZE=${opts.batchSize}, BATCH_TIMEOUT_MS=${opts.batchTimeoutMs}, CHANNEL_BUFFER_SIZE=${opts.buffer}, batch-writer NUM_WORKERS=${opts.writerWorkers}, s3-uploader NUM_WORKERS=${opts.uploaderWorkers}, s3rver with S3_CONDITIONAL_WRITES=false):`);
-    const rows: (string | number)[][] = [['config', 'events/s', 'vs BullMQ(1000)', 'seconds', 'read/s', 'unthrottled read/s', 'write/s', 'checkpoint/s', 'objects', 'mean KiB', 'lake exact', 'other CPU']];
+    lines.push('', `Pipeline (${opts.count.toLocaleString('en-US')} events, SYNTHETIC_DOC_BYTES=${opts.docBytes}, BATCH_SIZE=${opts.batchSize}, BATCH_TIMEOUT_MS=${opts.batchTimeoutMs}, CHANNEL_BUFFER_SIZE=${opts.buffer}, batch-writer NUM_WORKERS=${opts.writerWorkers}, s3-uploader NUM_WORKERS=${opts.uploaderWorkers}, node flags ${SERVICES.map((s) => `${s} "${serviceNodeArgs(opts, s).join(' ')}"`).join(', ')}${opts.dist !== join(ROOT, 'dist/apps') ? `, services from ${opts.dist}` : ''}, s3rver with S3_CONDITIONAL_WRITES=false):`);
+    const gen = baseline.find((b) => b.jobSize === 1000 && b.generated);
+    const rows: (string | number)[][] = [['config', 'events/s', 'vs BullMQ(1000)', 'vs BullMQ(1000, generated)', 'seconds', 'read/s', 'unthrottled read/s', 'write/s', 'checkpoint/s', 'objects', 'mean KiB', 'lake exact', 'other CPU']];
     for (const p of pipeline) {
       rows.push([
         p.config,
         f0(p.eventsPerSec),
         ref ? `${f2(p.eventsPerSec / ref.eventsPerSec)}×` : '–',
+        gen ? `${f2(p.eventsPerSec / gen.eventsPerSec)}×` : '–',
         f2(p.seconds),
         f0(p.stages.read.eventsPerSec),
         f0(p.readerUnthrottledEventsPerSec),
@@ -910,11 +1027,20 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
       ]);
     }
     lines.push(table(crows));
+    lines.push('', 'Main thread (event loop) over the run, share of wall time: on a CPU / runnable but waiting for a CPU / idle (waiting on I/O), from /proc/<pid>/schedstat:');
+    const mrows: (string | number)[][] = [['config', ...SERVICES, 'redis']];
+    const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '–');
+    for (const p of pipeline) mrows.push([p.config, ...[...SERVICES, 'redis'].map((s) => { const m = p.cpu.mainThread[s]; return m ? `${pct(m.onCpu)} / ${pct(m.waitingForCpu)} / ${pct(m.idle)}` : '–'; })]);
+    lines.push(table(mrows));
+    lines.push('', 'V8 heap peaks from each service\'s /metrics, sampled every 500 ms (heap total / heap used / external, MiB):');
+    const hrows: (string | number)[][] = [['config', ...SERVICES]];
+    for (const p of pipeline) hrows.push([p.config, ...SERVICES.map((s) => `${f0(p.heapPeakMiB[s].heapTotal)} / ${f0(p.heapPeakMiB[s].heapUsed)} / ${f0(p.heapPeakMiB[s].external)}`)]);
+    lines.push(table(hrows));
     lines.push('', 'Redis after the run:');
-    const rrows: (string | number)[][] = [['config', 'used MiB', 'peak MiB', 'AOF MiB', 'keys', 'batches completed kept', 'objects completed kept', 'failed']];
+    const rrows: (string | number)[][] = [['config', 'used MiB', 'peak MiB', 'keys', 'batches completed kept', 'objects completed kept', 'failed']];
     for (const p of pipeline) {
       const r = p.redisInfo;
-      rrows.push([p.config, f0(Number(r.usedMemoryMiB)), f0(Number(r.usedMemoryPeakMiB)), f0(Number(r.aofSizeMiB)), r.keys, r.batchesCompletedKept, r.objectsCompletedKept, Number(r.batchesFailed) + Number(r.objectsFailed)]);
+      rrows.push([p.config, f0(Number(r.usedMemoryMiB)), f0(Number(r.usedMemoryPeakMiB)), r.keys, r.batchesCompletedKept, r.objectsCompletedKept, Number(r.batchesFailed) + Number(r.objectsFailed)]);
     }
     lines.push(table(rrows));
     const match = pipeline.find((p) => p.eventsMatchGenerator);
@@ -959,9 +1085,10 @@ async function main(): Promise<void> {
   const baseline: BaselineResult[] = [];
   const baselineAttempts: BaselineResult[][] = [];
   if (opts.only.has('baseline')) {
-    for (const size of opts.baseline) {
+    for (const b of opts.baseline) {
+      const size = `${b.jobSize}${b.generate ? ' (generated)' : ''}`;
       log(`baseline: bare BullMQ, ${size} event(s)/job, ${opts.baselineCount} events, concurrency ${opts.baselineConcurrency} ...`);
-      const { best, attempts } = await quietest(opts, `baseline ${size}/job`, () => baselineOnce(opts, size));
+      const { best, attempts } = await quietest(opts, `baseline ${size}/job`, () => baselineOnce(opts, b));
       baseline.push(best);
       baselineAttempts.push(attempts);
       for (const a of attempts) log(`baseline: ${size}/job: ${f0(a.eventsPerSec)} events/s in ${f2(a.seconds)} s (CPU producer ${f2(a.cpu.cores.producer)}, worker ${f2(a.cpu.cores.worker)}, redis ${f2(a.cpu.cores.redis)}, other ${f2(a.cpu.otherCores)})`);
@@ -987,11 +1114,12 @@ async function main(): Promise<void> {
   }
 
   const { text, targets } = report(opts, m, baseline, pipeline);
+  const sweep = opts.only.has('sweep') ? await sweepPhase(opts) : undefined;
 
   // profile the configs below their target (or all with --profile)
   const profiled: PipelineResult[] = [];
   if (opts.only.has('profile') && opts.profile !== 'never') {
-    const ref = baseline.find((b) => b.jobSize === 1000);
+    const ref = baseline.find((b) => b.jobSize === 1000 && !b.generated);
     const want = opts.configs.filter((c) => {
       if (opts.profile === 'always') return true;
       const p = pipeline.find((x) => x.config === c);
@@ -1007,11 +1135,12 @@ async function main(): Promise<void> {
     }
   }
 
-  const results = { when: new Date().toISOString(), machine: m, options: { ...opts, only: [...opts.only] }, baseline, baselineAttempts, pipeline, pipelineAttempts, profiled, targets };
+  const results = { when: new Date().toISOString(), machine: m, options: { ...opts, only: [...opts.only] }, baseline, baselineAttempts, pipeline, pipelineAttempts, profiled, sweep: sweep?.rows, targets };
   const file = join(out, 'results.json');
   writeFileSync(file, JSON.stringify(results, null, 2));
   if (opts.json) writeFileSync(opts.json, JSON.stringify(results, null, 2));
   process.stdout.write(`${text}\n`);
+  if (sweep) process.stdout.write(`${sweep.text}\n`);
   for (const p of profiled) {
     process.stdout.write(`\nProfiled run of ${p.config} (under --cpu-prof): ${f0(p.eventsPerSec)} events/s; CPU µs/event: ${Object.entries(p.cpuUsPerEvent).map(([k, v]) => `${k} ${f0(v)}`).join(', ')}\n`);
     const sums = (p.profiles as { summaries: Record<string, { text?: string; error?: string }> }).summaries;
