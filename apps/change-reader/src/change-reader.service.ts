@@ -195,7 +195,13 @@ export class ChangeReaderService {
       // 1,000 events of 1 KB); kept, Redis grows by the whole stream, for ever. Deduplication while the
       // job waits or runs is unchanged; a batch replayed after its job completed is caught downstream
       // (the object job has the same id, and a stored object with the same sha256 is "already stored").
-      await batches.add('batch', toJob(this.stream, b), { jobId: jobIdFor(this.stream, b.id), removeOnComplete: true });
+      // Transient encode failures are retried (backoff with jitter) before a batch is dead-lettered.
+      await batches.add('batch', toJob(this.stream, b), {
+        jobId: jobIdFor(this.stream, b.id),
+        removeOnComplete: true,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+      });
     }
   }
 }
