@@ -1,15 +1,13 @@
-import { ensureBuilt, freePort, runService, waitForHttp } from './built-service';
+import { eventually, freePort, ServiceProcess } from '@runnel/testing';
+
+const waitForHttp = (url: string) => eventually(`${url} to answer`, async () => (await fetch(url)).ok, 15_000, 50);
 
 /** The built gateway as operators run it: a child process, signals, exit codes. */
 describe('gateway process lifecycle', () => {
-  let main: string;
-  beforeAll(() => {
-    main = ensureBuilt('gateway');
-  });
 
   it('SIGTERM: /ready turns false, in-flight requests finish, new ones are refused, exit 0', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const svc = runService(main, {
+    const svc = new ServiceProcess('gateway', {
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
@@ -36,7 +34,7 @@ describe('gateway process lifecycle', () => {
       expect(done.status).toBe(200);
       expect(done.body.output).toBe('[runnel local model] You said: finish me please');
       expect(await svc.exited).toBe(0);
-      const logs = svc.stdout().trim().split('\n').map((l) => JSON.parse(l));
+      const logs = svc.stdout.trim().split('\n').map((l) => JSON.parse(l));
       expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutdown requested', 'shutdown complete']));
     } finally {
       svc.child.kill('SIGKILL');
@@ -45,7 +43,7 @@ describe('gateway process lifecycle', () => {
 
   it('SIGTERM past SHUTDOWN_TIMEOUT cancels the stragglers and still exits', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const svc = runService(main, {
+    const svc = new ServiceProcess('gateway', {
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
@@ -65,7 +63,7 @@ describe('gateway process lifecycle', () => {
   });
 
   it('bad configuration: exits 1 listing every bad variable by name, without secret values', async () => {
-    const svc = runService(main, {
+    const svc = new ServiceProcess('gateway', {
       PORT: 'eighty',
       MAX_CONCURRENT_REQUESTS: '0',
       REQUEST_TIMEOUT: 'soon',
@@ -74,25 +72,25 @@ describe('gateway process lifecycle', () => {
       OPENAI_API_KEY: 'sk-should-never-print',
     });
     expect(await svc.exited).toBe(1);
-    const err = svc.stderr();
+    const err = svc.stderr;
     for (const name of ['PORT', 'MAX_CONCURRENT_REQUESTS', 'REQUEST_TIMEOUT', 'OPENAI_BASE_URL', 'LOG_LEVEL']) expect(err).toMatch(new RegExp(`^  ${name}: `, 'm'));
-    expect(err + svc.stdout()).not.toContain('sk-should-never-print');
+    expect(err + svc.stdout).not.toContain('sk-should-never-print');
   });
 
   it('a RUNNABLES_MODULE that cannot load: exits 1 naming the variable', async () => {
-    const svc = runService(main, { PORT: '0', METRICS_PORT: '0', RUNNABLES_MODULE: './does/not/exist.js' });
+    const svc = new ServiceProcess('gateway', { PORT: '0', METRICS_PORT: '0', RUNNABLES_MODULE: './does/not/exist.js' });
     expect(await svc.exited).toBe(1);
-    expect(svc.stderr()).toMatch(/RUNNABLES_MODULE: cannot load/);
+    expect(svc.stderr).toMatch(/RUNNABLES_MODULE: cannot load/);
   });
 
   it('a port in use: exits 1 with the reason', async () => {
     const port = await freePort();
-    const first = runService(main, { PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1' });
+    const first = new ServiceProcess('gateway', { PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1' });
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health`);
-      const second = runService(main, { PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1' });
+      const second = new ServiceProcess('gateway', { PORT: String(port), METRICS_PORT: '0', HOST: '127.0.0.1' });
       expect(await second.exited).toBe(1);
-      expect(second.stderr()).toMatch(/EADDRINUSE/);
+      expect(second.stderr).toMatch(/EADDRINUSE/);
     } finally {
       first.child.kill('SIGKILL');
     }

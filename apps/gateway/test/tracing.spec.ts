@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, freePort, runService, waitForHttp } from './built-service';
+import { eventually, freePort, ServiceProcess } from '@runnel/testing';
+
+const waitForHttp = (url: string) => eventually(`${url} to answer`, async () => (await fetch(url)).ok, 15_000, 50);
 
 /** OpenTelemetry on: spans exported over OTLP/HTTP to a collector, trace ids in the log lines. */
 describe('tracing', () => {
@@ -34,7 +36,7 @@ describe('tracing', () => {
        exports.register = (r) => r.addRoutes(RunnableLambda.from(() => { throw new Error('traced failure'); }), { path: 'fail' });`,
     );
     const port = await freePort();
-    const svc = runService(ensureBuilt('gateway'), {
+    const svc = new ServiceProcess('gateway', {
       PORT: String(port),
       METRICS_PORT: '0',
       HOST: '127.0.0.1',
@@ -49,7 +51,7 @@ describe('tracing', () => {
       svc.child.kill('SIGTERM'); // shutdown flushes the span processor
       expect(await svc.exited).toBe(0);
       const failure = svc
-        .stdout()
+        .stdout
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l))
