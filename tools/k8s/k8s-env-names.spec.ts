@@ -13,6 +13,8 @@
  * - NODE_OPTIONS' heap cap fits the memory limit, and SHUTDOWN_TIMEOUT (+ preStop) fits
  *   terminationGracePeriodSeconds.
  *
+ * The same for each overlay as rendered (k8s/overlays/dev patches LOG_LEVEL and the resources).
+ *
  * Negative controls show a misspelled name, another service's name and a bad value are caught.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { ChangeReaderConfigSchema } from '../../apps/change-reader/src/config';
 import { GatewayConfigSchema } from '../../apps/gateway/src/config';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { S3UploaderConfigSchema } from '../../apps/s3-uploader/src/config';
+import { OVERLAYS, renderOverlay } from './k8s-test-support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const K8S_DIR = path.join(ROOT, 'k8s');
@@ -167,6 +170,28 @@ function preStopSeconds(c: Container): number {
   return cmd[0] === 'sleep' && /^\d+$/.test(cmd[1] ?? '') ? Number(cmd[1]) : 0;
 }
 
+/** Heap cap vs memory limit and shutdown vs grace period, per container ([] = they fit). */
+function fitProblems(service: string, d: Manifest, envOf: (c: Container) => Env): string[] {
+  const problems: string[] = [];
+  const pod = d.spec.template.spec;
+  const grace: number = pod.terminationGracePeriodSeconds ?? 30;
+  for (const c of (pod.containers ?? []) as Container[]) {
+    const env = envOf(c);
+    const heap = /--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS ?? '');
+    const limit = c.resources?.limits?.memory;
+    // V8's old space is only part of the RSS (code, young generation, buffers, native memory).
+    if (heap && limit && Number(heap[1]) > mebibytes(limit) * 0.8) {
+      problems.push(`${c.name}: --max-old-space-size=${heap[1]} leaves less than 20% of the ${limit} limit`);
+    }
+    const shutdownSeconds = (parseConfig(SCHEMAS[service], env).SHUTDOWN_TIMEOUT as number) / 1000;
+    const needed = shutdownSeconds + preStopSeconds(c) + 5;
+    if (needed > grace) {
+      problems.push(`${c.name}: SHUTDOWN_TIMEOUT ${shutdownSeconds}s + preStop ${preStopSeconds(c)}s + 5s slack > terminationGracePeriodSeconds ${grace}`);
+    }
+  }
+  return problems;
+}
+
 // ---------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------
@@ -206,26 +231,35 @@ describe('k8s environment names and values match each service config schema', ()
 
   test.each(services)('$title: heap cap fits the memory limit; shutdown fits the grace period', ({ service, deployments, configMap, secret }) => {
     expect(deployments.length).toBeGreaterThan(0);
-    const problems: string[] = [];
-    for (const d of deployments) {
-      const pod = d.spec.template.spec;
-      const grace: number = pod.terminationGracePeriodSeconds ?? 30;
-      for (const c of (pod.containers ?? []) as Container[]) {
-        const env = podEnv({ configMap, secret, containerEnv: envOfContainers([c]) }, true);
-        const heap = /--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS ?? '');
-        const limit = c.resources?.limits?.memory;
-        // V8's old space is only part of the RSS (code, young generation, buffers, native memory).
-        if (heap && limit && Number(heap[1]) > mebibytes(limit) * 0.8) {
-          problems.push(`${c.name}: --max-old-space-size=${heap[1]} leaves less than 20% of the ${limit} limit`);
+    expect(deployments.flatMap((d) => fitProblems(service, d, (c) => podEnv({ configMap, secret, containerEnv: envOfContainers([c]) }, true)))).toEqual([]);
+  });
+
+  describe('as the overlays render them (k8s/overlays/*: patched ConfigMaps and resources)', () => {
+    const cases = OVERLAYS.flatMap((overlay) => Object.keys(SCHEMAS).map((service) => ({ overlay, service, title: `overlays/${overlay} ${service}` })));
+
+    test.each(cases)('$title: names accepted, values parse, heap and shutdown fit', ({ overlay, service }) => {
+      const docs = renderOverlay(overlay) as Manifest[];
+      const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === service);
+      if (!deployment) throw new Error(`no Deployment/${service}`);
+      const secret = serviceEnv(service).secret;
+      /** ConfigMaps from the rendering, the Secret from its template, then `env`: what the pod sees. */
+      const envOf = (c: Container): Env => {
+        let env: Env = {};
+        for (const from of c.envFrom ?? []) {
+          if (from.configMapRef) env = { ...env, ...envOfDocs(docs.filter((d) => d.kind === 'ConfigMap' && d.metadata?.name === from.configMapRef?.name), 'ConfigMap') };
+          if (from.secretRef) env = { ...env, ...secret };
         }
-        const shutdownSeconds = (parseConfig(SCHEMAS[service], env).SHUTDOWN_TIMEOUT as number) / 1000;
-        const needed = shutdownSeconds + preStopSeconds(c) + 5;
-        if (needed > grace) {
-          problems.push(`${c.name}: SHUTDOWN_TIMEOUT ${shutdownSeconds}s + preStop ${preStopSeconds(c)}s + 5s slack > terminationGracePeriodSeconds ${grace}`);
-        }
+        return { ...env, ...envOfContainers([c]) };
+      };
+      const containers = containersOf([deployment]);
+      expect(containers.length).toBeGreaterThan(0);
+      for (const c of containers) {
+        const env = envOf(c);
+        expect(unknownNames(SCHEMAS[service], Object.keys(env))).toEqual([]);
+        expect(configProblems(SCHEMAS[service], env)).toEqual([]);
       }
-    }
-    expect(problems).toEqual([]);
+      expect(fitProblems(service, deployment, envOf)).toEqual([]);
+    });
   });
 
   describe('the checks can fail (negative controls)', () => {

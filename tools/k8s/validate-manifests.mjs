@@ -10,8 +10,9 @@
 //   stdout: JSON array of results, same order:
 //             { status: "valid",     model }
 //             { status: "invalid",   model, error }
-//             { status: "no-schema", reason }   (CRDs without an installed model
-//                                                package; unknown built-in kinds
+//             { status: "no-schema", reason }   (CRDs of groups without a model
+//                                                package; unknown kinds of built-in
+//                                                groups and of monitoring.coreos.com
 //                                                are "invalid")
 //
 // It can also be used by hand:
@@ -48,7 +49,13 @@ export const BUILTIN_MODELS = {
     'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding',
 };
 
-// Optional model packages for CRDs; used only when already installed.
+// CRDs with a model package in devDependencies: their kinds are validated like
+// built-in ones (a kind the package lacks is "invalid", not "no-schema").
+export const CRD_MODELS = {
+  'monitoring.coreos.com/v1/ServiceMonitor': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+  'monitoring.coreos.com/v1/PodMonitor': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor',
+};
 const CRD_MODEL_PACKAGES = {
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
 };
@@ -89,35 +96,36 @@ async function findModel(apiVersion, kind) {
   const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
 
   const candidates = [];
-  if (BUILTIN_MODELS[key]) {
-    candidates.push(BUILTIN_MODELS[key]);
-  } else if (!group.includes('.') || group.endsWith('.k8s.io')) {
+  const known = BUILTIN_MODELS[key] ?? CRD_MODELS[key];
+  const builtinGroup = !group.includes('.') || group.endsWith('.k8s.io');
+  const modelGroup = builtinGroup || CRD_MODEL_PACKAGES[group] !== undefined;
+  if (known) {
+    candidates.push(known);
+  } else if (builtinGroup) {
     // Other built-in API groups: kubernetes-models uses <apiVersion>/<Kind>.
     candidates.push(`kubernetes-models/${apiVersion}/${kind}`);
-  } else if (CRD_MODEL_PACKAGES[group] && isInstalled(CRD_MODEL_PACKAGES[group])) {
+  } else if (CRD_MODEL_PACKAGES[group]) {
     candidates.push(`${CRD_MODEL_PACKAGES[group]}/${apiVersion}/${kind}`);
   }
 
   for (const specifier of candidates) {
+    if (!isInstalled(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0])) {
+      throw new Error(`${specifier}: package not installed (run npm install)`);
+    }
     const mod = await tryImport(specifier);
     const Model = mod && mod[kind];
     if (typeof Model === 'function' && Model.apiVersion === apiVersion && Model.kind === kind) {
       return { Model, specifier };
     }
-    if (BUILTIN_MODELS[key]) {
-      throw new Error(`kubernetes-models has no ${kind} export in ${specifier}`);
+    if (known) {
+      throw new Error(`no ${kind} export in ${specifier}`);
     }
   }
-  if (!group.includes('.') || group.endsWith('.k8s.io')) {
-    // A built-in API group always has a model: this is a typo or a removed API.
-    return { unknown: true, reason: `unknown built-in kind ${key} (not in kubernetes-models)` };
+  if (modelGroup) {
+    // A group with a model package always has a model: this is a typo or a removed API.
+    return { unknown: true, reason: `unknown kind ${key} (not in ${builtinGroup ? 'kubernetes-models' : CRD_MODEL_PACKAGES[group]})` };
   }
-  const pkg = CRD_MODEL_PACKAGES[group];
-  return {
-    reason: pkg
-      ? `no schema for ${key}: ${pkg} is not installed`
-      : `no kubernetes-models schema for ${key}`,
-  };
+  return { reason: `no kubernetes-models schema for ${key}` };
 }
 
 export async function validateManifests(docs) {
