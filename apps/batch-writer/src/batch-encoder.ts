@@ -1,5 +1,5 @@
-import { type ChangeEnvelope, type Compression, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
-import type { BatchJob, ObjectJob } from '@runnel/queue';
+import { type Compression, type EncodedObject, encodeJsonlBody, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
+import { assertBatchBody, assertBatchEvents, type BatchJob, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 
 export interface EncoderSettings {
   format: ObjectFormat;
@@ -8,16 +8,18 @@ export interface EncoderSettings {
   prefix: string;
 }
 
-/** One batch → its object: body, key (from the data only) and the job for the uploader. */
-export function encodeBatch(batch: BatchJob, s: EncoderSettings): { body: Buffer; job: Omit<ObjectJob, 'bodyKey'> } {
-  const encoded = encodeObject(batch.events, s.format, s.compression);
-  const first: ChangeEnvelope = batch.events[0];
+/**
+ * One batch → its object: body, key (from the data only) and the job for the uploader. A version 2
+ * batch comes with its JSONL body (fetched from the BodyStore by the caller).
+ */
+export function encodeBatch(batch: BatchJob, s: EncoderSettings, batchBody?: Buffer): { body: Buffer; job: Omit<ObjectJob, 'bodyKey'> } {
+  const { encoded, events, firstClusterSeconds } = encode(batch, s, batchBody);
   const key = objectKey({
     strategy: s.keyStrategy,
     prefix: s.prefix,
     stream: batch.stream,
     collection: batch.collection,
-    clusterSeconds: Number(first.cluster_time.split('.')[0]),
+    clusterSeconds: firstClusterSeconds,
     seqStart: batch.seqStart,
     seqEnd: batch.seqEnd,
     extension: encoded.extension,
@@ -36,8 +38,38 @@ export function encodeBatch(batch: BatchJob, s: EncoderSettings): { body: Buffer
       sha256: sha256(encoded.body),
       contentType: encoded.contentType,
       contentEncoding: encoded.contentEncoding,
-      events: batch.events.length,
+      events,
       resumeToken: batch.resumeToken,
+      ...(batch.v === 2 ? { batchBodyKey: batch.bodyKey } : {}),
     },
   };
+}
+
+/** Events per operation type in a batch, for runnel_events_processed_total. */
+export function operationCounts(batch: BatchJob): Record<string, number> {
+  if (batch.v === 2) return batch.operations;
+  const counts: Record<string, number> = {};
+  for (const e of batch.events) counts[e.operation] = (counts[e.operation] ?? 0) + 1;
+  return counts;
+}
+
+function encode(batch: BatchJob, s: EncoderSettings, body?: Buffer): { encoded: EncodedObject; events: number; firstClusterSeconds: number } {
+  if (batch.v === 1) {
+    return { encoded: encodeObject(batch.events, s.format, s.compression), events: batch.events.length, firstClusterSeconds: Number(batch.events[0].cluster_time.split('.')[0]) };
+  }
+  if (!body) throw new Error(`encodeBatch: no body given for version 2 batch ${batch.batchId}`);
+  assertBatchBody(batch, body);
+  if (s.format !== 'jsonl') {
+    // CSV and Parquet parse the lines anyway, so every event is checked, as for version 1.
+    const parsed: unknown[] = body.toString('utf8').split('\n', batch.count).map((line, i) => {
+      try {
+        return JSON.parse(line);
+      } catch (err) {
+        throw new UnprocessableJobError(`event ${i} is not JSON: ${(err as Error).message}`);
+      }
+    });
+    assertBatchEvents(parsed, batch.seqStart, batch.seqEnd);
+    return { encoded: encodeObject(parsed, s.format, s.compression), events: parsed.length, firstClusterSeconds: batch.firstClusterSeconds };
+  }
+  return { encoded: encodeJsonlBody(body, s.compression), events: batch.count, firstClusterSeconds: batch.firstClusterSeconds };
 }

@@ -11,7 +11,7 @@ import {
   sampleQueueDepth,
   UnprocessableJobError,
 } from '@runnel/queue';
-import { encodeBatch } from './batch-encoder';
+import { encodeBatch, operationCounts } from './batch-encoder';
 import type { BatchWriterConfigSchema } from './config';
 
 export type BatchWriterConfig = ConfigOf<typeof BatchWriterConfigSchema>;
@@ -33,23 +33,42 @@ export async function startBatchWriter(config: BatchWriterConfig, options: { han
   const worker = new Worker(
     QUEUES.batches,
     async (job) => {
-      let batch;
+      if (job.attemptsMade > 0) metrics.retries.labels('encode').inc();
+      const timer = metrics.batchDuration.startTimer();
+      let batch, encoded;
       try {
         batch = assertBatchJob(job.data);
+        let batchBody: Buffer | undefined;
+        if (batch.v === 2) {
+          // The object job has this batch's id. Completed: the batch is in S3 already (a reader
+          // replaying after a crash hands on the same batch again); only its body is left to drop.
+          const handedOn = await objects.getJob(job.id!);
+          if (handedOn && (await handedOn.isCompleted())) {
+            await bodies.delete(batch.bodyKey);
+            return { alreadyStored: true };
+          }
+          const stored = await bodies.get(batch.bodyKey);
+          if (stored === null) {
+            // Redone after a crash that came after the hand-on, and the uploader has since deleted
+            // the body with its object: the object job carries on with the work.
+            if (handedOn) return { alreadyHandedOn: true };
+            throw new UnprocessableJobError(`batch body ${batch.bodyKey} is gone and no object job was made from it`);
+          }
+          batchBody = stored;
+        }
+        encoded = encodeBatch(batch, settings, batchBody);
       } catch (err) {
         // Malformed input cannot get better by retrying: straight to the dead-letter queue.
         if (err instanceof UnprocessableJobError) throw new UnrecoverableError(err.message);
         throw err;
       }
-      if (job.attemptsMade > 0) metrics.retries.labels('encode').inc();
-      const timer = metrics.batchDuration.startTimer();
-      const { body, job: objectJob } = encodeBatch(batch, settings);
+      const { body, job: objectJob } = encoded;
       const bodyKey = await bodies.put(objectJob.key, body);
       await objects.add('object', { ...objectJob, bodyKey }, { ...defaultJobOptions(config.MAX_RETRIES + 1, config.RETRY_DELAY_MS), jobId: job.id });
       timer();
-      metrics.batchSize.observe(batch.events.length);
+      metrics.batchSize.observe(objectJob.events);
       metrics.batchBytes.observe(body.length);
-      for (const e of batch.events) metrics.eventsProcessed.labels(e.collection, e.operation).inc();
+      for (const [operation, n] of Object.entries(operationCounts(batch))) metrics.eventsProcessed.labels(batch.collection, operation).inc(n);
       return { key: objectJob.key, bytes: body.length };
     },
     { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS,

@@ -1,5 +1,5 @@
 import { EJSON } from 'bson';
-import type { ChangeEnvelope } from '@runnel/lake';
+import type { ChangeEnvelope } from '@runnel/lake/records';
 import type { SourceChange } from './sources/change-source';
 
 const ejson = (value: unknown): string | null =>
@@ -11,7 +11,7 @@ export function clusterTimeText(ts: SourceChange['clusterTime']): string {
 }
 
 export function clusterSeconds(clusterTime: string): number {
-  return Number(clusterTime.split('.')[0]);
+  return parseInt(clusterTime, 10); // stops at the '.'
 }
 
 /** Thrown for a change event Runnel cannot place (no namespace, no cluster time): dead-lettered with this reason. */

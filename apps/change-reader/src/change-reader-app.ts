@@ -1,6 +1,6 @@
 import { CheckpointStore, StreamLease } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
-import { createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/queue';
+import { BodyStore, createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/queue';
 import { ChangeReaderService } from './change-reader.service';
 import type { ChangeReaderConfigSchema } from './config';
 import type { ChangeSource } from './sources/change-source';
@@ -45,6 +45,7 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
     checkpoints,
     lease: new StreamLease(rt.redis, { prefix, stream: source.stream, holder: config.HOLDER_ID, ttlMs: config.LEASE_TTL_MS }),
     batches,
+    bodies: new BodyStore(rt.redis, prefix),
     cutter: { batchSize: config.BATCH_SIZE, maxBytes: config.BATCH_MAX_BYTES, timeoutMs: config.BATCH_TIMEOUT_MS },
     bufferLimit: config.CHANNEL_BUFFER_SIZE,
     leaseTtlMs: config.LEASE_TTL_MS,

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { CheckpointStore, StreamLease } from '@runnel/checkpoint';
 import { createMetricsRegistry, pipelineMetrics } from '@runnel/metrics';
 import { createLogCapture, createLogger } from '@runnel/telemetry';
+import { BodyStore } from '@runnel/queue';
 import { eventually, RedisServer } from '@runnel/testing';
 import { ChangeReaderService } from './change-reader.service';
 import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceItem } from './sources/change-source';
@@ -32,6 +33,7 @@ function reader(source: ChangeSource, prefix: string, opts: { bufferLimit?: numb
     checkpoints,
     lease: new StreamLease(redis, { prefix, stream: source.stream, holder: 'test', ttlMs: 5_000 }),
     batches,
+    bodies: new BodyStore(redis, prefix),
     cutter: { batchSize: 100, maxBytes: 10_000_000, timeoutMs: 100 },
     bufferLimit: opts.bufferLimit ?? 1_000_000,
     leaseTtlMs: 5_000,
@@ -62,8 +64,18 @@ describe('ChangeReaderService', () => {
     try {
       await eventually('250 events in batches', async () => {
         const jobs = await batches.getJobs(['waiting']);
-        return jobs.reduce((n, j) => n + j.data.events.length, 0) === 250;
+        return jobs.reduce((n, j) => n + (j.data as { count: number }).count, 0) === 250;
       }, 10_000);
+      // Each job's events sit beside it in Redis as JSONL, one line per event, seqs 1..250 once each.
+      const seqs: number[] = [];
+      for (const job of await batches.getJobs(['waiting'])) {
+        const body = (await redis.getBuffer(job.data.bodyKey as string))!.toString('utf8');
+        const lines = body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number; collection: string });
+        expect(lines).toHaveLength(job.data.count);
+        expect(lines.every((l) => l.collection === job.data.collection)).toBe(true);
+        seqs.push(...lines.map((l) => l.seq));
+      }
+      expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
       // Nothing is in S3 yet, so the checkpoint must still be before event 1.
       expect((await checkpoints.load('db'))?.seq ?? 0).toBe(0);
       for (const r of await checkpoints.records('db')) await checkpoints.complete('db', r.id);

@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import { type CheckpointStore, FencedError, type ResumeToken, type StreamLease } from '@runnel/checkpoint';
 import type { PipelineMetrics } from '@runnel/metrics';
-import { type BatchJob, jobIdFor } from '@runnel/queue';
+import { jsonlLine } from '@runnel/lake/records';
+import { type BatchJob, type BodyStore, jobIdFor } from '@runnel/queue';
 import type { Logger } from '@runnel/telemetry';
 import { type Batch, BatchCutter, type CutterAction, type CutterOptions } from './batching/batch-cutter';
 import { clusterSeconds, toEnvelope } from './change-envelope-mapper';
@@ -12,6 +13,8 @@ export interface ChangeReaderOptions {
   checkpoints: CheckpointStore;
   lease: StreamLease;
   batches: Queue;
+  /** Where batch bodies (JSONL) go; the job carries the key. */
+  bodies: BodyStore;
   cutter: CutterOptions;
   bufferLimit: number;
   leaseTtlMs: number;
@@ -128,6 +131,7 @@ export class ChangeReaderService {
       if (actions.length) this.#chain = this.#chain.then(() => this.#apply(actions, fence));
       return this.#chain;
     };
+    const lag = metrics.changeStreamLag.labels(this.stream);
     const tick = setInterval(() => void apply(cutter.due(Date.now())).catch(() => ac.abort()), Math.min(250, Math.max(10, this.o.cutter.timeoutMs / 4)));
     try {
       while (!ac.signal.aborted) {
@@ -135,14 +139,18 @@ export class ChangeReaderService {
         for await (const item of source.read(from, ac.signal)) {
           if (ac.signal.aborted) break;
           if (item.type === 'change') {
-            await this.#waitForRoom(ac.signal);
+            if (this.lastSeq - this.checkpointSeq >= this.o.bufferLimit) await this.#waitForRoom(ac.signal);
             const seq = ++this.lastSeq;
             const envelope = toEnvelope(item.change, this.stream, seq);
-            const bytes = (envelope.full_document?.length ?? 0) + (envelope.full_document_before_change?.length ?? 0) + (envelope.update_description?.length ?? 0) + 300;
-            await apply(cutter.push({ envelope, token: item.token, tokenBefore: lastToken ?? item.token, clusterTimeBefore: lastClusterTime, bytes }, Date.now()));
+            const line = jsonlLine(envelope);
+            const now = Date.now();
+            const actions = cutter.push({ envelope, line, token: item.token, tokenBefore: lastToken ?? item.token, clusterTimeBefore: lastClusterTime, bytes: line.length }, now);
+            // Most events only join an open batch: no promise to wait for (a per-event await was a
+            // measurable share of the reader's CPU at tens of thousands of events per second).
+            if (actions.length) await apply(actions);
             lastToken = item.token;
             lastClusterTime = envelope.cluster_time;
-            metrics.changeStreamLag.labels(this.stream).set(Math.max(0, Date.now() / 1000 - clusterSeconds(envelope.cluster_time)));
+            lag.set(Math.max(0, now / 1000 - clusterSeconds(envelope.cluster_time)));
           } else if (item.type === 'idle') {
             lastToken = item.token;
             if (item.clusterTime) lastClusterTime = item.clusterTime;
@@ -171,7 +179,6 @@ export class ChangeReaderService {
 
   /** Pauses reading while more than CHANNEL_BUFFER_SIZE events are read but not yet in S3. */
   async #waitForRoom(signal: AbortSignal): Promise<void> {
-    if (this.lastSeq - this.checkpointSeq < this.o.bufferLimit) return;
     for (;;) {
       const c = await this.o.checkpoints.load(this.stream);
       this.checkpointSeq = c?.seq ?? 0;
@@ -181,7 +188,7 @@ export class ChangeReaderService {
   }
 
   async #apply(actions: CutterAction[], fence: number): Promise<void> {
-    const { checkpoints, batches } = this.o;
+    const { checkpoints, batches, bodies } = this.o;
     for (const a of actions) {
       const b = a.batch;
       if (a.type === 'open') {
@@ -196,8 +203,12 @@ export class ChangeReaderService {
       // job waits or runs is unchanged; a batch replayed after its job completed is caught downstream
       // (the object job has the same id, and a stored object with the same sha256 is "already stored").
       // Transient encode failures are retried (backoff with jitter) before a batch is dead-lettered.
-      await batches.add('batch', toJob(this.stream, b), {
-        jobId: jobIdFor(this.stream, b.id),
+      const jobId = jobIdFor(this.stream, b.id);
+      // Body first: a job is never seen without its body. A crash in between leaves a body that
+      // the replay overwrites with the same bytes (or its TTL collects).
+      const bodyKey = await bodies.putAt(bodies.batchKeyFor(jobId), Buffer.from(b.lines.join(''), 'utf8'));
+      await batches.add('batch', toJob(this.stream, b, bodyKey), {
+        jobId,
         removeOnComplete: true,
         attempts: 5,
         backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
@@ -206,8 +217,21 @@ export class ChangeReaderService {
   }
 }
 
-function toJob(stream: string, b: Batch): BatchJob {
-  return { v: 1, stream, batchId: b.id, collection: b.collection, seqStart: b.seqStart, seqEnd: b.seqEnd, partition: b.partition, events: b.events, resumeToken: b.token };
+function toJob(stream: string, b: Batch, bodyKey: string): BatchJob {
+  return {
+    v: 2,
+    stream,
+    batchId: b.id,
+    collection: b.collection,
+    seqStart: b.seqStart,
+    seqEnd: b.seqEnd,
+    partition: b.partition,
+    bodyKey,
+    count: b.lines.length,
+    operations: b.operations,
+    firstClusterSeconds: b.firstClusterSeconds,
+    resumeToken: b.token,
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

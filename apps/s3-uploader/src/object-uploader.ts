@@ -17,7 +17,8 @@ function isFatalS3(err: unknown): boolean {
 }
 
 /**
- * One object job: body from Redis → S3 (retrying transient failures) → checkpoint → body deleted.
+ * One object job: body from Redis → S3 (retrying transient failures) → checkpoint → bodies deleted
+ * (the object's, and the batch's it was encoded from).
  * The checkpoint moves only after S3 has the object; a crash anywhere before leaves the job to be
  * redone, and redoing it finds the same object already stored.
  */
@@ -45,7 +46,7 @@ export class ObjectUploader {
       );
     }
     await this.checkpoints.complete(job.stream, job.batchId);
-    await this.bodies.delete(job.bodyKey);
+    await this.bodies.delete(job.bodyKey, ...(job.batchBodyKey ? [job.batchBodyKey] : []));
     return result;
   }
 }

@@ -1,5 +1,4 @@
-export * from './object-key';
-export * from './change-envelope';
+export * from './records';
 export * from './formats/object-format';
 export * from './formats/object-codec';
 export * from './object-store';

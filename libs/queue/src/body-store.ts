@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Encoded object bodies between batch-writer and s3-uploader. Kept out of the job payload (JSON,
+ * Bodies that travel beside jobs: encoded objects (batch-writer → s3-uploader) and version 2
+ * batches' JSONL (change-reader → batch-writer). Kept out of the job payload (JSON,
  * and copied on every state change) and stored once as binary under a key derived from the
  * object key, so a re-encoded replay overwrites the same entry instead of adding one.
  */
@@ -17,8 +18,16 @@ export class BodyStore {
     return `${this.prefix}:body:${objectKey}`;
   }
 
+  /** A batch's JSONL body (version 2 batch jobs), by the batch's job id: a replayed batch rewrites the same entry. */
+  batchKeyFor(jobId: string): string {
+    return `${this.prefix}:batch-body:${jobId}`;
+  }
+
   async put(objectKey: string, body: Buffer): Promise<string> {
-    const key = this.keyFor(objectKey);
+    return this.putAt(this.keyFor(objectKey), body);
+  }
+
+  async putAt(key: string, body: Buffer): Promise<string> {
     await this.redis.set(key, body, 'PX', this.ttlMs);
     return key;
   }
@@ -27,7 +36,7 @@ export class BodyStore {
     return this.redis.getBuffer(bodyKey);
   }
 
-  async delete(bodyKey: string): Promise<void> {
-    await this.redis.del(bodyKey);
+  async delete(...bodyKeys: string[]): Promise<void> {
+    await this.redis.del(...bodyKeys);
   }
 }

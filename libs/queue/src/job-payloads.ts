@@ -1,4 +1,4 @@
-import type { ChangeEnvelope } from '@runnel/lake';
+import type { ChangeEnvelope } from '@runnel/lake/records';
 
 /**
  * Job payloads, versioned: a worker refuses (dead-letters) a version it does not know rather than
@@ -8,7 +8,7 @@ import type { ChangeEnvelope } from '@runnel/lake';
 /** A resume token as the driver gives it: an opaque document, stored whole. */
 export type ResumeToken = Record<string, unknown>;
 
-/** change-reader → batch-writer. */
+/** change-reader → batch-writer, version 1: the events as objects. Still accepted (jobs queued by an older reader). */
 export interface BatchJobV1 {
   v: 1;
   stream: string;
@@ -22,6 +22,32 @@ export interface BatchJobV1 {
   partition: string;
   events: ChangeEnvelope[];
   /** Token of the batch's last event: the checkpoint may move here once the object is in S3. */
+  resumeToken: ResumeToken;
+}
+
+/**
+ * change-reader → batch-writer, version 2: the events as JSONL (one `jsonlLine` per event) in the
+ * BodyStore under `bodyKey`, binary. The reader serialises each event once; a JSONL writer
+ * compresses the bytes as they are; and the job stays small. In version 1 the events sat in the
+ * job: BullMQ stringified and parsed a megabyte of nested JSON per batch (escaping every quote of
+ * every document twice), which was the largest single cost in change-reader.
+ */
+export interface BatchJobV2 {
+  v: 2;
+  stream: string;
+  batchId: string;
+  collection: string;
+  seqStart: number;
+  seqEnd: number;
+  partition: string;
+  /** BodyStore key of the events as JSONL, seq order, every line newline-terminated. */
+  bodyKey: string;
+  /** Number of events (lines). */
+  count: number;
+  /** Events per operation type (for metrics: the writer need not parse JSONL it passes through). */
+  operations: Record<string, number>;
+  /** Cluster seconds of the first event: the time part of the object key. */
+  firstClusterSeconds: number;
   resumeToken: ResumeToken;
 }
 
@@ -43,9 +69,11 @@ export interface ObjectJobV1 {
   contentEncoding?: string;
   events: number;
   resumeToken: ResumeToken;
+  /** The version 2 batch body this object was encoded from: deleted with the object body once stored. */
+  batchBodyKey?: string;
 }
 
-export type BatchJob = BatchJobV1;
+export type BatchJob = BatchJobV1 | BatchJobV2;
 export type ObjectJob = ObjectJobV1;
 
 /** Thrown by a worker for a payload it cannot process however often it retries: goes to the dead-letter queue. */
@@ -57,22 +85,62 @@ export class UnprocessableJobError extends Error {
 }
 
 export function assertBatchJob(data: unknown): BatchJob {
-  const d = data as Partial<BatchJobV1>;
-  if (!d || d.v !== 1) throw new UnprocessableJobError(`unknown batch job version ${JSON.stringify(d?.v)}`);
-  if (!Array.isArray(d.events) || typeof d.seqStart !== 'number' || typeof d.seqEnd !== 'number' || typeof d.stream !== 'string' || typeof d.batchId !== 'string') {
-    throw new UnprocessableJobError('batch job lacks events, seqStart, seqEnd, stream or batchId');
+  const d = data as Partial<BatchJobV1> | Partial<BatchJobV2>;
+  if (!d || (d.v !== 1 && d.v !== 2)) throw new UnprocessableJobError(`unknown batch job version ${JSON.stringify(d?.v)}`);
+  if (typeof d.seqStart !== 'number' || typeof d.seqEnd !== 'number' || typeof d.stream !== 'string' || typeof d.batchId !== 'string') {
+    throw new UnprocessableJobError('batch job lacks seqStart, seqEnd, stream or batchId');
   }
-  if (d.events.length === 0) throw new UnprocessableJobError('batch job has no events');
-  // A batch holds one collection's events: seqs increase within [seqStart, seqEnd] (gaps are other collections').
-  let last = d.seqStart - 1;
-  for (const [i, e] of d.events.entries()) {
+  if (d.v === 2) return assertJsonlBatch(d);
+  const events = (d as Partial<BatchJobV1>).events;
+  if (!Array.isArray(events)) throw new UnprocessableJobError('batch job lacks events');
+  assertBatchEvents(events, d.seqStart, d.seqEnd);
+  return d as BatchJobV1;
+}
+
+function assertJsonlBatch(d: Partial<BatchJobV2>): BatchJobV2 {
+  if (typeof d.bodyKey !== 'string' || typeof d.count !== 'number' || typeof d.firstClusterSeconds !== 'number' || !d.operations) {
+    throw new UnprocessableJobError('batch job lacks bodyKey, count, operations or firstClusterSeconds');
+  }
+  if (d.count < 1) throw new UnprocessableJobError('batch job has no events');
+  return d as BatchJobV2;
+}
+
+/**
+ * A version 2 batch's body is checked without parsing every line (not parsing is what version 2
+ * saves): the line count, and the first and last events' seq, cluster time and shape. The formats
+ * that parse the lines anyway (CSV, Parquet) check every event with assertBatchEvents.
+ */
+export function assertBatchBody(job: BatchJobV2, body: Buffer): void {
+  if (body.length === 0 || body[body.length - 1] !== 0x0a) throw new UnprocessableJobError('batch body does not end with a newline');
+  let lines = 0;
+  for (let at = body.indexOf(0x0a); at !== -1; at = body.indexOf(0x0a, at + 1)) lines++;
+  if (lines !== job.count) throw new UnprocessableJobError(`batch body has ${lines} jsonl lines, count says ${job.count}`);
+  const first = parseLine(body.toString('utf8', 0, body.indexOf(0x0a)), 0);
+  const last = lines === 1 ? first : parseLine(body.toString('utf8', body.lastIndexOf(0x0a, body.length - 2) + 1, body.length - 1), lines - 1);
+  assertBatchEvents(lines === 1 ? [first] : [first, last], job.seqStart, job.seqEnd);
+  if (first.seq !== job.seqStart || last.seq !== job.seqEnd) throw new UnprocessableJobError(`batch body runs from seq ${first.seq} to ${last.seq}, not ${job.seqStart} to ${job.seqEnd}`);
+  if (Number(first.cluster_time.split('.')[0]) !== job.firstClusterSeconds) throw new UnprocessableJobError('batch job firstClusterSeconds does not match its first event');
+}
+
+function parseLine(line: string, index: number): ChangeEnvelope {
+  try {
+    return JSON.parse(line) as ChangeEnvelope;
+  } catch (err) {
+    throw new UnprocessableJobError(`event ${index} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A batch holds one collection's events: seqs increase within [seqStart, seqEnd] (gaps are other collections'). */
+export function assertBatchEvents(events: unknown[], seqStart: number, seqEnd: number): asserts events is ChangeEnvelope[] {
+  if (events.length === 0) throw new UnprocessableJobError('batch job has no events');
+  let last = seqStart - 1;
+  for (const [i, e] of (events as ChangeEnvelope[]).entries()) {
     if (!e || typeof e !== 'object') throw new UnprocessableJobError(`event ${i} is not an object`);
-    if (typeof e.seq !== 'number' || e.seq <= last || e.seq > d.seqEnd) throw new UnprocessableJobError(`event ${i} has seq ${String(e.seq)} outside the batch order`);
+    if (typeof e.seq !== 'number' || e.seq <= last || e.seq > seqEnd) throw new UnprocessableJobError(`event ${i} has seq ${String(e.seq)} outside the batch order`);
     if (typeof e.cluster_time !== 'string' || !/^\d+\.\d+$/.test(e.cluster_time)) throw new UnprocessableJobError(`event ${i} (seq ${e.seq}) has no valid cluster_time`);
     if (typeof e.operation !== 'string' || typeof e.collection !== 'string') throw new UnprocessableJobError(`event ${i} (seq ${e.seq}) lacks operation or collection`);
     last = e.seq;
   }
-  return d as BatchJobV1;
 }
 
 export function assertObjectJob(data: unknown): ObjectJob {

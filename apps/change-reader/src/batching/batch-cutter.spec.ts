@@ -1,5 +1,5 @@
 import type { BatchRecord } from '@runnel/checkpoint';
-import type { ChangeEnvelope } from '@runnel/lake';
+import type { ChangeEnvelope } from '@runnel/lake/records';
 import { BatchCutter, type CutterAction, type CutterEvent } from './batch-cutter';
 
 const HOUR = 1_795_000_000 - (1_795_000_000 % 3600); // start of an hour
@@ -8,9 +8,9 @@ const tok = (n: number) => ({ _data: `t${n}` });
 /** Event `seq` of `collection` at cluster second `sec` (default: all in one hour). */
 function ev(seq: number, collection = 'c', sec = HOUR + seq, bytes = 100): CutterEvent {
   const envelope = { collection, seq, cluster_time: `${sec}.1` } as ChangeEnvelope;
-  return { envelope, token: tok(seq), tokenBefore: tok(seq - 1), bytes };
+  return { envelope, line: `${JSON.stringify({ seq })}\n`, token: tok(seq), tokenBefore: tok(seq - 1), bytes };
 }
-const cuts = (actions: CutterAction[]) => actions.filter((a) => a.type === 'cut').map((a) => [a.batch.id, a.batch.seqStart, a.batch.seqEnd, a.batch.events.length]);
+const cuts = (actions: CutterAction[]) => actions.filter((a) => a.type === 'cut').map((a) => [a.batch.id, a.batch.seqStart, a.batch.seqEnd, a.batch.lines.length]);
 const opts = { batchSize: 3, maxBytes: 1_000_000, timeoutMs: 1000 };
 
 describe('BatchCutter', () => {
@@ -62,7 +62,7 @@ describe('BatchCutter', () => {
       actions.push(...c.due(10_000)); // timeouts never cut a replayed batch early
     }
     const cut = actions.filter((a) => a.type === 'cut').map((a) => a.batch);
-    expect(cut.map((b) => [b.id, b.seqStart, b.seqEnd, b.events.map((e) => e.seq), b.replayed])).toEqual([
+    expect(cut.map((b) => [b.id, b.seqStart, b.seqEnd, b.lines.map((l) => (JSON.parse(l) as { seq: number }).seq), b.replayed])).toEqual([
       ['b@2', 2, 6, [2, 4, 6], true],
       ['a@7', 7, 7, [7], true],
       ['b@8', 8, 8, [8], false], // the open record is not trusted: re-cut by the normal rules (timeout here)

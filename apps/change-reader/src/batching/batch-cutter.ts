@@ -1,19 +1,21 @@
 import { type BatchRecord, CheckpointStore, type ResumeToken } from '@runnel/checkpoint';
-import { type ChangeEnvelope, hourPartition } from '@runnel/lake';
+import { type ChangeEnvelope, hourPartition } from '@runnel/lake/records';
 import { clusterSeconds } from '../change-envelope-mapper';
 
 export interface CutterOptions {
   /** BATCH_SIZE: events per batch at most. */
   batchSize: number;
-  /** Encoded-size cap per batch (approximate: the envelope's JSON length). */
+  /** Size cap per batch: the sum of its events' JSONL line lengths (characters). */
   maxBytes: number;
   /** BATCH_TIMEOUT_MS: a quiet collection's batch is cut this long after it opened. */
   timeoutMs: number;
 }
 
-/** An event as the cutter sees it: its envelope and the stream tokens on either side of it. */
+/** An event as the cutter sees it: its envelope, its JSONL line and the stream tokens on either side of it. */
 export interface CutterEvent {
   envelope: ChangeEnvelope;
+  /** The envelope as one JSONL line (newline included): what the batch hands on, and what `bytes` measures. */
+  line: string;
   token: ResumeToken;
   tokenBefore: ResumeToken;
   clusterTimeBefore?: string;
@@ -27,7 +29,12 @@ export interface Batch {
   seqEnd: number;
   /** Hour partition, `YYYY-MM-DDTHH`. */
   partition: string;
-  events: ChangeEnvelope[];
+  /** The events as JSONL lines, in seq order. */
+  lines: string[];
+  /** Events per operation type: the writer counts them without parsing the lines. */
+  operations: Record<string, number>;
+  /** Cluster seconds of the first event: the time part of the object key. */
+  firstClusterSeconds: number;
   tokenBefore: ResumeToken;
   clusterTimeBefore?: string;
   /** Token and cluster time of the last event. */
@@ -77,7 +84,7 @@ export class BatchCutter {
 
   get bufferedEvents(): number {
     let n = 0;
-    for (const b of this.#open.values()) n += b.events.length;
+    for (const b of this.#open.values()) n += b.lines.length;
     return n;
   }
 
@@ -89,9 +96,9 @@ export class BatchCutter {
     if (record) return this.#pushReplay(record, ev, now);
 
     const actions: CutterAction[] = [];
-    const partition = hourPartition(clusterSeconds(envelope.cluster_time));
+    const partition = this.#partitionOf(clusterSeconds(envelope.cluster_time));
     let batch = this.#open.get(coll);
-    if (batch && (batch.partition !== partition || (batch.events.length > 0 && batch.bytes + ev.bytes > this.opts.maxBytes))) {
+    if (batch && (batch.partition !== partition || (batch.lines.length > 0 && batch.bytes + ev.bytes > this.opts.maxBytes))) {
       actions.push(this.#cut(batch));
       batch = undefined;
     }
@@ -100,7 +107,7 @@ export class BatchCutter {
       actions.push({ type: 'open', batch: snapshot(batch) });
     }
     this.#add(batch, ev);
-    if (batch.events.length >= this.opts.batchSize || batch.bytes >= this.opts.maxBytes) actions.push(this.#cut(batch));
+    if (batch.lines.length >= this.opts.batchSize || batch.bytes >= this.opts.maxBytes) actions.push(this.#cut(batch));
     return actions;
   }
 
@@ -123,6 +130,18 @@ export class BatchCutter {
     return ev.envelope.seq === record.seqEnd ? [this.#cut(batch)] : [];
   }
 
+  // Events arrive in cluster-time order, so the hour rarely changes: format it once per hour, not per event.
+  #hour = -1;
+  #hourText = '';
+  #partitionOf(seconds: number): string {
+    const hour = Math.floor(seconds / 3600);
+    if (hour !== this.#hour) {
+      this.#hour = hour;
+      this.#hourText = hourPartition(seconds);
+    }
+    return this.#hourText;
+  }
+
   #recordFor(collection: string, seq: number): BatchRecord | undefined {
     const list = this.#replay.get(collection);
     if (!list) return undefined;
@@ -139,7 +158,9 @@ export class BatchCutter {
       seqStart,
       seqEnd: seqStart,
       partition,
-      events: [],
+      lines: [],
+      operations: {},
+      firstClusterSeconds: clusterSeconds(ev.envelope.cluster_time),
       tokenBefore: record?.tokenBefore ?? ev.tokenBefore,
       clusterTimeBefore: record?.clusterTimeBefore ?? ev.clusterTimeBefore,
       token: ev.token,
@@ -154,7 +175,8 @@ export class BatchCutter {
   }
 
   #add(batch: OpenBatch, ev: CutterEvent): void {
-    batch.events.push(ev.envelope);
+    batch.lines.push(ev.line);
+    batch.operations[ev.envelope.operation] = (batch.operations[ev.envelope.operation] ?? 0) + 1;
     batch.bytes += ev.bytes;
     batch.seqEnd = ev.envelope.seq;
     batch.token = ev.token;
@@ -169,5 +191,5 @@ export class BatchCutter {
 
 function snapshot(b: OpenBatch): Batch {
   const { openedAt: _o, replayEnd: _r, ...batch } = b;
-  return { ...batch, events: [...batch.events] };
+  return { ...batch, lines: [...batch.lines], operations: { ...batch.operations } };
 }

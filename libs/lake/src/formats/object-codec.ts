@@ -17,10 +17,21 @@ const CONTENT_TYPES: Record<ObjectFormat, string> = {
  * recognised as already stored.
  */
 export function encodeObject(events: ChangeEnvelope[], format: ObjectFormat, compression: Compression): EncodedObject {
+  if (format === 'parquet') return { body: encodeParquet(events, compression), extension: extensionFor(format, compression), contentType: CONTENT_TYPES[format] };
+  return compressed(format === 'jsonl' ? encodeJsonl(events) : encodeCsv(events), format, compression);
+}
+
+/**
+ * A JSONL object from bytes that are already JSONL (jsonlLine per event, as change-reader hands
+ * batches on): compressed as they are, the same bytes encodeObject gives for the parsed events.
+ */
+export function encodeJsonlBody(jsonl: Buffer, compression: Compression): EncodedObject {
+  return compressed(jsonl, 'jsonl', compression);
+}
+
+function compressed(raw: Buffer, format: 'jsonl' | 'csv', compression: Compression): EncodedObject {
   const extension = extensionFor(format, compression);
   const contentType = CONTENT_TYPES[format];
-  if (format === 'parquet') return { body: encodeParquet(events, compression), extension, contentType };
-  const raw = format === 'jsonl' ? encodeJsonl(events) : encodeCsv(events);
   if (compression === 'gzip') return { body: gzipSync(raw), extension, contentType, contentEncoding: 'gzip' };
   if (compression === 'zstd') return { body: zstdCompressSync(raw), extension, contentType, contentEncoding: 'zstd' };
   return { body: raw, extension, contentType };
