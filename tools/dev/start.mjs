@@ -80,7 +80,9 @@ if (!redisUrl) {
   }
 }
 
-// S3: the configured endpoint, or s3rver on loopback storing under .data/s3.
+// S3: the configured endpoint, or s3rver on loopback storing under .data/s3. `npm start` runs this
+// script with --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES,
+// and without the flag `npm run lake:verify` fails on any prefix of more than 1,000 objects.
 let s3;
 const s3Env = {};
 if (!process.env.S3_BUCKET) {

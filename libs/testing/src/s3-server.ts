@@ -1,23 +1,38 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// s3rver ships no types; it is a Koa app speaking the S3 REST protocol over HTTP.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-};
+import { REPO_ROOT } from './service-process';
+
+/**
+ * s3rver, started in a child Node. Not in-process: s3rver 3.7 encrypts ListObjectsV2 continuation
+ * tokens with DES, which Node 24's OpenSSL 3 has only in its legacy provider, a process-wide flag
+ * (`--openssl-legacy-provider`). In-process, every listing past its first page (1,000 keys) failed
+ * with InternalError, so a lake verified against it could hold at most 1,000 objects.
+ */
+const CHILD = `
+const S3rver = require('s3rver');
+const [dir, buckets] = [process.argv[1], JSON.parse(process.argv[2])];
+new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: buckets.map((name) => ({ name })) })
+  .run()
+  .then(({ port }) => process.stdout.write(JSON.stringify({ port }) + '\\n'), (err) => { console.error(err); process.exit(1); });
+process.on('SIGTERM', () => process.exit(0));
+`;
 
 /** A real S3-protocol server (s3rver) on a free loopback port, storing under a temp folder. */
 export class S3Server {
   private constructor(
     readonly port: number,
     readonly dir: string,
-    private readonly server: InstanceType<typeof S3rver>,
+    private readonly child: ChildProcess,
   ) {}
 
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Client settings for @aws-sdk/client-s3 (s3rver accepts the fixed test credentials S3RVER/S3RVER). */
@@ -32,19 +47,30 @@ export class S3Server {
 
   static async start(buckets: string[] = ['lake']): Promise<S3Server> {
     const dir = mkdtempSync(join(tmpdir(), 'runnel-s3-'));
-    const server = new S3rver({
-      port: 0,
-      address: '127.0.0.1',
-      silent: true,
-      directory: dir,
-      configureBuckets: buckets.map((name) => ({ name })),
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, dir, JSON.stringify(buckets)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO_ROOT, // where `require('s3rver')` resolves
+      env: { ...process.env, NODE_OPTIONS: '' },
     });
-    const { port } = await server.run();
-    return new S3Server(port, dir, server);
+    let output = '';
+    child.stderr!.on('data', (d) => (output += d));
+    const port = await new Promise<number>((resolve, reject) => {
+      let line = '';
+      child.stdout!.on('data', (d) => {
+        line += d;
+        if (line.includes('\n')) resolve((JSON.parse(line.slice(0, line.indexOf('\n'))) as { port: number }).port);
+      });
+      child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${output.slice(-500)}`)));
+    });
+    return new S3Server(port, dir, child);
   }
 
   async stop(): Promise<void> {
-    await this.server.close();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      await done;
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
