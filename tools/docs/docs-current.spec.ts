@@ -83,7 +83,7 @@ describe('metrics list', () => {
     expect(byName.get('runnel_queue_depth')).toMatchObject({ type: 'gauge', labels: ['queue', 'state'], exportedBy: ['change-reader', 'batch-writer', 's3-uploader'] });
     expect(byName.get('runnel_lease_holder')?.updatedBy).toEqual(['change-reader']);
     expect(byName.get('runnel_upload_bytes_total')?.updatedBy).toEqual(['s3-uploader']);
-    expect(byName.get('runnel_dlq_size')?.updatedBy).toEqual(['batch-writer', 's3-uploader']);
+    expect(byName.get('runnel_dlq_size')?.updatedBy).toEqual(['change-reader', 'batch-writer', 's3-uploader']);
     expect(byName.get('runnel_gateway_requests_total')).toMatchObject({ type: 'counter', labels: ['runnable', 'endpoint', 'status'], exportedBy: ['gateway'] });
     expect(metrics.some((m) => /^(process|nodejs)_/.test(m.name))).toBe(false);
   });

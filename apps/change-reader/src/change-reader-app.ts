@@ -40,12 +40,14 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
   const prefix = config.QUEUE_PREFIX;
   const checkpoints = new CheckpointStore(rt.redis, { prefix, ttlMs: config.CHECKPOINT_TTL * 1000 });
   const batches = createQueue(QUEUES.batches, rt.connection(), prefix);
+  const dlq = createQueue(QUEUES.deadLetter, rt.redis, prefix);
   const reader = new ChangeReaderService({
     source,
     checkpoints,
     lease: new StreamLease(rt.redis, { prefix, stream: source.stream, holder: config.HOLDER_ID, ttlMs: config.LEASE_TTL_MS }),
     batches,
     bodies: new BodyStore(rt.redis, prefix),
+    deadLetters: dlq,
     cutter: { batchSize: config.BATCH_SIZE, maxBytes: config.BATCH_MAX_BYTES, timeoutMs: config.BATCH_TIMEOUT_MS },
     bufferLimit: config.CHANNEL_BUFFER_SIZE,
     leaseTtlMs: config.LEASE_TTL_MS,
@@ -70,14 +72,14 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
       },
     };
   });
-  rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([batches], metrics) }));
+  rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([batches], metrics, dlq) }));
 
   const ac = new AbortController();
   const running = reader.run(ac.signal);
   const metricsPort = await rt.serve(async () => {
     ac.abort();
     await running;
-    await batches.close();
+    await Promise.all([batches.close(), dlq.close()]);
   });
   logger.info({ metricsPort, stream: source.stream, source: kind, holder: config.HOLDER_ID }, 'change-reader running');
   return { runtime: rt, reader, metricsPort };

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { CheckpointStore, StreamLease } from '@runnel/checkpoint';
 import { createMetricsRegistry, pipelineMetrics } from '@runnel/metrics';
 import { createLogCapture, createLogger } from '@runnel/telemetry';
-import { BodyStore } from '@runnel/queue';
+import { BodyStore, CHANGE_EVENTS, type DeadLetter, QUEUES, replayDeadLetters } from '@runnel/queue';
 import { eventually, RedisServer } from '@runnel/testing';
 import { ChangeReaderService } from './change-reader.service';
 import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceItem } from './sources/change-source';
@@ -34,6 +34,7 @@ function reader(source: ChangeSource, prefix: string, opts: { bufferLimit?: numb
     lease: new StreamLease(redis, { prefix, stream: source.stream, holder: 'test', ttlMs: 5_000 }),
     batches,
     bodies: new BodyStore(redis, prefix),
+    deadLetters: new Queue(QUEUES.deadLetter, { connection: redis, prefix }),
     cutter: { batchSize: 100, maxBytes: 10_000_000, timeoutMs: 100 },
     bufferLimit: opts.bufferLimit ?? 1_000_000,
     leaseTtlMs: 5_000,
@@ -42,6 +43,17 @@ function reader(source: ChangeSource, prefix: string, opts: { bufferLimit?: numb
     logger: createLogger({ service: 'change-reader', destination }),
   });
   return { service, checkpoints, batches, registry, lines };
+}
+
+/** The synthetic stream with event 3 broken (no cluster time), as a source bug or an odd server might send it. */
+class OneMalformed implements ChangeSource {
+  readonly stream = 'db';
+  async *read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem> {
+    for await (const item of synthetic(6).read(from, signal)) {
+      if (item.type === 'change' && item.token._data === synthetic(6).change(3)._id._data) yield { ...item, change: { ...item.change, clusterTime: undefined } };
+      else yield item;
+    }
+  }
 }
 
 /** A source that has lost its history on the first read, then (after a reset) serves from now. */
@@ -89,6 +101,34 @@ describe('ChangeReaderService', () => {
       ac.abort();
       await run;
       await batches.close();
+    }
+  });
+
+  it('dead-letters a change event it cannot read, with the reason, and reads on without a gap in seq', async () => {
+    const prefix = `{r-dlq-${Date.now()}}`;
+    const { service, batches, lines } = reader(new OneMalformed(), prefix);
+    const dlq = new Queue(QUEUES.deadLetter, { connection: redis, prefix });
+    const ac = new AbortController();
+    const run = service.run(ac.signal);
+    try {
+      const jobs = await eventually('the five good events in batches', async () => {
+        const all = await batches.getJobs(['waiting']);
+        return all.reduce((n, j) => n + (j.data as { count: number }).count, 0) === 5 ? all : undefined;
+      }, 10_000);
+      const seqs = jobs.flatMap((j) => [...Array((j.data as { count: number }).count).keys()].map((k) => (j.data as { seqStart: number }).seqStart + k));
+      expect(Math.max(...seqs)).toBeLessThanOrEqual(5); // seq 1..5: the bad event took no seq
+      const letters = (await dlq.getJobs(['waiting'])).map((j) => j.data as DeadLetter);
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ queue: CHANGE_EVENTS, reason: 'malformed change event: no clusterTime' });
+      expect(lines.some((l) => l.level === 'error' && String(l.msg).startsWith('change event dead-lettered'))).toBe(true);
+      expect(service.state).toBe('reading');
+      // dlq:replay has nowhere to put it back: it stays for the operator.
+      expect(await replayDeadLetters(redis, prefix)).toBe(0);
+      expect(await dlq.count()).toBe(1);
+    } finally {
+      ac.abort();
+      await run;
+      await dlq.close();
     }
   });
 

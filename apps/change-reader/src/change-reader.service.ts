@@ -2,11 +2,12 @@ import type { Queue } from 'bullmq';
 import { type CheckpointStore, FencedError, type ResumeToken, type StreamLease } from '@runnel/checkpoint';
 import type { PipelineMetrics } from '@runnel/metrics';
 import { jsonlLine } from '@runnel/lake/records';
-import { type BatchJob, type BodyStore, jobIdFor } from '@runnel/queue';
+import { EJSON } from 'bson';
+import { type BatchJob, type BodyStore, CHANGE_EVENTS, deadLetter, jobIdFor } from '@runnel/queue';
 import type { Logger } from '@runnel/telemetry';
 import { type Batch, BatchCutter, type CutterAction, type CutterOptions } from './batching/batch-cutter';
-import { clusterSeconds, toEnvelope } from './change-envelope-mapper';
-import { type ChangeSource, HistoryLostError, type ResumePoint } from './sources/change-source';
+import { clusterSeconds, MalformedChangeError, toEnvelope } from './change-envelope-mapper';
+import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceChange } from './sources/change-source';
 
 export interface ChangeReaderOptions {
   source: ChangeSource;
@@ -15,6 +16,8 @@ export interface ChangeReaderOptions {
   batches: Queue;
   /** Where batch bodies (JSONL) go; the job carries the key. */
   bodies: BodyStore;
+  /** The dead-letter queue: change events that cannot be made into an envelope go there, with the reason. */
+  deadLetters: Queue;
   cutter: CutterOptions;
   bufferLimit: number;
   leaseTtlMs: number;
@@ -140,8 +143,18 @@ export class ChangeReaderService {
           if (ac.signal.aborted) break;
           if (item.type === 'change') {
             if (this.lastSeq - this.checkpointSeq >= this.o.bufferLimit) await this.#waitForRoom(ac.signal);
-            const seq = ++this.lastSeq;
-            const envelope = toEnvelope(item.change, this.stream, seq);
+            let envelope;
+            try {
+              envelope = toEnvelope(item.change, this.stream, this.lastSeq + 1);
+            } catch (err) {
+              if (!(err instanceof MalformedChangeError)) throw err;
+              // Skipped without a seq (the lake stays gap-free) and kept in the DLQ; a replay
+              // meets it again and files the same letter under the same id.
+              await this.#deadLetterChange(item.change, item.token, err);
+              lastToken = item.token;
+              continue;
+            }
+            this.lastSeq++;
             const line = jsonlLine(envelope);
             const now = Date.now();
             const actions = cutter.push({ envelope, line, token: item.token, tokenBefore: lastToken ?? item.token, clusterTimeBefore: lastClusterTime, bytes: line.length }, now);
@@ -175,6 +188,26 @@ export class ChangeReaderService {
       outer.removeEventListener('abort', stop);
     }
     if (leaseLost) throw new LeaseLostError();
+  }
+
+  async #deadLetterChange(change: SourceChange, token: ResumeToken, err: MalformedChangeError): Promise<void> {
+    let data: unknown;
+    try {
+      data = { stream: this.stream, token, change: EJSON.serialize(change as unknown as Record<string, unknown>, { relaxed: false }) };
+    } catch {
+      data = { stream: this.stream, token, change: String(change) };
+    }
+    await deadLetter(this.o.deadLetters, {
+      queue: CHANGE_EVENTS,
+      jobId: jobIdFor(this.stream, JSON.stringify(token)),
+      name: 'change',
+      data,
+      reason: err.message,
+      attempts: 1,
+      failedAt: new Date().toISOString(),
+    });
+    this.o.metrics.writeErrors.labels('read').inc();
+    this.o.logger.error({ stream: this.stream, reason: err.message }, 'change event dead-lettered: it cannot be written to the lake (see docs/runbooks.md#dlq)');
   }
 
   /** Pauses reading while more than CHANNEL_BUFFER_SIZE events are read but not yet in S3. */

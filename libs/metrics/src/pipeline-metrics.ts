@@ -15,7 +15,7 @@ export function pipelineMetrics(registry: Registry) {
     batchDuration: new Histogram({ name: 'runnel_batch_duration_seconds', help: 'Time to encode one batch', buckets: SECONDS, registers }),
     uploadDuration: new Histogram({ name: 'runnel_upload_duration_seconds', help: 'Time to store one object in S3 (all attempts)', buckets: SECONDS, registers }),
     uploadBytes: new Counter({ name: 'runnel_upload_bytes_total', help: 'Bytes stored in S3', registers }),
-    writeErrors: new Counter({ name: 'runnel_write_errors_total', help: 'Failed encode or upload attempts', labelNames: ['stage'] as const, registers }),
+    writeErrors: new Counter({ name: 'runnel_write_errors_total', help: 'Failed attempts by stage: read (a change event dead-lettered), encode, upload', labelNames: ['stage'] as const, registers }),
     retries: new Counter({ name: 'runnel_retries_total', help: 'Attempts after the first, by stage', labelNames: ['stage'] as const, registers }),
     dlqSize: new Gauge({ name: 'runnel_dlq_size', help: 'Jobs in the dead-letter queue', registers }),
     queueDepth: new Gauge({ name: 'runnel_queue_depth', help: 'Jobs per queue and state', labelNames: ['queue', 'state'] as const, registers }),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type QueueName, QUEUES } from './queue-names';
+import { CHANGE_EVENTS, type DeadLetterSource, type QueueName, QUEUES } from './queue-names';
 
 /**
  * Job ids derive from the batch (stream + batch id), so handing the same batch on twice (a reader
@@ -28,7 +28,7 @@ export function createQueue(name: QueueName, connection: Redis, prefix: string, 
 
 /** What a dead-lettered job carries: the original queue and payload, and why it failed. */
 export interface DeadLetter {
-  queue: QueueName;
+  queue: DeadLetterSource;
   jobId: string;
   name: string;
   data: unknown;
@@ -45,6 +45,8 @@ export async function deadLetter(dlq: Queue, letter: DeadLetter): Promise<void> 
 /**
  * Puts every dead-lettered job back on its original queue with its original id (the documented
  * `npm run dlq:replay`), and removes it from the dead-letter queue. Returns how many were replayed.
+ * Letters for change events the reader could not read (CHANGE_EVENTS) have no queue to go back
+ * to and stay.
  */
 export async function replayDeadLetters(connection: Redis, prefix: string): Promise<number> {
   const dlq = new Queue(QUEUES.deadLetter, { connection, prefix });
@@ -53,6 +55,7 @@ export async function replayDeadLetters(connection: Redis, prefix: string): Prom
   try {
     for (const job of await dlq.getJobs(['waiting', 'delayed', 'prioritized'])) {
       const letter = job.data as DeadLetter;
+      if (letter.queue === CHANGE_EVENTS) continue;
       let target = targets.get(letter.queue);
       if (!target) targets.set(letter.queue, (target = new Queue(letter.queue, { connection, prefix })));
       // A failed job with this id may still exist in the original queue; retry it there, or add anew.

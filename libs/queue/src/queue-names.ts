@@ -16,6 +16,14 @@ export const QUEUES = {
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/**
+ * Not a queue: where change-reader's dead letters say they came from. A change event the reader
+ * cannot turn into an envelope has no job to go back to; `dlq:replay` leaves such letters in the
+ * dead-letter queue for an operator (docs/runbooks.md#dlq).
+ */
+export const CHANGE_EVENTS = 'change-events';
+export type DeadLetterSource = QueueName | typeof CHANGE_EVENTS;
+
 /** Checks a user-supplied prefix keeps the hash tag (a prefix without `{…}` would break on a cluster). */
 export function checkPrefix(prefix: string): string | undefined {
   return /\{[^{}]+\}/.test(prefix) ? undefined : 'must contain a Redis Cluster hash tag such as {runnel}';
