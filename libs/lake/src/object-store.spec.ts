@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3Server } from '@runnel/testing';
+import { FlakyProxy, S3Server } from '@runnel/testing';
 import { ObjectConflictError, ObjectStore, sha256 } from './object-store';
 
 let s3server: S3Server;
@@ -62,5 +62,41 @@ describe('ObjectStore against s3rver (HEAD-before-put mode: s3rver ignores If-No
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'lake', Key: o.key }));
     expect(head.ContentLength).toBe(big.length);
     expect(head.Metadata?.sha256).toBe(o.sha256);
+  });
+});
+
+describe('ObjectStore with conditional writes (If-None-Match: *), against S3 semantics', () => {
+  // s3rver ignores If-None-Match, so a proxy in front of it answers 412 for an existing key, as
+  // AWS S3 and MinIO do; the objects themselves are stored by s3rver.
+  let proxy: FlakyProxy;
+  let client: S3Client;
+  beforeAll(async () => {
+    proxy = await FlakyProxy.start(s3server.endpoint, { conditionalWrites: true });
+    client = new S3Client({ ...s3server.clientConfig, endpoint: proxy.endpoint });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await proxy.stop();
+  });
+  const store = () => new ObjectStore(client, { bucket: 'lake', multipartThreshold: 8 * 1024 * 1024, conditionalWrites: true });
+
+  it('creates with one request, no HEAD first', async () => {
+    const before = proxy.forwarded;
+    expect(await store().put(obj('c/one.jsonl', 'first'))).toBe('created');
+    expect(proxy.forwarded - before).toBe(1);
+  });
+
+  it('a 412 on a replay of the same bytes is "already stored"', async () => {
+    const o = obj('c/two.jsonl', 'same');
+    await store().put(o);
+    const refused = proxy.preconditionFailed;
+    expect(await store().put(o)).toBe('already-stored');
+    expect(proxy.preconditionFailed).toBe(refused + 1);
+  });
+
+  it('a 412 for different content is a conflict, and the stored object is untouched', async () => {
+    await store().put(obj('c/three.jsonl', 'original'));
+    await expect(store().put(obj('c/three.jsonl', 'different'))).rejects.toBeInstanceOf(ObjectConflictError);
+    expect((await read('c/three.jsonl')).body).toBe('original');
   });
 });
