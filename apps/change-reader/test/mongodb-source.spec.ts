@@ -310,9 +310,11 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       expect(agg.pipeline).toEqual([{ $match: { operationType: { $in: ['insert', 'delete'] } } }]);
     });
 
-    it('several collections: db.watch with a $match on ns.coll, stream db', async () => {
-      const s = source({ collections: ['orders', 'users'] });
-      expect(s.stream).toBe('shop');
+    it('several collections: db.watch with a $match on ns.coll, stream named for the set', async () => {
+      const s = source({ collections: ['users', 'orders'] });
+      // Not plain 'shop': a reader of other shop collections must not share its checkpoint and lease.
+      expect(s.stream).toBe('shop.{orders,users}');
+      expect(source({ collections: ['carts', 'payments'] }).stream).toBe('shop.{carts,payments}');
       const items = read(s);
       await items.next();
       server.insert('shop.carts', { _id: 1 });
@@ -324,7 +326,7 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       const agg = server.aggregates[0];
       expect(agg).toMatchObject({ db: 'shop', aggregate: 1 });
       expect(agg.options).toEqual({ fullDocument: 'updateLookup' });
-      expect(agg.pipeline).toEqual([{ $match: { 'ns.coll': { $in: ['orders', 'users'] } } }]);
+      expect(agg.pipeline).toEqual([{ $match: { 'ns.coll': { $in: ['users', 'orders'] } } }]);
     });
 
     it('no collections: db.watch on the whole database', async () => {
@@ -427,7 +429,7 @@ describe('createMongoSource', () => {
 
   it('builds the scope, options and pipeline from the config (PIPELINE may use Extended JSON)', () => {
     const s = createMongoSource({ ...config, PIPELINE: '[{"$match":{"wallTime":{"$gte":{"$date":"2026-01-01T00:00:00Z"}}}}]' });
-    expect(s.stream).toBe('shop');
+    expect(s.stream).toBe('shop.{orders,users}');
     expect(s.pipeline()).toEqual([{ $match: { 'ns.coll': { $in: ['orders', 'users'] } } }, { $match: { wallTime: { $gte: new Date('2026-01-01T00:00:00Z') } } }]);
     expect(s.watchOptions(undefined)).toEqual({ maxAwaitTimeMS: 1000, useBigInt64: true, fullDocument: 'updateLookup' });
     expect(s.watchOptions({ token: { _data: '82' }, startAfter: true })).toEqual({ maxAwaitTimeMS: 1000, useBigInt64: true, fullDocument: 'updateLookup', startAfter: { _data: '82' } });

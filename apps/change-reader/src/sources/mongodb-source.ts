@@ -52,6 +52,18 @@ export function watchScope(database: string | undefined, collections: string[]):
 }
 
 /**
+ * The stream's name: the key of its checkpoint and lease, and part of every object name. It must
+ * differ between scopes that see different events, or two readers watching different collections
+ * of one database would share a lease and a checkpoint: `shop.orders`, `shop.{orders,users}`
+ * (sorted), `shop` (all collections), `*` (the deployment).
+ */
+export function streamName(scope: WatchScope): string {
+  if (scope.kind === 'collection') return `${scope.database}.${scope.collection}`;
+  if (scope.kind === 'deployment') return '*';
+  return scope.collections.length === 0 ? scope.database : `${scope.database}.{${[...scope.collections].sort().join(',')}}`;
+}
+
+/**
  * The cluster time a resume token stands for, as `<seconds>.<increment>` (clusterTimeText's format),
  * or undefined. Tokens are opaque, but every server since 4.2 writes `_data` as a hex KeyString
  * that opens with the timestamp (type byte 0x82, then 4 bytes of seconds and 4 of increment, big
@@ -95,7 +107,7 @@ export class MongoChangeSource implements ChangeSource {
   constructor(options: MongoSourceOptions) {
     this.#o = options;
     this.scope = watchScope(options.database, options.collections);
-    this.stream = this.scope.kind === 'collection' ? `${this.scope.database}.${this.scope.collection}` : this.scope.kind === 'database' ? this.scope.database : '*';
+    this.stream = streamName(this.scope);
   }
 
   /** For the startup log: what is watched, never the URI. */
