@@ -13,7 +13,7 @@ import { readAlerts, renderAlerts, RULES_FILE } from './alerts-table';
 import { describeEnvVar } from './config-table';
 import { extractKeyDocs } from './jsdoc-extractor';
 import { collectMetrics } from './metrics-list';
-import { REGION, renderDocs, replaceRegions } from './render-docs';
+import { REGION, renderDocs, replaceRegions, undocumentedVariables } from './render-docs';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -31,6 +31,10 @@ describe('committed docs', () => {
     if (doc.current !== doc.expected) throw new Error(`${doc.file} is out of date; run npm run docs:generate (${firstDifference(doc.current, doc.expected)})`);
   });
 
+  it('every configuration variable has a description', () => {
+    expect(undocumentedVariables(ROOT)).toEqual([]);
+  });
+
   it('a hand edit inside a generated region is noticed', () => {
     const real = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
     const edited = (file: string) => real(file).replace('| `JOB_LOCK_MS` | integer, 1000–3600000 | `30000` |', '| `JOB_LOCK_MS` | integer, 1000–3600000 | `60000` |');
@@ -42,10 +46,10 @@ describe('committed docs', () => {
 });
 
 describe('JSDoc extractor', () => {
-  it('finds the comment above a schema key, and nothing for a key without one', () => {
+  it('finds the comment above a schema key, and not the keys spread in', () => {
     const docs = extractKeyDocs(path.join(ROOT, 'apps/batch-writer/src/config.ts'), 'BatchWriterConfigSchema');
     expect(docs.get('JOB_LOCK_MS')).toBe("How long a job's lock lasts without renewal: a worker killed mid-job has its job taken over after this.");
-    expect(docs.get('NUM_WORKERS')).toBe('');
+    expect(docs.get('NUM_WORKERS')).toBe("Batches one pod encodes at once (the queue worker's concurrency).");
     expect(docs.has('REDIS_URL')).toBe(false); // spread in from PipelineConfigSchema, documented there
   });
 

@@ -6,10 +6,30 @@ export const ChangeReaderConfigSchema = {
   ...PipelineConfigSchema,
   /** synthetic | mongodb; unset: mongodb when MONGODB_URI is set, else synthetic. */
   SOURCE: env.oneOf(['auto', 'synthetic', 'mongodb'], 'auto'),
+  /**
+   * Connection string of the MongoDB replica set or sharded cluster to read change streams from; with
+   * SOURCE=auto, unset means the synthetic source. An invalid string stops start-up. Secret: redacted in
+   * logs.
+   */
   MONGODB_URI: env.secret(),
+  /**
+   * Database to watch; unset watches every database of the deployment (MONGODB_COLLECTIONS must then be
+   * empty).
+   */
   MONGODB_DATABASE: env.optionalStr(),
+  /** Comma-separated collections of MONGODB_DATABASE to watch; empty watches all of its collections. */
   MONGODB_COLLECTIONS: env.list(),
+  /**
+   * What update events carry as `full_document`: `updateLookup` the document as it is when looked up (one
+   * extra read per update), `whenAvailable` / `required` the post-image (needs changeStreamPreAndPostImages
+   * on the collection; `required` fails without one), `default` nothing.
+   */
   FULL_DOCUMENT: env.oneOf(['updateLookup', 'whenAvailable', 'required', 'default'], 'updateLookup'),
+  /**
+   * Whether events carry the pre-image as `full_document_before_change`: `off`, `whenAvailable`, or
+   * `required` (the stream fails when one is missing); pre-images need changeStreamPreAndPostImages on the
+   * collections.
+   */
   FULL_DOCUMENT_BEFORE_CHANGE: env.oneOf(['off', 'whenAvailable', 'required'], 'off'),
   /** JSON array of extra $match-style stages appended to the change stream pipeline. */
   PIPELINE: env.str('[]').refine((v) => {
@@ -19,20 +39,65 @@ export const ChangeReaderConfigSchema = {
       return false;
     }
   }, { message: 'must be a JSON array of aggregation stages' }),
+  /**
+   * What the reader does when its resume point has left the oplog: `fail` stops reading and reports not ready
+   * until an operator acts; `latest` resets the checkpoint and reads on from now, leaving a gap in the lake
+   * to backfill.
+   */
   ON_HISTORY_LOST: env.oneOf(['fail', 'latest'], 'fail'),
+  /**
+   * Events per batch (one S3 object) at most; a collection's batch is also cut at BATCH_MAX_BYTES, after
+   * BATCH_TIMEOUT_MS, and at each hour of cluster time.
+   */
   BATCH_SIZE: env.int(1000, { min: 1, max: 1_000_000 }),
+  /**
+   * Size cap of a batch, counted as the length of its events' JSON lines before encoding and compression; an
+   * event larger than the cap makes a batch of its own.
+   */
   BATCH_MAX_BYTES: env.bytes('8mb'),
+  /**
+   * Milliseconds after a batch opens before it is cut however small, so a quiet collection's events still
+   * reach S3: lower means fresher data and more, smaller objects.
+   */
   BATCH_TIMEOUT_MS: env.int(5000, { min: 10, max: 3_600_000 }),
   /** Events read but not yet in S3, at most; the reader pauses beyond it instead of growing memory. */
   CHANNEL_BUFFER_SIZE: env.int(100_000, { min: 1 }),
+  /**
+   * Milliseconds the stream lease in Redis lasts without renewal: the reading replica renews it every third
+   * of this, and a standby polls as often and takes over within this long after the holder dies.
+   */
   LEASE_TTL_MS: env.int(10_000, { min: 500, max: 600_000 }),
+  /**
+   * This replica's name on the stream lease (the lease key's value, shown on `/ready`); must be unique per
+   * replica, so leave it to the pod name in Kubernetes.
+   */
   HOLDER_ID: env.str(`${hostname()}-${process.pid}`),
+  /**
+   * Seconds the stream's checkpoint stays in Redis after its last update; a reader stopped longer finds none
+   * and starts afresh (MongoDB: from now, so the gap is lost). Keep it about as long as the oplog window.
+   */
   CHECKPOINT_TTL: env.int(14 * 24 * 3600, { min: 60 }),
+  /** Database name in synthetic events, and the synthetic stream's name (its checkpoint and lease keys). */
   SYNTHETIC_DATABASE: env.str('synthetic'),
+  /** Comma-separated collections the synthetic events are spread over. */
   SYNTHETIC_COLLECTIONS: env.list(['orders', 'customers', 'products']),
+  /** Synthetic events per second of wall time; 0 generates them as fast as the pipeline takes them. */
   SYNTHETIC_RATE: env.int(0, { min: 0 }),
+  /**
+   * Total synthetic events in the stream, counted from event 1 across restarts; after the last one the source
+   * idles. 0: unlimited.
+   */
   SYNTHETIC_COUNT: env.int(0, { min: 0 }),
+  /** Approximate size in bytes of each synthetic document (padded by its `payload` field). */
   SYNTHETIC_DOC_BYTES: env.int(1024, { min: 128, max: 16_000_000 }),
+  /**
+   * Cluster time of synthetic event 1, in seconds since the Unix epoch; every event's time follows from it
+   * and SYNTHETIC_EVENTS_PER_SECOND.
+   */
   SYNTHETIC_START: env.int(1_767_225_600, { min: 0 }), // 2026-01-01T00:00:00Z
+  /**
+   * Synthetic events per second of cluster time (not wall time): how many events share each hour partition,
+   * and so how often batches are cut at an hour boundary.
+   */
   SYNTHETIC_EVENTS_PER_SECOND: env.int(1000, { min: 1 }),
 };

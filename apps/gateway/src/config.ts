@@ -2,26 +2,106 @@ import { env } from '@runnel/config';
 
 /** The gateway's environment. Keys are the variable names; see docs/deployment.md for the table. */
 export const GatewayConfigSchema = {
+  /**
+   * Port the gateway serves runnables on (HTTP and SSE); `/health` and `/ready` answer here too, for probes.
+   */
   PORT: env.port(8080),
+  /**
+   * Interface both the traffic port and the metrics port bind to: `0.0.0.0` for all, `127.0.0.1` for local
+   * access only.
+   */
   HOST: env.str('0.0.0.0'),
+  /**
+   * Ops port: Prometheus `/metrics` plus `/health` and `/ready`. 0 picks a free port (logged at start-up).
+   */
   METRICS_PORT: env.port(9090),
+  /** Lowest level written to the JSON log; `silent` turns logging off. */
   LOG_LEVEL: env.oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+  /**
+   * Requests in flight at once per gateway instance; one more is refused straight away with 503 and
+   * `Retry-After: 1` instead of being queued.
+   */
   MAX_CONCURRENT_REQUESTS: env.int(100, { min: 1, max: 100_000 }),
+  /**
+   * Seconds (decimals allowed) a request may run in total, streams included; then the run is cancelled and
+   * the client gets 504 (an `error` event on a stream). Keep ingress and proxy timeouts at least this long.
+   */
   REQUEST_TIMEOUT: env.secondsAsMs(300, { min: 0.001 }),
+  /**
+   * Seconds one model call attempt may take before it is abandoned and, if retries remain, retried; while a
+   * response streams it bounds the silence between chunks, not the whole answer.
+   */
   LLM_TIMEOUT: env.secondsAsMs(120, { min: 0.001 }),
+  /**
+   * Retries of a failed model call after the first attempt, for retryable failures only (LLM_TIMEOUT, network
+   * errors, HTTP 408/409/425/429/500/502/503/504/529); 0 disables them. A stream is retried only until its
+   * first chunk.
+   */
   MAX_RETRIES: env.int(3, { min: 0, max: 20 }),
+  /**
+   * Milliseconds: base of the backoff between model retries; each wait is random in [0, base × 2^attempt],
+   * capped at 30 s, and never shorter than the provider's Retry-After (honoured up to 60 s).
+   */
   RETRY_BACKOFF_MS: env.int(500, { min: 0, max: 600_000 }),
+  /**
+   * Largest request body accepted (`1mb` = 1,048,576 bytes); a larger one is refused with 413 as soon as it
+   * is declared or exceeded, never buffered whole.
+   */
   MAX_BODY_SIZE: env.bytes('1mb'),
+  /**
+   * Seconds between `: ping` comments on open SSE streams, so proxies and load balancers do not close a
+   * stream while a model is slow to answer; 0 sends no pings.
+   */
   STREAM_PING_INTERVAL: env.secondsAsMs(15, { min: 0 }),
+  /**
+   * Seconds from SIGTERM to a forced exit (code 1). Requests in flight get this minus min(2 s, a fifth of it)
+   * to finish, then are cancelled (503); keep it below the pod's terminationGracePeriodSeconds.
+   */
   SHUTDOWN_TIMEOUT: env.secondsAsMs(30, { min: 0.1 }),
+  /**
+   * Comma-separated API keys clients must send as `Authorization: Bearer <key>` or `X-API-Key: <key>` (401
+   * otherwise; the playground page itself is exempt). Empty or unset: no auth, every route is open. Secret:
+   * redacted in logs.
+   */
   GATEWAY_API_KEYS: env.secretList(),
+  /**
+   * Comma-separated browser origins (exact, e.g. `https://app.example.com`) allowed to call the gateway
+   * cross-origin, or `*` for any; empty allows none (same-origin use such as the playground always works).
+   */
   CORS_ORIGINS: env.list(),
+  /**
+   * Module (a path, resolved from the working directory, or a package name) whose `register(registry, ctx)`
+   * export adds your runnables at start-up; start-up fails if it cannot be loaded. Unset: only the built-ins.
+   */
   RUNNABLES_MODULE: env.optionalStr(),
+  /**
+   * true: do not register the built-in `echo` and `chat` runnables, so only RUNNABLES_MODULE's are served;
+   * start-up fails if that leaves none.
+   */
   DISABLE_BUILTINS: env.bool(false),
+  /**
+   * Key for OpenAI, or for the OpenAI-compatible server at OPENAI_BASE_URL; when set, `chat` uses it (ahead
+   * of ANTHROPIC_API_KEY), and with neither key `chat` answers from a local deterministic model. Secret:
+   * redacted in logs.
+   */
   OPENAI_API_KEY: env.secret(),
+  /**
+   * Base URL of an OpenAI-compatible API (a self-hosted model server or proxy) used instead of OpenAI's; only
+   * used when OPENAI_API_KEY is set.
+   */
   OPENAI_BASE_URL: env.url({ optional: true }),
+  /** Model `chat` asks OpenAI (or the OPENAI_BASE_URL server) for. */
   OPENAI_MODEL: env.str('gpt-4o-mini'),
+  /**
+   * Key for Anthropic; `chat` uses Anthropic when this is set and OPENAI_API_KEY is not. Secret: redacted in
+   * logs.
+   */
   ANTHROPIC_API_KEY: env.secret(),
+  /** Model `chat` asks Anthropic for (when ANTHROPIC_API_KEY is the key in use). */
   ANTHROPIC_MODEL: env.str('claude-3-5-haiku-latest'),
+  /**
+   * Milliseconds the local model (used when no provider key is set) waits before each token of its reply, to
+   * make streaming and cancellation visible in demos and tests; 0: no delay.
+   */
   LOCAL_MODEL_TOKEN_DELAY_MS: env.int(0, { min: 0, max: 10_000 }),
 };
