@@ -18,7 +18,7 @@ export const S3UploaderConfigSchema = {
    * S3-compatible servers at AWS_ENDPOINT_URL_S3 usually need.
    */
   S3_FORCE_PATH_STYLE: env.bool(false),
-  /** Read by the AWS SDK itself; declared so they are validated as secrets and never logged. */
+  /** Static access key id (redacted in logs); used with AWS_SECRET_ACCESS_KEY when both are set, otherwise the SDK default chain (IRSA, instance profile, ~/.aws) supplies credentials. */
   AWS_ACCESS_KEY_ID: env.secret(),
   /**
    * Pairs with AWS_ACCESS_KEY_ID: the two are used only when both are set; otherwise the SDK's default
