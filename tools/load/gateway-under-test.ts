@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually, freePort, REPO_ROOT, ServiceProcess } from '@runnel/testing';
+import type { RssSource } from './rss-sampler';
+
+/** The gateway a load test runs against: one this process started, or a remote one given by URL. */
+export interface GatewayUnderTest {
+  url: string;
+  /** Where /metrics and /ready are served, when known. */
+  metricsUrl?: string;
+  apiKey?: string;
+  /** Set for a local gateway (RSS from /proc). */
+  pid?: number;
+  rss?: RssSource;
+  describe: string;
+  /** The local gateway's output (stderr then stdout), for diagnosing a failed run. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** NODE_OPTIONS from a service's Dockerfile: the load test runs it with the flags it is deployed with. */
+export function deployedNodeOptions(app: string): string {
+  const text = readFileSync(join(REPO_ROOT, 'apps', app, 'Dockerfile'), 'utf8');
+  const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(text);
+  return m ? (m[1] ?? m[2]) : '';
+}
+
+/**
+ * Starts dist/apps/gateway/main.js (built by `npm run load`, or by ensureBuilt when missing) on free
+ * loopback ports, API keys on, and waits for /ready. `env` goes on top (e.g. MAX_CONCURRENT_REQUESTS).
+ */
+export async function startLocalGateway(env: Record<string, string> = {}): Promise<GatewayUnderTest> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const apiKey = `load-${randomBytes(12).toString('hex')}`;
+  const nodeOptions = deployedNodeOptions('gateway');
+  const proc = new ServiceProcess('gateway', {
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    HOST: '127.0.0.1',
+    GATEWAY_API_KEYS: apiKey,
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_TIMEOUT: '5',
+    NODE_OPTIONS: nodeOptions,
+    ...env,
+  });
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  const pid = proc.child.pid ?? -1;
+  const gateway: GatewayUnderTest = {
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl,
+    apiKey,
+    pid,
+    rss: { pid },
+    describe: `local gateway pid ${pid} (dist/apps/gateway/main.js, NODE_OPTIONS=${nodeOptions || '(none)'}${Object.keys(env).length ? `, ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`,
+    output: () => `${proc.stderr}${proc.stdout}`.slice(-4000),
+    stop: async () => {
+      const t = setTimeout(() => proc.stop('SIGKILL'), 8000);
+      await proc.stop('SIGTERM');
+      clearTimeout(t);
+    },
+  };
+  try {
+    await eventually(
+      'the gateway to be ready',
+      async () => {
+        if (!proc.running) throw new Error(`gateway exited: ${gateway.output()}`);
+        return (await fetch(`${metricsUrl}/ready`)).ok;
+      },
+      30_000,
+      100,
+    );
+  } catch (err) {
+    await gateway.stop();
+    throw err;
+  }
+  return gateway;
+}
+
+/** A gateway somewhere else: nothing is started or stopped; RSS only when its metrics URL is given. */
+export function remoteGateway(url: string, opts: { metricsUrl?: string; apiKey?: string }): GatewayUnderTest {
+  return {
+    url: url.replace(/\/+$/, ''),
+    metricsUrl: opts.metricsUrl?.replace(/\/+$/, ''),
+    apiKey: opts.apiKey,
+    rss: opts.metricsUrl ? { metricsUrl: opts.metricsUrl.replace(/\/+$/, '') } : undefined,
+    describe: `remote gateway ${url}${opts.metricsUrl ? ` (metrics ${opts.metricsUrl})` : ' (no --metrics-url: RSS not measured)'}`,
+    output: () => '',
+    stop: async () => undefined,
+  };
+}

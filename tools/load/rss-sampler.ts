@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+
+const MiB = 1024 * 1024;
+
+/** VmRSS of a local process in MiB; NaN once it is gone. */
+export function procRssMiB(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One series of a Prometheus text exposition: name, labels, value. */
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+export async function scrape(metricsUrl: string): Promise<Sample[]> {
+  const res = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`${metricsUrl}/metrics: HTTP ${res.status}`);
+  return parseMetrics(await res.text());
+}
+
+/** process_resident_memory_bytes from a service's /metrics, in MiB; NaN when unavailable. */
+export async function metricsRssMiB(metricsUrl: string): Promise<number> {
+  try {
+    const s = (await scrape(metricsUrl)).find((x) => x.name === 'process_resident_memory_bytes');
+    return s ? s.value / MiB : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Where to read a process's RSS: /proc for one we started, its /metrics for a remote one. */
+export type RssSource = { pid: number } | { metricsUrl: string };
+
+export function readRss(source: RssSource): Promise<number> {
+  return 'pid' in source ? Promise.resolve(procRssMiB(source.pid)) : metricsRssMiB(source.metricsUrl);
+}
+
+/** Samples RSS every `everyMs` until stopped; the samples are MiB, oldest first, failed reads left out. */
+export class RssSampler {
+  readonly samples: { atMs: number; mib: number }[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #t0 = Date.now();
+  #pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly source: RssSource,
+    private readonly everyMs: number,
+  ) {}
+
+  start(): this {
+    this.#t0 = Date.now();
+    const tick = () => {
+      this.#pending = readRss(this.source).then((mib) => {
+        if (Number.isFinite(mib)) this.samples.push({ atMs: Date.now() - this.#t0, mib });
+      });
+    };
+    tick();
+    this.#timer = setInterval(tick, this.everyMs);
+    return this;
+  }
+
+  /** Stops after one last sample, so the end of the run is in the series. */
+  async stop(): Promise<number[]> {
+    clearInterval(this.#timer);
+    await this.#pending;
+    const last = await readRss(this.source);
+    if (Number.isFinite(last)) this.samples.push({ atMs: Date.now() - this.#t0, mib: last });
+    return this.samples.map((s) => s.mib);
+  }
+}
