@@ -314,7 +314,7 @@ describe('Grafana dashboards: every query refers to what the running services ex
     expect(scraped.gateway).toMatch(/^runnel_gateway_batch_size_bucket\{.*runnable="echo".*\} /m);
     expect(scraped['batch-writer']).toMatch(/^runnel_events_processed_total\{.*collection="orders".*\} \d+/m);
     expect(scraped['change-reader']).toMatch(/^runnel_lease_holder\{.*stream=".+".*\} 1$/m);
-    expect(scraped['s3-uploader']).toMatch(/^runnel_checkpoint_lag_seconds\{.*stream=".+".*\} /m);
+    expect(scraped['change-reader']).toMatch(/^runnel_checkpoint_lag_seconds\{.*stream=".+".*\} /m);
     expect(scraped['s3-uploader']).toMatch(/^runnel_queue_depth\{.*state="waiting".*\} \d+/m);
     expect(scraped['s3-uploader']).toMatch(/^runnel_retries_total\{.*stage="upload".*\} [2-9]/m);
     expect(scraped.gateway).toMatch(/^runnel_gateway_rejected_total\{.*reason="overload".*\} 1$/m);

@@ -86,6 +86,7 @@ export async function startBatchWriter(config: BatchWriterConfig, options: { han
 
   const batches = createQueue(QUEUES.batches, rt.redis, prefix);
   rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([batches, objects], metrics, dlq) }));
+  rt.onScrape(() => sampleQueueDepth([batches, objects], metrics, dlq));
   rt.lifecycle.addReadinessCheck('worker', () => ({ ok: worker.isRunning(), detail: { concurrency: config.NUM_WORKERS } }));
 
   const metricsPort = await rt.serve(async () => {

@@ -1,6 +1,7 @@
 import { CheckpointStore, StreamLease } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
 import { BodyStore, createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/queue';
+import { clusterSeconds } from './change-envelope-mapper';
 import { ChangeReaderService } from './change-reader.service';
 import type { ChangeReaderConfigSchema } from './config';
 import type { ChangeSource } from './sources/change-source';
@@ -73,6 +74,16 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
     };
   });
   rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([batches], metrics, dlq) }));
+  rt.onScrape(() => sampleQueueDepth([batches], metrics, dlq));
+  // Checkpoint lag, from the active reader only: how old the checkpoint is in cluster time while
+  // events are read but not yet in S3 (so a pipeline that stores nothing shows a growing lag), and
+  // 0 when everything read is stored (an idle stream is not behind).
+  rt.onScrape(async () => {
+    if (reader.state !== 'reading') return void metrics.checkpointLag.remove(source.stream);
+    const checkpoint = await checkpoints.load(source.stream);
+    const behind = reader.lastSeq > (checkpoint?.seq ?? 0);
+    metrics.checkpointLag.labels(source.stream).set(behind && checkpoint?.clusterTime ? Math.max(0, Date.now() / 1000 - clusterSeconds(checkpoint.clusterTime)) : 0);
+  });
 
   const ac = new AbortController();
   const running = reader.run(ac.signal);

@@ -47,8 +47,6 @@ export async function startS3Uploader(config: S3UploaderConfig, options: { handl
         const object = assertObjectJob(job.data);
         const result = await uploader.upload(object);
         if (result === 'created') metrics.uploadBytes.inc(object.bytes);
-        const checkpoint = await checkpoints.load(object.stream);
-        if (checkpoint?.clusterTime) metrics.checkpointLag.labels(object.stream).set(Date.now() / 1000 - Number(checkpoint.clusterTime.split('.')[0]));
         return { key: object.key, result };
       } catch (err) {
         if (err instanceof UnprocessableJobError || err instanceof ObjectConflictError) throw new UnrecoverableError(err.message);
@@ -73,6 +71,7 @@ export async function startS3Uploader(config: S3UploaderConfig, options: { handl
 
   const objects = createQueue(QUEUES.objects, rt.redis, prefix);
   rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([objects], metrics, dlq) }));
+  rt.onScrape(() => sampleQueueDepth([objects], metrics, dlq));
   rt.lifecycle.addReadinessCheck('worker', () => ({ ok: worker.isRunning(), detail: { concurrency: config.NUM_WORKERS, bucket: config.S3_BUCKET } }));
 
   const metricsPort = await rt.serve(async () => {

@@ -1,4 +1,4 @@
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { createMetricsRegistry } from './metrics-registry';
 import { boundPort, startOpsServer } from './ops-server';
 
@@ -22,6 +22,31 @@ describe('ops server', () => {
       expect(await (await fetch(`${base}/health`)).text()).toBe('ok');
       expect((await fetch(`${base}/nope`)).status).toBe(404);
       expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('runs beforeScrape first, so gauges read from elsewhere are current; a failing hook keeps the last value', async () => {
+    const registry = createMetricsRegistry('svc');
+    const depth = new Gauge({ name: 'runnel_test_depth', help: 'x', registers: [registry] });
+    let source: number | Error = 7;
+    const server = await startOpsServer({
+      registry,
+      port: 0,
+      host: '127.0.0.1',
+      beforeScrape: async () => {
+        if (source instanceof Error) throw source;
+        depth.set(source);
+      },
+    });
+    const scrape = async () => (await fetch(`http://127.0.0.1:${boundPort(server)}/metrics`)).text();
+    try {
+      expect(await scrape()).toContain('runnel_test_depth{service="svc"} 7');
+      source = 9;
+      expect(await scrape()).toContain('runnel_test_depth{service="svc"} 9');
+      source = new Error('redis down');
+      expect(await scrape()).toContain('runnel_test_depth{service="svc"} 9');
     } finally {
       server.close();
     }

@@ -10,13 +10,19 @@ export interface OpsServerOptions {
   host?: string;
   /** Extra GET routes served beside /metrics, e.g. /health and /ready from the service lifecycle. */
   routes?: Record<string, OpsRoute>;
+  /**
+   * Runs before each scrape, for gauges read from elsewhere (queue depth, checkpoint lag in Redis),
+   * so they are current when Prometheus looks, not only when a probe last asked. A failure keeps
+   * the last values: the scrape itself still answers.
+   */
+  beforeScrape?: () => Promise<void>;
 }
 
 /**
  * The operations port (METRICS_PORT): /metrics for Prometheus plus whatever routes the service adds.
  * Kept off the traffic port so scrapes and probes neither count as traffic nor compete with it.
  */
-export async function startOpsServer({ registry, port, host = '0.0.0.0', routes = {} }: OpsServerOptions): Promise<Server> {
+export async function startOpsServer({ registry, port, host = '0.0.0.0', routes = {}, beforeScrape }: OpsServerOptions): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -25,8 +31,8 @@ export async function startOpsServer({ registry, port, host = '0.0.0.0', routes 
       return;
     }
     if (path === '/metrics') {
-      registry
-        .metrics()
+      (beforeScrape ? beforeScrape().catch(() => undefined) : Promise.resolve())
+        .then(() => registry.metrics())
         .then((body) => {
           res.writeHead(200, { 'content-type': registry.contentType });
           res.end(body);

@@ -21,7 +21,7 @@ export function pipelineMetrics(registry: Registry) {
     queueDepth: new Gauge({ name: 'runnel_queue_depth', help: 'Jobs per queue and state', labelNames: ['queue', 'state'] as const, registers }),
     activeWorkers: new Gauge({ name: 'runnel_active_workers', help: 'Jobs being processed now', registers }),
     changeStreamLag: new Gauge({ name: 'runnel_change_stream_lag_seconds', help: 'Now minus the cluster time of the last event read', labelNames: ['stream'] as const, registers }),
-    checkpointLag: new Gauge({ name: 'runnel_checkpoint_lag_seconds', help: 'Now minus the cluster time of the checkpoint', labelNames: ['stream'] as const, registers }),
+    checkpointLag: new Gauge({ name: 'runnel_checkpoint_lag_seconds', help: 'While events are read but not yet in S3: now minus the cluster time of the checkpoint; 0 when everything read is stored', labelNames: ['stream'] as const, registers }),
     leaseHolder: new Gauge({ name: 'runnel_lease_holder', help: '1 when this replica holds the stream lease', labelNames: ['stream'] as const, registers }),
     historyLost: new Counter({ name: 'runnel_history_lost_total', help: 'Change stream history lost (error 286) occurrences', labelNames: ['stream'] as const, registers }),
   };

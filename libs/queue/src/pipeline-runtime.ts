@@ -88,6 +88,14 @@ export class PipelineRuntime {
     return runtime;
   }
 
+  readonly #scrapeHooks: (() => Promise<unknown>)[] = [];
+
+  /** Refreshes gauges read from Redis before every scrape of /metrics (see OpsServerOptions.beforeScrape). */
+  onScrape(hook: () => Promise<unknown>): this {
+    this.#scrapeHooks.push(hook);
+    return this;
+  }
+
   /** A further connection (BullMQ workers block on theirs). Closed at shutdown. */
   connection(): Redis {
     const c = createRedisConnection(this.config.REDIS_URL);
@@ -103,6 +111,9 @@ export class PipelineRuntime {
       port: this.config.METRICS_PORT,
       host: this.config.HOST,
       routes: { '/health': this.lifecycle.healthHandler, '/ready': this.lifecycle.readyHandler, '/status': this.lifecycle.readyHandler },
+      beforeScrape: async () => {
+        await Promise.allSettled(this.#scrapeHooks.map((hook) => hook()));
+      },
     });
     this.lifecycle
       .onShutdown('work', stopWork)
