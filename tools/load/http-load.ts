@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { autocannon, type AutocannonRequest } from './autocannon';
 import { allPass, type CriterionResult, evaluateHttp, HTTP_CRITERIA, type LatencySummary, type RssSummary, summariseLatencies, summariseRss } from './criteria';
 import type { GatewayUnderTest } from './gateway-under-test';
-import { RssSampler, scrape } from './rss-sampler';
+import { metricMiB, readRss, Sampler, scrape } from './rss-sampler';
 import { type HttpScenario, mixSequence, type RequestKind } from './scenarios';
 
 export interface HttpSettings {
@@ -41,6 +41,8 @@ export interface HttpReport {
   /** Streams fetched separately after the run, read to the end with fetch. */
   sseSample?: { fetched: number; endedWithEnd: number };
   rss?: RssSummary & { seriesMiB: number[] };
+  /** V8 heap used (nodejs_heap_size_used_bytes), sampled with RSS when the metrics URL is known: tells heap growth from native memory. */
+  heapUsed?: RssSummary & { seriesMiB: number[] };
   /** Gateway CPU during the measured run, in cores (local gateway only). */
   gatewayCpuCores?: number;
   /** The gateway's own count of requests during the measured run (runnel_gateway_requests_total delta). */
@@ -149,7 +151,10 @@ export async function runHttpScenario(scenario: HttpScenario, gateway: GatewayUn
 
   log(`${scenario.name}: measuring ${settings.durationS} s at ${settings.rate} req/s, ${settings.connections} connections`);
   const countsBefore = await gatewayCounts(gateway.metricsUrl);
-  const sampler = gateway.rss ? new RssSampler(gateway.rss, scenario.rssEveryMs).start() : undefined;
+  const rssSource = gateway.rss;
+  const metricsUrl = gateway.metricsUrl;
+  const sampler = rssSource ? new Sampler(() => readRss(rssSource), scenario.rssEveryMs).start() : undefined;
+  const heapSampler = metricsUrl ? new Sampler(() => metricMiB(metricsUrl, 'nodejs_heap_size_used_bytes'), scenario.rssEveryMs).start() : undefined;
   const cpu0 = gateway.pid ? cpuSeconds(gateway.pid) : Number.NaN;
   const t0 = performance.now();
   recording = true;
@@ -158,6 +163,8 @@ export async function runHttpScenario(scenario: HttpScenario, gateway: GatewayUn
   const elapsedS = (performance.now() - t0) / 1000;
   const cpu1 = gateway.pid ? cpuSeconds(gateway.pid) : Number.NaN;
   const rssSeries = sampler ? await sampler.stop() : [];
+  const heapSeries = heapSampler ? await heapSampler.stop() : [];
+  const heapUsed = summariseRss(heapSeries, scenario.rssEveryMs / 1000);
   const countsAfter = await gatewayCounts(gateway.metricsUrl);
   const sseSample = await sampleStreams(gateway, scenario.mix, headers);
   const after = loadAvg();
@@ -194,6 +201,7 @@ export async function runHttpScenario(scenario: HttpScenario, gateway: GatewayUn
     perKind: Object.fromEntries(Object.entries(perKind).map(([name, k]) => [name, { responses: k.responses, ok: k.ok, malformed: k.malformed, latency: summariseLatencies(k.latencies) }])),
     sseSample,
     rss: rss && { ...rss, seriesMiB: rssSeries.map((x) => Math.round(x * 10) / 10) },
+    heapUsed: heapUsed && { ...heapUsed, seriesMiB: heapSeries.map((x) => Math.round(x * 10) / 10) },
     gatewayCpuCores: Number.isFinite(cpu1 - cpu0) ? (cpu1 - cpu0) / elapsedS : undefined,
     gatewayCounted: delta(countsBefore, countsAfter),
     criteria,

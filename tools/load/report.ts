@@ -8,6 +8,14 @@ export function table(rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/** At most ~60 values of a series (every n-th, and the last), so a 10-minute soak stays readable. */
+function thin(series: number[]): string {
+  const every = Math.max(1, Math.ceil(series.length / 60));
+  const picked = series.filter((_, i) => i % every === 0);
+  if ((series.length - 1) % every !== 0) picked.push(series[series.length - 1]);
+  return `${picked.join(' ')}${every > 1 ? ` (every ${every}th sample)` : ''}`;
+}
+
 const f0 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(0));
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(1));
 
@@ -51,7 +59,11 @@ export function formatHttpReport(r: HttpReport): string {
   }
   const codes = Object.entries(r.statusCodes).map(([c, n]) => `${c}: ${n}`).join(', ');
   lines.push('', `Status codes: ${codes || 'none'}.${r.gatewayCounted ? ` Gateway's own count (runnel_gateway_requests_total): ${Object.entries(r.gatewayCounted).map(([k, v]) => `${k}: ${v}`).join(', ')}.` : ''}`);
-  if (r.rss && s.rssGrowthBoundMiB !== undefined) lines.push(`RSS every ${s.rssEveryMs / 1000} s (MiB): ${r.rss.seriesMiB.join(' ')}`);
+  if (r.heapUsed) lines.push(`V8 heap used start / end / peak: ${f1(r.heapUsed.startMiB)} / ${f1(r.heapUsed.endMiB)} / ${f1(r.heapUsed.peakMiB)} MiB (slope ${r.heapUsed.slopeMiBPerMin.toFixed(2)} MiB/min).`);
+  if (s.rssGrowthBoundMiB !== undefined) {
+    if (r.rss) lines.push(`RSS every ${s.rssEveryMs / 1000} s (MiB): ${thin(r.rss.seriesMiB)}`);
+    if (r.heapUsed) lines.push(`V8 heap used every ${s.rssEveryMs / 1000} s (MiB): ${thin(r.heapUsed.seriesMiB)}`);
+  }
   lines.push('', criteriaTable(r.criteria));
   return lines.join('\n');
 }

@@ -38,10 +38,10 @@ export async function scrape(metricsUrl: string): Promise<Sample[]> {
   return parseMetrics(await res.text());
 }
 
-/** process_resident_memory_bytes from a service's /metrics, in MiB; NaN when unavailable. */
-export async function metricsRssMiB(metricsUrl: string): Promise<number> {
+/** A metric's first series from a service's /metrics, in MiB; NaN when unavailable. */
+export async function metricMiB(metricsUrl: string, name: string): Promise<number> {
   try {
-    const s = (await scrape(metricsUrl)).find((x) => x.name === 'process_resident_memory_bytes');
+    const s = (await scrape(metricsUrl)).find((x) => x.name === name);
     return s ? s.value / MiB : Number.NaN;
   } catch {
     return Number.NaN;
@@ -52,26 +52,26 @@ export async function metricsRssMiB(metricsUrl: string): Promise<number> {
 export type RssSource = { pid: number } | { metricsUrl: string };
 
 export function readRss(source: RssSource): Promise<number> {
-  return 'pid' in source ? Promise.resolve(procRssMiB(source.pid)) : metricsRssMiB(source.metricsUrl);
+  return 'pid' in source ? Promise.resolve(procRssMiB(source.pid)) : metricMiB(source.metricsUrl, 'process_resident_memory_bytes');
 }
 
-/** Samples RSS every `everyMs` until stopped; the samples are MiB, oldest first, failed reads left out. */
-export class RssSampler {
-  readonly samples: { atMs: number; mib: number }[] = [];
+/** Calls `read` every `everyMs` until stopped; values oldest first, failed reads (NaN) left out. */
+export class Sampler {
+  readonly samples: { atMs: number; value: number }[] = [];
   #timer: NodeJS.Timeout | undefined;
   #t0 = Date.now();
   #pending: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly source: RssSource,
+    private readonly read: () => Promise<number>,
     private readonly everyMs: number,
   ) {}
 
   start(): this {
     this.#t0 = Date.now();
     const tick = () => {
-      this.#pending = readRss(this.source).then((mib) => {
-        if (Number.isFinite(mib)) this.samples.push({ atMs: Date.now() - this.#t0, mib });
+      this.#pending = this.read().then((value) => {
+        if (Number.isFinite(value)) this.samples.push({ atMs: Date.now() - this.#t0, value });
       });
     };
     tick();
@@ -79,12 +79,12 @@ export class RssSampler {
     return this;
   }
 
-  /** Stops after one last sample, so the end of the run is in the series. */
+  /** Stops after one last read, so the end of the run is in the series. */
   async stop(): Promise<number[]> {
     clearInterval(this.#timer);
     await this.#pending;
-    const last = await readRss(this.source);
-    if (Number.isFinite(last)) this.samples.push({ atMs: Date.now() - this.#t0, mib: last });
-    return this.samples.map((s) => s.mib);
+    const last = await this.read();
+    if (Number.isFinite(last)) this.samples.push({ atMs: Date.now() - this.#t0, value: last });
+    return this.samples.map((s) => s.value);
   }
 }
