@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { autocannon, type AutocannonRequest } from './autocannon';
 import { allPass, type CriterionResult, evaluateHttp, HTTP_CRITERIA, type LatencySummary, type RssSummary, summariseLatencies, summariseRss } from './criteria';
 import type { GatewayUnderTest } from './gateway-under-test';
-import { metricMiB, readRss, Sampler, scrape } from './rss-sampler';
+import { metricMiB, procCpuSeconds, readRss, Sampler, scrape } from './rss-sampler';
 import { type HttpScenario, mixSequence, type RequestKind } from './scenarios';
 
 export interface HttpSettings {
@@ -52,16 +52,6 @@ export interface HttpReport {
 }
 
 const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-
-/** utime + stime of a process in seconds (USER_HZ = 100 on Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** A 2xx body is a full answer: JSON with an output, or a stream that reached `event: end`. */
 export function completeBody(expect: RequestKind['expect'], body: string): boolean {
@@ -155,13 +145,13 @@ export async function runHttpScenario(scenario: HttpScenario, gateway: GatewayUn
   const metricsUrl = gateway.metricsUrl;
   const sampler = rssSource ? new Sampler(() => readRss(rssSource), scenario.rssEveryMs).start() : undefined;
   const heapSampler = metricsUrl ? new Sampler(() => metricMiB(metricsUrl, 'nodejs_heap_size_used_bytes'), scenario.rssEveryMs).start() : undefined;
-  const cpu0 = gateway.pid ? cpuSeconds(gateway.pid) : Number.NaN;
+  const cpu0 = gateway.pid ? procCpuSeconds(gateway.pid) : Number.NaN;
   const t0 = performance.now();
   recording = true;
   const result = await fire(settings.durationS);
   recording = false;
   const elapsedS = (performance.now() - t0) / 1000;
-  const cpu1 = gateway.pid ? cpuSeconds(gateway.pid) : Number.NaN;
+  const cpu1 = gateway.pid ? procCpuSeconds(gateway.pid) : Number.NaN;
   const rssSeries = sampler ? await sampler.stop() : [];
   const heapSeries = heapSampler ? await heapSampler.stop() : [];
   const heapUsed = summariseRss(heapSeries, scenario.rssEveryMs / 1000);

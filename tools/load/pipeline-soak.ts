@@ -4,7 +4,7 @@ import { verifyLake } from '@runnel/lake';
 import { eventually, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import { allPass, type CriterionResult, evaluatePipeline } from './criteria';
 import { deployedNodeOptions } from './gateway-under-test';
-import { procRssMiB } from './rss-sampler';
+import { procCpuSeconds, procRssMiB } from './rss-sampler';
 import type { PipelineScenario } from './scenarios';
 
 const APPS = ['change-reader', 'batch-writer', 's3-uploader'] as const;
@@ -29,6 +29,8 @@ export interface PipelineSample {
   /** Now minus the time the checkpointed event was due, s: covers a reader falling behind the rate too. */
   checkpointLagS: number;
   rssMiB: Record<App, number>;
+  /** CPU used since the previous sample, in cores. */
+  cpuCores: Record<App, number>;
 }
 
 export interface PipelineReport {
@@ -116,6 +118,8 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
     const sourceStart = Date.now() - (firstRead.read_seq / settings.rate) * 1000;
     const elapsed = () => (Date.now() - sourceStart) / 1000;
     const samples: PipelineSample[] = [];
+    const pidOf = (a: App) => services.get(a)?.child.pid ?? -1;
+    let lastCpu = { at: Date.now(), s: Object.fromEntries(APPS.map((a) => [a, procCpuSeconds(pidOf(a))])) as Record<App, number> };
     const sample = async () => {
       alive();
       const { reader: r, batchesWaiting } = await readerState(reader);
@@ -129,12 +133,16 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
         inFlight: r.read_seq - checkpointSeq,
         batchesWaiting,
         checkpointLagS: checkpointSeq >= events ? 0 : Math.max(0, t - checkpointSeq / settings.rate),
-        rssMiB: Object.fromEntries(APPS.map((a) => [a, procRssMiB(services.get(a)?.child.pid ?? -1)])) as Record<App, number>,
+        rssMiB: Object.fromEntries(APPS.map((a) => [a, procRssMiB(pidOf(a))])) as Record<App, number>,
+        cpuCores: {} as Record<App, number>,
       };
+      const cpu = { at: Date.now(), s: Object.fromEntries(APPS.map((a) => [a, procCpuSeconds(pidOf(a))])) as Record<App, number> };
+      for (const a of APPS) s.cpuCores[a] = (cpu.s[a] - lastCpu.s[a]) / ((cpu.at - lastCpu.at) / 1000);
+      lastCpu = cpu;
       samples.push(s);
       log(
         `pipeline-soak: t=${t.toFixed(0).padStart(4)} s  due ${s.due}  read ${s.readSeq}  checkpoint ${s.checkpointSeq}  in flight ${s.inFlight}  batches waiting ${s.batchesWaiting}  ` +
-          `checkpoint lag ${s.checkpointLagS.toFixed(1)} s  RSS ${APPS.map((a) => `${a} ${s.rssMiB[a].toFixed(0)}`).join(' / ')} MiB`,
+          `checkpoint lag ${s.checkpointLagS.toFixed(1)} s  RSS ${APPS.map((a) => `${a} ${s.rssMiB[a].toFixed(0)}`).join(' / ')} MiB  CPU ${APPS.map((a) => s.cpuCores[a].toFixed(2)).join(' / ')} cores`,
       );
     };
     for (let k = 1; k * settings.sampleEveryS <= settings.durationS + 1e-9; k++) {

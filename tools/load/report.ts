@@ -17,6 +17,7 @@ function thin(series: number[]): string {
 }
 
 const f0 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(0));
+const f2 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(2));
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(1));
 
 function criteriaTable(criteria: CriterionResult[]): string {
@@ -79,8 +80,10 @@ export function formatPipelineReport(r: PipelineReport): string {
       `started ${r.startedAt}; load average before ${r.loadAvg.before}, after ${r.loadAvg.after}.`,
     '',
     table([
-      ['t (s)', 'due', 'read', 'checkpoint', 'in flight', 'batches waiting', 'checkpoint lag (s)', 'RSS reader / writer / uploader (MiB)'],
-      ...r.samples.map((x) => [f0(x.t), String(x.due), String(x.readSeq), String(x.checkpointSeq), String(x.inFlight), String(x.batchesWaiting), f1(x.checkpointLagS), `${f0(x.rssMiB['change-reader'])} / ${f0(x.rssMiB['batch-writer'])} / ${f0(x.rssMiB['s3-uploader'])}`]),
+      ['t (s)', 'due', 'read', 'checkpoint', 'in flight', 'batches waiting', 'checkpoint lag (s)', 'RSS reader / writer / uploader (MiB)', 'CPU reader / writer / uploader (cores)'],
+      ...r.samples.map((x) => [f0(x.t), String(x.due), String(x.readSeq), String(x.checkpointSeq), String(x.inFlight), String(x.batchesWaiting), f1(x.checkpointLagS), `${f0(x.rssMiB['change-reader'])} / ${f0(x.rssMiB['batch-writer'])} / ${f0(x.rssMiB['s3-uploader'])}`,
+        `${f2(x.cpuCores['change-reader'])} / ${f2(x.cpuCores['batch-writer'])} / ${f2(x.cpuCores['s3-uploader'])}`,
+      ]),
     ]),
     '',
     `Drained (checkpoint = last event) ${f1(r.drainS)} s after the window; lake: ${r.lake ? `${r.lake.objects} objects, ${r.lake.events} events` : 'not read'}.`,

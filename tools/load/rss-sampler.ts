@@ -12,6 +12,16 @@ export function procRssMiB(pid: number): number {
   }
 }
 
+/** utime + stime of a local process in seconds (USER_HZ = 100 on Linux); NaN once it is gone. */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** One series of a Prometheus text exposition: name, labels, value. */
 export interface Sample {
   name: string;
