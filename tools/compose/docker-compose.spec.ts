@@ -17,30 +17,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type EnvShape, parseConfig } from '@runnel/config';
+import { parseConfig } from '@runnel/config';
 import { parse } from 'yaml';
-// Repo-wide checks read each service's config schema directly; nothing ships from tools/.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { BatchWriterConfigSchema } from '../../apps/batch-writer/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { ChangeReaderConfigSchema } from '../../apps/change-reader/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { GatewayConfigSchema } from '../../apps/gateway/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { S3UploaderConfigSchema } from '../../apps/s3-uploader/src/config';
+import { SERVICE_SCHEMAS, unknownEnvNames } from '../config/service-env';
 
 const ROOT = join(__dirname, '../..');
-
-/** Config schema of each Runnel service, by compose service name. */
-const SCHEMAS: Record<string, EnvShape> = {
-  gateway: GatewayConfigSchema,
-  'change-reader': ChangeReaderConfigSchema,
-  'batch-writer': BatchWriterConfigSchema,
-  's3-uploader': S3UploaderConfigSchema,
-};
-
-/** Read by Node itself or the OpenTelemetry SDK (libs/telemetry), not by the service's schema. */
-const RUNTIME_ENV = /^(NODE_OPTIONS|NODE_ENV|OTEL_[A-Z0-9_]+)$/;
 
 /** One-shot containers: they run to completion, so they have no health check; dependants wait for their success. */
 const isOneShot = (name: string) => name.endsWith('-init');
@@ -78,7 +59,7 @@ interface Compose {
 // `<<:` merge keys share the pipeline services' common environment.
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose;
 const services = Object.entries(compose.services);
-const appServices = services.filter(([name]) => name in SCHEMAS);
+const appServices = services.filter(([name]) => name in SERVICE_SCHEMAS);
 
 /** Compose's interpolation of one value with nothing set in the shell: `${VAR:-default}` → default, `${VAR}` → '', `$$` → `$`. */
 function interpolate(value: string): string {
@@ -234,12 +215,12 @@ describe('docker-compose.yml (validated structurally; no Docker engine here)', (
 
   describe('Runnel services environment', () => {
     test.each(appServices.map(([name, svc]) => ({ name, svc })))('$name: every name is one the service reads', ({ name, svc }) => {
-      const unknown = Object.keys(rawEnv(svc)).filter((k) => !Object.hasOwn(SCHEMAS[name], k) && !RUNTIME_ENV.test(k));
+      const unknown = unknownEnvNames(SERVICE_SCHEMAS[name], Object.keys(rawEnv(svc)));
       expect(unknown).toEqual([]);
     });
 
     test.each(appServices.map(([name, svc]) => ({ name, svc })))('$name: the values parse with the schema, as compose fills them in', ({ name, svc }) => {
-      expect(() => parseConfig(SCHEMAS[name], resolvedEnv(svc))).not.toThrow();
+      expect(() => parseConfig(SERVICE_SCHEMAS[name], resolvedEnv(svc))).not.toThrow();
     });
 
     test('secrets come only from ${VAR:-default} (dev defaults), never written in', () => {
@@ -341,11 +322,11 @@ describe('docker-compose.yml (validated structurally; no Docker engine here)', (
   describe('the checks can fail (negative controls)', () => {
     test('a misspelled or foreign environment name is reported', () => {
       const svc: ComposeService = { environment: { REDIS_URL: 'redis://redis:6379', BATCH_SIZ: '10', S3_BUCKET: 'lake' } };
-      expect(Object.keys(rawEnv(svc)).filter((k) => !Object.hasOwn(ChangeReaderConfigSchema, k) && !RUNTIME_ENV.test(k))).toEqual(['BATCH_SIZ', 'S3_BUCKET']);
+      expect(unknownEnvNames(SERVICE_SCHEMAS['change-reader'], Object.keys(rawEnv(svc)))).toEqual(['BATCH_SIZ', 'S3_BUCKET']);
     });
 
     test('a bad value is reported after interpolation', () => {
-      expect(() => parseConfig(BatchWriterConfigSchema, resolvedEnv({ environment: { FORMAT: '${FORMAT:-xml}' } }))).toThrow(/FORMAT/);
+      expect(() => parseConfig(SERVICE_SCHEMAS['batch-writer'], resolvedEnv({ environment: { FORMAT: '${FORMAT:-xml}' } }))).toThrow(/FORMAT/);
     });
 
     test('interpolation follows compose: defaults, unset, and $$ escapes', () => {

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { decodeObject, parseObjectKey, verifyLake } from '@runnel/lake';
+import { decodeObject, describeStream, isCleanStream, parseObjectKey, verifyLake } from '@runnel/lake';
 import { MongoClient } from 'mongodb';
 import { markRunDocuments, missingDocuments, parseSmokeArgs, SMOKE_USAGE, type SmokeSettings } from './smoke-lib';
 
@@ -92,9 +92,8 @@ async function main(): Promise<number> {
     const reports = await verifyLake(s3, s.bucket, s.prefix);
     let lakeClean = reports.length > 0;
     for (const r of reports) {
-      const clean = r.missing === 0 && r.duplicates === 0 && r.badObjects.length === 0;
-      lakeClean &&= clean;
-      log(`  stream ${r.stream}: ${r.events} events in ${r.objects} objects, missing ${r.missing}, duplicated ${r.duplicates}, bad objects ${r.badObjects.length} — ${clean ? 'OK' : 'PROBLEM'}`);
+      lakeClean &&= isCleanStream(r);
+      log(`  ${describeStream(r)}`);
     }
     log(`gateway: ${gatewayProblem ? `no answer (${gatewayProblem})` : `/echo/invoke answered at ${s.gatewayUrl}`}`);
     const ok = seen.size === s.count && lakeClean && !gatewayProblem;

@@ -19,32 +19,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { type EnvShape, parseConfig } from '@runnel/config';
+import { parseConfig } from '@runnel/config';
 import { parseAllDocuments } from 'yaml';
-// Repo-wide checks read each service's config schema directly; nothing ships from tools/.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { BatchWriterConfigSchema } from '../../apps/batch-writer/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { ChangeReaderConfigSchema } from '../../apps/change-reader/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { GatewayConfigSchema } from '../../apps/gateway/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { S3UploaderConfigSchema } from '../../apps/s3-uploader/src/config';
 import { OVERLAYS, renderOverlay } from './k8s-test-support';
+import { SERVICE_SCHEMAS, unknownEnvNames, configProblems } from '../config/service-env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const K8S_DIR = path.join(ROOT, 'k8s');
-
-/** Config schema of each service, by k8s/<directory> name. */
-const SCHEMAS: Record<string, EnvShape> = {
-  gateway: GatewayConfigSchema,
-  'change-reader': ChangeReaderConfigSchema,
-  'batch-writer': BatchWriterConfigSchema,
-  's3-uploader': S3UploaderConfigSchema,
-};
-
-/** Read by Node itself or the OpenTelemetry SDK (libs/telemetry), not by the service's schema. */
-const RUNTIME_ENV = /^(NODE_OPTIONS|NODE_ENV|OTEL_[A-Z0-9_]+)$/;
 
 /** Stand-in for values Kubernetes fills in (fieldRef, resourceFieldRef, …). */
 const DOWNWARD_API_VALUE = 'runnel-pod-0';
@@ -134,24 +115,9 @@ function serviceEnv(service: string): ServiceEnv {
 // The checks
 // ---------------------------------------------------------------------------
 
-/** Names the service would ignore. */
-function unknownNames(schema: EnvShape, names: string[]): string[] {
-  return names.filter((n) => !Object.hasOwn(schema, n) && !RUNTIME_ENV.test(n));
-}
-
 /** What the pod sees: ConfigMap, then Secret (envFrom order), then `env` (always wins). */
 function podEnv(s: Pick<ServiceEnv, 'configMap' | 'secret' | 'containerEnv'>, withSecret: boolean): Env {
   return { ...s.configMap, ...(withSecret ? s.secret : {}), ...s.containerEnv };
-}
-
-/** Config problems as readable strings ([] = the schema accepts the environment). */
-function configProblems(schema: EnvShape, env: Env): string[] {
-  try {
-    parseConfig(schema, env);
-    return [];
-  } catch (err) {
-    return [(err as Error).message];
-  }
 }
 
 const MEBI: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, K: 1000 / 1024 ** 2, M: 1e6 / 1024 ** 2, G: 1e9 / 1024 ** 2 };
@@ -183,7 +149,7 @@ function fitProblems(service: string, d: Manifest, envOf: (c: Container) => Env)
     if (heap && limit && Number(heap[1]) > mebibytes(limit) * 0.8) {
       problems.push(`${c.name}: --max-old-space-size=${heap[1]} leaves less than 20% of the ${limit} limit`);
     }
-    const shutdownSeconds = (parseConfig(SCHEMAS[service], env).SHUTDOWN_TIMEOUT as number) / 1000;
+    const shutdownSeconds = (parseConfig(SERVICE_SCHEMAS[service], env).SHUTDOWN_TIMEOUT as number) / 1000;
     const needed = shutdownSeconds + preStopSeconds(c) + 5;
     if (needed > grace) {
       problems.push(`${c.name}: SHUTDOWN_TIMEOUT ${shutdownSeconds}s + preStop ${preStopSeconds(c)}s + 5s slack > terminationGracePeriodSeconds ${grace}`);
@@ -201,32 +167,32 @@ const serviceDirs = (existsSync(K8S_DIR) ? readdirSync(K8S_DIR, { withFileTypes:
   .map((e) => e.name)
   .filter((name) => ['configmap.yaml', 'secrets.yaml.example', 'deployment.yaml'].some((f) => existsSync(path.join(K8S_DIR, name, f))))
   .sort();
-const services = serviceDirs.filter((s) => s in SCHEMAS).map(serviceEnv);
+const services = serviceDirs.filter((s) => s in SERVICE_SCHEMAS).map(serviceEnv);
 
 describe('k8s environment names and values match each service config schema', () => {
   test('every k8s/<service> with a ConfigMap, Secret template or Deployment has a schema here', () => {
-    expect(serviceDirs.filter((s) => !(s in SCHEMAS))).toEqual([]);
-    expect(services.map((s) => s.service)).toEqual(expect.arrayContaining(Object.keys(SCHEMAS)));
+    expect(serviceDirs.filter((s) => !(s in SERVICE_SCHEMAS))).toEqual([]);
+    expect(services.map((s) => s.service)).toEqual(expect.arrayContaining(Object.keys(SERVICE_SCHEMAS)));
   });
 
   test.each(services)('$title: configmap.yaml names are accepted by the schema', ({ service, configMap }) => {
     expect(Object.keys(configMap).length).toBeGreaterThan(0);
-    expect(unknownNames(SCHEMAS[service], Object.keys(configMap))).toEqual([]);
+    expect(unknownEnvNames(SERVICE_SCHEMAS[service], Object.keys(configMap))).toEqual([]);
   });
 
   test.each(services)('$title: secrets.yaml.example names are accepted by the schema', ({ service, secret }) => {
-    expect(unknownNames(SCHEMAS[service], Object.keys(secret))).toEqual([]);
+    expect(unknownEnvNames(SERVICE_SCHEMAS[service], Object.keys(secret))).toEqual([]);
   });
 
   test.each(services)('$title: deployment.yaml container env names are accepted by the schema', ({ service, containerEnv, prefixes }) => {
     // A prefix would rename every imported variable; none of the services reads prefixed names.
     expect(prefixes).toEqual([]);
-    expect(unknownNames(SCHEMAS[service], Object.keys(containerEnv))).toEqual([]);
+    expect(unknownEnvNames(SERVICE_SCHEMAS[service], Object.keys(containerEnv))).toEqual([]);
   });
 
   test.each(services)('$title: the values parse (ConfigMap alone, and with the Secret template)', (s) => {
-    expect(configProblems(SCHEMAS[s.service], podEnv(s, false))).toEqual([]);
-    expect(configProblems(SCHEMAS[s.service], podEnv(s, true))).toEqual([]);
+    expect(configProblems(SERVICE_SCHEMAS[s.service], podEnv(s, false))).toEqual([]);
+    expect(configProblems(SERVICE_SCHEMAS[s.service], podEnv(s, true))).toEqual([]);
   });
 
   test.each(services)('$title: heap cap fits the memory limit; shutdown fits the grace period', ({ service, deployments, configMap, secret }) => {
@@ -235,7 +201,7 @@ describe('k8s environment names and values match each service config schema', ()
   });
 
   describe('as the overlays render them (k8s/overlays/*: patched ConfigMaps and resources)', () => {
-    const cases = OVERLAYS.flatMap((overlay) => Object.keys(SCHEMAS).map((service) => ({ overlay, service, title: `overlays/${overlay} ${service}` })));
+    const cases = OVERLAYS.flatMap((overlay) => Object.keys(SERVICE_SCHEMAS).map((service) => ({ overlay, service, title: `overlays/${overlay} ${service}` })));
 
     test.each(cases)('$title: names accepted, values parse, heap and shutdown fit', ({ overlay, service }) => {
       const docs = renderOverlay(overlay) as Manifest[];
@@ -255,8 +221,8 @@ describe('k8s environment names and values match each service config schema', ()
       expect(containers.length).toBeGreaterThan(0);
       for (const c of containers) {
         const env = envOf(c);
-        expect(unknownNames(SCHEMAS[service], Object.keys(env))).toEqual([]);
-        expect(configProblems(SCHEMAS[service], env)).toEqual([]);
+        expect(unknownEnvNames(SERVICE_SCHEMAS[service], Object.keys(env))).toEqual([]);
+        expect(configProblems(SERVICE_SCHEMAS[service], env)).toEqual([]);
       }
       expect(fitProblems(service, deployment, envOf)).toEqual([]);
     });
@@ -267,18 +233,18 @@ describe('k8s environment names and values match each service config schema', ()
 
     test('a deliberately misspelled name is reported', () => {
       const configMap = { ...fixture.configMap, BATCH_SIZ: '5000', LEASE_TTL: '10000' };
-      expect(unknownNames(ChangeReaderConfigSchema, Object.keys(configMap))).toEqual(['BATCH_SIZ', 'LEASE_TTL']);
+      expect(unknownEnvNames(SERVICE_SCHEMAS['change-reader'], Object.keys(configMap))).toEqual(['BATCH_SIZ', 'LEASE_TTL']);
     });
 
     test('a name another service reads is reported (the schemas are per service)', () => {
-      expect(unknownNames(ChangeReaderConfigSchema, ['S3_BUCKET', 'NUM_WORKERS'])).toEqual(['S3_BUCKET', 'NUM_WORKERS']);
-      expect(unknownNames(BatchWriterConfigSchema, ['MONGODB_URI', 'HOLDER_ID'])).toEqual(['MONGODB_URI', 'HOLDER_ID']);
-      expect(unknownNames(S3UploaderConfigSchema, ['S3_BUCKET', 'NODE_OPTIONS', 'OTEL_EXPORTER_OTLP_ENDPOINT'])).toEqual([]);
+      expect(unknownEnvNames(SERVICE_SCHEMAS['change-reader'], ['S3_BUCKET', 'NUM_WORKERS'])).toEqual(['S3_BUCKET', 'NUM_WORKERS']);
+      expect(unknownEnvNames(SERVICE_SCHEMAS['batch-writer'], ['MONGODB_URI', 'HOLDER_ID'])).toEqual(['MONGODB_URI', 'HOLDER_ID']);
+      expect(unknownEnvNames(SERVICE_SCHEMAS['s3-uploader'], ['S3_BUCKET', 'NODE_OPTIONS', 'OTEL_EXPORTER_OTLP_ENDPOINT'])).toEqual([]);
     });
 
     test('a bad value is reported', () => {
       const env = podEnv({ ...fixture, configMap: { ...fixture.configMap, QUEUE_PREFIX: 'runnel', BATCH_SIZE: 'many' } }, true);
-      const problems = configProblems(ChangeReaderConfigSchema, env).join('\n');
+      const problems = configProblems(SERVICE_SCHEMAS['change-reader'], env).join('\n');
       expect(problems).toMatch(/QUEUE_PREFIX/);
       expect(problems).toMatch(/BATCH_SIZE/);
     });
@@ -286,7 +252,7 @@ describe('k8s environment names and values match each service config schema', ()
     test('the s3-uploader refuses to start without S3_BUCKET', () => {
       const uploader = serviceEnv('s3-uploader');
       const { S3_BUCKET: _bucket, ...rest } = uploader.configMap;
-      expect(configProblems(S3UploaderConfigSchema, rest).join('\n')).toMatch(/S3_BUCKET/);
+      expect(configProblems(SERVICE_SCHEMAS['s3-uploader'], rest).join('\n')).toMatch(/S3_BUCKET/);
     });
 
     test('memory quantities convert to MiB', () => {

@@ -8,7 +8,7 @@
  * S3_FORCE_PATH_STYLE, and the AWS SDK's usual credentials.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { verifyLake } from '@runnel/lake';
+import { describeStream, isCleanStream, verifyLake } from '@runnel/lake';
 
 async function main(): Promise<number> {
   const target = process.argv[2] ?? '';
@@ -33,12 +33,8 @@ async function main(): Promise<number> {
     }
     let ok = true;
     for (const r of reports) {
-      const clean = r.missing === 0 && r.duplicates === 0 && r.badObjects.length === 0;
-      ok &&= clean;
-      process.stdout.write(
-        `stream ${r.stream}: ${r.objects} objects, ${r.events} events (seq 1..${r.maxSeq}), missing ${r.missing}, duplicated ${r.duplicates}` +
-          `${r.badObjects.length ? `, ${r.badObjects.length} objects whose content disagrees with their key` : ''} — ${clean ? 'OK' : 'PROBLEM'}\n`,
-      );
+      ok &&= isCleanStream(r);
+      process.stdout.write(`${describeStream(r)}\n`);
       for (const [c, n] of Object.entries(r.collections).sort()) process.stdout.write(`  ${c}: ${n} events\n`);
       if (r.missingSample.length) process.stdout.write(`  first missing seqs: ${r.missingSample.join(', ')}\n`);
       if (r.duplicateSample.length) process.stdout.write(`  first duplicated seqs: ${r.duplicateSample.join(', ')}\n`);

@@ -80,3 +80,16 @@ export async function verifyLake(s3: S3Client, bucket: string, prefix = ''): Pro
   }
   return [...seen.values()].map((e) => e.report).sort((a, b) => a.stream.localeCompare(b.stream));
 }
+
+/** Every seq once, and every object's content agrees with its key. */
+export function isCleanStream(r: StreamReport): boolean {
+  return r.missing === 0 && r.duplicates === 0 && r.badObjects.length === 0;
+}
+
+/** One line per stream for the tools that print a verification (lake:verify, compose:smoke). */
+export function describeStream(r: StreamReport): string {
+  return (
+    `stream ${r.stream}: ${r.objects} objects, ${r.events} events (seq 1..${r.maxSeq}), missing ${r.missing}, duplicated ${r.duplicates}` +
+    `${r.badObjects.length ? `, ${r.badObjects.length} objects whose content disagrees with their key` : ''} — ${isCleanStream(r) ? 'OK' : 'PROBLEM'}`
+  );
+}
