@@ -8,6 +8,7 @@ import type { Logger } from '@runnel/telemetry';
 import { type Batch, BatchCutter, type CutterAction, type CutterOptions } from './batching/batch-cutter';
 import { clusterSeconds, MalformedChangeError, toEnvelope } from './change-envelope-mapper';
 import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceChange } from './sources/change-source';
+import { pause } from './pause';
 
 export interface ChangeReaderOptions {
   source: ChangeSource;
@@ -60,7 +61,7 @@ export class ChangeReaderService {
       if (fence === undefined) {
         this.state = 'standby';
         metrics.leaseHolder.labels(this.stream).set(0);
-        await sleep(leaseTtlMs / 3, signal);
+        await pause(leaseTtlMs / 3, signal);
         continue;
       }
       metrics.leaseHolder.labels(this.stream).set(1);
@@ -87,7 +88,7 @@ export class ChangeReaderService {
           }
         } else if (!signal.aborted) {
           logger.error({ err }, 'reader failed; retrying after a pause');
-          await sleep(1000, signal);
+          await pause(1000, signal);
         }
       } finally {
         metrics.leaseHolder.labels(this.stream).set(0);
@@ -216,7 +217,7 @@ export class ChangeReaderService {
       const c = await this.o.checkpoints.load(this.stream);
       this.checkpointSeq = c?.seq ?? 0;
       if (this.lastSeq - this.checkpointSeq < this.o.bufferLimit || signal.aborted) return;
-      await sleep(50, signal);
+      await pause(50, signal);
     }
   }
 
@@ -265,12 +266,4 @@ function toJob(stream: string, b: Batch, bodyKey: string): BatchJob {
     firstClusterSeconds: b.firstClusterSeconds,
     resumeToken: b.token,
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 }

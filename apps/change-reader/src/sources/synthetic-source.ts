@@ -1,6 +1,7 @@
 import { Long, ObjectId, Timestamp } from 'bson';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { ChangeSource, ResumePoint, SourceChange, SourceItem } from './change-source';
+import { pause } from '../pause';
 
 export interface SyntheticOptions {
   database: string;
@@ -105,7 +106,7 @@ export class SyntheticSource implements ChangeSource {
     while (!signal.aborted) {
       if (this.opts.count > 0 && i > this.opts.count) {
         yield { type: 'idle', token: syntheticToken(i - 1, true) };
-        await sleep(this.opts.idleIntervalMs, signal);
+        await pause(this.opts.idleIntervalMs, signal);
         continue;
       }
       if (this.opts.rate > 0) {
@@ -113,20 +114,13 @@ export class SyntheticSource implements ChangeSource {
         const wait = due - Date.now();
         if (wait > this.opts.idleIntervalMs) {
           yield { type: 'idle', token: syntheticToken(i - 1, true) };
-          await sleep(this.opts.idleIntervalMs, signal);
+          await pause(this.opts.idleIntervalMs, signal);
           continue;
         }
-        if (wait > 0) await sleep(wait, signal);
+        if (wait > 0) await pause(wait, signal);
       }
       yield { type: 'change', change: this.change(i), token: syntheticToken(i) };
       i++;
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }
