@@ -167,7 +167,8 @@ describe('real runs against a built gateway', () => {
     expect(out).toContain('RESULT: PASS (basic-invoke)');
     const [r] = reports;
     expect(r).toMatchObject({ scenario: 'basic-invoke', kind: 'http', targetRate: 50, pass: true, errors: { total: 0 }, statusCodes: { '200': r.responses } });
-    expect(r.attempts).toBeGreaterThanOrEqual(140);
+    expect(r.responses).toBeGreaterThan(0);
+    expect(r.attempts).toBe(r.responses);
     expect(r.latency.count).toBe(r.responses);
     expect(r.latency.p95).toBeGreaterThan(0);
     expect(r.rss!.startMiB).toBeGreaterThan(20);
