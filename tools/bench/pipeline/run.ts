@@ -59,7 +59,7 @@
  *   --json=PATH              also write the results JSON there               [BENCH_JSON]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -68,7 +68,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type ChangeEnvelope, decodeObject, parseObjectKey, verifyLake } from '@runnel/lake';
-import { freePort, RedisServer, S3Server } from '@runnel/testing';
+import { freePort, RedisServer } from '@runnel/testing';
 // The benchmark must generate exactly what the reader generates, so it uses the reader's code.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { toEnvelope } from '../../../apps/change-reader/src/change-envelope-mapper';
@@ -230,11 +230,20 @@ async function workerRole(): Promise<void> {
 }
 
 async function s3rverRole(): Promise<void> {
-  const s3 = await S3Server.start([BUCKET]);
+  // s3rver in this very process (started with --openssl-legacy-provider), not through libs/testing's
+  // S3Server, which would start it in a further child whose CPU the table could not attribute.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+  const dir = mkdtempSync(join(os.tmpdir(), 'runnel-bench-s3-'));
+  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: BUCKET }] });
+  const { port } = await server.run();
   process.on('SIGTERM', () => {
-    void s3.stop().finally(() => process.exit(0));
+    void server.close().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
   });
-  send({ type: 'ready', port: s3.port });
+  send({ type: 'ready', port });
 }
 
 // ------------------------------------------------------------------------------------------------
