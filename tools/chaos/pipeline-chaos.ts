@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
 import { type StreamReport, verifyLake } from '@runnel/lake';
 import { eventually, FlakyProxy, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 
@@ -19,6 +20,11 @@ export interface ChaosReport {
   report: StreamReport;
   lost: number;
   duplicated: number;
+  /**
+   * Batch and object bodies still in Redis after everything is stored (a few seconds' grace for the
+   * last deletions). Left-overs lose no data but hold memory until their TTL (7 days).
+   */
+  leftoverBodies: number;
 }
 
 type App = 'change-reader' | 'batch-writer' | 's3-uploader';
@@ -88,12 +94,16 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
       250,
     );
     const client = new S3Client(s3.clientConfig);
+    const keys = new Redis(redis.url);
     try {
       const [report] = await verifyLake(client, 'lake', 'chaos/');
       // Lost: gaps below the highest seq stored, plus anything above it that never arrived.
       const lost = report.missing + Math.max(0, o.events - report.maxSeq);
-      return { kills, redisRestarts, s3FailedRequests: proxy.failed, report, lost, duplicated: report.duplicates };
+      const bodies = async () => (await keys.keys('*:batch-body:*')).length + (await keys.keys('*:body:*')).length;
+      const leftoverBodies = await eventually('the last bodies to be deleted', async () => (await bodies()) === 0, 5_000).then(() => 0, () => bodies());
+      return { kills, redisRestarts, s3FailedRequests: proxy.failed, report, lost, duplicated: report.duplicates, leftoverBodies };
     } finally {
+      keys.disconnect();
       client.destroy();
     }
   } finally {

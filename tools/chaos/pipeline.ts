@@ -13,7 +13,8 @@ runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed: Date.now() % 
   (r) => {
     process.stdout.write(
       `\nkills: ${JSON.stringify(r.kills)}; redis restarts: ${r.redisRestarts}; S3 requests failed on purpose: ${r.s3FailedRequests}\n` +
-        `lake: ${r.report.objects} objects, ${r.report.events} events of ${events}; lost ${r.lost}; duplicated ${r.duplicated}\n`,
+        `lake: ${r.report.objects} objects, ${r.report.events} events of ${events}; lost ${r.lost}; duplicated ${r.duplicated}\n` +
+        `redis: ${r.leftoverBodies} batch/object bodies left over (expire after 7 days)\n`,
     );
     process.exit(r.lost === 0 && r.duplicated === 0 ? 0 : 1);
   },
