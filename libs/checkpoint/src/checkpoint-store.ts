@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { checkpointKeys, leaseKeys } from './checkpoint-keys';
 import { FencedError } from './fenced-error';
 
@@ -139,7 +139,7 @@ export interface CheckpointStoreOptions {
  */
 export class CheckpointStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly opts: CheckpointStoreOptions,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { leaseKeys } from './checkpoint-keys';
 
 // KEYS: holder, fence. ARGV: holder id, ttl ms. Returns the fencing token, or nil when held by another.
@@ -36,7 +36,7 @@ export class StreamLease {
   #fence: number | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly opts: StreamLeaseOptions,
   ) {}
 

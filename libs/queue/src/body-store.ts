@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 /**
  * Bodies that travel beside jobs: encoded objects (batch-writer → s3-uploader) and version 2
@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
  */
 export class BodyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** Bodies are deleted after upload; the TTL only collects what a dead-lettered batch left behind. */
     private readonly ttlMs = 7 * 24 * 3600 * 1000,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { CHANGE_EVENTS, type DeadLetterSource, type QueueName, QUEUES } from './queue-names';
 
 /**
@@ -22,7 +22,7 @@ export function defaultJobOptions(attempts: number, delayMs: number): JobsOption
   };
 }
 
-export function createQueue(name: QueueName, connection: Redis, prefix: string, defaults?: JobsOptions): Queue {
+export function createQueue(name: QueueName, connection: RedisClient, prefix: string, defaults?: JobsOptions): Queue {
   return new Queue(name, { connection, prefix, defaultJobOptions: defaults });
 }
 
@@ -48,7 +48,7 @@ export async function deadLetter(dlq: Queue, letter: DeadLetter): Promise<void> 
  * Letters for change events the reader could not read (CHANGE_EVENTS) have no queue to go back
  * to and stay.
  */
-export async function replayDeadLetters(connection: Redis, prefix: string): Promise<number> {
+export async function replayDeadLetters(connection: RedisClient, prefix: string): Promise<number> {
   const dlq = new Queue(QUEUES.deadLetter, { connection, prefix });
   const targets = new Map<string, Queue>();
   let replayed = 0;

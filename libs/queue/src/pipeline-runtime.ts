@@ -3,9 +3,8 @@ import { type ConfigOf, env, secretValues } from '@runnel/config';
 import { boundPort, createMetricsRegistry, pipelineMetrics, type PipelineMetrics, type Registry, startOpsServer } from '@runnel/metrics';
 import { ServiceLifecycle } from '@runnel/service';
 import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
-import type { Redis } from 'ioredis';
 import { checkPrefix, DEFAULT_PREFIX } from './queue-names';
-import { checkRedisDurability, createRedisConnection } from './redis-connection';
+import { checkRedisDurability, createRedisConnection, type RedisClient } from './redis-connection';
 
 /** Environment every pipeline service reads. */
 export const PipelineConfigSchema = {
@@ -14,6 +13,12 @@ export const PipelineConfigSchema = {
    * TLS). A URL with a password belongs in the service's Secret, not its ConfigMap.
    */
   REDIS_URL: env.url({ default: 'redis://127.0.0.1:6379', protocols: ['redis', 'rediss'] }),
+  /**
+   * REDIS_URL is one node of a Redis Cluster (true): the services find the other nodes themselves and
+   * follow slot moves and failovers. All pipeline keys share QUEUE_PREFIX's hash tag, so they live in
+   * one slot; every master must run with AOF and noeviction.
+   */
+  REDIS_CLUSTER: env.bool(false),
   /**
    * Prefix of every Redis key the pipeline uses (queues, bodies, checkpoints, lease); it must contain a Redis
    * Cluster hash tag such as `{runnel}` so all keys share one slot. Use the same prefix in all three
@@ -55,7 +60,7 @@ export class RedisNotDurableError extends Error {
  * then calls `serve()`.
  */
 export class PipelineRuntime {
-  readonly connections: Redis[] = [];
+  readonly connections: RedisClient[] = [];
   #ops: Server | undefined;
 
   private constructor(
@@ -65,14 +70,14 @@ export class PipelineRuntime {
     readonly registry: Registry,
     readonly metrics: PipelineMetrics,
     readonly lifecycle: ServiceLifecycle,
-    readonly redis: Redis,
+    readonly redis: RedisClient,
   ) {}
 
   static async create(service: string, config: PipelineConfig & Record<string, unknown>, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}): Promise<PipelineRuntime> {
     const logger = createLogger({ service, level: config.LOG_LEVEL, secrets: secretValues(config) });
     const registry = createMetricsRegistry(service);
     const lifecycle = new ServiceLifecycle({ name: service, logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT, ...options });
-    const redis = createRedisConnection(config.REDIS_URL);
+    const redis = createRedisConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
     redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
     const runtime = new PipelineRuntime(service, config, logger, registry, pipelineMetrics(registry), lifecycle, redis);
     runtime.connections.push(redis);
@@ -97,8 +102,8 @@ export class PipelineRuntime {
   }
 
   /** A further connection (BullMQ workers block on theirs). Closed at shutdown. */
-  connection(): Redis {
-    const c = createRedisConnection(this.config.REDIS_URL);
+  connection(): RedisClient {
+    const c = createRedisConnection(this.config.REDIS_URL, { cluster: this.config.REDIS_CLUSTER });
     c.on('error', () => undefined); // reported once through the main connection
     this.connections.push(c);
     return c;

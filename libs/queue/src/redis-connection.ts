@@ -1,16 +1,39 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** A connection to one Redis server or to a Redis Cluster: the pipeline uses either the same way. */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionOptions extends RedisOptions {
+  /** REDIS_URL is one seed node of a Redis Cluster; the client discovers the others. */
+  cluster?: boolean;
+}
 
 /**
  * One ioredis connection configured for BullMQ (workers need `maxRetriesPerRequest: null`, and
  * blocking commands must not be cut off by a command timeout). Reconnects forever with a capped
  * backoff: Redis restarts are expected, and the services' readiness reports the outage meanwhile.
+ * On a cluster every key of the pipeline hashes to one slot (QUEUE_PREFIX's hash tag), so the
+ * multi-key Lua scripts of BullMQ and of the checkpoint store run there unchanged.
  */
-export function createRedisConnection(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createRedisConnection(url: string, { cluster = false, ...options }: RedisConnectionOptions = {}): RedisClient {
+  const redisOptions: RedisOptions = {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 3_000),
     ...options,
+  };
+  if (!cluster) return new Redis(url, redisOptions);
+  const seed = new URL(url);
+  const { retryStrategy, ...nodeOptions } = redisOptions;
+  return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+    redisOptions: {
+      ...nodeOptions,
+      username: seed.username ? decodeURIComponent(seed.username) : undefined,
+      password: seed.password ? decodeURIComponent(seed.password) : undefined,
+      tls: seed.protocol === 'rediss:' ? {} : undefined,
+    },
+    clusterRetryStrategy: retryStrategy,
+    enableReadyCheck: true,
   });
 }
 
@@ -25,7 +48,17 @@ export interface RedisDurability {
  * (AOF) nor evict keys under memory pressure (noeviction). Managed Redis often forbids CONFIG:
  * then the check reports what it could not verify rather than failing.
  */
-export async function checkRedisDurability(redis: Redis): Promise<RedisDurability> {
+export async function checkRedisDurability(redis: RedisClient): Promise<RedisDurability> {
+  if (redis instanceof Cluster) {
+    // Every master must be safe: the pipeline's slot may move to any of them.
+    await waitUntilReady(redis);
+    const checks = await Promise.all(redis.nodes('master').map((node) => checkRedisDurability(node)));
+    return {
+      appendonly: checks.every((c) => c.appendonly),
+      maxmemoryPolicy: [...new Set(checks.map((c) => c.maxmemoryPolicy))].join(','),
+      problems: checks.flatMap((c, i) => c.problems.map((p) => `${describeNode(redis.nodes('master')[i])}: ${p}`)),
+    };
+  }
   const problems: string[] = [];
   let appendonly = false;
   let maxmemoryPolicy = 'unknown';
@@ -42,4 +75,16 @@ export async function checkRedisDurability(redis: Redis): Promise<RedisDurabilit
     problems.push(`could not read Redis config (${(err as Error).message}); verify appendonly yes and maxmemory-policy noeviction by hand`);
   }
   return { appendonly, maxmemoryPolicy, problems };
+}
+
+function describeNode(node: Redis): string {
+  return `node ${node.options.host}:${node.options.port}`;
+}
+
+function waitUntilReady(cluster: Cluster): Promise<void> {
+  if (cluster.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    cluster.once('ready', () => resolve());
+    cluster.once('error', reject);
+  });
 }

@@ -3,3 +3,4 @@ export * from './redis-server';
 export * from './s3-server';
 export * from './service-process';
 export * from './flaky-proxy';
+export * from './redis-cluster';

@@ -11,6 +11,8 @@ export interface RedisServerOptions {
   /** Reuse a data directory (to restart on the same AOF). */
   dir?: string;
   port?: number;
+  /** More redis-server arguments, e.g. cluster mode. */
+  extraArgs?: string[];
 }
 
 /**
@@ -46,6 +48,7 @@ export class RedisServer {
       '--appendfsync', 'everysec',
       '--maxmemory-policy', durable ? 'noeviction' : 'allkeys-lru',
       '--protected-mode', 'no',
+      ...(options.extraArgs ?? []),
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
