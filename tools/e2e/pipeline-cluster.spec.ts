@@ -1,8 +1,7 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
-import { verifyLake } from '@runnel/lake';
 import { checkRedisDurability, createRedisConnection, DEFAULT_PREFIX } from '@runnel/queue';
-import { eventually, freePort, RedisCluster, S3Server, ServiceProcess } from '@runnel/testing';
+import { RedisCluster, S3Server, type ServiceProcess } from '@runnel/testing';
+import { PipelineUnderTest } from './pipeline-under-test';
 
 /**
  * The pipeline on a real three-master Redis Cluster (REDIS_CLUSTER=true): the hash tag in the key
@@ -50,50 +49,17 @@ describe('pipeline on a Redis Cluster', () => {
     const plain = new Redis(seed.url);
     await expect(plain.set(`${DEFAULT_PREFIX}:probe`, '1')).rejects.toThrow(/MOVED/);
     plain.disconnect();
-    const common = { REDIS_URL: seed.url, REDIS_CLUSTER: 'true', LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
-    const readerPort = await freePort();
-    services.push(
-      new ServiceProcess('change-reader', {
-        ...common,
-        METRICS_PORT: String(readerPort),
-        SOURCE: 'synthetic',
-        SYNTHETIC_COUNT: String(COUNT),
-        SYNTHETIC_DOC_BYTES: '256',
-        BATCH_SIZE: '500',
-        BATCH_TIMEOUT_MS: '300',
-      }),
-      new ServiceProcess('batch-writer', { ...common, METRICS_PORT: String(await freePort()), FORMAT: 'parquet', COMPRESSION: 'zstd', S3_PREFIX: 'cluster' }),
-      new ServiceProcess('s3-uploader', {
-        ...common,
-        METRICS_PORT: String(await freePort()),
-        S3_BUCKET: 'lake',
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        S3_FORCE_PATH_STYLE: 'true',
-        S3_CONDITIONAL_WRITES: 'false',
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      }),
-    );
-    await eventually(
-      'the checkpoint to reach every event',
-      async () => {
-        for (const s of services) if (!s.running) throw new Error(`${s.app} exited: ${s.stderr || s.stdout.slice(-2000)}`);
-        const res = await fetch(`http://127.0.0.1:${readerPort}/ready`).catch(() => undefined);
-        if (!res) return undefined;
-        const body = (await res.json()) as { checks?: { reader?: { detail?: { checkpoint_seq?: number } } } };
-        return (body.checks?.reader?.detail?.checkpoint_seq ?? 0) >= COUNT;
-      },
-      90_000,
-      250,
-    );
-
-    const client = new S3Client(s3.clientConfig);
-    try {
-      const [report] = await verifyLake(client, 'lake', 'cluster/');
-      expect(report).toMatchObject({ stream: 'synthetic', events: COUNT, maxSeq: COUNT, missing: 0, duplicates: 0, badObjects: [] });
-    } finally {
-      client.destroy();
-    }
+    const pipeline = await PipelineUnderTest.start({
+      redis: { REDIS_URL: seed.url, REDIS_CLUSTER: 'true' },
+      s3,
+      s3Prefix: 'cluster',
+      reader: { SYNTHETIC_COUNT: String(COUNT), SYNTHETIC_DOC_BYTES: '256', BATCH_SIZE: '500', BATCH_TIMEOUT_MS: '300' },
+      writer: { FORMAT: 'parquet', COMPRESSION: 'zstd' },
+    });
+    services.push(...pipeline.services);
+    await pipeline.drained(COUNT);
+    const [report] = await pipeline.lake();
+    expect(report).toMatchObject({ stream: 'synthetic', events: COUNT, maxSeq: COUNT, missing: 0, duplicates: 0, badObjects: [] });
     // Every key the pipeline wrote sits on the master that owns {runnel}'s slot; the others hold none.
     for (const node of cluster.nodes) {
       const r = new Redis(node.url);
