@@ -3,9 +3,11 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { HumanMessage } from '@langchain/core/messages';
+import { eventually } from '@runnel/testing';
 import { DEFAULT_SYSTEM_PROMPT } from '../src/runnables/chat-chain';
 import { ResilientChatModel } from '../src/runnables/resilient-chat-model';
-import { backoffDelay, isRetryable, ModelTimeoutError, retryAfterMs } from '../src/runnables/retry-policy';
+import { backoffDelay } from '@runnel/service';
+import { isRetryable, ModelTimeoutError, retryAfterMs } from '../src/runnables/retry-policy';
 import { postJson, startTestGateway, type TestGateway } from './gateway-harness';
 
 /**
@@ -209,14 +211,7 @@ async function setup(env: Record<string, string> = {}): Promise<Setup> {
 }
 
 /** Polls until `check` returns true; fails after `timeoutMs` (a generous bound, not a latency assertion). */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 3_000) => eventually(what, check, timeoutMs, 20);
 
 interface SseEvent {
   event: string;
@@ -665,8 +660,7 @@ describe('retry policy', () => {
       ['no headers at all', undefined, undefined],
     ])('%s', (_name, headers, expected) => {
       const got = retryAfterMs(withHeaders(headers), 1_000_000);
-      if (expected === undefined) expect(got).toBeUndefined();
-      else expect(got).toBeCloseTo(expected, -3);
+      expect(got).toBe(expected);
     });
   });
 

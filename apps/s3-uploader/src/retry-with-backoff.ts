@@ -1,3 +1,5 @@
+import { backoffDelay } from '@runnel/service';
+
 /** Options for `retryWithBackoff`. */
 export interface RetryOptions {
   maxRetries: number;
@@ -16,7 +18,7 @@ export async function retryWithBackoff<T>(fn: () => Promise<T>, o: RetryOptions)
       return await fn();
     } catch (err) {
       if (o.isFatal(err) || attempt >= o.maxRetries || o.signal?.aborted) throw err;
-      const delay = Math.round(Math.random() * Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** attempt));
+      const delay = backoffDelay(attempt, o.baseDelayMs, o.maxDelayMs);
       o.onRetry?.(err, attempt + 1, delay);
       await new Promise((r) => setTimeout(r, delay));
     }

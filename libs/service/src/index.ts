@@ -1,2 +1,3 @@
 export * from './readiness';
 export * from './service-lifecycle';
+export * from './backoff';

@@ -3,8 +3,9 @@ import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import type { Histogram } from '@runnel/metrics';
+import { backoffDelay } from '@runnel/service';
 import { abortableDelay } from './abortable-delay';
-import { backoffDelay, isRetryable, ModelTimeoutError, retryAfterMs } from './retry-policy';
+import { isRetryable, ModelTimeoutError, retryAfterMs } from './retry-policy';
 
 export interface ResilientChatModelOptions {
   inner: BaseChatModel;

@@ -39,11 +39,6 @@ export function isRetryable(err: unknown): boolean {
   return false;
 }
 
-/** Exponential backoff with full jitter: uniform in [0, base·2^attempt], capped. attempt counts from 0. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs = 30_000, random = Math.random): number {
-  return Math.round(random() * Math.min(maxMs, baseMs * 2 ** attempt));
-}
-
 /** Longest Retry-After the gateway honours; beyond it the request timeout is the better judge. */
 const MAX_RETRY_AFTER_MS = 60_000;
 
