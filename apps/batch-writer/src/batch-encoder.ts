@@ -1,4 +1,4 @@
-import { type Compression, type EncodedObject, encodeJsonlBody, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
+import { type ChangeEnvelope, type Compression, type EncodedObject, encodeJsonlBody, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
 import { assertBatchBody, assertBatchEvents, type BatchJob, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 
 export interface EncoderSettings {
@@ -13,13 +13,13 @@ export interface EncoderSettings {
  * batch comes with its JSONL body (fetched from the BodyStore by the caller).
  */
 export function encodeBatch(batch: BatchJob, s: EncoderSettings, batchBody?: Buffer): { body: Buffer; job: Omit<ObjectJob, 'bodyKey'> } {
-  const { encoded, events, firstClusterSeconds } = encode(batch, s, batchBody);
+  const { encoded, events, first } = encode(batch, s, batchBody);
   const key = objectKey({
     strategy: s.keyStrategy,
     prefix: s.prefix,
     stream: batch.stream,
     collection: batch.collection,
-    clusterSeconds: firstClusterSeconds,
+    clusterSeconds: Number(first.cluster_time.split('.')[0]),
     seqStart: batch.seqStart,
     seqEnd: batch.seqEnd,
     extension: encoded.extension,
@@ -53,12 +53,10 @@ export function operationCounts(batch: BatchJob): Record<string, number> {
   return counts;
 }
 
-function encode(batch: BatchJob, s: EncoderSettings, body?: Buffer): { encoded: EncodedObject; events: number; firstClusterSeconds: number } {
-  if (batch.v === 1) {
-    return { encoded: encodeObject(batch.events, s.format, s.compression), events: batch.events.length, firstClusterSeconds: Number(batch.events[0].cluster_time.split('.')[0]) };
-  }
+function encode(batch: BatchJob, s: EncoderSettings, body?: Buffer): { encoded: EncodedObject; events: number; first: ChangeEnvelope } {
+  if (batch.v === 1) return { encoded: encodeObject(batch.events, s.format, s.compression), events: batch.events.length, first: batch.events[0] };
   if (!body) throw new Error(`encodeBatch: no body given for version 2 batch ${batch.batchId}`);
-  assertBatchBody(batch, body);
+  const { first } = assertBatchBody(batch, body);
   if (s.format !== 'jsonl') {
     // CSV and Parquet parse the lines anyway, so every event is checked, as for version 1.
     const parsed: unknown[] = body.toString('utf8').split('\n', batch.count).map((line, i) => {
@@ -69,7 +67,7 @@ function encode(batch: BatchJob, s: EncoderSettings, body?: Buffer): { encoded: 
       }
     });
     assertBatchEvents(parsed, batch.seqStart, batch.seqEnd);
-    return { encoded: encodeObject(parsed, s.format, s.compression), events: parsed.length, firstClusterSeconds: batch.firstClusterSeconds };
+    return { encoded: encodeObject(parsed, s.format, s.compression), events: parsed.length, first };
   }
-  return { encoded: encodeJsonlBody(body, s.compression), events: batch.count, firstClusterSeconds: batch.firstClusterSeconds };
+  return { encoded: encodeJsonlBody(body, s.compression), events: batch.count, first };
 }

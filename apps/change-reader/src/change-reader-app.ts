@@ -68,7 +68,7 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
         holder: config.HOLDER_ID,
         read_seq: reader.lastSeq,
         checkpoint_seq: checkpoint?.seq ?? null,
-        in_flight_events: reader.lastSeq - (checkpoint?.seq ?? 0),
+        in_flight_events: reader.state === 'reading' ? reader.lastSeq - (checkpoint?.seq ?? 0) : null,
         checkpoint_age_s: checkpoint ? Math.round((Date.now() - checkpoint.updatedAt) / 1000) : null,
       },
     };

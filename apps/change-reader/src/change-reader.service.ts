@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { Queue } from 'bullmq';
 import { type CheckpointStore, FencedError, type ResumeToken, type StreamLease } from '@runnel/checkpoint';
 import type { PipelineMetrics } from '@runnel/metrics';
@@ -192,12 +193,13 @@ export class ChangeReaderService {
   }
 
   async #deadLetterChange(change: SourceChange, token: ResumeToken, err: MalformedChangeError): Promise<void> {
-    let data: unknown;
+    let event: unknown;
     try {
-      data = { stream: this.stream, token, change: EJSON.serialize(change as unknown as Record<string, unknown>, { relaxed: false }) };
+      event = EJSON.serialize(change as unknown as Record<string, unknown>, { relaxed: false });
     } catch {
-      data = { stream: this.stream, token, change: String(change) };
+      event = inspect(change, { depth: 6 }); // a value EJSON cannot express: keep what can be shown
     }
+    const data = { stream: this.stream, token, change: event };
     await deadLetter(this.o.deadLetters, {
       queue: CHANGE_EVENTS,
       jobId: jobIdFor(this.stream, JSON.stringify(token)),
@@ -232,15 +234,14 @@ export class ChangeReaderService {
       // Record the cut before handing the batch on: a crash in between replays the same batch
       // under the same job id, never a differently cut one.
       if (!b.replayed) await checkpoints.cut(this.stream, b.id, { seqEnd: b.seqEnd, token: b.token, clusterTime: b.clusterTime }, fence);
-      // removeOnComplete: a completed batch job holds every event of the batch (about 1.3 MB per
-      // 1,000 events of 1 KB); kept, Redis grows by the whole stream, for ever. Deduplication while the
-      // job waits or runs is unchanged; a batch replayed after its job completed is caught downstream
-      // (the object job has the same id, and a stored object with the same sha256 is "already stored").
-      // Transient encode failures are retried (backoff with jitter) before a batch is dead-lettered.
-      const jobId = jobIdFor(this.stream, b.id);
       // Body first: a job is never seen without its body. A crash in between leaves a body that
       // the replay overwrites with the same bytes (or its TTL collects).
-      const bodyKey = await bodies.putAt(bodies.batchKeyFor(jobId), Buffer.from(b.lines.join(''), 'utf8'));
+      const jobId = jobIdFor(this.stream, b.id);
+      const bodyKey = await bodies.putBatch(jobId, Buffer.from(b.lines.join(''), 'utf8'));
+      // removeOnComplete: a kept job per batch would grow Redis with the stream for ever. The job id
+      // still deduplicates while the job waits or runs; a batch replayed after its job completed is
+      // recognised by batch-writer (the object job with the same id has completed) and dropped.
+      // Transient encode failures are retried (backoff with jitter) before a batch is dead-lettered.
       await batches.add('batch', toJob(this.stream, b, bodyKey), {
         jobId,
         removeOnComplete: true,
@@ -263,7 +264,6 @@ function toJob(stream: string, b: Batch, bodyKey: string): BatchJob {
     bodyKey,
     count: b.lines.length,
     operations: b.operations,
-    firstClusterSeconds: b.firstClusterSeconds,
     resumeToken: b.token,
   };
 }

@@ -162,19 +162,18 @@ export class CheckpointStore {
   ): Promise<string> {
     const id = CheckpointStore.batchId(batch.collection, batch.seqStart);
     const record: BatchRecord = { id, ...batch, state: 'open' };
-    await this.#eval(stream, OPEN, 3, ['pending', 'meta', 'fence'], [fence ?? '', id, batch.seqStart, JSON.stringify(record)]);
+    await this.#eval(stream, OPEN, ['pending', 'meta', 'fence'], [fence ?? '', id, batch.seqStart, JSON.stringify(record)]);
     return id;
   }
 
   /** Closes a batch before it is handed on. Idempotent. */
   async cut(stream: string, id: string, end: { seqEnd: number; token: ResumeToken; clusterTime?: string }, fence?: number): Promise<void> {
-    await this.#eval(stream, CUT, 3, ['pending', 'meta', 'fence'], [fence ?? '', id, end.seqEnd, JSON.stringify(end.token), end.clusterTime ?? '']);
+    await this.#eval(stream, CUT, ['pending', 'meta', 'fence'], [fence ?? '', id, end.seqEnd, JSON.stringify(end.token), end.clusterTime ?? '']);
   }
 
   /** Marks a batch stored in S3 and moves the checkpoint as far as is safe; returns its seq. Idempotent. */
   async complete(stream: string, id: string): Promise<number | undefined> {
-    const k = checkpointKeys(this.opts.prefix, stream);
-    const seq = (await this.redis.eval(COMPLETE, 3, k.checkpoint, k.pending, k.meta, id, this.opts.ttlMs, Date.now())) as number | null;
+    const seq = (await this.#eval(stream, COMPLETE, ['checkpoint', 'pending', 'meta'], [id, this.opts.ttlMs, Date.now()])) as number | null;
     return seq === null ? undefined : Number(seq);
   }
 
@@ -183,7 +182,7 @@ export class CheckpointStore {
    * waiting; returns whether the checkpoint moved to it.
    */
   async advanceIdle(stream: string, nextSeq: number, token: ResumeToken, clusterTime?: string, fence?: number): Promise<boolean> {
-    const r = await this.#eval(stream, IDLE, 3, ['checkpoint', 'pending', 'fence'], [fence ?? '', nextSeq, JSON.stringify(token), clusterTime ?? '', this.opts.ttlMs, Date.now()]);
+    const r = await this.#eval(stream, IDLE, ['checkpoint', 'pending', 'fence'], [fence ?? '', nextSeq, JSON.stringify(token), clusterTime ?? '', this.opts.ttlMs, Date.now()]);
     return r === 1;
   }
 
@@ -196,21 +195,16 @@ export class CheckpointStore {
     return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as BatchRecord);
   }
 
-  /** Batches not yet stored (open or cut). */
-  async pendingCount(stream: string): Promise<number> {
-    return (await this.records(stream)).filter((r) => r.state !== 'done').length;
-  }
-
   /** Forgets a stream's state entirely (ON_HISTORY_LOST=latest, or an operator reset). */
   async reset(stream: string): Promise<void> {
     const k = checkpointKeys(this.opts.prefix, stream);
     await this.redis.del(k.checkpoint, k.pending, k.meta);
   }
 
-  async #eval(stream: string, script: string, numKeys: number, keyNames: ('checkpoint' | 'pending' | 'meta' | 'fence')[], args: (string | number)[]): Promise<unknown> {
+  async #eval(stream: string, script: string, keyNames: ('checkpoint' | 'pending' | 'meta' | 'fence')[], args: (string | number)[]): Promise<unknown> {
     const k = { ...checkpointKeys(this.opts.prefix, stream), fence: leaseKeys(this.opts.prefix, stream).fence };
     try {
-      return await this.redis.eval(script, numKeys, ...keyNames.map((n) => k[n]), ...args);
+      return await this.redis.eval(script, keyNames.length, ...keyNames.map((n) => k[n]), ...args);
     } catch (err) {
       if ((err as Error).message.includes('FENCED')) throw new FencedError(stream);
       throw err;

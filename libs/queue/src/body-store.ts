@@ -23,11 +23,15 @@ export class BodyStore {
     return `${this.prefix}:batch-body:${jobId}`;
   }
 
-  async put(objectKey: string, body: Buffer): Promise<string> {
-    return this.putAt(this.keyFor(objectKey), body);
+  putBatch(jobId: string, body: Buffer): Promise<string> {
+    return this.#putAt(this.batchKeyFor(jobId), body);
   }
 
-  async putAt(key: string, body: Buffer): Promise<string> {
+  async put(objectKey: string, body: Buffer): Promise<string> {
+    return this.#putAt(this.keyFor(objectKey), body);
+  }
+
+  async #putAt(key: string, body: Buffer): Promise<string> {
     await this.redis.set(key, body, 'PX', this.ttlMs);
     return key;
   }

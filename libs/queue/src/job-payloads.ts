@@ -46,8 +46,6 @@ export interface BatchJobV2 {
   count: number;
   /** Events per operation type (for metrics: the writer need not parse JSONL it passes through). */
   operations: Record<string, number>;
-  /** Cluster seconds of the first event: the time part of the object key. */
-  firstClusterSeconds: number;
   resumeToken: ResumeToken;
 }
 
@@ -98,8 +96,8 @@ export function assertBatchJob(data: unknown): BatchJob {
 }
 
 function assertJsonlBatch(d: Partial<BatchJobV2>): BatchJobV2 {
-  if (typeof d.bodyKey !== 'string' || typeof d.count !== 'number' || typeof d.firstClusterSeconds !== 'number' || !d.operations) {
-    throw new UnprocessableJobError('batch job lacks bodyKey, count, operations or firstClusterSeconds');
+  if (typeof d.bodyKey !== 'string' || typeof d.count !== 'number' || !d.operations) {
+    throw new UnprocessableJobError('batch job lacks bodyKey, count or operations');
   }
   if (d.count < 1) throw new UnprocessableJobError('batch job has no events');
   return d as BatchJobV2;
@@ -110,7 +108,7 @@ function assertJsonlBatch(d: Partial<BatchJobV2>): BatchJobV2 {
  * saves): the line count, and the first and last events' seq, cluster time and shape. The formats
  * that parse the lines anyway (CSV, Parquet) check every event with assertBatchEvents.
  */
-export function assertBatchBody(job: BatchJobV2, body: Buffer): void {
+export function assertBatchBody(job: BatchJobV2, body: Buffer): { first: ChangeEnvelope } {
   if (body.length === 0 || body[body.length - 1] !== 0x0a) throw new UnprocessableJobError('batch body does not end with a newline');
   let lines = 0;
   for (let at = body.indexOf(0x0a); at !== -1; at = body.indexOf(0x0a, at + 1)) lines++;
@@ -119,7 +117,7 @@ export function assertBatchBody(job: BatchJobV2, body: Buffer): void {
   const last = lines === 1 ? first : parseLine(body.toString('utf8', body.lastIndexOf(0x0a, body.length - 2) + 1, body.length - 1), lines - 1);
   assertBatchEvents(lines === 1 ? [first] : [first, last], job.seqStart, job.seqEnd);
   if (first.seq !== job.seqStart || last.seq !== job.seqEnd) throw new UnprocessableJobError(`batch body runs from seq ${first.seq} to ${last.seq}, not ${job.seqStart} to ${job.seqEnd}`);
-  if (Number(first.cluster_time.split('.')[0]) !== job.firstClusterSeconds) throw new UnprocessableJobError('batch job firstClusterSeconds does not match its first event');
+  return { first };
 }
 
 function parseLine(line: string, index: number): ChangeEnvelope {

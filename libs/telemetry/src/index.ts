@@ -1,3 +1,3 @@
 export * from './logger';
-export { stopTracing, tracingEnabled } from './instrument';
+export { stopTracing } from './instrument';
 export * from './log-capture';

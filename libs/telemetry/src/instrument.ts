@@ -17,7 +17,3 @@ export function startTracingFromEnv(service: string): void {
 export async function stopTracing(): Promise<void> {
   await tracing?.stopTracing();
 }
-
-export function tracingEnabled(): boolean {
-  return tracing?.tracingEnabled() ?? false;
-}

@@ -25,7 +25,3 @@ export async function stopTracing(): Promise<void> {
   sdk = undefined;
   await s?.shutdown();
 }
-
-export function tracingEnabled(): boolean {
-  return sdk !== undefined;
-}

@@ -33,8 +33,6 @@ export interface Batch {
   lines: string[];
   /** Events per operation type: the writer counts them without parsing the lines. */
   operations: Record<string, number>;
-  /** Cluster seconds of the first event: the time part of the object key. */
-  firstClusterSeconds: number;
   tokenBefore: ResumeToken;
   clusterTimeBefore?: string;
   /** Token and cluster time of the last event. */
@@ -160,7 +158,6 @@ export class BatchCutter {
       partition,
       lines: [],
       operations: {},
-      firstClusterSeconds: clusterSeconds(ev.envelope.cluster_time),
       tokenBefore: record?.tokenBefore ?? ev.tokenBefore,
       clusterTimeBefore: record?.clusterTimeBefore ?? ev.clusterTimeBefore,
       token: ev.token,

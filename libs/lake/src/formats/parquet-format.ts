@@ -1,6 +1,6 @@
 import { type DataType, Int64, Table, tableFromIPC, tableToIPC, TimestampMillisecond, Utf8, type Vector, vectorFromArray } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import type { ChangeEnvelope } from '../change-envelope';
+import { type ChangeEnvelope, ENVELOPE_FIELDS } from '../change-envelope';
 
 const TEXT = ['operation', 'database', 'collection', 'document_key', 'full_document', 'full_document_before_change', 'update_description', 'cluster_time', 'lsid', 'stream'] as const;
 
@@ -16,21 +16,8 @@ export function encodeParquet(events: ChangeEnvelope[], compression: 'none' | 'g
   columns.wall_time = vectorFromArray(events.map((e) => (e.wall_time === null ? null : Date.parse(e.wall_time))), new TimestampMillisecond());
   columns.txn_number = vectorFromArray(events.map((e) => (e.txn_number === null ? null : BigInt(e.txn_number))), new Int64());
   columns.seq = vectorFromArray(events.map((e) => BigInt(e.seq)), new Int64());
-  const ordered = new Table({
-    operation: columns.operation,
-    database: columns.database,
-    collection: columns.collection,
-    document_key: columns.document_key,
-    full_document: columns.full_document,
-    full_document_before_change: columns.full_document_before_change,
-    update_description: columns.update_description,
-    cluster_time: columns.cluster_time,
-    wall_time: columns.wall_time,
-    txn_number: columns.txn_number,
-    lsid: columns.lsid,
-    stream: columns.stream,
-    seq: columns.seq,
-  });
+  // Columns in envelope order, the same order as JSONL's fields and CSV's header.
+  const ordered = new Table(Object.fromEntries(ENVELOPE_FIELDS.map((f) => [f, columns[f]])));
   const codec = { none: parquet.Compression.UNCOMPRESSED, gzip: parquet.Compression.GZIP, zstd: parquet.Compression.ZSTD }[compression];
   const props = new parquet.WriterPropertiesBuilder().setCompression(codec).setCreatedBy('runnel').build();
   const wasmTable = parquet.Table.fromIPCStream(tableToIPC(ordered, 'stream'));
