@@ -64,8 +64,4 @@ export class PipelineUnderTest {
       client.destroy();
     }
   }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.services.map((s) => s.stop('SIGKILL')));
-  }
 }

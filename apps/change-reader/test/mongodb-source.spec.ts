@@ -1,6 +1,7 @@
 import { Decimal128, Double, EJSON, Long, ObjectId } from 'bson';
 import { MongoServerError } from 'mongodb';
 import { ConfigError, Secret } from '@runnel/config';
+import { eventually } from '@runnel/testing';
 import { toEnvelope } from '../src/change-envelope-mapper';
 import { HistoryLostError, type ResumePoint, type SourceItem } from '../src/sources/change-source';
 import { createMongoSource, MongoChangeSource, type MongoSourceOptions, tokenClusterTime } from '../src/sources/mongodb-source';
@@ -12,7 +13,6 @@ import { MongoWireServer } from './mongo-wire-server';
  */
 
 const TIMEOUT = Symbol('timeout');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `promise`, or TIMEOUT after `ms` (the timer is cleared either way). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
@@ -24,13 +24,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TI
   }
 }
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(10);
-  }
-}
+const until = (check: () => boolean, ms = 5000) => eventually('the condition', check, ms, 10);
 
 /** One read() of a source, item by item, with timeouts. */
 class Items {

@@ -99,6 +99,7 @@ describe('SSE wire format', () => {
       const res = await rawPost(`${gw.url}/echo/${endpoint}`, { input: 'x y' });
       expect(res.status).toBe(200);
       const frames = res.text.split('\r\n\r\n').filter(Boolean);
+      expect(frames.length).toBeGreaterThan(1); // at least one data event before the end
       expect(frames.at(-1)).toBe('event: end');
       for (const frame of frames.slice(0, -1)) expect(frame).toMatch(/^event: data\r\ndata: \{.*\}$/s);
     }
