@@ -97,6 +97,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
     const keys = new Redis(redis.url);
     try {
       const [report] = await verifyLake(client, 'lake', 'chaos/');
+      if (!report) throw new Error('no Runnel object under chaos/ at all: every event was lost');
       // Lost: gaps below the highest seq stored, plus anything above it that never arrived.
       const lost = report.missing + Math.max(0, o.events - report.maxSeq);
       const bodies = async () => (await keys.keys('*:batch-body:*')).length + (await keys.keys('*:body:*')).length;

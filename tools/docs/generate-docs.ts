@@ -22,7 +22,8 @@ for (const { file, current, expected } of renderDocs(root)) {
     process.stdout.write(`updated ${file}\n`);
   }
 }
-const undocumented = undocumentedVariables(root);
-if (!check && undocumented.length) process.stdout.write(`variables without a JSDoc description (empty cells): ${undocumented.join(', ')}\n`);
+// Only reported when writing (the docs test fails on any): --check need not walk the schemas again.
+const undocumented = check ? [] : undocumentedVariables(root);
+if (undocumented.length) process.stdout.write(`variables without a JSDoc description (empty cells): ${undocumented.join(', ')}\n`);
 if (check && stale === 0) process.stdout.write('docs are up to date\n');
 process.exitCode = check && stale > 0 ? 1 : 0;

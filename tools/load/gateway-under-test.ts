@@ -4,15 +4,23 @@ import { join } from 'node:path';
 import { eventually, freePort, REPO_ROOT, ServiceProcess } from '@runnel/testing';
 import type { RssSource } from './rss-sampler';
 
+/** Where to read the gateway's RSS: /proc for a local one, else its /metrics when known; undefined when neither. */
+export function rssSource(gateway: Pick<GatewayUnderTest, 'pid' | 'metricsUrl'>): RssSource | undefined {
+  if (gateway.pid !== undefined) return { pid: gateway.pid };
+  return gateway.metricsUrl ? { metricsUrl: gateway.metricsUrl } : undefined;
+}
+
+/** SIGTERM, then SIGKILL after this long: a load run must not leave a service behind. */
+export const STOP_GRACE_MS = 8000;
+
 /** The gateway a load test runs against: one this process started, or a remote one given by URL. */
 export interface GatewayUnderTest {
   url: string;
   /** Where /metrics and /ready are served, when known. */
   metricsUrl?: string;
   apiKey?: string;
-  /** Set for a local gateway (RSS from /proc). */
+  /** Set for a local gateway (RSS and CPU from /proc). */
   pid?: number;
-  rss?: RssSource;
   describe: string;
   /** The local gateway's output (stderr then stdout), for diagnosing a failed run. */
   output(): string;
@@ -52,14 +60,9 @@ export async function startLocalGateway(env: Record<string, string> = {}): Promi
     metricsUrl,
     apiKey,
     pid,
-    rss: { pid },
     describe: `local gateway pid ${pid} (dist/apps/gateway/main.js, NODE_OPTIONS=${nodeOptions || '(none)'}${Object.keys(env).length ? `, ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`,
     output: () => `${proc.stderr}${proc.stdout}`.slice(-4000),
-    stop: async () => {
-      const t = setTimeout(() => proc.stop('SIGKILL'), 8000);
-      await proc.stop('SIGTERM');
-      clearTimeout(t);
-    },
+    stop: async () => void (await proc.stop('SIGTERM', STOP_GRACE_MS)),
   };
   try {
     await eventually(
@@ -84,7 +87,6 @@ export function remoteGateway(url: string, opts: { metricsUrl?: string; apiKey?:
     url: url.replace(/\/+$/, ''),
     metricsUrl: opts.metricsUrl?.replace(/\/+$/, ''),
     apiKey: opts.apiKey,
-    rss: opts.metricsUrl ? { metricsUrl: opts.metricsUrl.replace(/\/+$/, '') } : undefined,
     describe: `remote gateway ${url}${opts.metricsUrl ? ` (metrics ${opts.metricsUrl})` : ' (no --metrics-url: RSS not measured)'}`,
     output: () => '',
     stop: async () => undefined,

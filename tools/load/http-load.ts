@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { autocannon, type AutocannonRequest } from './autocannon';
 import { allPass, type CriterionResult, evaluateHttp, HTTP_CRITERIA, type LatencySummary, type RssSummary, summariseLatencies, summariseRss } from './criteria';
-import type { GatewayUnderTest } from './gateway-under-test';
+import { type GatewayUnderTest, rssSource as rssSourceOf } from './gateway-under-test';
 import { metricMiB, procCpuSeconds, readRss, Sampler, scrape } from './rss-sampler';
 import { type HttpScenario, mixSequence, type RequestKind } from './scenarios';
 
@@ -141,7 +141,7 @@ export async function runHttpScenario(scenario: HttpScenario, gateway: GatewayUn
 
   log(`${scenario.name}: measuring ${settings.durationS} s at ${settings.rate} req/s, ${settings.connections} connections`);
   const countsBefore = await gatewayCounts(gateway.metricsUrl);
-  const rssSource = gateway.rss;
+  const rssSource = rssSourceOf(gateway);
   const metricsUrl = gateway.metricsUrl;
   const sampler = rssSource ? new Sampler(() => readRss(rssSource), scenario.rssEveryMs).start() : undefined;
   const heapSampler = metricsUrl ? new Sampler(() => metricMiB(metricsUrl, 'nodejs_heap_size_used_bytes'), scenario.rssEveryMs).start() : undefined;

@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { verifyLake } from '@runnel/lake';
 import { eventually, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import { allPass, type CriterionResult, evaluatePipeline } from './criteria';
-import { deployedNodeOptions } from './gateway-under-test';
+import { deployedNodeOptions, STOP_GRACE_MS } from './gateway-under-test';
 import { procCpuSeconds, procRssMiB } from './rss-sampler';
 import type { PipelineScenario } from './scenarios';
 
@@ -178,13 +178,7 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
       pass: allPass(criteria),
     };
   } finally {
-    await Promise.all(
-      [...services.values()].map(async (p) => {
-        const t = setTimeout(() => p.stop('SIGKILL'), 8000);
-        await p.stop('SIGTERM');
-        clearTimeout(t);
-      }),
-    );
+    await Promise.all([...services.values()].map((p) => p.stop('SIGTERM', STOP_GRACE_MS)));
     await s3.stop();
     await redis.stop();
   }

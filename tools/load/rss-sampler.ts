@@ -2,20 +2,29 @@ import { readFileSync } from 'node:fs';
 
 const MiB = 1024 * 1024;
 
-/** VmRSS of a local process in MiB; NaN once it is gone. */
-export function procRssMiB(pid: number): number {
+/** VmRSS and VmHWM (peak RSS) of a local process in MiB; NaN once it is gone. */
+export function procMemMiB(pid: number | undefined): { rssMiB: number; hwmMiB: number } {
   try {
-    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : Number.NaN;
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
   } catch {
-    return Number.NaN;
+    return { rssMiB: Number.NaN, hwmMiB: Number.NaN };
   }
 }
 
+/** VmRSS of a local process in MiB; NaN once it is gone. */
+export function procRssMiB(pid: number | undefined): number {
+  return procMemMiB(pid).rssMiB;
+}
+
 /** utime + stime of a local process in seconds (USER_HZ = 100 on Linux); NaN once it is gone. */
-export function procCpuSeconds(pid: number): number {
+export function procCpuSeconds(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
   try {
-    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // After the last ')': the command name in brackets may itself hold spaces and parentheses.
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return (Number(rest[11]) + Number(rest[12])) / 100;
   } catch {
     return Number.NaN;

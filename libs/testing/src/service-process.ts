@@ -58,9 +58,16 @@ export class ServiceProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.running) this.child.kill(signal);
-    return this.exited;
+  /** Sends `signal`; with `killAfterMs`, SIGKILL follows if the process has not exited by then. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', killAfterMs?: number): Promise<number | null> {
+    if (!this.running) return this.exited;
+    this.child.kill(signal);
+    const kill = killAfterMs === undefined ? undefined : setTimeout(() => this.running && this.child.kill('SIGKILL'), killAfterMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(kill);
+    }
   }
 }
 

@@ -43,7 +43,7 @@
 //   --profile / --no-profile   force / never profile (default: only below target)  [BENCH_PROFILE=always|never|auto]
 //   --json=PATH           also write the results JSON there
 //   --gateway-main=PATH   benchmark that gateway bundle instead of dist/apps/gateway/main.js (implies --no-build) [BENCH_GATEWAY_MAIN]
-//   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (--max-semi-space-size=8, as deployed)
+//   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS from apps/gateway/Dockerfile, as deployed)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -75,6 +75,11 @@ function option(name, envName, fallback) {
   return process.env[envName] ?? fallback;
 }
 const has = (flag) => process.argv.slice(2).includes(flag);
+/** NODE_OPTIONS from the gateway's Dockerfile: the flags it is deployed with (as tools/load's deployedNodeOptions reads them). */
+function deployedNodeOptions() {
+  const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(readFileSync(join(ROOT, 'apps/gateway/Dockerfile'), 'utf8'));
+  return m ? (m[1] ?? m[2]) : '';
+}
 const num = (name, envName, fallback) => {
   const v = Number(option(name, envName, fallback));
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name}: expected a positive number`);
@@ -97,8 +102,8 @@ const opts = {
   // A/B: benchmark another gateway bundle (e.g. a patched copy) instead of dist/apps/gateway/main.js; no build then.
   gatewayMain: option('gateway-main', 'BENCH_GATEWAY_MAIN', undefined),
   // A/B: extra node flags for every gateway process, space-separated (e.g. "--max-semi-space-size=4")
-  // Default: the flags the image and the k8s Deployment run the gateway with (NODE_OPTIONS there).
-  gatewayNodeArgs: String(option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', '--max-semi-space-size=8')).split(' ').filter(Boolean),
+  // Default: the flags the image runs the gateway with (NODE_OPTIONS in apps/gateway/Dockerfile).
+  gatewayNodeArgs: String(option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', deployedNodeOptions())).split(' ').filter(Boolean),
 };
 const GATEWAY_MAIN = opts.gatewayMain ? resolve(opts.gatewayMain) : DEFAULT_GATEWAY_MAIN;
 if (opts.gatewayMain) opts.build = 'missing';

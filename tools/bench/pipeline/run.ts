@@ -69,6 +69,8 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type ChangeEnvelope, decodeObject, parseObjectKey, verifyLake } from '@runnel/lake';
 import { freePort, RedisServer } from '@runnel/testing';
+import { deployedNodeOptions } from '../../load/gateway-under-test';
+import { parseMetrics, procCpuSeconds, procMemMiB } from '../../load/rss-sampler';
 // The benchmark must generate exactly what the reader generates, so it uses the reader's code.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { toEnvelope } from '../../../apps/change-reader/src/change-envelope-mapper';
@@ -136,12 +138,7 @@ type Options = ReturnType<typeof parseOptions>;
 /** Node flags a service runs with: --service-node-args, or the NODE_OPTIONS its Dockerfile sets (as deployed). */
 function serviceNodeArgs(opts: Options, svc: Service): string[] {
   if (opts.serviceNodeArgs !== undefined) return opts.serviceNodeArgs === 'none' ? [] : opts.serviceNodeArgs.split(' ').filter(Boolean);
-  try {
-    const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(readFileSync(join(ROOT, 'apps', svc, 'Dockerfile'), 'utf8'));
-    return (m?.[1] ?? m?.[2] ?? '').split(' ').filter(Boolean);
-  } catch {
-    return [];
-  }
+  return deployedNodeOptions(svc).split(' ').filter(Boolean);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -370,33 +367,11 @@ const log = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
 const now = () => performance.now();
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** utime+stime of a process in seconds, or NaN when it cannot be read. */
-function procCpuSeconds(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** Busy CPU seconds of the whole machine (all cores). */
 function machineBusySeconds(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq = 0, softirq = 0, steal = 0] = f;
   return (user + nice + system + irq + softirq + steal) / CLK_TCK;
-}
-
-function memStatus(pid: number | undefined): { rssMiB: number; hwmMiB: number } {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
-  } catch {
-    return { rssMiB: Number.NaN, hwmMiB: Number.NaN };
-  }
 }
 
 /**
@@ -458,12 +433,7 @@ async function getJson(port: number, path: string): Promise<unknown> {
 async function scrapeSums(port: number): Promise<Record<string, number>> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
   const out: Record<string, number> = {};
-  for (const line of (await res.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || m[2]?.includes('le=')) continue;
-    out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
-  }
+  for (const s of parseMetrics(await res.text())) if (!('le' in s.labels)) out[s.name] = (out[s.name] ?? 0) + s.value;
   return out;
 }
 
@@ -546,7 +516,7 @@ async function baselineOnce(opts: Options, { jobSize, generate }: { jobSize: num
     const ready = await nextMessage(producer, 'ready', 30_000);
     const rss: Record<string, number> = {};
     const sampler = setInterval(() => {
-      for (const [k, pid] of [['producer', producer.pid], ['worker', worker.pid], ['redis', redis.pid]] as const) rss[k] = Math.max(rss[k] ?? 0, memStatus(pid).rssMiB || 0);
+      for (const [k, pid] of [['producer', producer.pid], ['worker', worker.pid], ['redis', redis.pid]] as const) rss[k] = Math.max(rss[k] ?? 0, procMemMiB(pid).rssMiB || 0);
     }, 200);
     const done = nextMessage(worker, 'done', opts.timeoutS * 1000);
     const started = nextMessage(producer, 'started', 10_000);
@@ -702,7 +672,7 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
 
     const rss: Record<string, number> = {};
     const sampleRss = () => {
-      for (const [k, pid] of Object.entries(pids)) rss[k] = Math.max(rss[k] ?? 0, memStatus(pid).rssMiB || 0);
+      for (const [k, pid] of Object.entries(pids)) rss[k] = Math.max(rss[k] ?? 0, procMemMiB(pid).rssMiB || 0);
     };
     const rssTimer = setInterval(sampleRss, 200);
     const samples: Sample[] = [];
@@ -761,7 +731,7 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     clearInterval(rssTimer);
     sampleRss();
     await metricsLoop;
-    const hwm = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, memStatus(pid).hwmMiB]));
+    const hwm = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procMemMiB(pid).hwmMiB]));
     const [wFinal, uFinal] = await Promise.all([scrapeSums(ports.writer), scrapeSums(ports.uploader)]);
     writerSeries.push({ t: now() - tStart, events: wFinal.runnel_events_processed_total ?? 0 });
     const redisInfo = await redisFacts(redis.url);
