@@ -10,13 +10,15 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
     testMatch: ['<rootDir>/**/*.spec.ts'],
     transform: {
       '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
+      // Lua scripts are imported as text (esbuild's text loader in the bundles).
+      '^.+\\.lua$': path.join(root, 'tools/jest/text-transform.cjs'),
     },
     moduleNameMapper: {
       '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
       '^@runnel/lake/records$': path.join(root, 'libs/lake/src/records.ts'),
       '^@runnel/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),
     },
-    moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+    moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'lua'],
     ...extra,
   };
 };

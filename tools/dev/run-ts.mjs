@@ -11,7 +11,7 @@ const [entry, ...args] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'runnel-tool-'));
 const outfile = join(dir, 'tool.cjs');
 try {
-  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node24', outfile, tsconfig: 'tsconfig.base.json', external: Object.keys((await import('../../package.json', { with: { type: 'json' } })).default.dependencies), nodePaths: [join(process.cwd(), 'node_modules')], logLevel: 'warning' });
+  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node24', outfile, tsconfig: 'tsconfig.base.json', loader: { '.lua': 'text' }, external: Object.keys((await import('../../package.json', { with: { type: 'json' } })).default.dependencies), nodePaths: [join(process.cwd(), 'node_modules')], logLevel: 'warning' });
   const r = spawnSync(process.execPath, [outfile, ...args], { stdio: 'inherit', env: { ...process.env, NODE_PATH: join(process.cwd(), 'node_modules') } });
   process.exitCode = r.status ?? 1;
 } finally {

@@ -1,6 +1,6 @@
 /**
- * Thrown when a reader writes checkpoint state with a fencing token older than the current lease's:
- * another replica has taken the stream over, and this one must stop reading at once.
+ * Thrown by a fenced checkpoint write when another replica has taken the stream's lease (its
+ * fencing token is newer): this reader must stop reading at once and stand by.
  */
 export class FencedError extends Error {
   constructor(stream: string) {

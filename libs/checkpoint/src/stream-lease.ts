@@ -1,22 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { leaseKeys } from './checkpoint-keys';
-
-// KEYS: holder, fence. ARGV: holder id, ttl ms. Returns the fencing token, or nil when held by another.
-const ACQUIRE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
-end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return tonumber(redis.call('GET', KEYS[2]) or '0')
-end
-return nil`;
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+import { runCommand } from './commands';
+import { LeaseTerm } from './lease-term';
 
 export interface StreamLeaseOptions {
   prefix: string;
@@ -27,47 +12,41 @@ export interface StreamLeaseOptions {
 }
 
 /**
- * Who reads a stream: one active reader holds the lease (SET NX PX, renewed at a third of its TTL),
- * standbys retry acquiring it, and take over within the TTL after the holder dies. Each acquisition
- * gets a fencing token, increasing, that the holder passes with every checkpoint write, so a reader
- * that stalled past its TTL cannot write over its successor.
+ * Who reads a stream: one active reader holds the lease (SET NX PX), standbys retry acquiring it
+ * and take over within the TTL after the holder dies. Each acquisition is a LeaseTerm with a new,
+ * larger fencing token; checkpoint writes are only possible through a term (CheckpointStore.writer),
+ * so a reader that stalled past its TTL cannot write over its successor.
  */
 export class StreamLease {
-  #fence: number | undefined;
-
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly opts: StreamLeaseOptions,
   ) {}
 
-  get fence(): number | undefined {
-    return this.#fence;
+  get stream(): string {
+    return this.opts.stream;
   }
 
-  get held(): boolean {
-    return this.#fence !== undefined;
-  }
-
-  /** Tries once; returns the fencing token when this replica now holds the lease. */
-  async tryAcquire(): Promise<number | undefined> {
+  /**
+   * Tries once. Returns a running term (renewed at a third of the TTL; its signal aborts when the
+   * lease is lost, released or `outer` aborts), or undefined when another replica holds the lease.
+   */
+  async acquire(outer?: AbortSignal): Promise<LeaseTerm | undefined> {
     const k = leaseKeys(this.opts.prefix, this.opts.stream);
-    const fence = (await this.redis.eval(ACQUIRE, 2, k.holder, k.fence, this.opts.holder, this.opts.ttlMs)) as number | null;
-    this.#fence = fence ?? undefined;
-    return this.#fence;
+    const fence = (await runCommand(this.redis, 'runnelAcquireLease', [k.holder, k.fence, k.term], [this.opts.holder, this.opts.ttlMs])) as number | null;
+    if (fence === null) return undefined;
+    return LeaseTerm.begin(this, Number(fence), this.opts.ttlMs, outer);
   }
 
-  /** Extends the lease; false means it was lost (expired and maybe taken): stop reading. */
+  /** Extends the lease; false means it was lost (expired and maybe taken). */
   async renew(): Promise<boolean> {
     const k = leaseKeys(this.opts.prefix, this.opts.stream);
-    const ok = (await this.redis.eval(RENEW, 1, k.holder, this.opts.holder, this.opts.ttlMs)) === 1;
-    if (!ok) this.#fence = undefined;
-    return ok;
+    return (await runCommand(this.redis, 'runnelRenewLease', [k.holder], [this.opts.holder, this.opts.ttlMs])) === 1;
   }
 
   async release(): Promise<void> {
     const k = leaseKeys(this.opts.prefix, this.opts.stream);
-    await this.redis.eval(RELEASE, 1, k.holder, this.opts.holder);
-    this.#fence = undefined;
+    await runCommand(this.redis, 'runnelReleaseLease', [k.holder], [this.opts.holder]);
   }
 
   /** Current holder id, for status pages and the lease_holder metric. */

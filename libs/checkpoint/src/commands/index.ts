@@ -1,0 +1,59 @@
+/// <reference path="../lua.d.ts" />
+import type { Cluster, Redis } from 'ioredis';
+import acquireLease from './acquire-lease-3.lua';
+import advanceIdle from './advance-idle-6.lua';
+import completeBatch from './complete-batch-3.lua';
+import cutBatch from './cut-batch-5.lua';
+import openBatch from './open-batch-5.lua';
+import releaseLease from './release-lease-1.lua';
+import renewLease from './renew-lease-1.lua';
+import startGeneration from './start-generation-6.lua';
+
+/**
+ * The checkpoint and lease scripts, one file each under commands/, named `<name>-<numKeys>.lua`
+ * (BullMQ's layout). Each is defined once per client (ioredis `defineCommand`: EVALSHA, loading
+ * the script on NOSCRIPT), so Redis parses it once, not on every call.
+ */
+const SCRIPTS = {
+  runnelAcquireLease: acquireLease,
+  runnelRenewLease: renewLease,
+  runnelReleaseLease: releaseLease,
+  runnelOpenBatch: openBatch,
+  runnelCutBatch: cutBatch,
+  runnelAdvanceIdle: advanceIdle,
+  runnelStartGeneration: startGeneration,
+  runnelCompleteBatch: completeBatch,
+} as const;
+
+const FILES: Record<keyof typeof SCRIPTS, string> = {
+  runnelAcquireLease: 'acquire-lease-3',
+  runnelRenewLease: 'renew-lease-1',
+  runnelReleaseLease: 'release-lease-1',
+  runnelOpenBatch: 'open-batch-5',
+  runnelCutBatch: 'cut-batch-5',
+  runnelAdvanceIdle: 'advance-idle-6',
+  runnelStartGeneration: 'start-generation-6',
+  runnelCompleteBatch: 'complete-batch-3',
+};
+
+export type CommandName = keyof typeof SCRIPTS;
+
+type Client = Redis | Cluster;
+type WithCommands = Client & Record<CommandName, (...args: (string | number)[]) => Promise<unknown>>;
+
+const defined = new WeakSet<Client>();
+
+/** The number of keys a script takes, read from its file name. */
+export function numberOfKeys(name: CommandName): number {
+  return Number(FILES[name].slice(FILES[name].lastIndexOf('-') + 1));
+}
+
+/** Runs one of the scripts: keys first (as many as its name says), then arguments. */
+export function runCommand(redis: Client, name: CommandName, keys: string[], args: (string | number)[]): Promise<unknown> {
+  if (!defined.has(redis)) {
+    for (const n of Object.keys(SCRIPTS) as CommandName[]) redis.defineCommand(n, { numberOfKeys: numberOfKeys(n), lua: SCRIPTS[n] });
+    defined.add(redis);
+  }
+  if (keys.length !== numberOfKeys(name)) throw new Error(`${name} takes ${numberOfKeys(name)} keys, got ${keys.length}`);
+  return (redis as WithCommands)[name](...keys, ...args);
+}

@@ -1,0 +1,7 @@
+// Jest transform for files bundled as text (Lua scripts): the module's default export is the file's content,
+// as esbuild's `text` loader gives it to the service bundles.
+module.exports = {
+  process(source) {
+    return { code: `module.exports = { __esModule: true, default: ${JSON.stringify(source)} };` };
+  },
+};
