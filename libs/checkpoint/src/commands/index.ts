@@ -1,3 +1,5 @@
+// The ambient `*.lua` module type must reach every project that compiles this lib through its path alias (an import cannot carry an ambient declaration).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="../lua.d.ts" />
 import type { Cluster, Redis } from 'ioredis';
 import acquireLease from './acquire-lease-3.lua';
