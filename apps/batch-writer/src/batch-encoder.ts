@@ -1,5 +1,5 @@
 import { type ChangeEnvelope, type Compression, type EncodedObject, encodeJsonlBody, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
-import { assertBatchBody, assertBatchEvents, type BatchJob, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
+import { assertBatchBody, assertBatchEvents, type BatchJob, generationOf, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 
 export interface EncoderSettings {
   format: ObjectFormat;
@@ -18,6 +18,7 @@ export function encodeBatch(batch: BatchJob, s: EncoderSettings, batchBody?: Buf
     strategy: s.keyStrategy,
     prefix: s.prefix,
     stream: batch.stream,
+    generation: generationOf(batch),
     collection: batch.collection,
     clusterSeconds: Number(first.cluster_time.split('.')[0]),
     seqStart: batch.seqStart,
@@ -29,6 +30,7 @@ export function encodeBatch(batch: BatchJob, s: EncoderSettings, batchBody?: Buf
     job: {
       v: 1,
       stream: batch.stream,
+      generation: generationOf(batch),
       batchId: batch.batchId,
       collection: batch.collection,
       seqStart: batch.seqStart,
@@ -40,7 +42,7 @@ export function encodeBatch(batch: BatchJob, s: EncoderSettings, batchBody?: Buf
       contentEncoding: encoded.contentEncoding,
       events,
       resumeToken: batch.resumeToken,
-      ...(batch.v === 2 ? { batchBodyKey: batch.bodyKey } : {}),
+      ...(batch.v !== 1 ? { batchBodyKey: batch.bodyKey } : {}),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { ConfigOf } from '@runnel/config';
+import { sha256 } from '@runnel/lake';
 import {
   assertBatchJob,
   BodyStore,
@@ -39,7 +40,7 @@ export async function startBatchWriter(config: BatchWriterConfig, options: { han
       try {
         batch = assertBatchJob(job.data);
         let batchBody: Buffer | undefined;
-        if (batch.v === 2) {
+        if (batch.v !== 1) {
           // The object job has this batch's id. Completed: the batch is in S3 already (a reader
           // replaying after a crash hands on the same batch again); only its body is left to drop.
           const handedOn = await objects.getJob(job.id!);
@@ -52,7 +53,12 @@ export async function startBatchWriter(config: BatchWriterConfig, options: { han
             // Redone after a crash that came after the hand-on, and the uploader has since deleted
             // the body with its object: the object job carries on with the work.
             if (handedOn) return { alreadyHandedOn: true };
-            throw new UnprocessableJobError(`batch body ${batch.bodyKey} is gone and no object job was made from it`);
+            // Redis lost the body (a restart without fsync, a failover to a lagging replica, or its
+            // TTL): nothing here can rebuild it, and dead-lettering would stall the checkpoint.
+            // Finishing the job leaves the batch carried by no job, which the reader notices and
+            // answers by replaying the batch from MongoDB (BatchHandoff.vanished).
+            logger.warn({ jobId: job.id, batch: batch.batchId }, 'batch body gone and no object made from it: the reader will hand the batch on again');
+            return { bodyGone: true };
           }
           batchBody = stored;
         }
@@ -62,8 +68,11 @@ export async function startBatchWriter(config: BatchWriterConfig, options: { han
         if (err instanceof UnprocessableJobError) throw new UnrecoverableError(err.message);
         throw err;
       }
-      const { body, job: objectJob } = encoded;
-      const bodyKey = await bodies.put(objectJob.key, body);
+      const { job: encodedJob } = encoded;
+      // The first body stored for an object stays (a rebuilt batch may encode differently): the job
+      // describes the body that is there.
+      const { key: bodyKey, body } = await bodies.put(encodedJob.key, encoded.body);
+      const objectJob = body === encoded.body ? encodedJob : { ...encodedJob, bytes: body.length, sha256: sha256(body) };
       await objects.add('object', { ...objectJob, bodyKey }, { ...defaultJobOptions(config.MAX_RETRIES + 1, config.RETRY_DELAY_MS), jobId: job.id });
       timer();
       metrics.batchSize.observe(objectJob.events);

@@ -41,12 +41,14 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
   const prefix = config.QUEUE_PREFIX;
   const checkpoints = new CheckpointStore(rt.redis, { prefix, ttlMs: config.CHECKPOINT_TTL * 1000 });
   const batches = createQueue(QUEUES.batches, rt.connection(), prefix);
+  const objects = createQueue(QUEUES.objects, rt.redis, prefix);
   const dlq = createQueue(QUEUES.deadLetter, rt.redis, prefix);
   const reader = new ChangeReaderService({
     source,
     checkpoints,
     lease: new StreamLease(rt.redis, { prefix, stream: source.stream, holder: config.HOLDER_ID, ttlMs: config.LEASE_TTL_MS }),
     batches,
+    objects,
     bodies: new BodyStore(rt.redis, prefix),
     deadLetters: dlq,
     cutter: { batchSize: config.BATCH_SIZE, maxBytes: config.BATCH_MAX_BYTES, timeoutMs: config.BATCH_TIMEOUT_MS },
@@ -57,14 +59,15 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
     logger,
   });
 
-  // A standby is ready (it is doing its job: waiting); history lost is not.
+  // A standby is ready (it is doing its job: waiting); history or state lost is not.
   rt.lifecycle.addReadinessCheck('reader', async () => {
     const checkpoint = await checkpoints.load(source.stream);
     return {
-      ok: reader.state !== 'history_lost',
+      ok: reader.state !== 'history_lost' && reader.state !== 'state_lost',
       detail: {
         stream: source.stream,
         state: reader.state,
+        generation: checkpoint?.generation ?? reader.generation ?? null,
         holder: config.HOLDER_ID,
         read_seq: reader.lastSeq,
         checkpoint_seq: checkpoint?.seq ?? null,
@@ -90,7 +93,7 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
   const metricsPort = await rt.serve(async () => {
     ac.abort();
     await running;
-    await Promise.all([batches.close(), dlq.close()]);
+    await Promise.all([batches.close(), objects.close(), dlq.close()]);
   });
   logger.info({ metricsPort, stream: source.stream, source: kind, holder: config.HOLDER_ID }, 'change-reader running');
   return { runtime: rt, reader, metricsPort };

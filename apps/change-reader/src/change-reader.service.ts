@@ -1,12 +1,25 @@
 import { inspect } from 'node:util';
 import type { Queue } from 'bullmq';
-import { type CheckpointStore, FencedError, type ResumeToken, type StreamLease } from '@runnel/checkpoint';
+import {
+  CheckpointMissingError,
+  type CheckpointStore,
+  FencedError,
+  GenerationChangedError,
+  LeaseLostError,
+  type LeaseTerm,
+  type ResumeToken,
+  StateLostError,
+  type StreamLease,
+  StreamStateLostError,
+  type StreamWriter,
+} from '@runnel/checkpoint';
 import type { PipelineMetrics } from '@runnel/metrics';
 import { jsonlLine } from '@runnel/lake/records';
 import { EJSON } from 'bson';
-import { type BatchJob, type BodyStore, CHANGE_EVENTS, deadLetter, jobIdFor } from '@runnel/queue';
+import { type BodyStore, CHANGE_EVENTS, deadLetter, jobIdFor } from '@runnel/queue';
 import type { Logger } from '@runnel/telemetry';
-import { type Batch, BatchCutter, type CutterAction, type CutterOptions } from './batching/batch-cutter';
+import { BatchCutter, type CutterAction, type CutterOptions, cutSize } from './batching/batch-cutter';
+import { BatchHandoff } from './batching/batch-handoff';
 import { clusterSeconds, MalformedChangeError, toEnvelope } from './change-envelope-mapper';
 import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceChange } from './sources/change-source';
 import { pause } from './pause';
@@ -16,6 +29,8 @@ export interface ChangeReaderOptions {
   checkpoints: CheckpointStore;
   lease: StreamLease;
   batches: Queue;
+  /** Read only: whether a batch's object job exists (BatchHandoff.vanished). */
+  objects: Queue;
   /** Where batch bodies (JSONL) go; the job carries the key. */
   bodies: BodyStore;
   /** The dead-letter queue: change events that cannot be made into an envelope go there, with the reason. */
@@ -23,27 +38,47 @@ export interface ChangeReaderOptions {
   cutter: CutterOptions;
   bufferLimit: number;
   leaseTtlMs: number;
+  /** What to do when the resume point is gone (history lost, or the checkpoint expired). */
   onHistoryLost: 'fail' | 'latest';
+  /** How often the reader checks that every handed-on batch is still carried by a job. Default 5 s. */
+  auditIntervalMs?: number;
   metrics: PipelineMetrics;
   logger: Logger;
 }
 
-export type ReaderState = 'standby' | 'reading' | 'history_lost' | 'stopped';
+/**
+ * standby: another replica reads; reading; history_lost: the resume point is gone and
+ * ON_HISTORY_LOST=fail (an operator must act); state_lost: Redis came back without this stream's
+ * state (an operator must act); stopped.
+ */
+export type ReaderState = 'standby' | 'reading' | 'history_lost' | 'state_lost' | 'stopped';
 
-/** Lease lost mid-read: stop at once, another replica reads now. */
-class LeaseLostError extends Error {}
+/** Thrown inside a term when batches were handed on but nothing carries them any more. */
+class HandoffLostError extends Error {
+  constructor(readonly ids: string[]) {
+    super(`${ids.length} handed-on batches are carried by no job (Redis lost them): ${ids.slice(0, 5).join(', ')}`);
+  }
+}
+
+const HISTORY_LOST_FAIL =
+  "CHANGE STREAM HISTORY LOST: the checkpoint is older than the oplog. Reading stopped (ON_HISTORY_LOST=fail). To continue: backfill the lake from a snapshot, then restart with ON_HISTORY_LOST=latest (a new generation from now; earlier objects stay as they are); consider a larger oplog.";
+const CHECKPOINT_MISSING_FAIL =
+  "CHECKPOINT MISSING: the stream has a generation in Redis but no checkpoint (it expired after CHECKPOINT_TTL with no reader running, or was deleted). Reading stopped (ON_HISTORY_LOST=fail) rather than silently starting from now. To continue: restart with ON_HISTORY_LOST=latest (a new generation from now) and backfill the gap from a snapshot; keep CHECKPOINT_TTL at least as long as the longest reader outage.";
+const STATE_LOST_FATAL =
+  "REDIS STATE LOST: Redis came back with no state for this stream (no AOF/RDB, a new instance, or a flushed database). Reading stopped rather than silently starting from now. Events since the last checkpoint may not be in the lake: check with `npm run lake:verify`, restore Redis from a backup if you have one, or start a new generation from now by restarting the readers (a fresh process starts one) and backfill the gap from a snapshot.";
 
 /**
  * change-reader's loop for one stream: hold the lease (or stand by), resume from the checkpoint,
- * cut batches, record them in the checkpoint store before handing them on, and keep idle streams'
- * checkpoints fresh with post-batch tokens.
+ * cut batches and hand them on (BatchHandoff), keep idle streams' checkpoints fresh with post-batch
+ * tokens, and replay from the checkpoint whenever Redis turns out to have lost what the reader wrote.
  */
 export class ChangeReaderService {
   state: ReaderState = 'standby';
   /** Last seq read, and the checkpoint seq as last seen: their difference is what is in flight. */
   lastSeq = 0;
   checkpointSeq = 0;
-  #chain: Promise<void> = Promise.resolve();
+  /** The generation this process last saw in Redis: if Redis later has none, it came back empty. */
+  generation: number | undefined;
 
   constructor(private readonly o: ChangeReaderOptions) {}
 
@@ -51,129 +86,193 @@ export class ChangeReaderService {
     return this.o.source.stream;
   }
 
-  /** Runs until `signal` aborts, or until history is lost with ON_HISTORY_LOST=fail. */
+  /** Runs until `signal` aborts, or until an operator must act (history_lost, state_lost). */
   async run(signal: AbortSignal): Promise<void> {
     const { lease, logger, metrics, leaseTtlMs } = this.o;
-    while (!signal.aborted && this.state !== 'history_lost') {
-      const fence = await lease.tryAcquire().catch((err) => {
+    while (!signal.aborted && this.#running) {
+      let term: LeaseTerm | undefined;
+      try {
+        await this.#observe();
+        term = await lease.acquire(signal);
+      } catch (err) {
+        if (err instanceof StreamStateLostError) {
+          this.#stateLost(err);
+          break;
+        }
         logger.warn({ err: { message: (err as Error).message } }, 'lease acquire failed');
-        return undefined;
-      });
-      if (fence === undefined) {
+      }
+      if (!term) {
         this.state = 'standby';
         metrics.leaseHolder.labels(this.stream).set(0);
         await pause(leaseTtlMs / 3, signal);
         continue;
       }
       metrics.leaseHolder.labels(this.stream).set(1);
-      logger.info({ stream: this.stream, fence }, 'lease acquired; reading');
+      logger.info({ stream: this.stream, fence: term.fence }, 'lease acquired; reading');
       try {
-        await this.#readAsLeader(fence, signal);
+        await this.#term(term);
       } catch (err) {
-        if (err instanceof LeaseLostError || err instanceof FencedError) {
+        if (err instanceof LeaseLostError || err instanceof FencedError || term.lost) {
           logger.warn({ stream: this.stream }, 'lease lost; standing by');
-        } else if (err instanceof HistoryLostError) {
-          metrics.historyLost.labels(this.stream).inc();
-          if (this.o.onHistoryLost === 'latest') {
-            logger.error(
-              { stream: this.stream },
-              'CHANGE STREAM HISTORY LOST: ON_HISTORY_LOST=latest, restarting from now. Events between the checkpoint and now are NOT in the lake; backfill them from a snapshot.',
-            );
-            await this.o.checkpoints.reset(this.stream);
-          } else {
-            this.state = 'history_lost';
-            logger.fatal(
-              { stream: this.stream },
-              'CHANGE STREAM HISTORY LOST: the checkpoint is older than the oplog. Reading stopped (ON_HISTORY_LOST=fail). To continue: backfill the lake from a snapshot, then reset the checkpoint (redis DEL the stream\'s ckpt keys) or restart with ON_HISTORY_LOST=latest; consider a larger oplog.',
-            );
-          }
+        } else if (err instanceof StateLostError || err instanceof HandoffLostError) {
+          const reason = err instanceof StateLostError ? 'checkpoint-writes-lost' : 'handed-on-batches-lost';
+          metrics.replays.labels(this.stream, reason).inc();
+          logger.warn({ stream: this.stream, reason: err.message }, 'Redis lost state this reader wrote; replaying from the checkpoint it holds');
+        } else if (err instanceof GenerationChangedError) {
+          logger.warn({ stream: this.stream }, 'the stream moved to another generation; starting again from its state');
+        } else if (err instanceof StreamStateLostError) {
+          this.#stateLost(err);
         } else if (!signal.aborted) {
           logger.error({ err }, 'reader failed; retrying after a pause');
           await pause(1000, signal);
         }
       } finally {
         metrics.leaseHolder.labels(this.stream).set(0);
-        await lease.release().catch(() => undefined);
+        await term.release();
       }
     }
-    if (this.state !== 'history_lost') this.state = 'stopped';
+    if (this.#running) this.state = 'stopped';
   }
 
-  async #readAsLeader(fence: number, outer: AbortSignal): Promise<void> {
-    const { source, checkpoints, lease, logger, metrics } = this.o;
-    const ac = new AbortController();
-    const stop = () => ac.abort();
-    outer.addEventListener('abort', stop, { once: true });
-    let leaseLost = false;
-    const renewal = setInterval(() => {
-      lease.renew().then(
-        (ok) => {
-          if (!ok) {
-            leaseLost = true;
-            ac.abort();
-          }
-        },
-        () => undefined,
-      );
-    }, this.o.leaseTtlMs / 3);
+  get #running(): boolean {
+    return this.state !== 'history_lost' && this.state !== 'state_lost';
+  }
 
-    const checkpoint = await checkpoints.load(this.stream);
+  /** Standby or not: remember the stream's generation, and notice when Redis has forgotten it. */
+  async #observe(): Promise<void> {
+    const g = await this.o.checkpoints.generation(this.stream);
+    if (g) this.generation = g.generation;
+    else if (this.generation !== undefined && !(await this.o.checkpoints.load(this.stream))) throw new StreamStateLostError(this.stream, this.generation);
+  }
+
+  #stateLost(err: StreamStateLostError): void {
+    this.state = 'state_lost';
+    this.o.logger.fatal({ stream: this.stream, generation: err.generation }, STATE_LOST_FATAL);
+  }
+
+  /**
+   * Where this term starts: the checkpoint of the stream's generation, or a new generation (a new
+   * stream; or, with ON_HISTORY_LOST=latest, a checkpoint that expired). Never a silent restart.
+   */
+  async #startingPoint(writer: StreamWriter): Promise<{ generation: number; seq: number; token?: ResumeToken; clusterTime?: string }> {
+    const { checkpoints, logger, metrics } = this.o;
+    const [g, checkpoint] = await Promise.all([checkpoints.generation(this.stream), checkpoints.load(this.stream)]);
+    if (checkpoint) return checkpoint;
+    if (!g) {
+      if (this.generation !== undefined) throw new StreamStateLostError(this.stream, this.generation);
+      const generation = await writer.startGeneration(undefined, 'new stream');
+      metrics.generationsStarted.labels(this.stream, 'new stream').inc();
+      logger.info({ stream: this.stream, generation }, 'new stream: generation started, reading from now');
+      return { generation, seq: 0 };
+    }
+    const missing = new CheckpointMissingError(this.stream, g.generation);
+    if (this.o.onHistoryLost === 'fail') throw missing;
+    const generation = await writer.startGeneration(g.generation, 'checkpoint missing');
+    metrics.generationsStarted.labels(this.stream, 'checkpoint missing').inc();
+    logger.error({ stream: this.stream, from: g.generation, generation }, `${missing.message}. ON_HISTORY_LOST=latest: a new generation reads from now; events between the old checkpoint and now are NOT in the lake: backfill them from a snapshot.`);
+    return { generation, seq: 0 };
+  }
+
+  async #term(term: LeaseTerm): Promise<void> {
+    const writer = this.o.checkpoints.writer(term);
+    try {
+      await this.#read(term, writer);
+    } catch (err) {
+      if (!(err instanceof HistoryLostError || err instanceof CheckpointMissingError)) throw err;
+      if (err instanceof HistoryLostError) this.o.metrics.historyLost.labels(this.stream).inc();
+      if (this.o.onHistoryLost === 'fail') {
+        this.state = 'history_lost';
+        this.o.logger.fatal({ stream: this.stream }, err instanceof HistoryLostError ? HISTORY_LOST_FAIL : CHECKPOINT_MISSING_FAIL);
+        return;
+      }
+      const generation = await writer.startGeneration(this.generation, 'history lost');
+      this.generation = generation;
+      this.o.metrics.generationsStarted.labels(this.stream, 'history lost').inc();
+      this.o.logger.error(
+        { stream: this.stream, generation },
+        'CHANGE STREAM HISTORY LOST: ON_HISTORY_LOST=latest, a new generation reads from now. Events between the checkpoint and now are NOT in the lake; backfill them from a snapshot.',
+      );
+    }
+  }
+
+  async #read(term: LeaseTerm, writer: StreamWriter): Promise<void> {
+    const { source, checkpoints, logger, metrics } = this.o;
+    const signal = term.signal;
+    const start = await this.#startingPoint(writer);
+    const generation = start.generation;
+    this.generation = generation;
+    metrics.generation.labels(this.stream).set(generation);
     const records = await checkpoints.records(this.stream);
     // Open records (batches never handed on) stay: they hold the checkpoint back until the replay
     // re-opens the same batch (same first event, same id). Dropping them would let a completion in
     // the meantime move the checkpoint past their events, and a second crash would lose them.
-    const cutter = new BatchCutter(this.o.cutter, records);
-    this.#chain = Promise.resolve(); // a term starts clean: a FencedError from the last one is done with
-    this.lastSeq = checkpoint?.seq ?? 0;
-    this.checkpointSeq = this.lastSeq;
-    let lastToken: ResumeToken | undefined = checkpoint?.token;
-    let lastClusterTime = checkpoint?.clusterTime;
-    let from: ResumePoint | undefined = checkpoint ? { token: checkpoint.token } : undefined;
+    const cutter = new BatchCutter(this.o.cutter, generation, records);
+    const handoff = new BatchHandoff({ writer, bodies: this.o.bodies, batches: this.o.batches, objects: this.o.objects, deadLetters: this.o.deadLetters });
+    this.lastSeq = start.seq;
+    this.checkpointSeq = start.seq;
+    let lastToken: ResumeToken | undefined = start.token;
+    let lastClusterTime = start.clusterTime;
+    let from: ResumePoint | undefined = start.token ? { token: start.token } : undefined;
     this.state = 'reading';
-    logger.info({ stream: this.stream, from: checkpoint?.seq ?? 'now', replaying: records.length }, 'resuming');
+    logger.info({ stream: this.stream, generation, from: start.token ? start.seq : 'now', replaying: records.length }, 'resuming');
 
-    const apply = (actions: CutterAction[]) => {
-      if (actions.length) this.#chain = this.#chain.then(() => this.#apply(actions, fence));
-      return this.#chain;
+    // Writes go one after another, in cut order (the term's write count relies on it); the audit
+    // runs in the same chain so it never sees a batch between its cut and its job.
+    let chain: Promise<void> = Promise.resolve();
+    let failure: unknown;
+    const enqueue = (work: () => Promise<void>) => {
+      chain = chain.then(work).catch((err) => {
+        failure ??= err;
+        throw err;
+      });
+      return chain;
     };
+    const apply = (actions: CutterAction[]) => (actions.length ? enqueue(() => handoff.apply(actions)) : chain);
+    const audit = setInterval(() => {
+      void enqueue(async () => {
+        const lost = await handoff.vanished(await checkpoints.records(this.stream));
+        if (lost.length) throw new HandoffLostError(lost.map((r) => r.id));
+      }).catch(() => undefined);
+    }, this.o.auditIntervalMs ?? 5000);
     const lag = metrics.changeStreamLag.labels(this.stream);
-    const tick = setInterval(() => void apply(cutter.due(Date.now())).catch(() => ac.abort()), Math.min(250, Math.max(10, this.o.cutter.timeoutMs / 4)));
     try {
-      while (!ac.signal.aborted) {
+      while (!signal.aborted) {
         let invalidated = false;
-        for await (const item of source.read(from, ac.signal)) {
-          if (ac.signal.aborted) break;
+        for await (const item of source.read(from, signal)) {
+          if (signal.aborted || failure) break;
           if (item.type === 'change') {
-            if (this.lastSeq - this.checkpointSeq >= this.o.bufferLimit) await this.#waitForRoom(ac.signal);
+            if (this.lastSeq - this.checkpointSeq >= this.o.bufferLimit) await this.#waitForRoom(signal);
             let envelope;
             try {
-              envelope = toEnvelope(item.change, this.stream, this.lastSeq + 1);
+              envelope = toEnvelope(item.change, this.stream, generation, this.lastSeq + 1);
             } catch (err) {
               if (!(err instanceof MalformedChangeError)) throw err;
               // Skipped without a seq (the lake stays gap-free) and kept in the DLQ; a replay
               // meets it again and files the same letter under the same id.
-              await this.#deadLetterChange(item.change, item.token, err);
+              await this.#deadLetterChange(item.change, item.token, err.message);
               lastToken = item.token;
               continue;
             }
             this.lastSeq++;
             const line = jsonlLine(envelope);
-            const now = Date.now();
-            const actions = cutter.push({ envelope, line, token: item.token, tokenBefore: lastToken ?? item.token, clusterTimeBefore: lastClusterTime, bytes: line.length }, now);
+            const actions = cutter.push({ envelope, line, token: item.token, tokenBefore: lastToken ?? item.token, clusterTimeBefore: lastClusterTime, bytes: cutSize(envelope, line) });
             // Most events only join an open batch: no promise to wait for (a per-event await was a
             // measurable share of the reader's CPU at tens of thousands of events per second).
             if (actions.length) await apply(actions);
             lastToken = item.token;
             lastClusterTime = envelope.cluster_time;
-            lag.set(Math.max(0, now / 1000 - clusterSeconds(envelope.cluster_time)));
+            lag.set(Math.max(0, Date.now() / 1000 - clusterSeconds(envelope.cluster_time)));
           } else if (item.type === 'idle') {
             lastToken = item.token;
-            if (item.clusterTime) lastClusterTime = item.clusterTime;
-            await this.#chain;
-            if (cutter.openBatches === 0) await checkpoints.advanceIdle(this.stream, this.lastSeq + 1, item.token, lastClusterTime, fence);
+            if (item.clusterTime) {
+              lastClusterTime = item.clusterTime;
+              await apply(cutter.due(clusterSeconds(item.clusterTime)));
+            }
+            await chain;
+            if (cutter.openBatches === 0) await writer.advanceIdle(generation, this.lastSeq + 1, item.token, lastClusterTime);
           } else {
             // invalidate: cut what is open, then continue after it with startAfter.
-            await apply(cutter.due(Number.POSITIVE_INFINITY));
+            await apply(cutter.flush());
             lastToken = item.token;
             from = { token: item.token, startAfter: true };
             invalidated = true;
@@ -181,18 +280,18 @@ export class ChangeReaderService {
             break;
           }
         }
-        if (!invalidated) break;
+        if (!invalidated || failure) break;
       }
-      await this.#chain;
+      await chain;
     } finally {
-      clearInterval(tick);
-      clearInterval(renewal);
-      outer.removeEventListener('abort', stop);
+      clearInterval(audit);
+      await chain.catch(() => undefined);
     }
-    if (leaseLost) throw new LeaseLostError();
+    if (failure) throw failure;
+    if (term.lost) throw term.signal.reason;
   }
 
-  async #deadLetterChange(change: SourceChange, token: ResumeToken, err: MalformedChangeError): Promise<void> {
+  async #deadLetterChange(change: SourceChange, token: ResumeToken, reason: string): Promise<void> {
     let event: unknown;
     try {
       event = EJSON.serialize(change as unknown as Record<string, unknown>, { relaxed: false });
@@ -205,65 +304,21 @@ export class ChangeReaderService {
       jobId: jobIdFor(this.stream, JSON.stringify(token)),
       name: 'change',
       data,
-      reason: err.message,
+      reason,
       attempts: 1,
       failedAt: new Date().toISOString(),
     });
     this.o.metrics.writeErrors.labels('read').inc();
-    this.o.logger.error({ stream: this.stream, reason: err.message }, 'change event dead-lettered: it cannot be written to the lake (see docs/runbooks.md#dlq)');
+    this.o.logger.error({ stream: this.stream, reason }, 'change event dead-lettered: it cannot be written to the lake (see docs/runbooks.md#dlq)');
   }
 
   /** Pauses reading while more than CHANNEL_BUFFER_SIZE events are read but not yet in S3. */
   async #waitForRoom(signal: AbortSignal): Promise<void> {
     for (;;) {
       const c = await this.o.checkpoints.load(this.stream);
-      this.checkpointSeq = c?.seq ?? 0;
+      this.checkpointSeq = c?.generation === this.generation ? c.seq : 0;
       if (this.lastSeq - this.checkpointSeq < this.o.bufferLimit || signal.aborted) return;
       await pause(50, signal);
     }
   }
-
-  async #apply(actions: CutterAction[], fence: number): Promise<void> {
-    const { checkpoints, batches, bodies } = this.o;
-    for (const a of actions) {
-      const b = a.batch;
-      if (a.type === 'open') {
-        if (!b.replayed) await checkpoints.open(this.stream, { collection: b.collection, seqStart: b.seqStart, tokenBefore: b.tokenBefore, clusterTimeBefore: b.clusterTimeBefore }, fence);
-        continue;
-      }
-      // Record the cut before handing the batch on: a crash in between replays the same batch
-      // under the same job id, never a differently cut one.
-      if (!b.replayed) await checkpoints.cut(this.stream, b.id, { seqEnd: b.seqEnd, token: b.token, clusterTime: b.clusterTime }, fence);
-      // Body first: a job is never seen without its body. A crash in between leaves a body that
-      // the replay overwrites with the same bytes (or its TTL collects).
-      const jobId = jobIdFor(this.stream, b.id);
-      const bodyKey = await bodies.putBatch(jobId, Buffer.from(b.lines.join(''), 'utf8'));
-      // removeOnComplete: a kept job per batch would grow Redis with the stream for ever. The job id
-      // still deduplicates while the job waits or runs; a batch replayed after its job completed is
-      // recognised by batch-writer (the object job with the same id has completed) and dropped.
-      // Transient encode failures are retried (backoff with jitter) before a batch is dead-lettered.
-      await batches.add('batch', toJob(this.stream, b, bodyKey), {
-        jobId,
-        removeOnComplete: true,
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
-      });
-    }
-  }
-}
-
-function toJob(stream: string, b: Batch, bodyKey: string): BatchJob {
-  return {
-    v: 2,
-    stream,
-    batchId: b.id,
-    collection: b.collection,
-    seqStart: b.seqStart,
-    seqEnd: b.seqEnd,
-    partition: b.partition,
-    bodyKey,
-    count: b.lines.length,
-    operations: b.operations,
-    resumeToken: b.token,
-  };
 }

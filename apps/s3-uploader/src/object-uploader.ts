@@ -1,14 +1,13 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { CheckpointStore } from '@runnel/checkpoint';
-import { ObjectConflictError, type ObjectStore, sha256 } from '@runnel/lake';
+import { type ObjectStore, type PutOutcome, sha256 } from '@runnel/lake';
 import { type BodyStore, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 import { retryWithBackoff, type RetryOptions } from './retry-with-backoff';
 
-export type UploadResult = 'created' | 'already-stored';
+export type UploadResult = PutOutcome;
 
 /** S3 answers that no retry can fix: bad request, access denied, missing bucket. */
 function isFatalS3(err: unknown): boolean {
-  if (err instanceof ObjectConflictError) return true;
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode ?? 0;
     return status >= 400 && status < 500 && status !== 408 && status !== 429 && status !== 412;
@@ -34,14 +33,17 @@ export class ObjectUploader {
     const body = await this.bodies.get(job.bodyKey);
     let result: UploadResult;
     if (body === null) {
-      // Redone after a crash that came after the upload and the body's deletion.
+      // Redone after a crash that came after the upload and the body's deletion: S3 has the
+      // object (whichever version was stored first). Without one, the body expired unsent.
       const stored = await this.store.storedSha256(job.key);
-      if (stored !== job.sha256) throw new UnprocessableJobError(`body of ${job.key} is gone and S3 does not hold it (sha256 ${stored ?? 'none'})`);
+      if (stored === null) throw new UnprocessableJobError(`body of ${job.key} is gone and S3 does not hold the object`);
       result = 'already-stored';
     } else {
-      if (sha256(body) !== job.sha256) throw new UnprocessableJobError(`body of ${job.key} does not match its sha256`);
+      // The hash of the bytes found, not the job's: the first body stored under a key stays
+      // (BodyStore), and it is what goes to S3.
+      const digest = sha256(body);
       result = await retryWithBackoff(
-        () => this.store.put({ key: job.key, body, contentType: job.contentType, contentEncoding: job.contentEncoding, sha256: job.sha256 }),
+        () => this.store.put({ key: job.key, body, contentType: job.contentType, contentEncoding: job.contentEncoding, sha256: digest }),
         { ...this.retry, isFatal: isFatalS3 },
       );
     }

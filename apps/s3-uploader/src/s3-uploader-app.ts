@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { CheckpointStore } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
-import { ObjectConflictError, ObjectStore } from '@runnel/lake';
+import { ObjectStore } from '@runnel/lake';
 import { assertObjectJob, BodyStore, createQueue, deadLetterOnFinalFailure, PipelineRuntime, QUEUES, sampleQueueDepth, UnprocessableJobError } from '@runnel/queue';
 import type { S3UploaderConfigSchema } from './config';
 import { ObjectUploader } from './object-uploader';
@@ -47,9 +47,13 @@ export async function startS3Uploader(config: S3UploaderConfig, options: { handl
         const object = assertObjectJob(job.data);
         const result = await uploader.upload(object);
         if (result === 'created') metrics.uploadBytes.inc(object.bytes);
+        if (result === 'kept-first') {
+          metrics.keptFirst.inc();
+          logger.warn({ key: object.key, batch: object.batchId }, 'a rebuilt object differs from the one already stored under its identity (replayed updateLookup documents): the first stored version is kept');
+        }
         return { key: object.key, result };
       } catch (err) {
-        if (err instanceof UnprocessableJobError || err instanceof ObjectConflictError) throw new UnrecoverableError(err.message);
+        if (err instanceof UnprocessableJobError) throw new UnrecoverableError(err.message);
         throw err;
       } finally {
         timer();

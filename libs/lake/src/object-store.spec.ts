@@ -1,6 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FlakyProxy, S3Server } from '@runnel/testing';
-import { ObjectConflictError, ObjectStore, sha256 } from './object-store';
+import { ObjectStore, sha256 } from './object-store';
 
 let s3server: S3Server;
 let s3: S3Client;
@@ -38,10 +38,10 @@ describe('ObjectStore against s3rver (HEAD-before-put mode: s3rver ignores If-No
     expect(await store().put(o)).toBe('already-stored');
   });
 
-  it('never overwrites different content at the same key', async () => {
+  it('a rebuilt object with other bytes keeps the first stored version (replays converge, never conflict)', async () => {
     const o = obj('a/three.jsonl', 'original');
     await store().put(o);
-    await expect(store().put(obj('a/three.jsonl', 'different'))).rejects.toBeInstanceOf(ObjectConflictError);
+    expect(await store().put(obj('a/three.jsonl', 'different'))).toBe('kept-first');
     expect((await read(o.key)).body).toBe('original');
   });
 
@@ -94,9 +94,9 @@ describe('ObjectStore with conditional writes (If-None-Match: *), against S3 sem
     expect(proxy.preconditionFailed).toBe(refused + 1);
   });
 
-  it('a 412 for different content is a conflict, and the stored object is untouched', async () => {
+  it('a 412 for different content keeps the first stored version, untouched', async () => {
     await store().put(obj('c/three.jsonl', 'original'));
-    await expect(store().put(obj('c/three.jsonl', 'different'))).rejects.toBeInstanceOf(ObjectConflictError);
+    expect(await store().put(obj('c/three.jsonl', 'different'))).toBe('kept-first');
     expect((await read('c/three.jsonl')).body).toBe('original');
   });
 });

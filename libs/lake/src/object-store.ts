@@ -11,17 +11,23 @@ export interface StoredObject {
   sha256: string;
 }
 
-export type PutOutcome = 'created' | 'already-stored';
+/**
+ * created: this put stored the object. already-stored: the key held these very bytes. kept-first:
+ * the key held other bytes — the same batch (same stream, generation, namespace and seq range)
+ * encoded earlier, whose updateLookup documents were read at another time — and the first stored
+ * version stays: a replay converges, it never conflicts or overwrites (docs/architecture.md,
+ * object identity).
+ */
+export type PutOutcome = 'created' | 'already-stored' | 'kept-first';
 
 /**
- * Thrown when the key already holds different bytes. Keys come from the data, so this means two
- * writers disagree about a batch (a bug, or a changed FORMAT mid-stream): never overwrite, stop and
- * let an operator look.
+ * Thrown when S3 refused a conditional put (412) yet HEAD finds no object: it was deleted in
+ * between. Transient: the put is retried.
  */
-export class ObjectConflictError extends Error {
-  constructor(readonly key: string, readonly existingSha256: string | undefined) {
-    super(`s3 object ${key} exists with different content (sha256 ${existingSha256 ?? 'unknown'})`);
-    this.name = 'ObjectConflictError';
+export class ObjectVanishedError extends Error {
+  constructor(readonly key: string) {
+    super(`s3 object ${key} refused as existing, then not found`);
+    this.name = 'ObjectVanishedError';
   }
 }
 
@@ -41,7 +47,7 @@ export function sha256(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** Puts objects so a replay never duplicates and never overwrites different content. */
+/** Puts objects so a replay never duplicates and never overwrites: the first version stored under a key wins. */
 export class ObjectStore {
   constructor(
     private readonly s3: S3Client,
@@ -65,8 +71,8 @@ export class ObjectStore {
   }
 
   #compare(object: StoredObject, existing: string | null | undefined): PutOutcome {
-    if (existing === object.sha256) return 'already-stored';
-    throw new ObjectConflictError(object.key, existing ?? undefined);
+    if (existing === null) throw new ObjectVanishedError(object.key);
+    return existing === object.sha256 ? 'already-stored' : 'kept-first';
   }
 
   async #write(object: StoredObject, signal?: AbortSignal): Promise<void> {

@@ -23,6 +23,10 @@ export function pipelineMetrics(registry: Registry) {
     changeStreamLag: new Gauge({ name: 'runnel_change_stream_lag_seconds', help: 'Now minus the cluster time of the last event read', labelNames: ['stream'] as const, registers }),
     checkpointLag: new Gauge({ name: 'runnel_checkpoint_lag_seconds', help: 'While events are read but not yet in S3: now minus the cluster time of the checkpoint; 0 when everything read is stored', labelNames: ['stream'] as const, registers }),
     leaseHolder: new Gauge({ name: 'runnel_lease_holder', help: '1 when this replica holds the stream lease', labelNames: ['stream'] as const, registers }),
+    generation: new Gauge({ name: 'runnel_stream_generation', help: "The stream's generation (seconds since the epoch when it began; part of every object key)", labelNames: ['stream'] as const, registers }),
+    generationsStarted: new Counter({ name: 'runnel_generations_started_total', help: 'New generations begun, by reason (new stream, history lost, checkpoint missing)', labelNames: ['stream', 'reason'] as const, registers }),
+    replays: new Counter({ name: 'runnel_replays_total', help: 'Reads restarted from the checkpoint because Redis lost state the reader had written, by reason', labelNames: ['stream', 'reason'] as const, registers }),
+    keptFirst: new Counter({ name: 'runnel_objects_kept_first_total', help: 'Rebuilt objects whose bytes differed from the object already stored under the same identity (the first stored is kept)', registers }),
     historyLost: new Counter({ name: 'runnel_history_lost_total', help: 'Change stream history lost (error 286) occurrences', labelNames: ['stream'] as const, registers }),
   };
 }

@@ -49,19 +49,37 @@ export interface BatchJobV2 {
   resumeToken: ResumeToken;
 }
 
+/**
+ * change-reader → batch-writer, version 3: version 2 plus the stream's generation and the batch's
+ * namespace (a batch holds one namespace's events; `collection` is null for database-level events
+ * such as dropDatabase). The generation is part of the object key and of every id, so a stream
+ * that starts again at seq 1 (a new generation) never collides with what an earlier one stored.
+ */
+export interface BatchJobV3 extends Omit<BatchJobV2, 'v' | 'collection'> {
+  v: 3;
+  generation: number;
+  database: string;
+  collection: string | null;
+}
+
 /** batch-writer → s3-uploader. The body itself sits in Redis under `bodyKey` (binary, not JSON). */
 export interface ObjectJobV1 {
   v: 1;
   stream: string;
+  /** The stream's generation (jobs from before generations existed: 1). */
+  generation?: number;
   batchId: string;
-  collection: string;
+  collection: string | null;
   seqStart: number;
   seqEnd: number;
   /** Object key in the bucket, derived from the data only. */
   key: string;
   bodyKey: string;
   bytes: number;
-  /** Hex SHA-256 of the body: lets a replay prove it wrote the same bytes. */
+  /**
+   * Hex SHA-256 of the body the writer encoded. Informational: the uploader hashes the body it
+   * actually finds (the first one stored under the key wins, see BodyStore).
+   */
   sha256: string;
   contentType: string;
   contentEncoding?: string;
@@ -71,7 +89,12 @@ export interface ObjectJobV1 {
   batchBodyKey?: string;
 }
 
-export type BatchJob = BatchJobV1 | BatchJobV2;
+export type BatchJob = BatchJobV1 | BatchJobV2 | BatchJobV3;
+
+/** The generation a batch belongs to (versions 1 and 2 predate generations: 1). */
+export function generationOf(batch: BatchJob): number {
+  return batch.v === 3 ? batch.generation : 1;
+}
 export type ObjectJob = ObjectJobV1;
 
 /** Thrown by a worker for a payload it cannot process however often it retries: goes to the dead-letter queue. */
@@ -83,12 +106,13 @@ export class UnprocessableJobError extends Error {
 }
 
 export function assertBatchJob(data: unknown): BatchJob {
-  const d = data as Partial<BatchJobV1> | Partial<BatchJobV2>;
-  if (!d || (d.v !== 1 && d.v !== 2)) throw new UnprocessableJobError(`unknown batch job version ${JSON.stringify(d?.v)}`);
+  const d = data as Partial<BatchJobV1> | Partial<BatchJobV2> | Partial<BatchJobV3>;
+  if (!d || (d.v !== 1 && d.v !== 2 && d.v !== 3)) throw new UnprocessableJobError(`unknown batch job version ${JSON.stringify(d?.v)}`);
   if (typeof d.seqStart !== 'number' || typeof d.seqEnd !== 'number' || typeof d.stream !== 'string' || typeof d.batchId !== 'string') {
     throw new UnprocessableJobError('batch job lacks seqStart, seqEnd, stream or batchId');
   }
-  if (d.v === 2) return assertJsonlBatch(d);
+  if (d.v === 3 && (typeof d.generation !== 'number' || typeof d.database !== 'string')) throw new UnprocessableJobError('batch job lacks generation or database');
+  if (d.v === 2 || d.v === 3) return assertJsonlBatch(d as Partial<BatchJobV2>) as BatchJobV2 | BatchJobV3;
   const events = (d as Partial<BatchJobV1>).events;
   if (!Array.isArray(events)) throw new UnprocessableJobError('batch job lacks events');
   assertBatchEvents(events, d.seqStart, d.seqEnd);
@@ -108,7 +132,7 @@ function assertJsonlBatch(d: Partial<BatchJobV2>): BatchJobV2 {
  * saves): the line count, and the first and last events' seq, cluster time and shape. The formats
  * that parse the lines anyway (CSV, Parquet) check every event with assertBatchEvents.
  */
-export function assertBatchBody(job: BatchJobV2, body: Buffer): { first: ChangeEnvelope } {
+export function assertBatchBody(job: BatchJobV2 | BatchJobV3, body: Buffer): { first: ChangeEnvelope } {
   if (body.length === 0 || body[body.length - 1] !== 0x0a) throw new UnprocessableJobError('batch body does not end with a newline');
   let lines = 0;
   for (let at = body.indexOf(0x0a); at !== -1; at = body.indexOf(0x0a, at + 1)) lines++;
@@ -136,7 +160,7 @@ export function assertBatchEvents(events: unknown[], seqStart: number, seqEnd: n
     if (!e || typeof e !== 'object') throw new UnprocessableJobError(`event ${i} is not an object`);
     if (typeof e.seq !== 'number' || e.seq <= last || e.seq > seqEnd) throw new UnprocessableJobError(`event ${i} has seq ${String(e.seq)} outside the batch order`);
     if (typeof e.cluster_time !== 'string' || !/^\d+\.\d+$/.test(e.cluster_time)) throw new UnprocessableJobError(`event ${i} (seq ${e.seq}) has no valid cluster_time`);
-    if (typeof e.operation !== 'string' || typeof e.collection !== 'string') throw new UnprocessableJobError(`event ${i} (seq ${e.seq}) lacks operation or collection`);
+    if (typeof e.operation !== 'string' || (typeof e.collection !== 'string' && e.collection !== null)) throw new UnprocessableJobError(`event ${i} (seq ${e.seq}) lacks operation or collection`);
     last = e.seq;
   }
 }

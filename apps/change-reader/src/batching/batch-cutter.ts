@@ -5,26 +5,35 @@ import { clusterSeconds } from '../change-envelope-mapper';
 export interface CutterOptions {
   /** BATCH_SIZE: events per batch at most. */
   batchSize: number;
-  /** Size cap per batch: the sum of its events' JSONL line lengths (characters). */
+  /** Size cap per batch: the sum of its events' `bytes`. */
   maxBytes: number;
-  /** BATCH_TIMEOUT_MS: a quiet collection's batch is cut this long after it opened. */
+  /** BATCH_TIMEOUT_MS, in cluster time: a batch is cut once the stream has moved this far past its first event. */
   timeoutMs: number;
 }
 
 /** An event as the cutter sees it: its envelope, its JSONL line and the stream tokens on either side of it. */
 export interface CutterEvent {
   envelope: ChangeEnvelope;
-  /** The envelope as one JSONL line (newline included): what the batch hands on, and what `bytes` measures. */
+  /** The envelope as one JSONL line (newline included): what the batch hands on. */
   line: string;
   token: ResumeToken;
   tokenBefore: ResumeToken;
   clusterTimeBefore?: string;
+  /**
+   * What the event counts towards BATCH_MAX_BYTES: its size without the parts a replay may see
+   * differently (an update's looked-up document), so that the byte cut falls at the same event on
+   * every replay — see cutSize.
+   */
   bytes: number;
 }
 
 export interface Batch {
   id: string;
-  collection: string;
+  generation: number;
+  database: string;
+  collection: string | null;
+  /** `db.coll`, or `db` for database-level events: what events are grouped by. */
+  namespace: string;
   seqStart: number;
   seqEnd: number;
   /** Hour partition, `YYYY-MM-DDTHH`. */
@@ -46,18 +55,40 @@ export interface Batch {
 export type CutterAction = { type: 'open'; batch: Batch } | { type: 'cut'; batch: Batch };
 
 interface OpenBatch extends Batch {
-  openedAt: number;
+  /** Cluster time (ms) at which the batch is due: its first event's second + BATCH_TIMEOUT_MS. */
+  dueAt: number;
   /** For a replayed batch, the recorded last seq: it is cut there and nowhere else. */
   replayEnd?: number;
 }
 
+/** Namespace of an envelope: what a batch holds one of. */
+export function namespaceOf(e: Pick<ChangeEnvelope, 'database' | 'collection'>): string {
+  return e.collection === null || e.collection === undefined ? e.database : `${e.database}.${e.collection}`;
+}
+
 /**
- * Cuts a stream's events into per-collection batches: on BATCH_SIZE, on the byte cap, at an hour
- * boundary of cluster time (a batch never spans two hive partitions) and on BATCH_TIMEOUT_MS.
+ * An event's weight towards BATCH_MAX_BYTES: its line, less an update's full document. With
+ * updateLookup that document is read when the event is read, so a replay can see another version
+ * of another size; everything else in an event comes from the oplog and is the same on every read.
+ */
+export function cutSize(envelope: ChangeEnvelope, line: string): number {
+  return envelope.operation === 'update' && envelope.full_document ? line.length - envelope.full_document.length : line.length;
+}
+
+/**
+ * Cuts a stream's events into per-namespace batches: on BATCH_SIZE, on the byte cap, at an hour
+ * boundary of cluster time (a batch never spans two hive partitions), and once the stream's cluster
+ * time has moved BATCH_TIMEOUT_MS past a batch's first event (seen on a later event of any
+ * namespace, or on an idle position: `due`).
  *
- * After a restart it is given the checkpoint's records: events of batches already stored are
- * skipped, and batches cut before the crash are rebuilt exactly (same events, same id, cut at the
- * recorded end, never by timeout), so replays produce the same objects, not new ones.
+ * Every rule reads only the events and the stream's cluster time, never the wall clock, so reading
+ * the same events again cuts them at the same places: a batch whose cut record Redis lost (a crash
+ * before fsync, a failover to a lagging replica) is rebuilt as the same object, not an overlapping
+ * one. An idle position at cluster time t means every later event is after t, so cutting there and
+ * cutting before the next event give the same batch.
+ *
+ * After a restart it is also given the checkpoint's records: events of batches already stored are
+ * skipped, and batches cut before the crash are rebuilt exactly as recorded (same events, same id).
  */
 export class BatchCutter {
   readonly #open = new Map<string, OpenBatch>();
@@ -65,13 +96,15 @@ export class BatchCutter {
 
   constructor(
     private readonly opts: CutterOptions,
+    private readonly generation: number,
     replay: BatchRecord[] = [],
   ) {
     for (const r of replay) {
       if (r.state === 'open' || r.seqEnd === undefined) continue;
-      const list = this.#replay.get(r.collection) ?? [];
+      const ns = namespaceOf(r);
+      const list = this.#replay.get(ns) ?? [];
       list.push(r);
-      this.#replay.set(r.collection, list);
+      this.#replay.set(ns, list);
     }
   }
 
@@ -86,22 +119,23 @@ export class BatchCutter {
     return n;
   }
 
-  push(ev: CutterEvent, now: number): CutterAction[] {
+  push(ev: CutterEvent): CutterAction[] {
     const { envelope } = ev;
-    const coll = envelope.collection;
-    const record = this.#recordFor(coll, envelope.seq);
-    if (record?.state === 'done') return [];
-    if (record) return this.#pushReplay(record, ev, now);
+    const seconds = clusterSeconds(envelope.cluster_time);
+    const actions = this.due(seconds);
+    const ns = namespaceOf(envelope);
+    const record = this.#recordFor(ns, envelope.seq);
+    if (record?.state === 'done') return actions;
+    if (record) return [...actions, ...this.#pushReplay(record, ev)];
 
-    const actions: CutterAction[] = [];
-    const partition = this.#partitionOf(clusterSeconds(envelope.cluster_time));
-    let batch = this.#open.get(coll);
+    const partition = this.#partitionOf(seconds);
+    let batch = this.#open.get(ns);
     if (batch && (batch.partition !== partition || (batch.lines.length > 0 && batch.bytes + ev.bytes > this.opts.maxBytes))) {
       actions.push(this.#cut(batch));
       batch = undefined;
     }
     if (!batch) {
-      batch = this.#newBatch(coll, ev, partition, now);
+      batch = this.#newBatch(ns, ev, partition);
       actions.push({ type: 'open', batch: snapshot(batch) });
     }
     this.#add(batch, ev);
@@ -109,20 +143,30 @@ export class BatchCutter {
     return actions;
   }
 
-  /** Cuts every batch that has been open for BATCH_TIMEOUT_MS. Replayed batches wait for their recorded end. */
-  due(now: number): CutterAction[] {
+  /**
+   * Cuts every batch that is due once the stream has reached cluster second `seconds` (an event's
+   * time, or an idle position's). Replayed batches wait for their recorded end.
+   */
+  due(seconds: number): CutterAction[] {
+    const now = seconds * 1000;
     const actions: CutterAction[] = [];
     for (const batch of this.#open.values()) {
-      if (batch.replayEnd === undefined && now - batch.openedAt >= this.opts.timeoutMs) actions.push(this.#cut(batch));
+      if (batch.replayEnd === undefined && now >= batch.dueAt) actions.push(this.#cut(batch));
     }
     return actions;
   }
 
-  #pushReplay(record: BatchRecord, ev: CutterEvent, now: number): CutterAction[] {
-    let batch = this.#open.get(record.collection);
+  /** Cuts everything still open (an invalidate ends the stream). */
+  flush(): CutterAction[] {
+    return [...this.#open.values()].filter((b) => b.replayEnd === undefined).map((b) => this.#cut(b));
+  }
+
+  #pushReplay(record: BatchRecord, ev: CutterEvent): CutterAction[] {
+    const ns = namespaceOf(record);
+    let batch = this.#open.get(ns);
     if (!batch || batch.id !== record.id) {
       const partition = hourPartition(clusterSeconds(ev.envelope.cluster_time));
-      batch = this.#newBatch(record.collection, ev, partition, now, record);
+      batch = this.#newBatch(ns, ev, partition, record);
     }
     this.#add(batch, ev);
     return ev.envelope.seq === record.seqEnd ? [this.#cut(batch)] : [];
@@ -140,19 +184,22 @@ export class BatchCutter {
     return this.#hourText;
   }
 
-  #recordFor(collection: string, seq: number): BatchRecord | undefined {
-    const list = this.#replay.get(collection);
+  #recordFor(namespace: string, seq: number): BatchRecord | undefined {
+    const list = this.#replay.get(namespace);
     if (!list) return undefined;
     while (list.length > 0 && list[0].seqEnd! < seq) list.shift();
-    if (list.length === 0) this.#replay.delete(collection);
+    if (list.length === 0) this.#replay.delete(namespace);
     return list[0] && list[0].seqStart <= seq ? list[0] : undefined;
   }
 
-  #newBatch(collection: string, ev: CutterEvent, partition: string, now: number, record?: BatchRecord): OpenBatch {
+  #newBatch(namespace: string, ev: CutterEvent, partition: string, record?: BatchRecord): OpenBatch {
     const seqStart = record?.seqStart ?? ev.envelope.seq;
     const batch: OpenBatch = {
-      id: CheckpointStore.batchId(collection, seqStart),
-      collection,
+      id: record?.id ?? CheckpointStore.batchId(this.generation, namespace, seqStart),
+      generation: this.generation,
+      database: ev.envelope.database,
+      collection: ev.envelope.collection,
+      namespace,
       seqStart,
       seqEnd: seqStart,
       partition,
@@ -164,10 +211,10 @@ export class BatchCutter {
       clusterTime: ev.envelope.cluster_time,
       bytes: 0,
       replayed: record !== undefined,
-      openedAt: now,
+      dueAt: clusterSeconds(ev.envelope.cluster_time) * 1000 + this.opts.timeoutMs,
       replayEnd: record?.seqEnd,
     };
-    this.#open.set(collection, batch);
+    this.#open.set(namespace, batch);
     return batch;
   }
 
@@ -181,12 +228,12 @@ export class BatchCutter {
   }
 
   #cut(batch: OpenBatch): CutterAction {
-    this.#open.delete(batch.collection);
+    this.#open.delete(batch.namespace);
     return { type: 'cut', batch: snapshot(batch) };
   }
 }
 
 function snapshot(b: OpenBatch): Batch {
-  const { openedAt: _o, replayEnd: _r, ...batch } = b;
+  const { dueAt: _d, replayEnd: _r, ...batch } = b;
   return { ...batch, lines: [...batch.lines], operations: { ...batch.operations } };
 }

@@ -17,7 +17,7 @@ async function take(source: SyntheticSource, n: number, from?: ReturnType<typeof
 describe('SyntheticSource', () => {
   it('is deterministic and resumes exactly after a token', async () => {
     const a = await take(new SyntheticSource(opts), 21);
-    expect(a[0]).toEqual({ type: 'idle', token: syntheticToken(0, true) }); // the position before event 1
+    expect(a[0]).toEqual({ type: 'idle', token: syntheticToken(0, true), clusterTime: '1795000000.0' }); // the position before event 1
     const b = await take(new SyntheticSource(opts), 10, syntheticToken(10));
     expect(JSON.stringify(b)).toBe(JSON.stringify(a.slice(11)));
   });
@@ -39,8 +39,8 @@ describe('SyntheticSource', () => {
   it('goes idle after count, with an idle token that resumes after the last event', async () => {
     const items = (await take(new SyntheticSource(opts), 53)).slice(1);
     expect(items.slice(0, 50).every((i) => i.type === 'change')).toBe(true);
-    expect(items[50]).toEqual({ type: 'idle', token: syntheticToken(50, true) });
+    expect(items[50]).toMatchObject({ type: 'idle', token: syntheticToken(50, true), clusterTime: '1795000004.11' });
     expect(positionOf(syntheticToken(50, true))).toBe(50);
-    expect(await take(new SyntheticSource(opts), 1, syntheticToken(50, true))).toEqual([{ type: 'idle', token: syntheticToken(50, true) }]);
+    expect(await take(new SyntheticSource(opts), 1, syntheticToken(50, true))).toMatchObject([{ type: 'idle', token: syntheticToken(50, true) }]);
   });
 });

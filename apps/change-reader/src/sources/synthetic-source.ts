@@ -70,13 +70,18 @@ export class SyntheticSource implements ChangeSource {
     this.#payload = 'x'.repeat(Math.max(0, opts.documentBytes - 120));
   }
 
+  /** Cluster second of event i. */
+  secondsOf(i: number): number {
+    return this.opts.startSeconds + Math.floor((i - 1) / this.opts.eventsPerClusterSecond);
+  }
+
   change(i: number): SourceChange {
     const o = this.opts;
     const c = mix32(i) % o.collections.length;
     const coll = o.collections[c];
     const op = OPS[mix32(i * 7 + 1) % OPS.length];
     const id = objectIdFor(c, mix32(i * 13) % Math.max(1, Math.floor(i / 2)));
-    const seconds = o.startSeconds + Math.floor((i - 1) / o.eventsPerClusterSecond);
+    const seconds = this.secondsOf(i);
     const increment = ((i - 1) % o.eventsPerClusterSecond) + 1;
     const doc = {
       _id: id,
@@ -100,12 +105,17 @@ export class SyntheticSource implements ChangeSource {
   async *read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem> {
     let i = from ? positionOf(from.token) + 1 : 1;
     // A fresh start reports the position before event 1 first, so even event 1 has a token before it.
-    if (!from) yield { type: 'idle', token: syntheticToken(0, true) };
+    if (!from) yield { type: 'idle', token: syntheticToken(0, true), clusterTime: `${this.secondsOf(1)}.0` };
     const started = Date.now();
     const firstIndex = i;
+    let exhaustedAt: number | undefined;
     while (!signal.aborted) {
       if (this.opts.count > 0 && i > this.opts.count) {
-        yield { type: 'idle', token: syntheticToken(i - 1, true) };
+        // The stream has ended, but its cluster time goes on (as a real primary's no-op writer
+        // moves it): batches still open are cut once BATCH_TIMEOUT_MS of it has passed.
+        exhaustedAt ??= Date.now();
+        const seconds = this.secondsOf(this.opts.count) + Math.floor((Date.now() - exhaustedAt) / 1000);
+        yield { type: 'idle', token: syntheticToken(i - 1, true), clusterTime: `${seconds}.${this.opts.eventsPerClusterSecond + 1}` };
         await pause(this.opts.idleIntervalMs, signal);
         continue;
       }
@@ -113,7 +123,8 @@ export class SyntheticSource implements ChangeSource {
         const due = started + ((i - firstIndex) * 1000) / this.opts.rate;
         const wait = due - Date.now();
         if (wait > this.opts.idleIntervalMs) {
-          yield { type: 'idle', token: syntheticToken(i - 1, true) };
+          // Nothing before event i: the stream's time is (just before) event i's.
+          yield { type: 'idle', token: syntheticToken(i - 1, true), clusterTime: `${this.secondsOf(i)}.0` };
           await pause(this.opts.idleIntervalMs, signal);
           continue;
         }

@@ -22,7 +22,7 @@
 local f = tonumber(redis.call('GET', KEYS[1]) or '0')
 if f > tonumber(ARGV[1]) then return redis.error_reply('FENCED') end
 if f < tonumber(ARGV[1]) or redis.call('GET', KEYS[2]) ~= ARGV[1] .. ':' .. ARGV[2] then return redis.error_reply('STATE_LOST') end
-if redis.call('HGET', KEYS[3], 'generation') ~= ARGV[3] then return redis.error_reply('GENERATION') end
+if (redis.call('HGET', KEYS[3], 'generation') or '1') ~= ARGV[3] then return redis.error_reply('GENERATION') end
 local raw = redis.call('HGET', KEYS[5], ARGV[4])
 if not raw then return redis.error_reply('STATE_LOST') end
 redis.call('SET', KEYS[2], ARGV[1] .. ':' .. (tonumber(ARGV[2]) + 1))

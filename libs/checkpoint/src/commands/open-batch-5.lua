@@ -21,7 +21,7 @@
 local f = tonumber(redis.call('GET', KEYS[1]) or '0')
 if f > tonumber(ARGV[1]) then return redis.error_reply('FENCED') end
 if f < tonumber(ARGV[1]) or redis.call('GET', KEYS[2]) ~= ARGV[1] .. ':' .. ARGV[2] then return redis.error_reply('STATE_LOST') end
-if redis.call('HGET', KEYS[3], 'generation') ~= ARGV[3] then return redis.error_reply('GENERATION') end
+if (redis.call('HGET', KEYS[3], 'generation') or '1') ~= ARGV[3] then return redis.error_reply('GENERATION') end
 redis.call('SET', KEYS[2], ARGV[1] .. ':' .. (tonumber(ARGV[2]) + 1))
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4])
 redis.call('HSET', KEYS[5], ARGV[4], ARGV[6])
