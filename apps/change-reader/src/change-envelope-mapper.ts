@@ -2,10 +2,16 @@ import { EJSON } from 'bson';
 import type { ChangeEnvelope } from '@runnel/lake/records';
 import type { SourceChange } from './sources/change-source';
 
+/**
+ * Canonical Extended JSON: every BSON type keeps its type in the text (a bson Double 5.0 is
+ * `{"$numberDouble":"5.0"}`, an Int32 `{"$numberInt":"5"}`). That needs the driver to hand over
+ * BSON number types (promoteValues: false): a double the driver has already turned into the JS
+ * number 5 can only be written as an int.
+ */
 const ejson = (value: unknown): string | null =>
   value === undefined || value === null ? null : EJSON.stringify(value as Record<string, unknown>, { relaxed: false });
 
-/** `<seconds>.<increment>` of a bson Timestamp: sorts and reads back exactly. */
+/** `<seconds>.<increment>` of a bson Timestamp: the exact value (it does not sort: see event_time). */
 export function clusterTimeText(ts: SourceChange['clusterTime']): string {
   return ts ? `${ts.getHighBits() >>> 0}.${ts.getLowBits() >>> 0}` : '0.0';
 }
@@ -22,23 +28,57 @@ export class MalformedChangeError extends Error {
   }
 }
 
-/** Driver change event → the envelope every format writes. BSON values become canonical Extended JSON. */
-export function toEnvelope(change: SourceChange, stream: string, seq: number): ChangeEnvelope {
+/**
+ * Fields of the driver's change event that SourceChange does not declare (yet): a rename's target
+ * and the description of events shown with showExpandedEvents. Read defensively.
+ */
+interface ExtraChangeFields {
+  to?: { db?: unknown; coll?: unknown } | null;
+  operationDescription?: Record<string, unknown> | null;
+}
+
+/** A rename's target as `db.coll` (`db` alone if the event names no collection), or null. */
+function toNamespace(to: ExtraChangeFields['to']): string | null {
+  if (!to || typeof to.db !== 'string' || to.db === '') return null;
+  return typeof to.coll === 'string' && to.coll !== '' ? `${to.db}.${to.coll}` : to.db;
+}
+
+/** Wall time as ISO-8601 UTC; a Date outside JavaScript's range (Invalid Date) is null, not a RangeError. */
+function wallTimeText(wallTime: unknown): string | null {
+  return wallTime instanceof Date && !Number.isNaN(wallTime.getTime()) ? wallTime.toISOString() : null;
+}
+
+/**
+ * Driver change event → the envelope every format writes. BSON values become canonical Extended
+ * JSON. `generation` and `seq` are the event's position: seq counts from 1 within the stream's
+ * generation.
+ */
+export function toEnvelope(change: SourceChange, stream: string, generation: number, seq: number): ChangeEnvelope {
   if (!change.ns?.db) throw new MalformedChangeError('no ns.db');
   if (!change.clusterTime) throw new MalformedChangeError('no clusterTime');
+  const extra = change as SourceChange & ExtraChangeFields;
+  const seconds = change.clusterTime.getHighBits() >>> 0;
+  const increment = change.clusterTime.getLowBits() >>> 0;
+  const coll = change.ns.coll;
   return {
     operation: change.operationType,
     database: change.ns.db,
-    collection: change.ns.coll ?? '',
+    // Database-level events (dropDatabase) have no collection: null, never ''.
+    collection: typeof coll === 'string' && coll !== '' ? coll : null,
     document_key: ejson(change.documentKey),
     full_document: ejson(change.fullDocument),
     full_document_before_change: ejson(change.fullDocumentBeforeChange),
     update_description: ejson(change.updateDescription),
-    cluster_time: clusterTimeText(change.clusterTime),
-    wall_time: change.wallTime instanceof Date ? change.wallTime.toISOString() : null,
+    operation_description: ejson(extra.operationDescription),
+    to_namespace: toNamespace(extra.to),
+    cluster_time: `${seconds}.${increment}`,
+    event_time: new Date(seconds * 1000).toISOString(),
+    cluster_time_increment: increment,
+    wall_time: wallTimeText(change.wallTime),
     txn_number: change.txnNumber === undefined || change.txnNumber === null ? null : change.txnNumber.toString(),
     lsid: ejson(change.lsid),
     stream,
+    generation,
     seq,
   };
 }

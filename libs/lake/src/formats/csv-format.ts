@@ -1,10 +1,12 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { type ChangeEnvelope, ENVELOPE_FIELDS } from '../change-envelope';
+import { type ChangeEnvelope, ENVELOPE_FIELDS, NUMERIC_ENVELOPE_FIELDS } from '../change-envelope';
 
 /**
  * RFC 4180 CSV with a header row of the envelope fields. Nulls are empty *unquoted* fields and
- * empty strings are quoted (`""`), so the two stay distinct when read back.
+ * empty strings are quoted (`""`), so the two stay distinct when read back. Numbers are decimal
+ * text. (DuckDB keeps the two apart with `quote='"', escape='"', allow_quoted_nulls=false`: its
+ * default reads `""` as NULL too.)
  */
 export function encodeCsv(events: ChangeEnvelope[]): Buffer {
   const rows = events.map((e) => ENVELOPE_FIELDS.map((f) => e[f]));
@@ -20,13 +22,12 @@ export function encodeCsv(events: ChangeEnvelope[]): Buffer {
   );
 }
 
-const NUMERIC: ReadonlySet<string> = new Set(['seq']);
+const NUMERIC: ReadonlySet<string> = new Set(NUMERIC_ENVELOPE_FIELDS);
 
 export function decodeCsv(body: Buffer): ChangeEnvelope[] {
   const rows = parse(body, { columns: true, skip_empty_lines: true, cast: (value, ctx) => {
-    const column = String(ctx.column);
     if (value === '' && !ctx.quoting) return null;
-    return NUMERIC.has(column) ? Number(value) : value;
+    return NUMERIC.has(String(ctx.column)) ? Number(value) : value;
   } }) as Record<string, unknown>[];
   return rows as unknown as ChangeEnvelope[];
 }

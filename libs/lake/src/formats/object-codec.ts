@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import type { ChangeEnvelope } from '../change-envelope';
+import { type ChangeEnvelope, upgradeEnvelope } from '../change-envelope';
 import { decodeCsv, encodeCsv } from './csv-format';
 import { decodeJsonl, encodeJsonl } from './jsonl-format';
 import { type Compression, type EncodedObject, extensionFor, type ObjectFormat, parseExtension } from './object-format';
@@ -45,10 +45,15 @@ export class UnknownObjectFormatError extends Error {
   }
 }
 
+/**
+ * An object body back to its envelopes: exactly the envelopes that were encoded. Objects written
+ * before generations existed come back completed (upgradeEnvelope: generation 1, event time from
+ * the cluster time, a null collection for database-level events).
+ */
 export function decodeObject(body: Buffer, extension: string): ChangeEnvelope[] {
   const kind = parseExtension(extension);
   if (!kind) throw new UnknownObjectFormatError(extension);
-  if (kind.format === 'parquet') return decodeParquet(body);
+  if (kind.format === 'parquet') return decodeParquet(body).map(upgradeEnvelope);
   const raw = kind.compression === 'gzip' ? gunzipSync(body) : kind.compression === 'zstd' ? zstdDecompressSync(body) : body;
-  return kind.format === 'jsonl' ? decodeJsonl(raw) : decodeCsv(raw);
+  return (kind.format === 'jsonl' ? decodeJsonl(raw) : decodeCsv(raw)).map(upgradeEnvelope);
 }
