@@ -1,9 +1,10 @@
 /**
  * npm run lake:verify -- <s3://bucket/prefix | prefix>
  *
- * Reads every object under the prefix back (any format and compression) and reports, per stream:
- * objects, events, events per collection, sequence gaps and duplicates. Exit 0 when every stream
- * is complete and duplicate-free, 1 otherwise. S3 settings come from the same variables as
+ * Reads every object under the prefix back (any format and compression) and reports, per stream
+ * and generation (seqs restart at 1 in each): objects, events, events per collection, sequence
+ * gaps and duplicates. Exit 0 when every stream generation is complete and duplicate-free, 1
+ * otherwise. S3 settings come from the same variables as
  * s3-uploader: S3_BUCKET (when no s3:// URL is given), AWS_REGION, AWS_ENDPOINT_URL_S3,
  * S3_FORCE_PATH_STYLE, and the AWS SDK's usual credentials.
  */
@@ -36,6 +37,7 @@ async function main(): Promise<number> {
       ok &&= isCleanStream(r);
       process.stdout.write(`${describeStream(r)}\n`);
       for (const [c, n] of Object.entries(r.collections).sort()) process.stdout.write(`  ${c}: ${n} events\n`);
+      if (r.databaseEvents) process.stdout.write(`  (database-level, no collection): ${r.databaseEvents} events\n`);
       if (r.missingSample.length) process.stdout.write(`  first missing seqs: ${r.missingSample.join(', ')}\n`);
       if (r.duplicateSample.length) process.stdout.write(`  first duplicated seqs: ${r.duplicateSample.join(', ')}\n`);
       for (const k of r.badObjects.slice(0, 10)) process.stdout.write(`  bad object: ${k}\n`);

@@ -2,4 +2,6 @@ export * from './records';
 export * from './formats/object-format';
 export * from './formats/object-codec';
 export * from './object-store';
+export * from './lake-objects';
 export * from './lake-verifier';
+export * from './lake-state';
