@@ -23,7 +23,7 @@ afterAll(async () => {
 const synthetic = (count: number) =>
   new SyntheticSource({ database: 'db', collections: ['a', 'b'], rate: 0, count, documentBytes: 200, startSeconds: 1_795_000_000, eventsPerClusterSecond: 1000, idleIntervalMs: 20 });
 
-function reader(source: ChangeSource, prefix: string, opts: { bufferLimit?: number; onHistoryLost?: 'fail' | 'latest' } = {}) {
+function reader(source: ChangeSource, prefix: string, opts: { bufferLimit?: number; onHistoryLost?: 'fail' | 'latest'; auditIntervalMs?: number } = {}) {
   const { destination, lines } = createLogCapture();
   const registry = createMetricsRegistry('change-reader');
   const checkpoints = new CheckpointStore(redis, { prefix, ttlMs: 60_000 });
@@ -33,12 +33,14 @@ function reader(source: ChangeSource, prefix: string, opts: { bufferLimit?: numb
     checkpoints,
     lease: new StreamLease(redis, { prefix, stream: source.stream, holder: 'test', ttlMs: 5_000 }),
     batches,
+    objects: new Queue(QUEUES.objects, { connection: redis, prefix }),
     bodies: new BodyStore(redis, prefix),
     deadLetters: new Queue(QUEUES.deadLetter, { connection: redis, prefix }),
     cutter: { batchSize: 100, maxBytes: 10_000_000, timeoutMs: 100 },
     bufferLimit: opts.bufferLimit ?? 1_000_000,
     leaseTtlMs: 5_000,
     onHistoryLost: opts.onHistoryLost ?? 'fail',
+    auditIntervalMs: opts.auditIntervalMs ?? 200,
     metrics: pipelineMetrics(registry),
     logger: createLogger({ service: 'change-reader', destination }),
   });
@@ -95,7 +97,7 @@ describe('ChangeReaderService', () => {
       const idleToken = { _data: `${(250).toString(16).padStart(16, '0')}ff` };
       await eventually('the idle token to be checkpointed', async () => {
         const c = await checkpoints.load('db');
-        return c?.seq === 250 && c.token._data === idleToken._data;
+        return c?.seq === 250 && c.token?._data === idleToken._data;
       }, 10_000);
     } finally {
       ac.abort();
@@ -162,19 +164,98 @@ describe('ChangeReaderService', () => {
     expect(await registry.getSingleMetricAsString('runnel_history_lost_total')).toMatch(/stream="db".* 1/);
   });
 
-  it('ON_HISTORY_LOST=latest: resets the checkpoint loudly and reads on from now', async () => {
+  it('ON_HISTORY_LOST=latest: starts a new generation loudly and reads on from now; its ids never collide with the old ones', async () => {
     const prefix = `{r-hl2-${Date.now()}}`;
     const source = new HistoryLostOnce();
-    const { service, checkpoints, batches, lines } = reader(source, prefix, { onHistoryLost: 'latest' });
-    // A stale checkpoint from before.
-    await checkpoints.open('db', { collection: 'a', seqStart: 1, tokenBefore: { _data: 'old' } });
+    const { service, checkpoints, batches, lines, registry } = reader(source, prefix, { onHistoryLost: 'latest' });
     const ac = new AbortController();
     const run = service.run(ac.signal);
     try {
       await eventually('reading from now', () => source.reads.length >= 2 && service.state === 'reading', 10_000);
       expect(source.reads[1]).toBeUndefined();
       expect(lines.some((l) => l.level === 'error' && /ON_HISTORY_LOST=latest/.test(String(l.msg)))).toBe(true);
-      expect((await checkpoints.records('db')).some((r) => r.tokenBefore._data === 'old')).toBe(false);
+      const generations = await registry.getSingleMetricAsString('runnel_generations_started_total');
+      expect(generations).toMatch(/reason="new stream".*} 1/);
+      expect(generations).toMatch(/reason="history lost".*} 1/);
+      const g = (await checkpoints.generation('db'))!.generation;
+      await eventually('the new generation to hand on its batches', async () => (await batches.getJobs(['waiting'])).length > 0, 10_000);
+      // seq starts at 1 again, under the new generation: other batch ids, other job ids, other keys.
+      const jobs = (await batches.getJobs(['waiting'])).map((j) => j.data as { generation: number; batchId: string; seqStart: number });
+      expect(jobs.every((j) => j.generation === g && j.batchId.startsWith(`${g}:`))).toBe(true);
+      expect(jobs.some((j) => j.seqStart === 1)).toBe(true);
+    } finally {
+      ac.abort();
+      await run;
+      await batches.close();
+    }
+  });
+
+  it('a checkpoint that expired (CHECKPOINT_TTL) is never a silent restart: ON_HISTORY_LOST=fail stops and says so', async () => {
+    const prefix = `{r-ttl-${Date.now()}}`;
+    const first = reader(synthetic(50), prefix);
+    const ac = new AbortController();
+    const run = first.service.run(ac.signal);
+    await eventually('a checkpoint', async () => (await first.checkpoints.load('db'))?.token !== undefined, 10_000);
+    ac.abort();
+    await run;
+    await redis.del(`${prefix}:ckpt:db`, `${prefix}:ckpt:db:pending`, `${prefix}:ckpt:db:meta`); // what the TTL does
+    const again = reader(synthetic(50), prefix, { onHistoryLost: 'fail' });
+    await again.service.run(new AbortController().signal); // returns by itself
+    expect(again.service.state).toBe('history_lost');
+    expect(again.lines.find((l) => l.level === 'fatal')?.msg).toMatch(/CHECKPOINT MISSING.*CHECKPOINT_TTL/s);
+    const latest = reader(synthetic(50), prefix, { onHistoryLost: 'latest' });
+    const ac2 = new AbortController();
+    const run2 = latest.service.run(ac2.signal);
+    try {
+      await eventually('a new generation', async () => (await latest.checkpoints.generation('db'))?.reason === 'checkpoint missing', 10_000);
+      expect(latest.lines.some((l) => l.level === 'error' && /checkpoint is gone/.test(String(l.msg)))).toBe(true);
+    } finally {
+      ac2.abort();
+      await run2;
+    }
+  });
+
+  it('Redis coming back empty stops the reader with what happened and what to do, never a restart from now', async () => {
+    const prefix = `{r-empty-${Date.now()}}`;
+    const { service, lines, checkpoints } = reader(synthetic(0), prefix, { bufferLimit: 500 });
+    const ac = new AbortController();
+    const run = service.run(ac.signal);
+    try {
+      await eventually('reading', async () => service.lastSeq > 100 && (await checkpoints.generation('db')) !== undefined, 10_000);
+      const keys = await redis.keys(`${prefix}*`);
+      await redis.del(...keys); // Redis restarted with no AOF and no RDB
+      await eventually('the reader to stop', () => service.state === 'state_lost', 15_000);
+      await run;
+      expect(lines.find((l) => l.level === 'fatal')?.msg).toMatch(/REDIS STATE LOST.*lake:verify/s);
+      expect(await checkpoints.generation('db')).toBeUndefined(); // it did not start a new stream by itself
+    } finally {
+      ac.abort();
+      await run;
+    }
+  });
+
+  it('Redis losing recent writes: the reader replays and hands on exactly the same batches again', async () => {
+    const prefix = `{r-lost-${Date.now()}}`;
+    const events = 2000;
+    const { service, batches, registry } = reader(synthetic(events), prefix, { bufferLimit: 100_000 });
+    const ac = new AbortController();
+    const run = service.run(ac.signal);
+    const handedOn = async () => new Map((await batches.getJobs(['waiting'])).map((j) => [j.id!, (j.data as { seqStart: number; seqEnd: number; count: number })]));
+    try {
+      await eventually('some batches handed on', async () => (await handedOn()).size >= 3, 10_000);
+      // The state as a replica that lagged had it (or an AOF without the last second).
+      const keys = await redis.keys(`${prefix}*`);
+      const dumps = await Promise.all(keys.map(async (k) => [k, await redis.dumpBuffer(k)] as const));
+      await eventually('every event handed on', async () => [...(await handedOn()).values()].reduce((n, b) => n + b.count, 0) === events, 10_000);
+      const before = await handedOn();
+      // Fail over to it: everything written since is gone.
+      await redis.del(...(await redis.keys(`${prefix}*`)));
+      for (const [k, d] of dumps) if (d) await redis.restore(k, 0, d);
+      expect((await handedOn()).size).toBeLessThan(before.size);
+      await eventually('the lost batches handed on again', async () => (await handedOn()).size === before.size, 20_000);
+      const after = await handedOn();
+      expect([...after.entries()].sort()).toEqual([...before.entries()].sort()); // the same batches, cut at the same events
+      expect(await registry.getSingleMetricAsString('runnel_replays_total')).toMatch(/stream="db".*[1-9]/);
     } finally {
       ac.abort();
       await run;

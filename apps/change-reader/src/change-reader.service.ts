@@ -316,7 +316,7 @@ export class ChangeReaderService {
   async #waitForRoom(signal: AbortSignal): Promise<void> {
     for (;;) {
       const c = await this.o.checkpoints.load(this.stream);
-      this.checkpointSeq = c?.generation === this.generation ? c.seq : 0;
+      this.checkpointSeq = c && c.generation === this.generation ? c.seq : 0;
       if (this.lastSeq - this.checkpointSeq < this.o.bufferLimit || signal.aborted) return;
       await pause(50, signal);
     }

@@ -24,7 +24,7 @@ describe('SyntheticSource', () => {
 
   it('spreads events over the collections with realistic operations and ~1 KB documents', async () => {
     const items = (await take(new SyntheticSource({ ...opts, count: 0 }), 301)).slice(1);
-    const envelopes = items.map((it, i) => (it.type === 'change' ? toEnvelope(it.change, 'shop', i + 1) : undefined)!);
+    const envelopes = items.map((it, i) => (it.type === 'change' ? toEnvelope(it.change, 'shop', 1, i + 1) : undefined)!);
     expect(new Set(envelopes.map((e) => e.collection))).toEqual(new Set(['orders', 'users', 'carts']));
     expect(new Set(envelopes.map((e) => e.operation))).toEqual(new Set(['insert', 'update', 'replace', 'delete']));
     const insert = envelopes.find((e) => e.operation === 'insert')!;
