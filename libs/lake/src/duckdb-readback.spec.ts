@@ -220,3 +220,29 @@ describe('Parquet file metadata', () => {
     expect(byName.cluster_time).toMatchObject({ type: 'BYTE_ARRAY' });
   });
 });
+
+describe('collection names in the coll= partition', () => {
+  it('escaped names (objectKey percent-encodes "/", " ", "+" …) read back as the name', async () => {
+    const dir = join(root, 'escaped');
+    const name = 'my orders/2026+x';
+    const batch = [event(1, 'insert', name, HOUR_22, 1)];
+    const encoded = encodeObject(batch, 'jsonl', 'none');
+    const key = objectKey({ strategy: 'hive', prefix: '', stream: 'shop', generation: 1, collection: name, clusterSeconds: HOUR_22, seqStart: 1, seqEnd: 1, extension: encoded.extension });
+    expect(key.split('/')[0]).toBe('coll=my%20orders%2F2026%2Bx');
+    mkdirSync(dirname(join(dir, key)), { recursive: true });
+    writeFileSync(join(dir, key), encoded.body);
+    expect(await rows(`SELECT coll, collection FROM ${scan(dir, 'jsonl', 'jsonl')}`)).toEqual([{ coll: name, collection: name }]);
+  });
+
+  it('a lake whose collection names all look like numbers: DuckDB would type coll as a number; hive_types keeps it text', async () => {
+    const dir = join(root, 'numeric');
+    const encoded = encodeObject([event(1, 'insert', '2026', HOUR_22, 1)], 'jsonl', 'none');
+    const key = objectKey({ strategy: 'hive', prefix: '', stream: 'shop', generation: 1, collection: '2026', clusterSeconds: HOUR_22, seqStart: 1, seqEnd: 1, extension: encoded.extension });
+    mkdirSync(dirname(join(dir, key)), { recursive: true });
+    writeFileSync(join(dir, key), encoded.body);
+    const glob = `'${join(dir, '**', '*.jsonl')}'`;
+    const typeOf = async (sql: string) => (await rows(`DESCRIBE SELECT coll FROM ${sql}`))[0].column_type;
+    expect(await typeOf(`read_json(${glob}, format='newline_delimited', hive_partitioning=true)`)).toBe('BIGINT');
+    expect(await typeOf(`read_json(${glob}, format='newline_delimited', hive_partitioning=true, hive_types={'coll': VARCHAR})`)).toBe('VARCHAR');
+  });
+});
