@@ -108,7 +108,7 @@ describeReplicaSet('MongoChangeSource against a real replica set (MONGODB_URI)',
     const changes = await items.changes(3);
 
     const stream = `${database}.${collection}`;
-    const envelopes = changes.map((c, i) => toEnvelope(c.change, stream, i + 1));
+    const envelopes = changes.map((c, i) => toEnvelope(c.change, stream, 1, i + 1));
     expect(envelopes.map((e) => e.operation)).toEqual(['insert', 'update', 'delete']);
     expect(envelopes.every((e) => e.database === database && e.collection === collection)).toBe(true);
     expect(envelopes.every((e) => e.document_key === `{"_id":{"$oid":"${_id.toHexString()}"}}`)).toBe(true);

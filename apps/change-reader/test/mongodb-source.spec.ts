@@ -1,4 +1,4 @@
-import { Decimal128, Double, EJSON, Long, ObjectId } from 'bson';
+import { Binary, BSONRegExp, Decimal128, Double, EJSON, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { MongoServerError } from 'mongodb';
 import { ConfigError, Secret } from '@runnel/config';
 import { eventually } from '@runnel/testing';
@@ -301,7 +301,8 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       expect(agg.db).toBe('shop');
       expect(agg.aggregate).toBe('orders');
       expect(agg.options).toEqual({ fullDocumentBeforeChange: 'whenAvailable' }); // fullDocument 'default' is omitted
-      expect(agg.pipeline).toEqual([{ $match: { operationType: { $in: ['insert', 'delete'] } } }]);
+      // The user's stages, then the split stage (OVERSIZE_EVENTS=split by default), which must be last.
+      expect(agg.pipeline).toEqual([{ $match: { operationType: { $in: ['insert', 'delete'] } } }, { $changeStreamSplitLargeEvent: {} }]);
     });
 
     it('several collections: db.watch with a $match on ns.coll, stream named for the set', async () => {
@@ -320,7 +321,7 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       const agg = server.aggregates[0];
       expect(agg).toMatchObject({ db: 'shop', aggregate: 1 });
       expect(agg.options).toEqual({ fullDocument: 'updateLookup' });
-      expect(agg.pipeline).toEqual([{ $match: { 'ns.coll': { $in: ['users', 'orders'] } } }]);
+      expect(agg.pipeline).toEqual([{ $match: { 'ns.coll': { $in: ['users', 'orders'] } } }, { $changeStreamSplitLargeEvent: {} }]);
     });
 
     it('no collections: db.watch on the whole database', async () => {
@@ -333,7 +334,7 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       server.insert('shop.carts', { _id: 2 });
       const [c] = await items.changes(1);
       expect(c.change.ns).toEqual({ db: 'shop', coll: 'carts' });
-      expect(server.aggregates[0]).toMatchObject({ db: 'shop', aggregate: 1, pipeline: [{ $project: { 'fullDocument.secret': 0 } }] });
+      expect(server.aggregates[0]).toMatchObject({ db: 'shop', aggregate: 1, pipeline: [{ $project: { 'fullDocument.secret': 0 } }, { $changeStreamSplitLargeEvent: {} }] });
     });
 
     it('no database: client.watch, an aggregate on admin with allChangesForCluster, stream *', async () => {
@@ -346,7 +347,7 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       server.insert('billing.invoices', { _id: 2 });
       const changes = await items.changes(2);
       expect(changes.map((c) => c.change.ns?.db)).toEqual(['shop', 'billing']);
-      expect(server.aggregates[0]).toEqual({ db: 'admin', aggregate: 1, options: { allChangesForCluster: true, fullDocument: 'updateLookup' }, pipeline: [] });
+      expect(server.aggregates[0]).toEqual({ db: 'admin', aggregate: 1, options: { allChangesForCluster: true, fullDocument: 'updateLookup' }, pipeline: [{ $changeStreamSplitLargeEvent: {} }] });
     });
   });
 
@@ -385,6 +386,106 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
     });
   });
 
+  describe('BSON types through the real driver', () => {
+    /** One value of every BSON type a document can hold, the ambiguous numbers first. */
+    const typed = () => ({
+      _id: new ObjectId(),
+      double: new Double(5), // a double holding an integer: must not come back as an int32
+      negativeZero: new Double(-0),
+      fraction: new Double(0.1),
+      int32: new Int32(7),
+      int64: Long.fromString('9007199254740993'), // 2^53 + 1: not representable as a JS number
+      smallInt64: Long.fromNumber(700), // fits a double, but stays an int64
+      decimal: Decimal128.fromString('0.10'),
+      date: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
+      objectId: new ObjectId('65a1b2c3d4e5f60718293a4b'),
+      binary: new Binary(Buffer.from([0, 1, 2, 255]), 0),
+      uuid: new Binary(Buffer.from('0123456789abcdef0123456789abcdef', 'hex'), 4),
+      timestamp: new Timestamp({ t: 1_795_000_000, i: 3 }),
+      minKey: new MinKey(),
+      maxKey: new MaxKey(),
+      regex: new BSONRegExp('^a.c$', 'i'),
+      text: 'é',
+      flag: true,
+      nothing: null,
+      nested: { arrays: [[new Double(1), new Int32(2)], [Long.fromNumber(3), [new Double(4.5), new Decimal128('1E+3')]]], doubles: [new Double(2), new Double(-0)] },
+    });
+
+    /** Asserts that `value` is the same BSON value as `expected`, type included, recursively. */
+    const sameBson = (value: unknown, expected: unknown) => expect(ejson(value)).toBe(ejson(expected));
+
+    it('every BSON type reaches the reader as its own type: a double 5.0 is a Double, -0.0 stays negative, int64 beyond 2^53 exact', async () => {
+      const items = read(source({ fullDocumentBeforeChange: 'whenAvailable' }));
+      await items.next();
+      const doc = typed();
+      server.insert('shop.orders', doc);
+      const after = { ...doc, double: new Double(6), int32: new Int32(8) };
+      server.update('shop.orders', doc._id, { double: new Double(6), int32: new Int32(8) }, after, doc);
+      const [ins, upd] = await items.changes(2);
+      const full = ins.change.fullDocument!;
+      sameBson(full, doc);
+      expect(full['double']).toBeInstanceOf(Double);
+      expect((full['double'] as Double).value).toBe(5);
+      expect(Object.is((full['negativeZero'] as Double).value, -0)).toBe(true);
+      expect(full['int32']).toBeInstanceOf(Int32);
+      expect(full['int64']).toBeInstanceOf(Long);
+      expect((full['int64'] as Long).toString()).toBe('9007199254740993');
+      expect(full['smallInt64']).toBeInstanceOf(Long);
+      expect(full['decimal']).toBeInstanceOf(Decimal128);
+      expect(full['date']).toBeInstanceOf(Date);
+      expect(full['binary']).toBeInstanceOf(Binary);
+      expect(full['timestamp']).toBeInstanceOf(Timestamp);
+      expect(full['minKey']).toBeInstanceOf(MinKey);
+      expect(full['maxKey']).toBeInstanceOf(MaxKey);
+      expect(((full['nested'] as { arrays: unknown[][] }).arrays[0][0])).toBeInstanceOf(Double);
+      // Every other part of the event keeps its types too: the update's fields, the pre-image, the key.
+      sameBson(upd.change.updateDescription, { updatedFields: { double: new Double(6), int32: new Int32(8) }, removedFields: [], truncatedArrays: [] });
+      sameBson(upd.change.fullDocument, after);
+      sameBson(upd.change.fullDocumentBeforeChange, doc);
+      sameBson(upd.change.documentKey, { _id: doc._id });
+      // The canonical Extended JSON the lake is written from says what the source held.
+      expect(ejson(full)).toContain('"double":{"$numberDouble":"5.0"}');
+      expect(ejson(full)).toContain('"negativeZero":{"$numberDouble":"-0.0"}');
+      expect(ejson(full)).toContain('"int64":{"$numberLong":"9007199254740993"}');
+      expect(ejson(full)).toContain('"smallInt64":{"$numberLong":"700"}');
+    });
+
+    it('types survive the driver\'s own resume after CursorNotFound (43), with nothing lost; error codes stay numbers', async () => {
+      const items = read(source());
+      await items.next();
+      const [a, b] = [typed(), typed()];
+      server.insert('shop.orders', a);
+      const [first] = await items.changes(1);
+      server.fail('getMore', { code: 43, codeName: 'CursorNotFound' });
+      server.insert('shop.orders', b);
+      const [second] = await items.changes(1);
+      expect(server.aggregates).toHaveLength(2); // the driver resumed by itself
+      expect(server.aggregates[1].options['resumeAfter']).toEqual(first.token);
+      sameBson(first.change.fullDocument, a);
+      sameBson(second.change.fullDocument, b); // the cursor the driver opened on resume keeps types too
+      expect(second.change.fullDocument?.['double']).toBeInstanceOf(Double);
+
+      // A server error still carries its code as a number (the driver's resume and SDAM rules compare it).
+      server.fail('getMore', { code: 2, codeName: 'BadValue', errmsg: 'scripted failure' });
+      const err = await items.next().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MongoServerError);
+      expect((err as MongoServerError).code).toBe(2);
+    });
+
+    it('a 286 on the driver\'s re-aggregate is still HistoryLostError with typed values on', async () => {
+      const items = read(source());
+      await items.next();
+      server.insert('shop.orders', typed());
+      await items.changes(1);
+      server.fail('getMore', { code: 43, codeName: 'CursorNotFound' });
+      server.noop();
+      server.truncateOplog(1);
+      const err = await items.next().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HistoryLostError);
+      expect(((err as Error).cause as MongoServerError).code).toBe(286);
+    });
+  });
+
   it('end to end through the reader\'s mapping: operation, collection, cluster time, Extended JSON documents', async () => {
     const s = source();
     const items = read(s);
@@ -395,7 +496,7 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
     const upd = server.update('shop.orders', doc._id, { n: 8 }, { ...doc, n: 8 });
     const del = server.delete('shop.orders', doc._id);
     const changes = await items.changes(3);
-    const envelopes = changes.map((c, i) => toEnvelope(c.change, s.stream, i + 1));
+    const envelopes = changes.map((c, i) => toEnvelope(c.change, s.stream, 1, i + 1));
 
     expect(envelopes.map((e) => e.operation)).toEqual(['insert', 'update', 'delete']);
     expect(envelopes.every((e) => e.database === 'shop' && e.collection === 'orders' && e.stream === 'shop.orders')).toBe(true);
@@ -403,16 +504,16 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
     expect(envelopes.map((e) => e.cluster_time)).toEqual([ins, upd, del].map((e) => tokenClusterTime(e['_id'] as { _data: string })));
     expect(envelopes[0].wall_time).toBe((ins['wallTime'] as Date).toISOString());
 
-    // 64-bit integers stay 64-bit (the driver's default would make 700 an int). A double holding
-    // an integer does become an int: see watchOptions.
-    expect(envelopes[0].full_document).toBe(ejson({ ...doc, price: 5 }));
+    // Every value keeps its BSON type: 64-bit integers stay 64-bit (the driver's default would make
+    // 700 an int) and a double holding an integer stays a double.
+    expect(envelopes[0].full_document).toBe(ejson(doc));
     expect(envelopes[0].full_document).toContain(`{"$oid":"${doc._id.toHexString()}"}`);
     expect(envelopes[0].full_document).toContain('"total":{"$numberLong":"700"}');
-    expect(envelopes[0].full_document).toContain('"price":{"$numberInt":"5"}');
+    expect(envelopes[0].full_document).toContain('"price":{"$numberDouble":"5.0"}');
     expect(envelopes[0].full_document).toContain('"exact":{"$numberDecimal":"0.10"}');
     expect(envelopes[0].full_document).toContain('"at":{"$date":{"$numberLong":"1767744000000"}}');
     expect(envelopes[0].document_key).toBe(`{"_id":{"$oid":"${doc._id.toHexString()}"}}`);
-    expect(envelopes[1].full_document).toBe(ejson({ ...doc, price: 5, n: 8 })); // updateLookup
+    expect(envelopes[1].full_document).toBe(ejson({ ...doc, n: 8 })); // updateLookup
     expect(envelopes[1].update_description).toBe('{"updatedFields":{"n":{"$numberInt":"8"}},"removedFields":[],"truncatedArrays":[]}');
     expect(envelopes[2].full_document).toBeNull();
   });
@@ -424,9 +525,13 @@ describe('createMongoSource', () => {
   it('builds the scope, options and pipeline from the config (PIPELINE may use Extended JSON)', () => {
     const s = createMongoSource({ ...config, PIPELINE: '[{"$match":{"wallTime":{"$gte":{"$date":"2026-01-01T00:00:00Z"}}}}]' });
     expect(s.stream).toBe('shop.{orders,users}');
-    expect(s.pipeline()).toEqual([{ $match: { 'ns.coll': { $in: ['orders', 'users'] } } }, { $match: { wallTime: { $gte: new Date('2026-01-01T00:00:00Z') } } }]);
-    expect(s.watchOptions(undefined)).toEqual({ maxAwaitTimeMS: 1000, useBigInt64: true, fullDocument: 'updateLookup' });
-    expect(s.watchOptions({ token: { _data: '82' }, startAfter: true })).toEqual({ maxAwaitTimeMS: 1000, useBigInt64: true, fullDocument: 'updateLookup', startAfter: { _data: '82' } });
+    expect(s.oversizeEvents).toBe('split');
+    expect(s.pipeline()).toEqual([{ $match: { 'ns.coll': { $in: ['orders', 'users'] } } }, { $match: { wallTime: { $gte: new Date('2026-01-01T00:00:00Z') } } }, { $changeStreamSplitLargeEvent: {} }]);
+    // No BSON options: exact types come from keepExactBsonTypes (promoteValues here would break error codes).
+    expect(s.watchOptions(undefined)).toEqual({ maxAwaitTimeMS: 1000, fullDocument: 'updateLookup' });
+    expect(s.watchOptions({ token: { _data: '82' }, startAfter: true })).toEqual({ maxAwaitTimeMS: 1000, fullDocument: 'updateLookup', startAfter: { _data: '82' } });
+    expect(createMongoSource({ ...config, OVERSIZE_EVENTS: 'skip' }).pipeline().at(-1)).toEqual({ $changeStreamSplitLargeEvent: {} });
+    expect(createMongoSource({ ...config, OVERSIZE_EVENTS: 'fail' }).pipeline()).toEqual([{ $match: { 'ns.coll': { $in: ['orders', 'users'] } } }]);
     expect(createMongoSource({ ...config, MONGODB_COLLECTIONS: ['orders'] }).stream).toBe('shop.orders');
     expect(createMongoSource({ ...config, MONGODB_DATABASE: undefined, MONGODB_COLLECTIONS: [] }).stream).toBe('*');
   });

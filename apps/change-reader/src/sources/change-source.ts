@@ -3,8 +3,16 @@ import type { ResumeToken } from '@runnel/checkpoint';
 /**
  * A change event as the MongoDB driver delivers it (ChangeStreamDocument), reduced to the fields
  * Runnel reads. Unknown operation types and extra fields are tolerated.
+ *
+ * The MongoDB source decodes events without promoting values (see exact-bson-cursors.ts), so every
+ * value is the BSON type the server sent: a double is a bson `Double` (5.0 stays 5.0, -0.0 stays
+ * negative), an int32 an `Int32`, an int64 a `Long`, then `Decimal128`, `Date`, `ObjectId`,
+ * `Binary`, `Timestamp`, `MinKey`/`MaxKey`, `BSONRegExp`, `Code`…; strings, booleans, null and
+ * arrays are plain JS. Canonical Extended JSON (`EJSON.stringify(v, { relaxed: false })`) writes
+ * each back as what it was. (The synthetic source yields plain JS numbers.)
  */
 export interface SourceChange {
+  /** The event's resume token. For a reassembled split event: its last fragment's. */
   _id: ResumeToken;
   operationType: string;
   ns?: { db: string; coll?: string };
@@ -15,17 +23,52 @@ export interface SourceChange {
   /** bson Timestamp. */
   clusterTime?: { getHighBits(): number; getLowBits(): number };
   wallTime?: Date;
+  /** bson Long from MongoDB (a plain number from the synthetic source). */
   txnNumber?: { toString(): string };
   lsid?: Record<string, unknown>;
+  /** rename: the target namespace. */
+  to?: { db: string; coll?: string };
+  /** DDL events with showExpandedEvents (create, createIndexes, modify…). */
+  operationDescription?: Record<string, unknown>;
 }
 
+/** 16 MiB: MongoDB's document size limit, and the size above which OVERSIZE_EVENTS=skip skips an event. */
+export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
+
 export type SourceItem =
-  /** An event, with the stream's token right after it. */
-  | { type: 'change'; change: SourceChange; token: ResumeToken }
+  /**
+   * An event, with the stream's token right after it. An event the server split into fragments
+   * ($changeStreamSplitLargeEvent) comes reassembled, once, with the token after its last fragment
+   * and `fragments` set; the source never reports a position between two fragments.
+   */
+  | { type: 'change'; change: SourceChange; token: ResumeToken; fragments?: number }
   /** No events, but the stream moved on: a post-batch resume token to checkpoint while idle. */
   | { type: 'idle'; token: ResumeToken; clusterTime?: string }
   /** The stream ended (drop/rename/dropDatabase): resume with startAfter this token. */
-  | { type: 'invalidate'; token: ResumeToken };
+  | { type: 'invalidate'; token: ResumeToken }
+  /**
+   * OVERSIZE_EVENTS=skip: a change event above 16 MiB of BSON (MAX_BSON_OBJECT_SIZE), read whole
+   * but not delivered. The reader dead-letters it with `reason` and the key, gives it no seq (the
+   * lake stays gap-free) and moves on to `token`. `token` is never past an event after the skipped
+   * one: normally the position right after it (like a change's token); for an event the server
+   * could not even split, the position before it — a replay meets it again and skips it again,
+   * with the same key and reason.
+   */
+  | SkippedEvent;
+
+export interface SkippedEvent {
+  type: 'skipped';
+  token: ResumeToken;
+  /** Why, for the dead letter: e.g. "change event of 27262976 bytes of BSON is larger than 16 MiB (OVERSIZE_EVENTS=skip)". */
+  reason: string;
+  namespace: { db: string; coll?: string };
+  documentKey?: Record<string, unknown>;
+  operationType: string;
+  /** bson Timestamp of the event. */
+  clusterTime?: SourceChange['clusterTime'];
+  /** The event's size in bytes of BSON, when it was read whole. */
+  bytes?: number;
+}
 
 export interface ResumePoint {
   token: ResumeToken;
@@ -50,4 +93,42 @@ export class HistoryLostError extends Error {
     super(`change stream history lost for ${stream}: the checkpoint's resume token is no longer in the oplog`, { cause });
     this.name = 'HistoryLostError';
   }
+}
+
+/** What OVERSIZE_EVENTS=fail|split|skip could not get past. */
+export type OversizeReason = 'too-large' | 'unsplittable' | 'unsupported';
+
+/**
+ * Thrown by the MongoDB source when it cannot go on past a change event because of its size, and
+ * retrying cannot help (the same event fails again on every resume):
+ * - `too-large`: OVERSIZE_EVENTS=fail, and the server failed the cursor with 10334
+ *   BSONObjectTooLarge (an event over 16 MB);
+ * - `unsplittable`: OVERSIZE_EVENTS=split, or skip when skipping it is not possible, and an event
+ *   one of whose top-level fields alone is over 16 MB: `$changeStreamSplitLargeEvent` splits by
+ *   top-level field only (server errors 7182500, or 10334 with the stage on);
+ * - `unsupported`: OVERSIZE_EVENTS=split/skip on a server without `$changeStreamSplitLargeEvent`
+ *   (before MongoDB 7.0 / 6.0.9: error 40324 unrecognized stage).
+ * The reader must stop reading the stream, report not ready, and log the message: it names
+ * OVERSIZE_EVENTS and the value to set.
+ */
+export class OversizeEventError extends Error {
+  readonly reason: OversizeReason;
+  readonly stream: string;
+
+  constructor(stream: string, reason: OversizeReason, mode: string, cause?: unknown) {
+    super(oversizeMessage(stream, reason, mode), { cause });
+    this.name = 'OversizeEventError';
+    this.reason = reason;
+    this.stream = stream;
+  }
+}
+
+function oversizeMessage(stream: string, reason: OversizeReason, mode: string): string {
+  if (reason === 'too-large') {
+    return `a change event in ${stream} is larger than 16 MB (server error 10334 BSONObjectTooLarge) and OVERSIZE_EVENTS=${mode}: set OVERSIZE_EVENTS=split to read it whole (MongoDB 7.0 / 6.0.9 or later), or OVERSIZE_EVENTS=skip to dead-letter it`;
+  }
+  if (reason === 'unsupported') {
+    return `OVERSIZE_EVENTS=${mode} needs $changeStreamSplitLargeEvent, which this server does not know (MongoDB 7.0 / 6.0.9 or later): set OVERSIZE_EVENTS=fail for this deployment`;
+  }
+  return `a change event in ${stream} cannot be split into fragments under 16 MB (OVERSIZE_EVENTS=${mode}): one of its top-level fields alone is over 16 MB. Leave that field out with PIPELINE (a $project stage)${mode === 'skip' ? '' : ', or set OVERSIZE_EVENTS=skip to dead-letter such events'}`;
 }

@@ -1,8 +1,10 @@
-import { EJSON } from 'bson';
+import { calculateObjectSize, EJSON } from 'bson';
 import { type ChangeStream, type ChangeStreamOptions, type Document, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 import { ConfigError, type Secret } from '@runnel/config';
-import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceChange, type SourceItem } from './change-source';
+import { type ChangeSource, HistoryLostError, MAX_BSON_OBJECT_SIZE, OversizeEventError, type ResumePoint, type SourceChange, type SourceItem } from './change-source';
+import { keepExactBsonTypes } from './exact-bson-cursors';
+import { BrokenSplitEventError, SplitEventAssembler } from './split-event-assembler';
 
 /** Server error 286: the resume point has left the oplog. */
 const CHANGE_STREAM_HISTORY_LOST = 286;
@@ -12,9 +14,24 @@ const CHANGE_STREAM_HISTORY_LOST = 286;
  * handled like history lost and ON_HISTORY_LOST decides.
  */
 const CHANGE_STREAM_FATAL = 280;
+/** Server error 10334 (BSONObjectTooLarge): a change event over 16 MB, without the split stage (or one it could not split). */
+const BSON_OBJECT_TOO_LARGE = 10334;
+/** `$changeStreamSplitLargeEvent` could not make fragments small enough: a single top-level field is too large. */
+const SPLIT_FRAGMENT_TOO_LARGE = 7182500;
+/** Unrecognized pipeline stage name (a server before 7.0 / 6.0.9 meeting `$changeStreamSplitLargeEvent`). */
+const UNRECOGNIZED_STAGE = 40324;
+/**
+ * Times in a row the source re-reads a split event from the position before it (a fragment from a
+ * resumed cursor, or an error between fragments) before it gives up and throws.
+ */
+const SPLIT_REREADS = 3;
+
+export const SPLIT_STAGE = { $changeStreamSplitLargeEvent: {} } as const;
 
 export type FullDocumentMode = 'updateLookup' | 'whenAvailable' | 'required' | 'default';
 export type FullDocumentBeforeChangeMode = 'off' | 'whenAvailable' | 'required';
+/** OVERSIZE_EVENTS: what happens to a change event over 16 MB. */
+export type OversizeEventsMode = 'split' | 'skip' | 'fail';
 
 export interface MongoSourceOptions {
   /** Connection string; revealed only to connect. */
@@ -25,8 +42,10 @@ export interface MongoSourceOptions {
   collections: string[];
   fullDocument: FullDocumentMode;
   fullDocumentBeforeChange: FullDocumentBeforeChangeMode;
-  /** Extra stages appended after Runnel's own. */
+  /** Extra stages appended after Runnel's own (and before `$changeStreamSplitLargeEvent`, which must be last). */
   pipeline: Document[];
+  /** Default split. */
+  oversizeEvents?: OversizeEventsMode;
   /** How long an idle getMore waits on the server; each one returns a fresh post-batch resume token. Default 1000. */
   maxAwaitTimeMS?: number;
   /** An unchanged idle token is reported again at most this often (keeps the checkpoint's age fresh). Default 10 s. */
@@ -118,23 +137,29 @@ export class MongoChangeSource implements ChangeSource {
     return 'deployment, all databases';
   }
 
-  /** The stages after `$changeStream` (which the driver adds itself). */
+  get oversizeEvents(): OversizeEventsMode {
+    return this.#o.oversizeEvents ?? 'split';
+  }
+
+  /**
+   * The stages after `$changeStream` (which the driver adds itself): the collection filter, the
+   * user's PIPELINE, and with OVERSIZE_EVENTS=split/skip `$changeStreamSplitLargeEvent`, which the
+   * server accepts only as the last stage.
+   */
   pipeline(): Document[] {
     const stages: Document[] = [];
     if (this.scope.kind === 'database' && this.scope.collections.length > 1) stages.push({ $match: { 'ns.coll': { $in: this.scope.collections } } });
-    return [...stages, ...this.#o.pipeline];
+    stages.push(...this.#o.pipeline);
+    if (this.oversizeEvents !== 'fail') stages.push(SPLIT_STAGE);
+    return stages;
   }
 
   watchOptions(from: ResumePoint | undefined): ChangeStreamOptions {
     const o = this.#o;
-    // useBigInt64 keeps 64-bit integers 64-bit: by default the driver turns a Long that fits in a
-    // double into a JS number, and the lake would get {"$numberInt":"700"} for a stored
-    // {"$numberLong":"700"}; a bigint is written back as $numberLong. (promoteValues: false would
-    // also keep doubles and int32s as such, but the driver then decodes server errors with it too:
-    // MongoServerError.code becomes an Int32 object, `code === 43` fails inside the driver, and it
-    // stops resuming after CursorNotFound. So a double holding an integer (5.0) still reaches the
-    // lake as {"$numberInt":"5"}.)
-    const options: ChangeStreamOptions = { maxAwaitTimeMS: o.maxAwaitTimeMS ?? 1000, useBigInt64: true };
+    // No BSON options here: values keep their exact types through keepExactBsonTypes, which
+    // changes how the cursor decodes documents only (promoteValues: false here would also decode
+    // server errors that way and break the driver's resume after CursorNotFound).
+    const options: ChangeStreamOptions = { maxAwaitTimeMS: o.maxAwaitTimeMS ?? 1000 };
     if (o.fullDocument !== 'default') options.fullDocument = o.fullDocument;
     if (o.fullDocumentBeforeChange !== 'off') options.fullDocumentBeforeChange = o.fullDocumentBeforeChange;
     if (from) {
@@ -156,86 +181,180 @@ export class MongoChangeSource implements ChangeSource {
   async *read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem> {
     if (signal.aborted) return;
     const idleRepeatMs = this.#o.idleRepeatMs ?? 10_000;
+    const mode = this.oversizeEvents;
     const client = new MongoClient(this.#o.uri.reveal(), { appName: 'runnel-change-reader', ...this.#o.clientOptions });
     let cs: ChangeStream | undefined;
+    // The last position reported (or the one read() started from). It is always between whole
+    // events: never inside a split event, whose fragments each carry a token of their own.
+    let position = from;
+    const split = new SplitEventAssembler();
+    let cursors = 0; // cursors the driver opened, counted by keepExactBsonTypes (a resume opens one)
+    let rereads = 0; // consecutive re-reads of one split event
     try {
       if ((await unlessAborted(client.connect(), signal)) === ABORTED) return;
-      cs = this.#watch(client, from);
-
-      // A fresh start must report a position before its first event (as the synthetic source
-      // does), or a crash while the first batch is open would resume *after* that event. The
-      // first tryNext sends the aggregate, and a getMore when the first batch is empty; both
-      // empty responses set the token to their post-batch resume token, which is exactly "now,
-      // before any event". Should that tryNext already return an event, its own token is the
-      // last one set (the driver caches it just before returning), so the one set before it is
-      // the position before the event.
-      const seen: ResumeToken[] = [];
-      const record = (t: unknown) => seen.push(t as ResumeToken);
-      if (!from) cs.on('resumeTokenChanged', record);
-      let fresh = !from;
-
       let lastKey = from ? tokenKey(from.token) : undefined;
       let lastYield = Date.now();
-      while (!signal.aborted) {
-        const next = await unlessAborted(cs.tryNext(), signal);
-        if (next === ABORTED) return;
-        if (fresh) {
-          fresh = false;
-          cs.off('resumeTokenChanged', record);
-          const before = next ? seen.at(-2) : (cs.resumeToken as ResumeToken | null);
-          if (before) {
-            lastKey = tokenKey(before);
+      let fresh = !from;
+
+      // One change stream per pass. A pass ends early only to read a split event again from the
+      // position before its first fragment (see SplitEventAssembler for why a split must come
+      // from one cursor); the next pass then resumes from `position`.
+      for (;;) {
+        cs = this.#watch(client, position);
+        keepExactBsonTypes(cs, () => cursors++);
+
+        // A fresh start must report a position before its first event (as the synthetic source
+        // does), or a crash while the first batch is open would resume *after* that event. The
+        // first tryNext sends the aggregate, and a getMore when the first batch is empty; both
+        // empty responses set the token to their post-batch resume token, which is exactly "now,
+        // before any event". Should that tryNext already return an event, its own token is the
+        // last one set (the driver caches it just before returning), so the one set before it is
+        // the position before the event.
+        const seen: ResumeToken[] = [];
+        const record = (t: unknown) => seen.push(t as ResumeToken);
+        if (fresh) cs.on('resumeTokenChanged', record);
+
+        let reread: unknown;
+        while (!signal.aborted && reread === undefined) {
+          let next: Document | null | typeof ABORTED;
+          try {
+            next = await unlessAborted(cs.tryNext(), signal);
+          } catch (err) {
+            // Between fragments, any error the driver did not resume by itself (e.g. 280 when its
+            // own resume from a fragment's token met a different split) is met by reading the
+            // event again from before it; only errors that persist there count.
+            if (split.pending && !signal.aborted && rereads < SPLIT_REREADS) {
+              reread = err;
+              break;
+            }
+            throw err;
+          }
+          if (next === ABORTED) return;
+          if (fresh) {
+            fresh = false;
+            cs.off('resumeTokenChanged', record);
+            const before = next ? seen.at(-2) : (cs.resumeToken as ResumeToken | null);
+            if (before) {
+              position = { token: before };
+              lastKey = tokenKey(before);
+              lastYield = Date.now();
+              yield { type: 'idle', token: before, clusterTime: tokenClusterTime(before) };
+            }
+          }
+          if (next) {
+            let change = next as unknown as SourceChange;
+            let fragments: number | undefined;
+            if (split.pending || SplitEventAssembler.isFragment(next)) {
+              let assembled;
+              try {
+                assembled = split.add(next, cursors);
+              } catch (err) {
+                if (!(err instanceof BrokenSplitEventError) || rereads >= SPLIT_REREADS) throw err;
+                reread = err;
+                break;
+              }
+              // Inside the event: no item, no position (the token before its first fragment is
+              // the position until the last fragment is in).
+              if (!assembled) continue;
+              ({ change, fragments } = assembled);
+              rereads = 0;
+            }
+            if (change.operationType === 'invalidate') {
+              // The server closed the cursor after it. Only startAfter may continue from here.
+              yield { type: 'invalidate', token: change._id };
+              return;
+            }
+            // The token "after this event". The driver sets it to the event's _id, or to the
+            // batch's post-batch resume token (PBRT) when this event was the last one buffered.
+            // Both are safe: the PBRT is where the server had scanned to when it ended the batch,
+            // and every event before it is in that batch, all of them already returned to us by
+            // now, so resuming from it skips nothing we have not seen (only non-matching oplog
+            // entries). It is also what the driver itself resumes from after an error, so the
+            // reader's checkpoint and the driver's resume point stay the same token. After a
+            // split event it is its last fragment's token (or the PBRT): resuming from it goes
+            // on after the whole event, but only with the split stage in the pipeline (the
+            // server refuses a fragment's token without it, 280), so it is replaced as soon as
+            // the stream moves on.
+            const token = cs.resumeToken as ResumeToken;
+            position = { token };
+            lastKey = tokenKey(token);
             lastYield = Date.now();
-            yield { type: 'idle', token: before, clusterTime: tokenClusterTime(before) };
+            const skipped = mode === 'skip' ? this.#tooLarge(change, token) : undefined;
+            if (skipped) yield skipped;
+            else yield fragments ? { type: 'change', change, token, fragments } : { type: 'change', change, token };
+            continue;
           }
-        }
-        if (next) {
-          const change = next as unknown as SourceChange;
-          if (change.operationType === 'invalidate') {
-            // The server closed the cursor after it. Only startAfter may continue from here.
-            yield { type: 'invalidate', token: change._id };
-            return;
+          if (split.pending) continue; // an empty batch between fragments: still no position
+          if (cs.closed) {
+            // The server ended the cursor without an invalidate (unexpected): restart reading.
+            throw new Error(`change stream for ${this.stream} was closed by the server`);
           }
-          // The token "after this event". The driver sets it to the event's _id, or to the
-          // batch's post-batch resume token (PBRT) when this event was the last one buffered.
-          // Both are safe: the PBRT is where the server had scanned to when it ended the batch,
-          // and every event before it is in that batch, all of them already returned to us by
-          // now, so resuming from it skips nothing we have not seen (only non-matching oplog
-          // entries). It is also what the driver itself resumes from after an error, so the
-          // reader's checkpoint and the driver's resume point stay the same token.
-          const token = cs.resumeToken as ResumeToken;
-          lastKey = tokenKey(token);
+          // No event within maxAwaitTimeMS: the empty getMore moved the token to the new PBRT.
+          const token = cs.resumeToken as ResumeToken | null;
+          if (!token) continue;
+          const key = tokenKey(token);
+          if (key === lastKey && Date.now() - lastYield < idleRepeatMs) continue;
+          position = { token };
+          lastKey = key;
           lastYield = Date.now();
-          yield { type: 'change', change, token };
-          continue;
+          yield { type: 'idle', token, clusterTime: tokenClusterTime(token) };
         }
-        if (cs.closed) {
-          // The server ended the cursor without an invalidate (unexpected): restart reading.
-          throw new Error(`change stream for ${this.stream} was closed by the server`);
+        if (reread === undefined) return; // aborted
+
+        // Read the split event again, from the position before its first fragment.
+        split.reset();
+        rereads++;
+        await cs.close().catch(() => undefined);
+        cs = undefined;
+        if (!position) {
+          // A fresh start whose very first event was split, and no token before it: the reader
+          // restarts from its own checkpoint.
+          throw new Error(`change stream for ${this.stream} lost a split event before reporting any position`, { cause: reread });
         }
-        // No event within maxAwaitTimeMS: the empty getMore moved the token to the new PBRT.
-        const token = cs.resumeToken as ResumeToken | null;
-        if (!token) continue;
-        const key = tokenKey(token);
-        if (key === lastKey && Date.now() - lastYield < idleRepeatMs) continue;
-        lastKey = key;
-        lastYield = Date.now();
-        yield { type: 'idle', token, clusterTime: tokenClusterTime(token) };
       }
     } catch (err) {
-      if (
-        err instanceof MongoServerError &&
-        (err.code === CHANGE_STREAM_HISTORY_LOST || err.codeName === 'ChangeStreamHistoryLost' || err.code === CHANGE_STREAM_FATAL || err.codeName === 'ChangeStreamFatalError')
-      ) {
-        throw new HistoryLostError(this.stream, err);
-      }
       if (signal.aborted) return;
-      throw err;
+      throw this.#translate(err, split.pending || rereads > 0);
     } finally {
       // Kills the server cursor (killCursors) and ends the session, then closes the connections.
       await cs?.close().catch(() => undefined);
       await client.close().catch(() => undefined);
     }
+  }
+
+  /** OVERSIZE_EVENTS=skip: the skipped item for an event above 16 MiB, or undefined. */
+  #tooLarge(change: SourceChange, token: ResumeToken): SourceItem | undefined {
+    const bytes = calculateObjectSize(change as unknown as Document);
+    if (bytes <= MAX_BSON_OBJECT_SIZE) return undefined;
+    return {
+      type: 'skipped',
+      token,
+      reason: `change event of ${bytes} bytes of BSON is larger than 16 MiB (OVERSIZE_EVENTS=skip)`,
+      namespace: change.ns ?? { db: '' },
+      documentKey: change.documentKey,
+      operationType: change.operationType,
+      clusterTime: change.clusterTime,
+      bytes,
+    };
+  }
+
+  /** A driver error as what it means for Runnel. `splitting`: it came while reading a split event. */
+  #translate(err: unknown, splitting: boolean): unknown {
+    if (!(err instanceof MongoServerError)) return err;
+    const mode = this.oversizeEvents;
+    // While re-reading a split event, a 280 is the server refusing a fragment's position (a
+    // different split), not a resume point that left the oplog: never history lost.
+    const historyLost = err.code === CHANGE_STREAM_HISTORY_LOST || err.codeName === 'ChangeStreamHistoryLost';
+    const fatal = err.code === CHANGE_STREAM_FATAL || err.codeName === 'ChangeStreamFatalError';
+    if (historyLost || (fatal && !splitting)) return new HistoryLostError(this.stream, err);
+    if (err.code === BSON_OBJECT_TOO_LARGE || err.codeName === 'BSONObjectTooLarge') {
+      return new OversizeEventError(this.stream, mode === 'fail' ? 'too-large' : 'unsplittable', mode, err);
+    }
+    if (err.code === SPLIT_FRAGMENT_TOO_LARGE) return new OversizeEventError(this.stream, 'unsplittable', mode, err);
+    if (err.code === UNRECOGNIZED_STAGE && mode !== 'fail' && err.message.includes('$changeStreamSplitLargeEvent')) {
+      return new OversizeEventError(this.stream, 'unsupported', mode, err);
+    }
+    return err;
   }
 }
 
@@ -248,6 +367,8 @@ export interface MongoSourceConfig {
   FULL_DOCUMENT_BEFORE_CHANGE: FullDocumentBeforeChangeMode;
   /** JSON array (Extended JSON allowed, e.g. `{"$date": …}`). */
   PIPELINE: string;
+  /** Unset: split. */
+  OVERSIZE_EVENTS?: OversizeEventsMode;
 }
 
 export function createMongoSource(config: MongoSourceConfig, extra: Pick<MongoSourceOptions, 'maxAwaitTimeMS' | 'idleRepeatMs' | 'clientOptions'> = {}): MongoChangeSource {
@@ -270,6 +391,7 @@ export function createMongoSource(config: MongoSourceConfig, extra: Pick<MongoSo
     fullDocument: config.FULL_DOCUMENT,
     fullDocumentBeforeChange: config.FULL_DOCUMENT_BEFORE_CHANGE,
     pipeline: pipeline as Document[],
+    oversizeEvents: config.OVERSIZE_EVENTS ?? 'split',
     ...extra,
   });
 }
