@@ -165,7 +165,7 @@ describe.each(FORMATS.flatMap((f) => COMPRESSIONS.map((c) => [f, c] as const)))(
     ];
     const encoded = encodeObject(envelopes, format, compression);
     const back = decodeObject(encoded.body, encoded.extension);
-    expect(back).toEqual(envelopes);
+    expect(back).toStrictEqual(envelopes);
 
     const restored = EJSON.parse(back[0].full_document!, { relaxed: false }) as Record<string, unknown>;
     // Byte-equal BSON: every value has the type and the value it had in MongoDB.

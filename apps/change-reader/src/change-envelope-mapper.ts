@@ -48,6 +48,15 @@ function wallTimeText(wallTime: unknown): string | null {
   return wallTime instanceof Date && !Number.isNaN(wallTime.getTime()) ? wallTime.toISOString() : null;
 }
 
+// Events come in cluster-time order, many in the same second: the ISO text of the last second is
+// kept rather than formatted again for every event (the reader's per-event cost is measured).
+let lastSeconds = -1;
+let lastIso = '';
+function eventTime(seconds: number): string {
+  if (seconds !== lastSeconds) [lastSeconds, lastIso] = [seconds, new Date(seconds * 1000).toISOString()];
+  return lastIso;
+}
+
 /**
  * Driver change event → the envelope every format writes. BSON values become canonical Extended
  * JSON. `generation` and `seq` are the event's position: seq counts from 1 within the stream's
@@ -72,7 +81,7 @@ export function toEnvelope(change: SourceChange, stream: string, generation: num
     operation_description: ejson(extra.operationDescription),
     to_namespace: toNamespace(extra.to),
     cluster_time: `${seconds}.${increment}`,
-    event_time: new Date(seconds * 1000).toISOString(),
+    event_time: eventTime(seconds),
     cluster_time_increment: increment,
     wall_time: wallTimeText(change.wallTime),
     txn_number: change.txnNumber === undefined || change.txnNumber === null ? null : change.txnNumber.toString(),

@@ -57,7 +57,7 @@ describe.each(FORMATS.flatMap((f) => COMPRESSIONS.map((c) => [f, c] as const)))(
     const input = events();
     const encoded = encodeObject(input, format, compression);
     const back = decodeObject(encoded.body, encoded.extension);
-    expect(back).toEqual(input);
+    expect(back).toStrictEqual(input);
     const restored = EJSON.parse(back[0].full_document!, { relaxed: false }) as typeof doc;
     expect(restored._id).toBeInstanceOf(ObjectId);
     expect(restored._id.toHexString()).toBe(doc._id.toHexString());
