@@ -110,6 +110,13 @@ describe('toEnvelope', () => {
     expect(toEnvelope(change({ clusterTime: new Timestamp({ t: SECONDS, i: 0xffffffff }) }), 's', 1, 3).cluster_time_increment).toBe(4294967295);
   });
 
+  it('event_time is the cluster time\'s second in UTC, whatever second came before', () => {
+    const at = (t: number) => toEnvelope(change({ clusterTime: new Timestamp({ t, i: 1 }) }), 's', 1, 1).event_time;
+    expect([at(SECONDS), at(SECONDS + 1), at(SECONDS), at(0), at(0xffffffff)]).toEqual([
+      '2026-11-21T22:15:00.000Z', '2026-11-21T22:15:01.000Z', '2026-11-21T22:15:00.000Z', '1970-01-01T00:00:00.000Z', '2106-02-07T06:28:15.000Z',
+    ]);
+  });
+
   it('dropDatabase has no collection: null, never an empty string', () => {
     const e = toEnvelope(change({ operationType: 'dropDatabase', ns: { db: 'shop' }, documentKey: undefined, fullDocument: undefined }), 'shop', 1, 7);
     expect(e.collection).toBeNull();
