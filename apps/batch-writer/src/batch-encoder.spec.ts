@@ -1,11 +1,12 @@
 import { COMPRESSIONS, type ChangeEnvelope, decodeObject, FORMATS, jsonlLine } from '@runnel/lake';
-import { assertBatchJob, type BatchJobV1, type BatchJobV2, UnprocessableJobError } from '@runnel/queue';
+import { assertBatchJob, type BatchJobV1, type BatchJobV2, type BatchJobV3, UnprocessableJobError } from '@runnel/queue';
 import { encodeBatch, operationCounts } from './batch-encoder';
 
 const event = (seq: number, operation = 'insert'): ChangeEnvelope => ({
   operation, database: 'db', collection: 'c', document_key: `{"_id":{"$oid":"65f0a0a0a0a0a0a0a0a0a0${String(seq).padStart(2, '0')}"}}`,
   full_document: `{"_id":1,"text":"quote \\" and comma , and newline \\n","n":{"$numberLong":"${seq}"}}`, full_document_before_change: null,
-  update_description: operation === 'update' ? '{"updatedFields":{"n":1}}' : null, cluster_time: `1795000000.${seq}`, wall_time: '2026-11-18T11:06:40.000Z', txn_number: null, lsid: null, stream: 'db', seq,
+  update_description: operation === 'update' ? '{"updatedFields":{"n":1}}' : null, operation_description: null, to_namespace: null, cluster_time: `1795000000.${seq}`,
+  event_time: '2026-11-18T11:06:40.000Z', cluster_time_increment: seq, wall_time: '2026-11-18T11:06:40.000Z', txn_number: null, lsid: null, stream: 'db', generation: 1, seq,
 });
 const events = [event(3), event(5, 'update'), event(6, 'delete')];
 const meta = { stream: 'db', batchId: 'c@3', collection: 'c', seqStart: 3, seqEnd: 6, partition: '2026-11-18T11', resumeToken: { _data: 'x' } };
@@ -26,6 +27,16 @@ describe('encodeBatch', () => {
       expect(decodeObject(b.body, b.job.key.slice(b.job.key.indexOf('.') + 1))).toEqual(events);
     },
   );
+
+  it('a version 3 batch names its object after its generation, under coll= (not a data column)', () => {
+    const v3: BatchJobV3 = { ...v2, v: 3, generation: 1_795_000_000, database: 'db', batchId: '1795000000:db.c@3' };
+    const settings = { format: 'jsonl' as const, compression: 'zstd' as const, keyStrategy: 'hive' as const, prefix: 'lake' };
+    const b = encodeBatch(assertBatchJob(v3), settings, body());
+    expect(b.job.key).toMatch(/^lake\/coll=c\/year=2026\/month=11\/day=18\/hour=11\/db\+1795000000\+0+3\+0+6\.jsonl\.zst$/);
+    expect(b.job.generation).toBe(1_795_000_000);
+    expect(b.body.equals(encodeBatch(assertBatchJob(v2), settings, body()).body)).toBe(true);
+    expect(() => assertBatchJob({ ...v3, generation: undefined })).toThrow(/lacks generation/);
+  });
 
   it('counts operations the same way for both versions', () => {
     expect(operationCounts(v2)).toEqual(operationCounts(v1));

@@ -49,7 +49,7 @@ export function encodeBatch(batch: BatchJob, s: EncoderSettings, batchBody?: Buf
 
 /** Events per operation type in a batch, for runnel_events_processed_total. */
 export function operationCounts(batch: BatchJob): Record<string, number> {
-  if (batch.v === 2) return batch.operations;
+  if (batch.v !== 1) return batch.operations;
   const counts: Record<string, number> = {};
   for (const e of batch.events) counts[e.operation] = (counts[e.operation] ?? 0) + 1;
   return counts;

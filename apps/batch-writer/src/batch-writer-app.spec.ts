@@ -20,7 +20,8 @@ describe('batch-writer with a real Redis', () => {
 
   const event = (seq: number) => ({
     operation: 'insert', database: 'db', collection: 'c', document_key: '{"_id":1}', full_document: '{"_id":1}', full_document_before_change: null,
-    update_description: null, cluster_time: '1795000000.1', wall_time: null, txn_number: null, lsid: null, stream: 'db', seq,
+    update_description: null, operation_description: null, to_namespace: null, cluster_time: '1795000000.1', event_time: '2026-11-18T11:06:40.000Z',
+    cluster_time_increment: 1, wall_time: null, txn_number: null, lsid: null, stream: 'db', generation: 1, seq,
   });
 
   it('encodes a batch into an object job under the same job id, with the body in Redis', async () => {
@@ -33,7 +34,7 @@ describe('batch-writer with a real Redis', () => {
       await batches.add('batch', { v: 1, stream: 'db', batchId: 'c@1', collection: 'c', seqStart: 1, seqEnd: 3, partition: '2026-11-18T09', events: [event(1), event(2), event(3)], resumeToken: { _data: 'x' } }, { jobId: 'j1' });
       const job = await eventually('the object job', () => objects.getJob('j1'), 10_000);
       expect(job.data).toMatchObject({ v: 1, stream: 'db', batchId: 'c@1', events: 3, contentEncoding: 'zstd' });
-      expect(job.data.key).toBe('collection=c/year=2026/month=11/day=18/hour=11/db+00000000000000000001+00000000000000000003.jsonl.zst');
+      expect(job.data.key).toBe('coll=c/year=2026/month=11/day=18/hour=11/db+000001+00000000000000000001+00000000000000000003.jsonl.zst');
       expect((await redis.getBuffer(job.data.bodyKey))!.length).toBe(job.data.bytes);
     } finally {
       await batches.close();

@@ -77,7 +77,7 @@ export async function startBatchWriter(config: BatchWriterConfig, options: { han
       timer();
       metrics.batchSize.observe(objectJob.events);
       metrics.batchBytes.observe(body.length);
-      for (const [operation, n] of Object.entries(operationCounts(batch))) metrics.eventsProcessed.labels(batch.collection, operation).inc(n);
+      for (const [operation, n] of Object.entries(operationCounts(batch))) metrics.eventsProcessed.labels(batch.collection ?? '_database', operation).inc(n);
       return { key: objectJob.key, bytes: body.length };
     },
     { connection: rt.connection(), prefix, concurrency: config.NUM_WORKERS, lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS,
