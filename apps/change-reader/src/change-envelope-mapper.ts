@@ -28,17 +28,9 @@ export class MalformedChangeError extends Error {
   }
 }
 
-/**
- * Fields of the driver's change event that SourceChange does not declare (yet): a rename's target
- * and the description of events shown with showExpandedEvents. Read defensively.
- */
-interface ExtraChangeFields {
-  to?: { db?: unknown; coll?: unknown } | null;
-  operationDescription?: Record<string, unknown> | null;
-}
-
 /** A rename's target as `db.coll` (`db` alone if the event names no collection), or null. */
-function toNamespace(to: ExtraChangeFields['to']): string | null {
+function toNamespace(to: SourceChange['to'] | null): string | null {
+  // Checked, not trusted: the event comes from outside (any server version, any source).
   if (!to || typeof to.db !== 'string' || to.db === '') return null;
   return typeof to.coll === 'string' && to.coll !== '' ? `${to.db}.${to.coll}` : to.db;
 }
@@ -65,7 +57,6 @@ function eventTime(seconds: number): string {
 export function toEnvelope(change: SourceChange, stream: string, generation: number, seq: number): ChangeEnvelope {
   if (!change.ns?.db) throw new MalformedChangeError('no ns.db');
   if (!change.clusterTime) throw new MalformedChangeError('no clusterTime');
-  const extra = change as SourceChange & ExtraChangeFields;
   const seconds = change.clusterTime.getHighBits() >>> 0;
   const increment = change.clusterTime.getLowBits() >>> 0;
   const coll = change.ns.coll;
@@ -78,8 +69,8 @@ export function toEnvelope(change: SourceChange, stream: string, generation: num
     full_document: ejson(change.fullDocument),
     full_document_before_change: ejson(change.fullDocumentBeforeChange),
     update_description: ejson(change.updateDescription),
-    operation_description: ejson(extra.operationDescription),
-    to_namespace: toNamespace(extra.to),
+    operation_description: ejson(change.operationDescription),
+    to_namespace: toNamespace(change.to),
     cluster_time: `${seconds}.${increment}`,
     event_time: eventTime(seconds),
     cluster_time_increment: increment,
