@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Binary, deserialize, type Document, EJSON, Long, ObjectId, serialize, Timestamp } from 'bson';
+import { Binary, calculateObjectSize, deserialize, type Document, EJSON, Long, ObjectId, serialize, Timestamp } from 'bson';
 
 /**
  * A scripted MongoDB wire-protocol server, for testing change stream code against the REAL driver.
@@ -17,6 +17,15 @@ import { Binary, deserialize, type Document, EJSON, Long, ObjectId, serialize, T
  * resumes from the wrong token would see events lost or repeated. Failures are injected per
  * command (server errors with codes and labels, or a dropped connection). Everything received is
  * recorded for assertions.
+ *
+ * Size rules as mongod 7.0 applies them to change streams: a batch holds at most 16 MiB of events
+ * (at least one); an event whose BSON exceeds 16 MB + 16 KB fails the cursor with 10334
+ * BSONObjectTooLarge, unless the pipeline ends with `$changeStreamSplitLargeEvent`, which cuts an
+ * event over 16 MB + 8 KB into fragments the server's way (top-level fields ordered by size, as
+ * many as fit in each, each fragment with its own token and `splitEvent: {fragment, of}`), fails
+ * with 7182500 when one field alone does not fit, and on a resume from a fragment's token splits
+ * the event again and goes on after that fragment (280 when the new split has fewer fragments,
+ * the event no longer needs splitting, or the stage is missing).
  */
 
 export interface Token {
@@ -41,6 +50,9 @@ export interface ChangeStreamAggregate {
   pipeline: Document[];
 }
 
+/** What updateLookup finds: a document, or a function asked each time the event is read (the document as it is then). */
+export type Lookup = Document | null | (() => Document | null);
+
 interface Entry {
   index: number;
   ts: Timestamp;
@@ -49,7 +61,7 @@ interface Entry {
   kind: 'event' | 'noop' | 'invalidate';
   /** The change event as stored; fullDocument of updates and pre-images are added per cursor options. */
   event?: Document;
-  postImage?: Document | null;
+  postImage?: Lookup;
   preImage?: Document | null;
   /** For an invalidate: the namespace (`db.coll`) whose collection streams it ends. */
   invalidates?: string;
@@ -63,6 +75,10 @@ interface Cursor {
   pbrt: Token;
   options: Document;
   matches: Document[];
+  /** The pipeline ends with $changeStreamSplitLargeEvent. */
+  split: boolean;
+  /** Fragments of a split event not yet returned. */
+  queue: Document[];
   killed: boolean;
 }
 
@@ -70,6 +86,20 @@ interface TokenRef {
   /** Position to continue after. */
   pos: number;
   invalidate: boolean;
+  /** A fragment's token: its number (from 1) in the split of the event at `pos`. */
+  fragment?: number;
+}
+
+/** mongod's BSONObjMaxUserSize: a batch's documents at most (and the document limit). */
+export const MAX_USER_SIZE = 16 * 1024 * 1024;
+/** mongod's BSONObjMaxInternalSize: an unsplit change event above it fails with 10334. */
+export const MAX_INTERNAL_SIZE = MAX_USER_SIZE + 16 * 1024;
+/** $changeStreamSplitLargeEvent's kBSONObjMaxChangeEventSize: events above it are split. */
+export const MAX_CHANGE_EVENT_SIZE = MAX_INTERNAL_SIZE - 8 * 1024;
+
+/** A server error reply a cursor step ends with. */
+class CommandError {
+  constructor(readonly reply: Document) {}
 }
 
 const OP_REPLY = 1;
@@ -84,6 +114,8 @@ export interface WireServerOptions {
   maxWireVersion?: number;
   /** At most this many events per getMore (default: all that are there). */
   maxBatch?: number;
+  /** false: a server before 7.0 / 6.0.9, which does not know $changeStreamSplitLargeEvent (40324). */
+  splitStage?: boolean;
 }
 
 export class MongoWireServer {
@@ -93,6 +125,8 @@ export class MongoWireServer {
   /** Cursor ids the client asked to kill. */
   readonly killCursorsRequests: number[] = [];
   connectionsOpened = 0;
+  /** Fragments of split events returned to clients so far. */
+  fragmentsReturned = 0;
   /** Called as each command arrives, before it is answered (to script something in between). */
   onCommand?: (cmd: ReceivedCommand) => void;
   readonly #sockets = new Set<Socket>();
@@ -111,11 +145,13 @@ export class MongoWireServer {
   #port = 0;
   readonly maxWireVersion: number;
   maxBatch: number;
+  readonly splitStage: boolean;
 
   private constructor(options: WireServerOptions) {
     this.#seconds = options.startSeconds ?? 1_795_000_000;
     this.maxWireVersion = options.maxWireVersion ?? 21;
     this.maxBatch = options.maxBatch ?? Number.POSITIVE_INFINITY;
+    this.splitStage = options.splitStage ?? true;
     this.#server = createServer((socket) => this.#accept(socket));
     // The oplog never starts empty: there is always a point to report as "now".
     this.noop();
@@ -161,7 +197,7 @@ export class MongoWireServer {
   }
 
   /** An update; `after` is what updateLookup finds, `before` the pre-image (if recorded). */
-  update(ns: string, id: unknown, updatedFields: Document, after: Document | null, before: Document | null = null): Document {
+  update(ns: string, id: unknown, updatedFields: Document, after: Lookup, before: Document | null = null): Document {
     return this.event(ns, { operationType: 'update', documentKey: { _id: id }, updateDescription: { updatedFields, removedFields: [], truncatedArrays: [] } }, { postImage: after, preImage: before });
   }
 
@@ -180,7 +216,7 @@ export class MongoWireServer {
   }
 
   /** Any change event: _id, clusterTime, wallTime and ns are filled in. Returns it as a stream without options would show it. */
-  event(ns: string, fields: Document, images: { postImage?: Document | null; preImage?: Document | null } = {}): Document {
+  event(ns: string, fields: Document, images: { postImage?: Lookup; preImage?: Document | null } = {}): Document {
     const dot = ns.indexOf('.');
     const e = this.#append('event');
     e.event = { _id: e.token, operationType: fields['operationType'], clusterTime: e.ts, wallTime: e.wallTime, ns: { db: ns.slice(0, dot), coll: ns.slice(dot + 1) }, ...fields };
@@ -269,32 +305,101 @@ export class MongoWireServer {
   #render(e: Entry, c: Cursor): Document {
     const doc: Document = { ...e.event };
     const op = doc['operationType'];
-    if (op === 'update' && ['updateLookup', 'whenAvailable', 'required'].includes(c.options['fullDocument'])) doc['fullDocument'] = e.postImage ?? null;
+    if (op === 'update' && ['updateLookup', 'whenAvailable', 'required'].includes(c.options['fullDocument'])) {
+      doc['fullDocument'] = (typeof e.postImage === 'function' ? e.postImage() : e.postImage) ?? null;
+    }
     if (['update', 'replace', 'delete'].includes(op) && ['whenAvailable', 'required'].includes(c.options['fullDocumentBeforeChange'])) {
       doc['fullDocumentBeforeChange'] = e.preImage ?? null;
     }
     return doc;
   }
 
-  /** The events after the cursor's position; moves it on. `closed` after an invalidate. */
+  /**
+   * The events after the cursor's position (first any fragments still queued); moves it on.
+   * `closed` after an invalidate. Throws CommandError when an event is too large (10334) or cannot
+   * be split (7182500).
+   */
   #collect(c: Cursor, limit: number): { batch: Document[]; closed: boolean } {
     const batch: Document[] = [];
+    let bytes = 0;
     let closed = false;
+    let full = false;
     let pos = c.pos;
-    while (pos < this.#oplog.length && batch.length < limit && !closed) {
+    const take = (doc: Document, size: number): boolean => {
+      if (batch.length >= limit || (batch.length > 0 && bytes + size > MAX_USER_SIZE)) return (full = true), false;
+      batch.push(doc);
+      bytes += size;
+      return true;
+    };
+    for (;;) {
+      if (c.queue.length > 0) {
+        if (!take(c.queue[0], calculateObjectSize(c.queue[0]))) break;
+        c.queue.shift();
+        this.fragmentsReturned++;
+        continue;
+      }
+      if (pos >= this.#oplog.length || closed) break;
       const e = this.#oplog[pos];
+      if (!this.#visible(e, c)) {
+        pos = e.index;
+        continue;
+      }
+      const doc = this.#render(e, c);
+      const size = calculateObjectSize(doc);
+      if (c.split && size > MAX_CHANGE_EVENT_SIZE) {
+        c.queue = this.#split(e, doc);
+        pos = e.index;
+        continue;
+      }
+      if (size > MAX_INTERNAL_SIZE) {
+        throw new CommandError(error(10334, 'BSONObjectTooLarge', `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. Size must be between 0 and 16793600(16MB) First element: _id: ${EJSON.stringify(doc['_id'])}`));
+      }
+      if (!take(doc, size)) break;
       pos = e.index;
-      if (!this.#visible(e, c)) continue;
-      batch.push(this.#render(e, c));
       if (e.kind === 'invalidate') closed = true;
     }
-    if (pos !== c.pos) {
-      // After an invalidate, or a full batch with more to come, the batch ends at its last event;
-      // a batch that reached the end of the oplog ends at the oplog's high-water mark.
-      c.pbrt = closed || (batch.length === limit && pos < this.#oplog.length) ? (batch[batch.length - 1]['_id'] as Token) : this.#hw(pos);
+    if (batch.length > 0 || pos !== c.pos) {
+      // After an invalidate, inside a split event, or a full batch with more to come, the batch
+      // ends at its last document; a batch that reached the end of the oplog ends at the oplog's
+      // high-water mark.
+      const more = c.queue.length > 0 || (full && pos < this.#oplog.length);
+      c.pbrt = closed || more ? (batch[batch.length - 1]['_id'] as Token) : this.#hw(pos);
       c.pos = pos;
     }
     return { batch, closed };
+  }
+
+  /** A fragment's token: the event's, with the fragment number before the end. */
+  #fragmentToken(e: Entry, n: number): Token {
+    const token = { _data: `${e.token._data.slice(0, -2)}2C${hex(n, 4)}04` };
+    this.#tokens.set(token._data, { pos: e.index, invalidate: false, fragment: n });
+    return token;
+  }
+
+  /**
+   * $changeStreamSplitLargeEvent's split (change_stream_split_event_helpers.cpp): the fields but
+   * `_id`, ordered by their size, then name; each fragment gets its token and splitEvent, then as
+   * many fields as fit (at least one); a fragment still too large fails with 7182500.
+   */
+  #split(e: Entry, event: Document): Document[] {
+    const max = MAX_CHANGE_EVENT_SIZE - calculateObjectSize(event['_id'] as Document);
+    const fields = Object.entries(event)
+      .filter(([k]) => k !== '_id')
+      .map(([k, v]) => ({ k, v, size: calculateObjectSize({ [k]: v }) - 5 }))
+      .sort((a, b) => a.size - b.size || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+    const fragments: Document[] = [];
+    for (let i = 0; i < fields.length; ) {
+      const fragment: Document = { _id: this.#fragmentToken(e, fragments.length + 1), splitEvent: { fragment: fragments.length + 1, of: 0 } };
+      let size = calculateObjectSize(fragment);
+      do {
+        fragment[fields[i].k] = fields[i].v;
+        size += fields[i].size;
+      } while (++i < fields.length && size + fields[i].size <= max);
+      if (size > max) throw new CommandError(error(7182500, 'Location7182500', `Splitting change event failed: fragment size ${size} is greater than maximum allowed fragment size ${max}`));
+      fragments.push(fragment);
+    }
+    for (const f of fragments) (f['splitEvent'] as Document)['of'] = fragments.length;
+    return fragments;
   }
 
   /** A high-water-mark token at position `pos` (not an event's own token). */
@@ -307,10 +412,15 @@ export class MongoWireServer {
 
   #start(db: string, body: Document): Document {
     const stage = body['pipeline'][0].$changeStream as Document;
+    const stages = (body['pipeline'] as Document[]).slice(1);
+    const splitAt = stages.findIndex((st) => '$changeStreamSplitLargeEvent' in st);
+    if (splitAt >= 0 && !this.splitStage) return error(40324, 'Location40324', "Unrecognized pipeline stage name: '$changeStreamSplitLargeEvent'");
+    if (splitAt >= 0 && splitAt !== stages.length - 1) return error(7182802, 'Location7182802', '$changeStreamSplitLargeEvent must be the last stage in the pipeline');
     const given = ['resumeAfter', 'startAfter', 'startAtOperationTime'].filter((k) => stage[k] !== undefined);
     if (given.length > 1) return error(50573, 'BadValue', 'Only one type of resume option is allowed, but multiple were found.');
     let pos = this.#oplog.length;
     let pbrt: Token | undefined;
+    let fragmentOf: TokenRef | undefined;
     const token = (stage['resumeAfter'] ?? stage['startAfter']) as Token | undefined;
     if (token) {
       const ref = typeof token._data === 'string' ? this.#tokens.get(token._data) : undefined;
@@ -321,6 +431,7 @@ export class MongoWireServer {
       }
       pos = ref.pos;
       pbrt = token;
+      if (ref.fragment !== undefined) fragmentOf = ref;
     } else if (stage['startAtOperationTime']) {
       const at = stage['startAtOperationTime'] as Timestamp;
       if (before(at, this.#oplog[this.#oldest - 1].ts)) return error(286, 'ChangeStreamHistoryLost', 'Resume of change stream was not possible, as the resume point may no longer be in the oplog.');
@@ -338,12 +449,39 @@ export class MongoWireServer {
       pos,
       pbrt: pbrt ?? this.#hw(pos),
       options: stage,
-      matches: (body['pipeline'] as Document[]).slice(1).flatMap((s) => (s['$match'] ? [s['$match'] as Document] : [])),
+      matches: stages.flatMap((s) => (s['$match'] ? [s['$match'] as Document] : [])),
+      split: splitAt >= 0,
+      queue: [],
       killed: false,
     };
+    if (fragmentOf) {
+      // Resuming from a fragment: split the event again (as it reads now) and go on after it.
+      const fail = (why: string) => error(280, 'ChangeStreamFatalError', why);
+      if (!c.split) return fail('cannot resume stream; the resume token was not found.');
+      const e = this.#oplog[fragmentOf.pos - 1];
+      const doc = this.#render(e, c);
+      if (calculateObjectSize(doc) <= MAX_CHANGE_EVENT_SIZE) return fail('Attempted to resume from a split event fragment, but the event in the resumed stream was not large enough to be split');
+      let fragments: Document[];
+      try {
+        fragments = this.#split(e, doc);
+      } catch (err) {
+        if (err instanceof CommandError) return err.reply;
+        throw err;
+      }
+      if (fragments.length < fragmentOf.fragment!) return fail('Attempted to resume from a split event, but the resumed stream produced a different split. Ensure that the pipeline used to resume is the same as the original');
+      c.queue = fragments.slice(fragmentOf.fragment!);
+    }
     this.#cursors.set(id, c);
     this.cursorIds.push(id);
-    const { batch, closed } = this.#collect(c, body['cursor']?.batchSize ?? 101);
+    let collected;
+    try {
+      collected = this.#collect(c, body['cursor']?.batchSize ?? 101);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      this.#cursors.delete(id);
+      return err.reply;
+    }
+    const { batch, closed } = collected;
     if (closed) this.#cursors.delete(id);
     return { cursor: { firstBatch: batch, postBatchResumeToken: c.pbrt, id: Long.fromNumber(closed ? 0 : id), ns: c.ns }, ok: 1 };
   }
@@ -353,15 +491,24 @@ export class MongoWireServer {
     const c = this.#cursors.get(id);
     if (!c || c.killed) return error(43, 'CursorNotFound', `cursor id ${id} not found`);
     const limit = Math.min(this.maxBatch, body['batchSize'] ?? Number.POSITIVE_INFINITY);
-    let result = this.#collect(c, limit);
-    if (result.batch.length === 0) {
-      // awaitData: wait for new entries, up to the getMore's maxTimeMS.
-      const until = Date.now() + (body['maxTimeMS'] ?? 1000);
-      while (result.batch.length === 0 && Date.now() < until && !c.killed && this.#server.listening) {
-        await this.#waitForChange(until - Date.now());
-        if (c.killed) return error(237, 'CursorKilled', `operation was interrupted because cursor id ${id} was killed`);
-        result = this.#collect(c, limit);
+    const collect = () => this.#collect(c, limit);
+    let result;
+    try {
+      result = collect();
+      if (result.batch.length === 0) {
+        // awaitData: wait for new entries, up to the getMore's maxTimeMS.
+        const until = Date.now() + (body['maxTimeMS'] ?? 1000);
+        while (result.batch.length === 0 && Date.now() < until && !c.killed && this.#server.listening) {
+          await this.#waitForChange(until - Date.now());
+          if (c.killed) return error(237, 'CursorKilled', `operation was interrupted because cursor id ${id} was killed`);
+          result = collect();
+        }
       }
+    } catch (err) {
+      // A failed getMore kills its cursor, as mongod does.
+      if (!(err instanceof CommandError)) throw err;
+      this.#cursors.delete(id);
+      return err.reply;
     }
     if (result.closed) this.#cursors.delete(id);
     return { cursor: { nextBatch: result.batch, postBatchResumeToken: c.pbrt, id: Long.fromNumber(result.closed ? 0 : id), ns: c.ns }, ok: 1 };

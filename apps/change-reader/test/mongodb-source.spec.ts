@@ -3,7 +3,7 @@ import { MongoServerError } from 'mongodb';
 import { ConfigError, Secret } from '@runnel/config';
 import { eventually } from '@runnel/testing';
 import { toEnvelope } from '../src/change-envelope-mapper';
-import { HistoryLostError, type ResumePoint, type SourceItem } from '../src/sources/change-source';
+import { HistoryLostError, MAX_BSON_OBJECT_SIZE, OversizeEventError, type ResumePoint, type SourceItem } from '../src/sources/change-source';
 import { createMongoSource, MongoChangeSource, type MongoSourceOptions, tokenClusterTime } from '../src/sources/mongodb-source';
 import { MongoWireServer } from './mongo-wire-server';
 
@@ -105,6 +105,8 @@ function read(s: MongoChangeSource, from?: ResumePoint): Items {
 }
 
 const ejson = (v: unknown) => EJSON.stringify(v, { relaxed: false });
+/** Asserts that `value` is the same BSON value as `expected`, type included, recursively. */
+const sameBsonValue = (value: unknown, expected: unknown) => expect(ejson({ v: value })).toBe(ejson({ v: expected }));
 const order = (n: number) => ({ _id: new ObjectId(), n, total: Long.fromNumber(100 * n), at: new Date(Date.UTC(2026, 0, n)) });
 
 beforeEach(async () => {
@@ -483,6 +485,231 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       const err = await items.next().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HistoryLostError);
       expect(((err as Error).cause as MongoServerError).code).toBe(286);
+    });
+  });
+
+  describe('OVERSIZE_EVENTS', () => {
+    const MB = 1024 * 1024;
+    const blob = (mb: number, ch: string) => ch.repeat(mb * MB);
+    type Change = Extract<SourceItem, { type: 'change' }>;
+
+    /**
+     * An update event of about 27 MB: a 10 MB updateDescription, a 9 MB post-image (what
+     * updateLookup finds: `lookup`) and an 8 MB pre-image. The server splits it into 3 fragments
+     * by size: {metadata, pre-image}, {post-image}, {updateDescription}; each batch holds one.
+     */
+    function largeUpdate(id: number, lookup: () => Record<string, unknown> | null = () => ({ _id: id, blob: blob(9, 'a'), price: new Double(6) }), mb = { before: 8, update: 10 }) {
+      const before = { _id: id, blob: blob(mb.before, 'b'), price: new Double(5) };
+      const updatedFields = { blob: blob(mb.update, 'u'), price: new Double(6) };
+      const event = server.update('shop.orders', id, updatedFields, lookup, before);
+      return { event, before, updatedFields };
+    }
+
+    /** Everything read until `n` changes (or skipped items) have come. */
+    async function readUntil(items: Items, n: number): Promise<SourceItem[]> {
+      const got: SourceItem[] = [];
+      while (got.filter((i) => i.type === 'change' || i.type === 'skipped').length < n) {
+        const item = await items.next(20_000);
+        if (!item) throw new Error(`iterator ended after ${JSON.stringify(got.map((i) => i.type))}`);
+        got.push(item);
+      }
+      return got;
+    }
+    const changesOf = (items: SourceItem[]) => items.filter((i): i is Change => i.type === 'change');
+
+    it('split (default): the stage ends the pipeline; a 27 MB event comes once, whole, with the token after its last fragment', async () => {
+      const items = read(source({ fullDocumentBeforeChange: 'whenAvailable', pipeline: [{ $match: { operationType: { $in: ['insert', 'update'] } } }] }));
+      await items.next();
+      const e1 = server.insert('shop.orders', order(1));
+      const large = largeUpdate(2);
+      const e3 = server.insert('shop.orders', order(3));
+      const got = await readUntil(items, 3);
+      expect(server.aggregates[0].pipeline).toEqual([{ $match: { operationType: { $in: ['insert', 'update'] } } }, { $changeStreamSplitLargeEvent: {} }]);
+      expect(server.fragmentsReturned).toBe(3);
+      // Nothing between the events: no item, no position inside the split event.
+      expect(got.map((i) => i.type)).toEqual(['change', 'change', 'change']);
+      const [c1, whole, c3] = changesOf(got);
+      expect(c1.change._id).toEqual(e1['_id']);
+      expect(c3.change._id).toEqual(e3['_id']);
+
+      expect(whole.fragments).toBe(3);
+      const event = whole.change as unknown as Record<string, unknown>;
+      expect(event).not.toHaveProperty('splitEvent');
+      expect(Object.keys(event).sort()).toEqual(['_id', 'clusterTime', 'documentKey', 'fullDocument', 'fullDocumentBeforeChange', 'ns', 'operationType', 'updateDescription', 'wallTime']);
+      expect(whole.change.operationType).toBe('update');
+      expect(whole.change.ns).toEqual({ db: 'shop', coll: 'orders' });
+      sameBsonValue(whole.change.documentKey, { _id: new Int32(2) });
+      sameBsonValue(whole.change.clusterTime, large.event['clusterTime']);
+      expect(whole.change.wallTime).toEqual(large.event['wallTime']);
+      sameBsonValue(whole.change.fullDocument, { _id: new Int32(2), blob: blob(9, 'a'), price: new Double(6) });
+      sameBsonValue(whole.change.fullDocumentBeforeChange, large.before);
+      sameBsonValue(whole.change.updateDescription, { updatedFields: large.updatedFields, removedFields: [], truncatedArrays: [] });
+      // Its token: the last fragment's (e3 was still buffered), which is also the event's _id here.
+      expect(whole.token).toEqual(whole.change._id);
+      expect(tokenClusterTime(whole.token)).toBe(tokenClusterTime(large.event['_id'] as { _data: string }));
+      expect(whole.token).not.toEqual(large.event['_id']);
+
+      // Resuming from it goes on after the whole event; from the token before it reads it again, whole.
+      const after = read(source({ fullDocumentBeforeChange: 'whenAvailable' }), { token: whole.token });
+      expect((await after.changes(1))[0].change._id).toEqual(e3['_id']);
+      const again = read(source({ fullDocumentBeforeChange: 'whenAvailable' }), { token: c1.token });
+      const replay = changesOf(await readUntil(again, 2));
+      expect(replay[0].fragments).toBe(3);
+      expect(ejson(replay[0].change)).toBe(ejson(whole.change));
+      expect(replay[1].change._id).toEqual(e3['_id']);
+    });
+
+    it('split: a read stopped between fragments (crash after fragment 2 of 3) has reported only the position before the event', async () => {
+      const items = read(source({ fullDocumentBeforeChange: 'whenAvailable' }));
+      const initial = await items.next();
+      server.maxBatch = 1;
+      server.onCommand = (cmd) => {
+        if (cmd.name !== 'getMore' || server.fragmentsReturned !== 2) return;
+        // The process dies here: fragment 3 is never read.
+        server.fail('getMore', { closeConnection: true });
+        items.ac.abort();
+      };
+      const e1 = server.insert('shop.orders', order(1));
+      largeUpdate(2);
+      const e3 = server.insert('shop.orders', order(3));
+      const got: SourceItem[] = [initial!];
+      for (let item = await items.next(20_000); item; item = await items.next(20_000)) got.push(item);
+      expect(server.fragmentsReturned).toBe(2);
+      expect(got.map((i) => i.type)).toEqual(['idle', 'change']);
+      const last = got.at(-1) as Change;
+      expect(last.change._id).toEqual(e1['_id']);
+
+      server.onCommand = undefined;
+      const again = read(source({ fullDocumentBeforeChange: 'whenAvailable' }), { token: last.token });
+      const [whole, next] = changesOf(await readUntil(again, 2));
+      expect(whole.fragments).toBe(3);
+      expect(whole.change.operationType).toBe('update');
+      expect(next.change._id).toEqual(e3['_id']);
+    });
+
+    it('split: when the driver resumes by itself between fragments (43), the event is read again from before it, whole, even though the new split put the fields elsewhere', async () => {
+      // The post-image shrinks from 10 MB to 8 MB between the reads: the first split is
+      // {meta, pre 9}, {post 10}, {update 11}; the second {meta, post 8}, {pre 9}, {update 11}.
+      // The driver resumes from fragment 1's token and the server goes on with fragment 2 of the
+      // new split, the pre-image again: 3 fragments numbered in order, but joined to fragment 1
+      // that event would have no post-image.
+      let lookups = 0;
+      const items = read(source({ fullDocumentBeforeChange: 'whenAvailable' }));
+      await items.next();
+      server.maxBatch = 1;
+      const e1 = server.insert('shop.orders', order(1));
+      const large = largeUpdate(2, () => ({ _id: 2, blob: blob(++lookups === 1 ? 10 : 8, 'a') }), { before: 9, update: 11 });
+      server.onCommand = (cmd) => {
+        if (cmd.name === 'getMore' && server.fragmentsReturned === 1 && server.aggregates.length === 1) server.fail('getMore', { code: 43, codeName: 'CursorNotFound' });
+      };
+      const got = await readUntil(items, 2);
+      expect(got.map((i) => i.type)).toEqual(['change', 'change']);
+      const [c1, whole] = changesOf(got);
+      expect(c1.change._id).toEqual(e1['_id']);
+      expect(whole.fragments).toBe(3);
+      expect((whole.change.fullDocument?.['blob'] as string).length).toBe(8 * MB); // all from the last read
+      expect((whole.change.fullDocumentBeforeChange?.['blob'] as string).length).toBe(9 * MB);
+      expect(((whole.change.updateDescription?.['updatedFields'] as Record<string, unknown>)['blob'] as string).length).toBe(11 * MB);
+      // The driver resumed inside the event; the source then read it again from the position before it.
+      expect(server.aggregates).toHaveLength(3);
+      // (from fragment 1's token: the event's cluster time, not the event's own token)
+      expect(tokenClusterTime(server.aggregates[1].options['resumeAfter'])).toBe(tokenClusterTime(large.event['_id'] as { _data: string }));
+      expect(server.aggregates[1].options['resumeAfter']).not.toEqual(large.event['_id']);
+      expect(server.aggregates[2].options['resumeAfter']).toEqual(c1.token);
+      expect(await items.within(200)).toEqual([]);
+    });
+
+    it('split: a 280 on the driver\'s resume between fragments (the event no longer needs splitting) is no history lost: the event is read again', async () => {
+      let lookups = 0;
+      const items = read(source());
+      await items.next();
+      server.maxBatch = 1;
+      const e1 = server.insert('shop.orders', order(1));
+      // 19 MB the first time (updateDescription 9 MB + post-image 10 MB: 2 fragments), then the document is small.
+      const updatedFields = { blob: blob(9, 'u') };
+      server.update('shop.orders', 2, updatedFields, () => ({ _id: 2, blob: ++lookups === 1 ? blob(10, 'a') : 'small' }));
+      server.onCommand = (cmd) => {
+        if (cmd.name === 'getMore' && server.fragmentsReturned === 1 && server.aggregates.length === 1) server.fail('getMore', { code: 43, codeName: 'CursorNotFound' });
+      };
+      const [c1, event] = changesOf(await readUntil(items, 2));
+      expect(c1.change._id).toEqual(e1['_id']);
+      expect(server.commands.filter((c) => c.name === 'aggregate')).toHaveLength(3); // ours, the driver's (280), ours again
+      expect(event.fragments).toBeUndefined(); // small enough now: one piece
+      expect(event.change.fullDocument).toEqual({ _id: new Int32(2), blob: 'small' });
+      sameBsonValue(event.change.updateDescription, { updatedFields, removedFields: [], truncatedArrays: [] });
+    });
+
+    it('skip: an event above 16 MiB is not delivered: a skipped item with the reason, namespace, key, operation, cluster time and the token after it', async () => {
+      const s = source({ fullDocumentBeforeChange: 'whenAvailable', oversizeEvents: 'skip' });
+      expect(s.pipeline().at(-1)).toEqual({ $changeStreamSplitLargeEvent: {} });
+      const items = read(s);
+      await items.next();
+      server.insert('shop.orders', order(1));
+      const large = largeUpdate(2);
+      const e3 = server.insert('shop.orders', order(3));
+      const got = await readUntil(items, 3);
+      expect(got.map((i) => i.type)).toEqual(['change', 'skipped', 'change']);
+      const skipped = got[1] as Extract<SourceItem, { type: 'skipped' }>;
+      expect(skipped.bytes).toBeGreaterThan(MAX_BSON_OBJECT_SIZE);
+      expect(skipped.reason).toBe(`change event of ${skipped.bytes} bytes of BSON is larger than 16 MiB (OVERSIZE_EVENTS=skip)`);
+      expect(skipped.namespace).toEqual({ db: 'shop', coll: 'orders' });
+      sameBsonValue(skipped.documentKey, { _id: new Int32(2) });
+      expect(skipped.operationType).toBe('update');
+      sameBsonValue(skipped.clusterTime, large.event['clusterTime']);
+      expect(tokenClusterTime(skipped.token)).toBe(tokenClusterTime(large.event['_id'] as { _data: string }));
+      expect((got[2] as Change).change._id).toEqual(e3['_id']);
+      // Resuming from the skipped item's token goes on after it.
+      const after = read(source({ fullDocumentBeforeChange: 'whenAvailable', oversizeEvents: 'skip' }), { token: skipped.token });
+      expect((await after.changes(1))[0].change._id).toEqual(e3['_id']);
+    });
+
+    it('fail: no split stage; an event over 16 MB (10334 BSONObjectTooLarge) is OversizeEventError, on a getMore and on the first aggregate, never retried', async () => {
+      const s = source({ fullDocumentBeforeChange: 'whenAvailable', oversizeEvents: 'fail' });
+      const items = read(s);
+      await items.next();
+      const e1 = server.insert('shop.orders', order(1));
+      const [c1] = await items.changes(1);
+      expect(c1.change._id).toEqual(e1['_id']);
+      largeUpdate(2);
+      const err = await items.next(20_000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OversizeEventError);
+      expect(err).toMatchObject({ reason: 'too-large', stream: 'shop.orders' });
+      expect((err as Error).message).toContain('OVERSIZE_EVENTS=fail');
+      expect((err as Error).message).toContain('set OVERSIZE_EVENTS=split');
+      expect(((err as Error).cause as MongoServerError).code).toBe(10334);
+      expect(server.aggregates).toHaveLength(1); // the driver does not resume a 10334
+      expect(server.aggregates[0].pipeline).toEqual([]);
+      await until(() => server.openConnections === 0);
+
+      const again = read(s, { token: c1.token }); // the event is in the aggregate's first batch
+      await expect(again.next(20_000)).rejects.toMatchObject({ name: 'OversizeEventError', reason: 'too-large' });
+    });
+
+    it('split on a server without $changeStreamSplitLargeEvent (before 7.0 / 6.0.9): OversizeEventError saying to set OVERSIZE_EVENTS=fail', async () => {
+      await server.close();
+      server = await MongoWireServer.start({ splitStage: false });
+      const err = await read(source()).next().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OversizeEventError);
+      expect(err).toMatchObject({ reason: 'unsupported' });
+      expect((err as Error).message).toContain('set OVERSIZE_EVENTS=fail');
+      expect(((err as Error).cause as MongoServerError).code).toBe(40324);
+      // With fail, that server is read as before.
+      const items = read(source({ oversizeEvents: 'fail' }));
+      await items.next();
+      const e1 = server.insert('shop.orders', order(1));
+      expect((await items.changes(1))[0].change._id).toEqual(e1['_id']);
+    });
+
+    it('split: an event one of whose fields alone is over 16 MB cannot be split (7182500): OversizeEventError naming PIPELINE and OVERSIZE_EVENTS=skip', async () => {
+      const items = read(source());
+      await items.next();
+      server.event('shop.orders', { operationType: 'insert', documentKey: { _id: 1 }, fullDocument: { _id: 1, blob: blob(17, 'x') } });
+      const err = await items.next(20_000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OversizeEventError);
+      expect(err).toMatchObject({ reason: 'unsplittable' });
+      expect((err as Error).message).toContain('PIPELINE');
+      expect((err as Error).message).toContain('OVERSIZE_EVENTS=skip');
+      expect(((err as Error).cause as MongoServerError).code).toBe(7182500);
     });
   });
 
