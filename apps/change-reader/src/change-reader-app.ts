@@ -2,7 +2,7 @@ import { CheckpointStore, StreamLease } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
 import { BodyStore, createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/queue';
 import { clusterSeconds } from './change-envelope-mapper';
-import { ChangeReaderService } from './change-reader.service';
+import { ChangeReaderService, HALTED } from './change-reader.service';
 import type { ChangeReaderConfigSchema } from './config';
 import type { ChangeSource } from './sources/change-source';
 import { createMongoSource } from './sources/mongodb-source';
@@ -59,11 +59,11 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
     logger,
   });
 
-  // A standby is ready (it is doing its job: waiting); history or state lost is not.
+  // A standby is ready (it is doing its job: waiting); a reader halted for an operator is not.
   rt.lifecycle.addReadinessCheck('reader', async () => {
     const checkpoint = await checkpoints.load(source.stream);
     return {
-      ok: reader.state !== 'history_lost' && reader.state !== 'state_lost',
+      ok: !HALTED.includes(reader.state),
       detail: {
         stream: source.stream,
         state: reader.state,

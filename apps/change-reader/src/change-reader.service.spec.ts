@@ -6,7 +6,7 @@ import { createLogCapture, createLogger } from '@runnel/telemetry';
 import { BodyStore, CHANGE_EVENTS, type DeadLetter, QUEUES, replayDeadLetters } from '@runnel/queue';
 import { eventually, RedisServer } from '@runnel/testing';
 import { ChangeReaderService } from './change-reader.service';
-import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceItem } from './sources/change-source';
+import { type ChangeSource, HistoryLostError, OversizeEventError, type ResumePoint, type SourceItem } from './sources/change-source';
 import { SyntheticSource } from './sources/synthetic-source';
 
 let server: RedisServer;
@@ -244,13 +244,18 @@ describe('ChangeReaderService', () => {
     try {
       await eventually('some batches handed on', async () => (await handedOn()).size >= 3, 10_000);
       // The state as a replica that lagged had it (or an AOF without the last second).
-      const keys = await redis.keys(`${prefix}*`);
-      const dumps = await Promise.all(keys.map(async (k) => [k, await redis.dumpBuffer(k)] as const));
+      // Dumped atomically (one script): what Redis keeps after a loss is a prefix of what was written.
+      const flat = (await redis.evalBuffer("local out = {} for _, k in ipairs(redis.call('KEYS', ARGV[1])) do table.insert(out, k) table.insert(out, redis.call('DUMP', k)) end return out", 0, `${prefix}*`)) as Buffer[];
+      const dumps = Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i].toString(), flat[2 * i + 1]] as const);
       await eventually('every event handed on', async () => [...(await handedOn()).values()].reduce((n, b) => n + b.count, 0) === events, 10_000);
       const before = await handedOn();
-      // Fail over to it: everything written since is gone.
-      await redis.del(...(await redis.keys(`${prefix}*`)));
-      for (const [k, d] of dumps) if (d) await redis.restore(k, 0, d);
+      // Fail over to it: everything written since is gone (one script, so no write slips in between).
+      await redis.eval(
+        "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end for i = 2, #ARGV, 2 do redis.call('RESTORE', ARGV[i], 0, ARGV[i + 1], 'REPLACE') end return 1",
+        0,
+        `${prefix}*`,
+        ...dumps.flatMap(([k, d]) => [k, d]),
+      );
       expect((await handedOn()).size).toBeLessThan(before.size);
       await eventually('the lost batches handed on again', async () => (await handedOn()).size === before.size, 20_000);
       const after = await handedOn();
@@ -261,5 +266,53 @@ describe('ChangeReaderService', () => {
       await run;
       await batches.close();
     }
+  });
+
+  it('OVERSIZE_EVENTS=skip: a skipped event is dead-lettered with its reason and key, and takes no seq', async () => {
+    const prefix = `{r-skip-${Date.now()}}`;
+    class SkipsThird implements ChangeSource {
+      readonly stream = 'db';
+      async *read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem> {
+        for await (const item of synthetic(5).read(from, signal)) {
+          if (item.type === 'change' && item.token._data === synthetic(5).change(3)._id._data) {
+            yield { type: 'skipped', token: item.token, reason: 'change event of 17000000 bytes of BSON is larger than 16 MiB (OVERSIZE_EVENTS=skip)', namespace: { db: 'db', coll: 'a' }, documentKey: { _id: 7 }, operationType: 'update', bytes: 17_000_000 };
+          } else yield item;
+        }
+      }
+    }
+    const { service, batches } = reader(new SkipsThird(), prefix);
+    const dlq = new Queue(QUEUES.deadLetter, { connection: redis, prefix });
+    const ac = new AbortController();
+    const run = service.run(ac.signal);
+    try {
+      await eventually('four events in batches', async () => (await batches.getJobs(['waiting'])).reduce((n, j) => n + (j.data as { count: number }).count, 0) === 4, 10_000);
+      expect(service.lastSeq).toBe(4);
+      const [letter] = (await dlq.getJobs(['waiting'])).map((j) => j.data as DeadLetter);
+      expect(letter).toMatchObject({ queue: CHANGE_EVENTS, reason: expect.stringMatching(/larger than 16 MiB \(OVERSIZE_EVENTS=skip\)/) });
+      expect(JSON.stringify(letter.data)).toContain('"documentKey":{"_id":{"$numberInt":"7"}}');
+    } finally {
+      ac.abort();
+      await run;
+      await dlq.close();
+    }
+  });
+
+  it('an OversizeEventError stops the reader (not ready) with the message naming OVERSIZE_EVENTS, instead of retrying for ever', async () => {
+    const prefix = `{r-big-${Date.now()}}`;
+    class TooLarge implements ChangeSource {
+      readonly stream = 'db';
+      reads = 0;
+      // eslint-disable-next-line require-yield
+      async *read(): AsyncIterable<SourceItem> {
+        this.reads++;
+        throw new OversizeEventError('db', 'too-large', 'fail');
+      }
+    }
+    const source = new TooLarge();
+    const { service, lines } = reader(source, prefix);
+    await service.run(new AbortController().signal); // returns by itself
+    expect(service.state).toBe('oversize_event');
+    expect(source.reads).toBe(1);
+    expect(lines.find((l) => l.level === 'fatal')?.msg).toMatch(/OVERSIZE EVENT.*OVERSIZE_EVENTS=split/s);
   });
 });

@@ -21,7 +21,7 @@ import type { Logger } from '@runnel/telemetry';
 import { BatchCutter, type CutterAction, type CutterOptions, cutSize } from './batching/batch-cutter';
 import { BatchHandoff } from './batching/batch-handoff';
 import { clusterSeconds, MalformedChangeError, toEnvelope } from './change-envelope-mapper';
-import { type ChangeSource, HistoryLostError, type ResumePoint, type SourceChange } from './sources/change-source';
+import { type ChangeSource, HistoryLostError, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange } from './sources/change-source';
 import { pause } from './pause';
 
 export interface ChangeReaderOptions {
@@ -49,9 +49,13 @@ export interface ChangeReaderOptions {
 /**
  * standby: another replica reads; reading; history_lost: the resume point is gone and
  * ON_HISTORY_LOST=fail (an operator must act); state_lost: Redis came back without this stream's
- * state (an operator must act); stopped.
+ * state (an operator must act); oversize_event: an event over 16 MB that OVERSIZE_EVENTS does not
+ * let through (an operator must act); stopped.
  */
-export type ReaderState = 'standby' | 'reading' | 'history_lost' | 'state_lost' | 'stopped';
+export type ReaderState = 'standby' | 'reading' | 'history_lost' | 'state_lost' | 'oversize_event' | 'stopped';
+
+/** States in which the reader has stopped for an operator (not ready). */
+export const HALTED: readonly ReaderState[] = ['history_lost', 'state_lost', 'oversize_event'];
 
 /** Thrown inside a term when batches were handed on but nothing carries them any more. */
 class HandoffLostError extends Error {
@@ -122,6 +126,10 @@ export class ChangeReaderService {
           logger.warn({ stream: this.stream }, 'the stream moved to another generation; starting again from its state');
         } else if (err instanceof StreamStateLostError) {
           this.#stateLost(err);
+        } else if (err instanceof OversizeEventError) {
+          // The same event fails again on every resume: retrying would loop for ever.
+          this.state = 'oversize_event';
+          logger.fatal({ stream: this.stream, reason: err.reason }, `OVERSIZE EVENT: reading stopped: ${err.message}`);
         } else if (!signal.aborted) {
           logger.error({ err }, 'reader failed; retrying after a pause');
           await pause(1000, signal);
@@ -135,7 +143,7 @@ export class ChangeReaderService {
   }
 
   get #running(): boolean {
-    return this.state !== 'history_lost' && this.state !== 'state_lost';
+    return !HALTED.includes(this.state);
   }
 
   /** Standby or not: remember the stream's generation, and notice when Redis has forgotten it. */
@@ -262,6 +270,11 @@ export class ChangeReaderService {
             lastToken = item.token;
             lastClusterTime = envelope.cluster_time;
             lag.set(Math.max(0, Date.now() / 1000 - clusterSeconds(envelope.cluster_time)));
+          } else if (item.type === 'skipped') {
+            // OVERSIZE_EVENTS=skip: dead-lettered with the reason and the key, no seq (the lake
+            // stays gap-free); a replay files the same letter under the same id.
+            await this.#deadLetterChange(skippedRecord(item), item.token, item.reason);
+            lastToken = item.token;
           } else if (item.type === 'idle') {
             lastToken = item.token;
             if (item.clusterTime) {
@@ -291,7 +304,7 @@ export class ChangeReaderService {
     if (term.lost) throw term.signal.reason;
   }
 
-  async #deadLetterChange(change: SourceChange, token: ResumeToken, reason: string): Promise<void> {
+  async #deadLetterChange(change: SourceChange | Record<string, unknown>, token: ResumeToken, reason: string): Promise<void> {
     let event: unknown;
     try {
       event = EJSON.serialize(change as unknown as Record<string, unknown>, { relaxed: false });
@@ -321,4 +334,9 @@ export class ChangeReaderService {
       await pause(50, signal);
     }
   }
+}
+
+/** What a dead letter keeps of a skipped event: where it was and which document, not its 16 MB. */
+function skippedRecord(item: SkippedEvent): Record<string, unknown> {
+  return { operationType: item.operationType, ns: item.namespace, documentKey: item.documentKey, clusterTime: item.clusterTime, bytes: item.bytes };
 }
