@@ -4,3 +4,4 @@ export * from './s3-server';
 export * from './service-process';
 export * from './flaky-proxy';
 export * from './redis-cluster';
+export * from './mongo';
