@@ -245,7 +245,7 @@ describe('ChangeReaderService', () => {
       await eventually('some batches handed on', async () => (await handedOn()).size >= 3, 10_000);
       // The state as a replica that lagged had it (or an AOF without the last second).
       // Dumped atomically (one script): what Redis keeps after a loss is a prefix of what was written.
-      const flat = (await redis.evalBuffer("local out = {} for _, k in ipairs(redis.call('KEYS', ARGV[1])) do table.insert(out, k) table.insert(out, redis.call('DUMP', k)) end return out", 0, `${prefix}*`)) as Buffer[];
+      const flat = (await (redis as unknown as { evalBuffer(...args: (string | number)[]): Promise<Buffer[]> }).evalBuffer("local out = {} for _, k in ipairs(redis.call('KEYS', ARGV[1])) do table.insert(out, k) table.insert(out, redis.call('DUMP', k)) end return out", 0, `${prefix}*`)) as Buffer[];
       const dumps = Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i].toString(), flat[2 * i + 1]] as const);
       await eventually('every event handed on', async () => [...(await handedOn()).values()].reduce((n, b) => n + b.count, 0) === events, 10_000);
       const before = await handedOn();
