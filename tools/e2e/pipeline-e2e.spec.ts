@@ -33,7 +33,9 @@ describe('pipeline end to end', () => {
     });
     services.push(...pipeline.services);
     await pipeline.drained(COUNT);
-    const [report] = await pipeline.lake();
+    const reports = await pipeline.lake();
+    expect(reports).toHaveLength(1); // one stream, one generation
+    const [report] = reports;
     expect(report).toMatchObject({ stream: 'synthetic', events: COUNT, maxSeq: COUNT, missing: 0, duplicates: 0, badObjects: [] });
     expect(Object.keys(report.collections).sort()).toEqual(['customers', 'orders', 'products']);
   }, 120_000);
@@ -69,7 +71,9 @@ describe('pipeline end to end', () => {
     await eventually('the checkpoint to reach every event', async () => (await state(portB)).checkpoint_seq === COUNT, 60_000, 250);
     const client = new S3Client(s3.clientConfig);
     try {
-      const [report] = await verifyLake(client, 'lake', 'takeover/');
+      const reports = await verifyLake(client, 'lake', 'takeover/');
+      expect(reports).toHaveLength(1); // the takeover went on in the same generation
+      const [report] = reports;
       expect(report).toMatchObject({ stream: 'takeover', events: COUNT, maxSeq: COUNT, missing: 0, duplicates: 0, badObjects: [] });
     } finally {
       client.destroy();

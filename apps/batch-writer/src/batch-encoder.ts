@@ -1,4 +1,4 @@
-import { type ChangeEnvelope, type Compression, type EncodedObject, encodeJsonlBody, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
+import { type ChangeEnvelope, type Compression, upgradeEnvelope, type EncodedObject, encodeJsonlBody, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
 import { assertBatchBody, assertBatchEvents, type BatchJob, generationOf, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 
 export interface EncoderSettings {
@@ -56,7 +56,12 @@ export function operationCounts(batch: BatchJob): Record<string, number> {
 }
 
 function encode(batch: BatchJob, s: EncoderSettings, body?: Buffer): { encoded: EncodedObject; events: number; first: ChangeEnvelope } {
-  if (batch.v === 1) return { encoded: encodeObject(batch.events, s.format, s.compression), events: batch.events.length, first: batch.events[0] };
+  // Jobs from a reader older than generations carry envelopes without the newer fields: completed
+  // here (generation 1, event time from the cluster time), as decodeObject completes old objects.
+  if (batch.v === 1) {
+    const events = batch.events.map(upgradeEnvelope);
+    return { encoded: encodeObject(events, s.format, s.compression), events: events.length, first: events[0] };
+  }
   if (!body) throw new Error(`encodeBatch: no body given for version 2 batch ${batch.batchId}`);
   const { first } = assertBatchBody(batch, body);
   if (s.format !== 'jsonl') {
@@ -69,7 +74,8 @@ function encode(batch: BatchJob, s: EncoderSettings, body?: Buffer): { encoded: 
       }
     });
     assertBatchEvents(parsed, batch.seqStart, batch.seqEnd);
-    return { encoded: encodeObject(parsed, s.format, s.compression), events: parsed.length, first };
+    const events = batch.v === 2 ? parsed.map(upgradeEnvelope) : parsed;
+    return { encoded: encodeObject(events, s.format, s.compression), events: events.length, first };
   }
   return { encoded: encodeJsonlBody(body, s.compression), events: batch.count, first };
 }

@@ -34,7 +34,7 @@ describe('batch-writer with a real Redis', () => {
       await batches.add('batch', { v: 1, stream: 'db', batchId: 'c@1', collection: 'c', seqStart: 1, seqEnd: 3, partition: '2026-11-18T09', events: [event(1), event(2), event(3)], resumeToken: { _data: 'x' } }, { jobId: 'j1' });
       const job = await eventually('the object job', () => objects.getJob('j1'), 10_000);
       expect(job.data).toMatchObject({ v: 1, stream: 'db', batchId: 'c@1', events: 3, contentEncoding: 'zstd' });
-      expect(job.data.key).toBe('coll=c/year=2026/month=11/day=18/hour=11/db+000001+00000000000000000001+00000000000000000003.jsonl.zst');
+      expect(job.data.key).toBe('coll=c/year=2026/month=11/day=18/hour=11/db+0000000001+00000000000000000001+00000000000000000003.jsonl.zst');
       expect((await redis.getBuffer(job.data.bodyKey))!.length).toBe(job.data.bytes);
     } finally {
       await batches.close();

@@ -68,7 +68,7 @@ describe('verifyLake', () => {
     expect(isCleanStream(shop1)).toBe(true);
     expect(shop2).toMatchObject({ objects: 2, events: 4, collections: { orders: 3, users: 1 }, databaseEvents: 0, maxSeq: 5, missing: 1, missingSample: [3], duplicates: 0 });
     expect(other1).toMatchObject({ objects: 3, events: 5, maxSeq: 4, missing: 0, duplicates: 1, duplicateSample: [2], badObjects: [] });
-    expect(other3).toMatchObject({ objects: 1, events: 1, badObjects: ['v/coll=orders/year=2026/month=11/day=21/hour=22/other+000003+00000000000000000001+00000000000000000001.jsonl.zst'] });
+    expect(other3).toMatchObject({ objects: 1, events: 1, badObjects: ['v/coll=orders/year=2026/month=11/day=21/hour=22/other+0000000003+00000000000000000001+00000000000000000001.jsonl.zst'] });
     expect(describeStream(shop1)).toBe('stream shop generation 1: 2 objects, 4 events (seq 1..4), missing 0, duplicated 0 — OK');
     expect(describeStream(shop2)).toBe('stream shop generation 2: 2 objects, 4 events (seq 1..5), missing 1, duplicated 0 — PROBLEM');
   });

@@ -10,7 +10,7 @@ const base = {
   seqEnd: 2000,
   extension: 'jsonl.zst',
 };
-const FILE = 'shop+000003+00000000000000001001+00000000000000002000.jsonl.zst';
+const FILE = 'shop+0000000003+00000000000000001001+00000000000000002000.jsonl.zst';
 
 describe('objectKey', () => {
   it.each([
@@ -60,7 +60,7 @@ describe('objectKey', () => {
 
   it('escapes characters that would add path levels or break parsing, and parses back', () => {
     const key = objectKey({ ...base, strategy: 'flat', prefix: '', stream: 'a/b+c', collection: 'x/y' });
-    expect(key).toBe('x%2Fy+a%2Fb%2Bc+000003+00000000000000001001+00000000000000002000.jsonl.zst');
+    expect(key).toBe('x%2Fy+a%2Fb%2Bc+0000000003+00000000000000001001+00000000000000002000.jsonl.zst');
     expect(parseObjectKey(key)).toEqual({ stream: 'a/b+c', generation: 3, seqStart: 1001, seqEnd: 2000, extension: 'jsonl.zst' });
     expect(parseObjectKey(objectKey({ ...base, strategy: 'hive' }))).toEqual({ stream: 'shop', generation: 3, seqStart: 1001, seqEnd: 2000, extension: 'jsonl.zst' });
     expect(parseObjectKey(objectKey({ ...base, strategy: 'hive', stream: '*', collection: null }))).toEqual({ stream: '*', generation: 3, seqStart: 1001, seqEnd: 2000, extension: 'jsonl.zst' });

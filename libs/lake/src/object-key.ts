@@ -37,7 +37,8 @@ export const HIVE_NULL_PARTITION = '__HIVE_DEFAULT_PARTITION__';
 /** The folder of database-level events in the non-hive layouts (no empty path segment). */
 export const DATABASE_EVENTS_FOLDER = '_database';
 
-const GENERATION_WIDTH = 6;
+// Generations are epoch seconds (ten digits until 2286); legacy objects are generation 1.
+const GENERATION_WIDTH = 10;
 const SEQ_WIDTH = 20;
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
@@ -58,7 +59,7 @@ export function hourPartition(clusterSeconds: number): string {
  * a duplicate (Kafka Connect's S3 sink gets exactly-once the same way, naming files after source
  * offsets). The generation keeps a stream whose seqs restarted at 1 from reusing earlier names.
  *
- * File name: `<stream>+<generation>+<seqStart>+<seqEnd>.<ext>`, the generation zero-padded to 6
+ * File name: `<stream>+<generation>+<seqStart>+<seqEnd>.<ext>`, the generation zero-padded to 10
  * digits and positions to 20, so one stream's keys sort by generation, then by seq.
  */
 export function objectKey(p: ObjectKeyParts): string {
