@@ -9,6 +9,7 @@ import { Binary, calculateObjectSize, deserialize, type Document, EJSON, Long, O
  * wire version), then OP_MSG hello/isMaster as a replica set primary (maxWireVersion 21 = 7.0),
  * ping, buildInfo, endSessions, aggregate with a `$changeStream` first stage, getMore, killCursors,
  * and a little CRUD by `_id` (create, insert, update, delete, drop) that writes change events.
+ * User stages: `$match` (equality, $eq, $in, $nin) and exclusion `$project`.
  *
  * Change streams are served from a scripted oplog, so resuming is real: a cursor has a position in
  * the oplog, resumeAfter/startAfter map a token back to its position, every getMore returns the
@@ -75,6 +76,8 @@ interface Cursor {
   pbrt: Token;
   options: Document;
   matches: Document[];
+  /** Exclusion `$project` stages (paths set to 0), applied after the events are rendered. */
+  exclusions: string[];
   /** The pipeline ends with $changeStreamSplitLargeEvent. */
   split: boolean;
   /** Fragments of a split event not yet returned. */
@@ -311,6 +314,7 @@ export class MongoWireServer {
     if (['update', 'replace', 'delete'].includes(op) && ['whenAvailable', 'required'].includes(c.options['fullDocumentBeforeChange'])) {
       doc['fullDocumentBeforeChange'] = e.preImage ?? null;
     }
+    for (const path of c.exclusions) unset(doc, path);
     return doc;
   }
 
@@ -339,6 +343,10 @@ export class MongoWireServer {
         continue;
       }
       if (pos >= this.#oplog.length || closed) break;
+      if (batch.length >= limit) {
+        full = true; // a full batch: the next event is not even read
+        break;
+      }
       const e = this.#oplog[pos];
       if (!this.#visible(e, c)) {
         pos = e.index;
@@ -450,6 +458,7 @@ export class MongoWireServer {
       pbrt: pbrt ?? this.#hw(pos),
       options: stage,
       matches: stages.flatMap((s) => (s['$match'] ? [s['$match'] as Document] : [])),
+      exclusions: stages.flatMap((st) => (st['$project'] ? Object.entries(st['$project'] as Document).flatMap(([path, v]) => (v === 0 || v === false ? [path] : [])) : [])),
       split: splitAt >= 0,
       queue: [],
       killed: false,
@@ -755,6 +764,19 @@ function error(code: number, codeName: string, errmsg: string): Document {
 }
 
 const before = (a: Timestamp, b: Timestamp) => a.t < b.t || (a.t === b.t && a.i < b.i);
+
+/** Removes a dotted path, copying the documents on the way (events share them with the oplog). */
+function unset(doc: Document, path: string): void {
+  const [head, ...rest] = path.split('.');
+  if (rest.length === 0) {
+    delete doc[head];
+    return;
+  }
+  const inner = doc[head];
+  if (!inner || typeof inner !== 'object' || Array.isArray(inner)) return;
+  doc[head] = { ...(inner as Document) };
+  unset(doc[head] as Document, rest.join('.'));
+}
 
 function get(doc: Document, path: string): unknown {
   return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Document)[k] : undefined), doc);

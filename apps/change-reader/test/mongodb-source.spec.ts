@@ -663,6 +663,86 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       expect((await after.changes(1))[0].change._id).toEqual(e3['_id']);
     });
 
+    /** An insert whose document alone is over 16 MB: no split can make it fit (a stored document cannot be, but a pipeline stage can make such a field). */
+    const unsplittable = (id: number) => server.event('shop.orders', { operationType: 'insert', documentKey: { _id: id }, fullDocument: { _id: id, blob: blob(17, 'x') } });
+    const skippedOf = (items: SourceItem[]) => items.filter((i): i is Extract<SourceItem, { type: 'skipped' }> => i.type === 'skipped');
+
+    it('skip: an event the server cannot split is stepped up to, probed for its key and skipped; the events around it arrive, none twice', async () => {
+      const s = source({ oversizeEvents: 'skip' });
+      const items = read(s);
+      const initial = await items.next();
+      const e1 = server.insert('shop.orders', order(1));
+      const x = unsplittable(2);
+      const e3 = server.insert('shop.orders', order(3));
+      const got = await readUntil(items, 3);
+      expect(got.map((i) => i.type)).toEqual(['change', 'skipped', 'change']);
+      const [c1, c3] = changesOf(got);
+      const [skipped] = skippedOf(got);
+      expect(c1.change._id).toEqual(e1['_id']);
+      expect(c3.change._id).toEqual(e3['_id']);
+      expect(skipped).toMatchObject({ namespace: { db: 'shop', coll: 'orders' }, operationType: 'insert' });
+      expect(skipped.reason).toBe('change event cannot be split into fragments under 16 MB: one of its top-level fields alone is over 16 MB (server error 7182500; OVERSIZE_EVENTS=skip)');
+      sameBsonValue(skipped.documentKey, { _id: new Int32(2) });
+      sameBsonValue(skipped.clusterTime, x['clusterTime']);
+      // An event followed it: its token is the position before it (its own resumes only without the split stage).
+      expect(skipped.token).toEqual(c1.token);
+      const e4 = server.insert('shop.orders', order(4));
+      expect((await items.changes(1))[0].change._id).toEqual(e4['_id']);
+      // The streams it took: the batch that failed, one event per batch up to the event (failing
+      // again), the probe (large fields left out, no split stage) from the position before, the
+      // bridge after the event's own token (no split stage), then the stream as usual.
+      const aggs = server.commands.filter((c) => c.name === 'aggregate').map((c) => ({ options: c.body['pipeline'][0].$changeStream, stages: c.body['pipeline'].slice(1), batchSize: c.body['cursor']?.batchSize }));
+      expect(aggs).toEqual([
+        { options: { fullDocument: 'updateLookup' }, stages: [{ $changeStreamSplitLargeEvent: {} }], batchSize: undefined },
+        { options: { fullDocument: 'updateLookup', resumeAfter: initial!.token }, stages: [{ $changeStreamSplitLargeEvent: {} }], batchSize: 1 },
+        { options: { fullDocument: 'updateLookup', resumeAfter: c1.token }, stages: [{ $project: { fullDocument: 0, fullDocumentBeforeChange: 0, updateDescription: 0 } }], batchSize: 1 },
+        { options: { fullDocument: 'updateLookup', resumeAfter: x['_id'] }, stages: [], batchSize: 1 },
+        { options: { fullDocument: 'updateLookup', resumeAfter: c3.token }, stages: [{ $changeStreamSplitLargeEvent: {} }], batchSize: undefined },
+      ]);
+
+      // A replay from the skipped item's token meets it again and skips it again, the same way.
+      const replay = await readUntil(read(source({ oversizeEvents: 'skip' }), { token: skipped.token }), 3);
+      expect(replay.map((i) => i.type)).toEqual(['skipped', 'change', 'change']);
+      expect(ejson(skippedOf(replay)[0])).toBe(ejson(skipped));
+      expect(changesOf(replay).map((c) => c.change._id)).toEqual([e3['_id'], e4['_id']]);
+    });
+
+    it('skip: an unsplittable event at the end of the stream is skipped with a post-batch token past it', async () => {
+      const items = read(source({ oversizeEvents: 'skip' }));
+      await items.next();
+      const x = unsplittable(1);
+      server.noop(); // the primary's periodic no-op (every 10 s on a replica set) moves the post-batch token past it
+      const [skipped] = skippedOf(await readUntil(items, 1));
+      sameBsonValue(skipped.documentKey, { _id: new Int32(1) });
+      expect(skipped.token).not.toEqual(x['_id']);
+      expect(tokenClusterTime(skipped.token)).toBe('1795000000.3'); // the no-op's, after the event's (.2)
+      expect(tokenClusterTime(x['_id'] as { _data: string })).toBe('1795000000.2');
+      // Resuming from it (with the split stage) goes on after the event.
+      const after = read(source({ oversizeEvents: 'skip' }), { token: skipped.token });
+      const e2 = server.insert('shop.orders', order(2));
+      expect(await readUntil(after, 1)).toMatchObject([{ type: 'change', change: { _id: e2['_id'] } }]);
+    });
+
+    it('skip: right after a split event (a fragment\'s token, which only the split stage resumes from) the probe starts before that event', async () => {
+      const items = read(source({ fullDocumentBeforeChange: 'whenAvailable', oversizeEvents: 'skip' }));
+      const initial = await items.next();
+      // A split event of 17 MB (a 9 MB post-image, an 8 MB pre-image): above 16 MiB, so skipped too, once reassembled.
+      const id = 1;
+      server.update('shop.orders', id, { n: 1 }, { _id: id, blob: blob(9, 'a') }, { _id: id, blob: blob(8, 'b') });
+      const x = unsplittable(2);
+      const e3 = server.insert('shop.orders', order(3));
+      const got = await readUntil(items, 3);
+      expect(got.map((i) => i.type)).toEqual(['skipped', 'skipped', 'change']);
+      const [large, skipped] = skippedOf(got);
+      expect(large.reason).toContain('larger than 16 MiB');
+      sameBsonValue(skipped.documentKey, { _id: new Int32(2) });
+      sameBsonValue(skipped.clusterTime, x['clusterTime']);
+      expect(skipped.token).toEqual(large.token); // the position before it: the split event's last fragment
+      expect(changesOf(got)[0].change._id).toEqual(e3['_id']);
+      const probeAgg = server.aggregates.find((a) => a.pipeline.some((st) => '$project' in st));
+      expect(probeAgg?.options['resumeAfter']).toEqual(initial!.token); // before the split event, passing it
+    });
+
     it('fail: no split stage; an event over 16 MB (10334 BSONObjectTooLarge) is OversizeEventError, on a getMore and on the first aggregate, never retried', async () => {
       const s = source({ fullDocumentBeforeChange: 'whenAvailable', oversizeEvents: 'fail' });
       const items = read(s);

@@ -2,9 +2,10 @@ import { calculateObjectSize, EJSON } from 'bson';
 import { type ChangeStream, type ChangeStreamOptions, type Document, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 import { ConfigError, type Secret } from '@runnel/config';
-import { type ChangeSource, HistoryLostError, MAX_BSON_OBJECT_SIZE, OversizeEventError, type ResumePoint, type SourceChange, type SourceItem } from './change-source';
+import { type ChangeSource, HistoryLostError, MAX_BSON_OBJECT_SIZE, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange, type SourceItem } from './change-source';
 import { keepExactBsonTypes } from './exact-bson-cursors';
 import { BrokenSplitEventError, SplitEventAssembler } from './split-event-assembler';
+import { bridge, type OpenStream, probe } from './unsplittable-event';
 
 /** Server error 286: the resume point has left the oplog. */
 const CHANGE_STREAM_HISTORY_LOST = 286;
@@ -113,6 +114,44 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T |
 }
 
 /**
+ * The position a read has reported: between whole events. `clean` is the last one that is not a
+ * fragment's token (after a split event the token is its last fragment's, which resumes only
+ * with the split stage), and `sinceClean` counts the events reported after it.
+ */
+class StreamPosition {
+  point: ResumePoint | undefined;
+  clean: ResumePoint | undefined;
+  sinceClean = 0;
+  #fragmentKey: string | undefined;
+
+  constructor(from: ResumePoint | undefined) {
+    this.point = from;
+    this.clean = from;
+  }
+
+  /** After an event (or a skipped one); `lastFragment`: the token of its last fragment, if it was split. */
+  event(token: ResumeToken, lastFragment?: ResumeToken): void {
+    this.point = { token };
+    const key = tokenKey(token);
+    if (lastFragment && tokenKey(lastFragment) === key) {
+      this.#fragmentKey = key;
+      this.sinceClean++;
+    } else {
+      this.clean = this.point;
+      this.sinceClean = 0;
+    }
+  }
+
+  /** A post-batch token while idle (repeated: it may still be a fragment's). */
+  idle(token: ResumeToken): void {
+    this.point = { token };
+    if (tokenKey(token) === this.#fragmentKey) return;
+    this.clean = this.point;
+    this.sinceClean = 0;
+  }
+}
+
+/**
  * Change events from a MongoDB replica set or sharded cluster, through the official driver's
  * change stream. The driver resumes by itself after resumable errors (network, failover, cursor
  * lost); this class adds what Runnel needs on top: a token before the first event, idle tokens,
@@ -146,11 +185,11 @@ export class MongoChangeSource implements ChangeSource {
    * user's PIPELINE, and with OVERSIZE_EVENTS=split/skip `$changeStreamSplitLargeEvent`, which the
    * server accepts only as the last stage.
    */
-  pipeline(): Document[] {
+  pipeline(o: { split?: boolean; stages?: Document[] } = {}): Document[] {
     const stages: Document[] = [];
     if (this.scope.kind === 'database' && this.scope.collections.length > 1) stages.push({ $match: { 'ns.coll': { $in: this.scope.collections } } });
-    stages.push(...this.#o.pipeline);
-    if (this.oversizeEvents !== 'fail') stages.push(SPLIT_STAGE);
+    stages.push(...this.#o.pipeline, ...(o.stages ?? []));
+    if (o.split ?? this.oversizeEvents !== 'fail') stages.push(SPLIT_STAGE);
     return stages;
   }
 
@@ -169,10 +208,12 @@ export class MongoChangeSource implements ChangeSource {
     return options;
   }
 
-  #watch(client: MongoClient, from: ResumePoint | undefined): ChangeStream {
+  /** A change stream from `from`; `o` changes the pipeline (see pipeline()) and the batch size. */
+  #watch(client: MongoClient, from: ResumePoint | undefined, o: { split?: boolean; batchSize?: number; stages?: Document[] } = {}): ChangeStream {
     const s = this.scope;
-    const pipeline = this.pipeline();
+    const pipeline = this.pipeline(o);
     const options = this.watchOptions(from);
+    if (o.batchSize) options.batchSize = o.batchSize;
     if (s.kind === 'collection') return client.db(s.database).collection(s.collection).watch(pipeline, options);
     if (s.kind === 'database') return client.db(s.database).watch(pipeline, options);
     return client.watch(pipeline, options);
@@ -184,23 +225,28 @@ export class MongoChangeSource implements ChangeSource {
     const mode = this.oversizeEvents;
     const client = new MongoClient(this.#o.uri.reveal(), { appName: 'runnel-change-reader', ...this.#o.clientOptions });
     let cs: ChangeStream | undefined;
-    // The last position reported (or the one read() started from). It is always between whole
-    // events: never inside a split event, whose fragments each carry a token of their own.
-    let position = from;
+    // Where the stream stands: always between whole events, never inside a split event, whose
+    // fragments each carry a token of their own.
+    const at = new StreamPosition(from);
     const split = new SplitEventAssembler();
     let cursors = 0; // cursors the driver opened, counted by keepExactBsonTypes (a resume opens one)
     let rereads = 0; // consecutive re-reads of one split event
+    // OVERSIZE_EVENTS=skip met an event the server cannot split: read one event per batch until
+    // the failure pins it as the first event after the position (see unsplittable-event.ts).
+    let stepping = false;
+    const open: OpenStream = (point, o) => this.#watch(client, point, o);
     try {
       if ((await unlessAborted(client.connect(), signal)) === ABORTED) return;
       let lastKey = from ? tokenKey(from.token) : undefined;
       let lastYield = Date.now();
       let fresh = !from;
 
-      // One change stream per pass. A pass ends early only to read a split event again from the
+      // One change stream per pass. A pass ends early to read a split event again from the
       // position before its first fragment (see SplitEventAssembler for why a split must come
-      // from one cursor); the next pass then resumes from `position`.
+      // from one cursor), or to get past an event that cannot be split; the next pass resumes
+      // from the position.
       for (;;) {
-        cs = this.#watch(client, position);
+        cs = this.#watch(client, at.point, stepping ? { batchSize: 1 } : {});
         keepExactBsonTypes(cs, () => cursors++);
 
         // A fresh start must report a position before its first event (as the synthetic source
@@ -214,20 +260,26 @@ export class MongoChangeSource implements ChangeSource {
         const record = (t: unknown) => seen.push(t as ResumeToken);
         if (fresh) cs.on('resumeTokenChanged', record);
 
-        let reread: unknown;
-        while (!signal.aborted && reread === undefined) {
+        let end: { reread: unknown } | { unsplittable: MongoServerError } | { caughtUp: true } | undefined;
+        while (!signal.aborted && !end) {
           let next: Document | null | typeof ABORTED;
           try {
             next = await unlessAborted(cs.tryNext(), signal);
           } catch (err) {
-            // Between fragments, any error the driver did not resume by itself (e.g. 280 when its
-            // own resume from a fragment's token met a different split) is met by reading the
-            // event again from before it; only errors that persist there count.
-            if (split.pending && !signal.aborted && rereads < SPLIT_REREADS) {
-              reread = err;
+            if (signal.aborted) return;
+            // An event the server cannot split fails every batch it is in, on every read: with
+            // skip, step up to it and past it; otherwise it is OversizeEventError (#translate).
+            if (this.#unsplittable(err)) {
+              if (mode !== 'skip') throw err;
+              end = { unsplittable: err };
               break;
             }
-            throw err;
+            // Between fragments, any other error the driver did not resume by itself (e.g. 280
+            // when its own resume from a fragment's token met a different split) is met by
+            // reading the event again from before it; only errors that persist there count.
+            if (!split.pending || rereads >= SPLIT_REREADS) throw err;
+            end = { reread: err };
+            break;
           }
           if (next === ABORTED) return;
           if (fresh) {
@@ -235,7 +287,7 @@ export class MongoChangeSource implements ChangeSource {
             cs.off('resumeTokenChanged', record);
             const before = next ? seen.at(-2) : (cs.resumeToken as ResumeToken | null);
             if (before) {
-              position = { token: before };
+              at.idle(before);
               lastKey = tokenKey(before);
               lastYield = Date.now();
               yield { type: 'idle', token: before, clusterTime: tokenClusterTime(before) };
@@ -250,7 +302,7 @@ export class MongoChangeSource implements ChangeSource {
                 assembled = split.add(next, cursors);
               } catch (err) {
                 if (!(err instanceof BrokenSplitEventError) || rereads >= SPLIT_REREADS) throw err;
-                reread = err;
+                end = { reread: err };
                 break;
               }
               // Inside the event: no item, no position (the token before its first fragment is
@@ -276,12 +328,10 @@ export class MongoChangeSource implements ChangeSource {
             // server refuses a fragment's token without it, 280), so it is replaced as soon as
             // the stream moves on.
             const token = cs.resumeToken as ResumeToken;
-            position = { token };
+            at.event(token, fragments ? change._id : undefined);
             lastKey = tokenKey(token);
             lastYield = Date.now();
-            const skipped = mode === 'skip' ? this.#tooLarge(change, token) : undefined;
-            if (skipped) yield skipped;
-            else yield fragments ? { type: 'change', change, token, fragments } : { type: 'change', change, token };
+            yield this.#item(change, token, fragments);
             continue;
           }
           if (split.pending) continue; // an empty batch between fragments: still no position
@@ -294,23 +344,79 @@ export class MongoChangeSource implements ChangeSource {
           if (!token) continue;
           const key = tokenKey(token);
           if (key === lastKey && Date.now() - lastYield < idleRepeatMs) continue;
-          position = { token };
+          at.idle(token);
           lastKey = key;
           lastYield = Date.now();
           yield { type: 'idle', token, clusterTime: tokenClusterTime(token) };
+          // Stepping reached the end of the stream without meeting the event again (its
+          // updateLookup document may have shrunk): read batches as usual again.
+          if (stepping) end = { caughtUp: true };
         }
-        if (reread === undefined) return; // aborted
-
-        // Read the split event again, from the position before its first fragment.
+        if (!end) return; // aborted
         split.reset();
-        rereads++;
         await cs.close().catch(() => undefined);
         cs = undefined;
-        if (!position) {
-          // A fresh start whose very first event was split, and no token before it: the reader
-          // restarts from its own checkpoint.
-          throw new Error(`change stream for ${this.stream} lost a split event before reporting any position`, { cause: reread });
+
+        if ('caughtUp' in end) {
+          stepping = false;
+          continue;
         }
+        if ('reread' in end) {
+          // Read the split event again, from the position before its first fragment.
+          rereads++;
+          if (!at.point) {
+            // A fresh start whose very first event was split, and no token before it: the reader
+            // restarts from its own checkpoint.
+            throw new Error(`change stream for ${this.stream} lost a split event before reporting any position`, { cause: end.reread });
+          }
+          continue;
+        }
+
+        // OVERSIZE_EVENTS=skip, and an event the server cannot split failed the batch.
+        const cause = end.unsplittable;
+        if (!at.point || !at.clean) throw new OversizeEventError(this.stream, 'unsplittable', mode, cause);
+        if (!stepping) {
+          stepping = true;
+          continue;
+        }
+        // The event is the first one after the position.
+        let found;
+        let after;
+        try {
+          found = await probe(open, at.clean, at.sinceClean, signal);
+          after = found && (await bridge(open, found.token, signal));
+        } catch (err) {
+          throw new OversizeEventError(this.stream, 'unsplittable', mode, new AggregateError([cause, err], 'the event could not be skipped either'));
+        }
+        if (!found || !after) return; // aborted
+        const e = found.change;
+        const skipped: SkippedEvent = {
+          type: 'skipped',
+          // With an event after it, the position before the skipped event: the event's own token
+          // resumes only without the split stage. A replay skips it again.
+          token: after.change ? at.point.token : after.token,
+          reason: `change event cannot be split into fragments under 16 MB: one of its top-level fields alone is over 16 MB (server error ${cause.code}; OVERSIZE_EVENTS=skip)`,
+          namespace: e.ns ?? { db: '' },
+          documentKey: e.documentKey,
+          operationType: e.operationType,
+          clusterTime: e.clusterTime,
+        };
+        lastYield = Date.now();
+        if (!after.change) {
+          at.event(after.token);
+          lastKey = tokenKey(after.token);
+          yield skipped;
+        } else {
+          yield skipped; // the position stays where it was
+          if (after.change.operationType === 'invalidate') {
+            yield { type: 'invalidate', token: after.change._id };
+            return;
+          }
+          at.event(after.token);
+          lastKey = tokenKey(after.token);
+          yield this.#item(after.change, after.token, undefined);
+        }
+        stepping = false;
       }
     } catch (err) {
       if (signal.aborted) return;
@@ -322,8 +428,20 @@ export class MongoChangeSource implements ChangeSource {
     }
   }
 
+  /** A change item, or with OVERSIZE_EVENTS=skip the skipped item for an event above 16 MiB. */
+  #item(change: SourceChange, token: ResumeToken, fragments: number | undefined): SourceItem {
+    const skipped = this.oversizeEvents === 'skip' ? this.#tooLarge(change, token) : undefined;
+    if (skipped) return skipped;
+    return fragments ? { type: 'change', change, token, fragments } : { type: 'change', change, token };
+  }
+
+  /** The server could not split an event (a single field over 16 MB): 7182500, or 10334 with the split stage on. */
+  #unsplittable(err: unknown): err is MongoServerError {
+    return err instanceof MongoServerError && (err.code === SPLIT_FRAGMENT_TOO_LARGE || err.code === BSON_OBJECT_TOO_LARGE || err.codeName === 'BSONObjectTooLarge');
+  }
+
   /** OVERSIZE_EVENTS=skip: the skipped item for an event above 16 MiB, or undefined. */
-  #tooLarge(change: SourceChange, token: ResumeToken): SourceItem | undefined {
+  #tooLarge(change: SourceChange, token: ResumeToken): SkippedEvent | undefined {
     const bytes = calculateObjectSize(change as unknown as Document);
     if (bytes <= MAX_BSON_OBJECT_SIZE) return undefined;
     return {
