@@ -20,8 +20,10 @@ export const BatchWriterConfigSchema = {
   COMPRESSION: env.oneOf(COMPRESSIONS, 'zstd'),
   /**
    * Object key layout under S3_PREFIX, by collection and the UTC hour of the events' cluster time: `hive`
-   * (`collection=c/year=…/month=…/day=…/hour=…/`), `date_hour` (`c/YYYY/MM/DD/HH/`), `date`
-   * (`c/YYYY/MM/DD/`), `collection` (`c/`) or `flat` (`c+` before the file name).
+   * (`coll=c/year=…/month=…/day=…/hour=…/`; `coll` is not a data column, so Athena/Glue accept the table;
+   * database-level events under `coll=__HIVE_DEFAULT_PARTITION__`), `date_hour` (`c/YYYY/MM/DD/HH/`), `date`
+   * (`c/YYYY/MM/DD/`), `collection` (`c/`) or `flat` (`c+` before the file name); database-level events
+   * under `_database` in those. File names are `<stream>+<generation>+<seqStart>+<seqEnd>.<ext>`.
    */
   KEY_STRATEGY: env.oneOf(KEY_STRATEGIES, 'hive'),
   /**
