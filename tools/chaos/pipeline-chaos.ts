@@ -2,22 +2,32 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { type StreamReport, verifyLake } from '@runnel/lake';
 import { eventually, FlakyProxy, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import type { ChaosHarness, ChaosSource, ReaderReplica, ReaderStatus, SourceCheck } from './chaos-source';
+import { syntheticChaosSource } from './synthetic-chaos-source';
 
 export interface ChaosOptions {
+  /** Events in the stream (synthetic: generated; stand-in: the workload writer's change events). */
   events: number;
   /** How long to keep killing things, ms. */
   durationMs: number;
-  /** Synthetic events per second (spreads the run over the chaos window). */
+  /** Events per second (spreads the run over the chaos window). */
   rate: number;
   seed?: number;
+  /** Where the events come from; default change-reader's synthetic source with `events` and `rate`. */
+  source?: ChaosSource;
   log?: (line: string) => void;
 }
 
 export interface ChaosReport {
+  source: string;
   kills: Record<string, number>;
   redisRestarts: number;
   s3FailedRequests: number;
+  /** The events the stream had to end with. */
+  expected: number;
   report: StreamReport;
+  /** Every (stream, generation) the lake holds; a healthy run has exactly one. */
+  reports: StreamReport[];
   lost: number;
   duplicated: number;
   /**
@@ -25,92 +35,198 @@ export interface ChaosReport {
    * last deletions). Left-overs lose no data but hold memory until their TTL (7 days).
    */
   leftoverBodies: number;
+  /** Each source scenario's outcome, by name. */
+  scenarios: Record<string, string>;
+  /** The source's own checks (the stand-in: lake state = collection state). */
+  sourceCheck: SourceCheck;
 }
 
-type App = 'change-reader' | 'batch-writer' | 's3-uploader';
+type Service = 'batch-writer' | 's3-uploader';
+
+const READY_TIMEOUT_MS = 2000;
+
+async function readerStatus(port: number, timeoutMs = READY_TIMEOUT_MS): Promise<ReaderStatus | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { checks?: { reader?: { detail?: { state?: string; holder?: string; read_seq?: number; checkpoint_seq?: number | null } } } };
+    const d = body.checks?.reader?.detail;
+    return { status: res.status, state: d?.state, holder: d?.holder, readSeq: d?.read_seq, checkpointSeq: d?.checkpoint_seq };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The pipeline under fire: the three built services run against a real redis-server and s3rver
- * (through a proxy that can fail requests). For `durationMs`, every 1–3 s one random service is
- * killed with SIGKILL and restarted; half-way Redis is restarted (AOF on) and S3 answers 503 for a
- * while. Then everything settles, and the lake is read back: every event must be there exactly once.
+ * (through a proxy that can fail requests), reading from `source`. For `durationMs`, every 1–3 s one
+ * random service (or reader replica) is killed with SIGKILL and restarted; half-way Redis is restarted
+ * (AOF on) and S3 answers 503 for a while; the source's scenarios run at their moments. Then
+ * everything settles, and the lake is read back: every event must be there exactly once, and the
+ * source checks what only it can (the stand-in: the collections' state rebuilt from the lake).
  */
 export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => undefined);
   let seed = o.seed ?? 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const source = o.source ?? syntheticChaosSource({ events: o.events, rate: o.rate });
   let redis = await RedisServer.start();
   const redisPort = redis.port;
   const redisDir = redis.dir;
   const s3 = await S3Server.start(['lake']);
   const proxy = await FlakyProxy.start(s3.endpoint);
-  const readerPort = await freePort();
   const common = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', HOST: '127.0.0.1', SHUTDOWN_TIMEOUT: '5' };
-  const env: Record<App, Record<string, string>> = {
-    'change-reader': {
-      ...common, METRICS_PORT: String(readerPort), SOURCE: 'synthetic', SYNTHETIC_COUNT: String(o.events), SYNTHETIC_RATE: String(o.rate),
-      SYNTHETIC_COLLECTIONS: 'orders,customers,products', SYNTHETIC_DOC_BYTES: '256', BATCH_SIZE: '400', BATCH_TIMEOUT_MS: '300', LEASE_TTL_MS: '1500',
-    },
+  const serviceEnv: Record<Service, Record<string, string>> = {
     'batch-writer': { ...common, METRICS_PORT: '0', FORMAT: 'jsonl', COMPRESSION: 'gzip', S3_PREFIX: 'chaos', JOB_LOCK_MS: '2000' },
     's3-uploader': {
       ...common, METRICS_PORT: '0', S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: proxy.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_CONDITIONAL_WRITES: 'false',
       AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', RETRY_DELAY_MS: '50', MAX_RETRY_DELAY_MS: '1000', MAX_RETRIES: '30', JOB_LOCK_MS: '2000',
     },
   };
-  const running = new Map<App, ServiceProcess>();
-  const start = (app: App) => running.set(app, new ServiceProcess(app, env[app]));
-  const kills: Record<string, number> = { 'change-reader': 0, 'batch-writer': 0, 's3-uploader': 0 };
+  const services = new Map<Service, ServiceProcess>();
+  const startService = (app: Service) => services.set(app, new ServiceProcess(app, serviceEnv[app]));
+  const kills: Record<string, number> = { 'batch-writer': 0, 's3-uploader': 0 };
+  const scenarios: Record<string, string> = {};
   let redisRestarts = 0;
+
+  let readers: ReaderReplica[] = [];
+  let readerEnv: Record<string, string> = {};
+  const replica = (name: string, holder: string, port: number): ReaderReplica => {
+    const p = new ServiceProcess('change-reader', {
+      ...common, ...readerEnv, METRICS_PORT: String(port), HOLDER_ID: holder, BATCH_SIZE: '400', BATCH_TIMEOUT_MS: '300', LEASE_TTL_MS: '1500',
+    });
+    return { name, holder, port, process: p, status: (ms) => readerStatus(port, ms) };
+  };
+  const harness: ChaosHarness = {
+    log,
+    random,
+    get readers() {
+      return readers;
+    },
+    async stopReader(r, signal = 'SIGKILL') {
+      await r.process.stop(signal, 5000);
+      if (signal === 'SIGKILL') kills[r.name]++;
+    },
+    startReader(r) {
+      const next = replica(r.name, r.holder, r.port);
+      readers = readers.map((x) => (x.name === r.name ? next : x));
+      return next;
+    },
+    async activeReader() {
+      for (const r of readers) if (r.process.running && (await r.status())?.state === 'reading') return r;
+      return undefined;
+    },
+  };
+
   try {
-    (['change-reader', 'batch-writer', 's3-uploader'] as App[]).forEach(start);
-    const end = Date.now() + o.durationMs;
+    await source.start();
+    readerEnv = source.readerEnv();
+    for (let i = 1; i <= source.replicas; i++) {
+      const name = i === 1 ? 'change-reader' : `change-reader-${i}`;
+      kills[name] = 0;
+      readers.push(replica(name, `chaos-${name}`, await freePort()));
+    }
+    (['batch-writer', 's3-uploader'] as Service[]).forEach(startService);
+    await source.begin(harness);
+
+    const t0 = Date.now();
+    // Scenario time does not count: the window is for random kills (it grows by each scenario's length).
+    let end = t0 + o.durationMs;
+    const pending = [...source.scenarios].sort((a, b) => a.at - b.at);
     let redisDone = false;
     while (Date.now() < end) {
       await new Promise((r) => setTimeout(r, 1000 + random() * 2000));
-      const app = (['change-reader', 'batch-writer', 's3-uploader'] as App[])[Math.floor(random() * 3)];
-      await running.get(app)!.stop('SIGKILL');
-      kills[app]++;
-      start(app);
-      log(`chaos: kill -9 ${app}, restarted`);
+      const next = pending[0];
+      if (next && Date.now() >= t0 + next.at * o.durationMs) {
+        pending.shift();
+        log(`chaos: scenario ${next.name} ...`);
+        const began = Date.now();
+        scenarios[next.name] = await next.run(harness);
+        end += Date.now() - began;
+        log(`chaos: scenario ${next.name}: ${scenarios[next.name]}`);
+        continue;
+      }
+      const victims = [...readers.map((r) => r.name), 'batch-writer', 's3-uploader'];
+      const victim = victims[Math.floor(random() * victims.length)];
+      const reader = readers.find((r) => r.name === victim);
+      if (reader) {
+        await harness.stopReader(reader);
+        harness.startReader(reader);
+      } else {
+        await services.get(victim as Service)!.stop('SIGKILL');
+        kills[victim]++;
+        startService(victim as Service);
+      }
+      log(`chaos: kill -9 ${victim}, restarted`);
       if (!redisDone && Date.now() > end - o.durationMs / 2) {
         redisDone = true;
-        proxy.failFor(2500, 503);
-        log('chaos: S3 answers 503 for 2.5 s');
         await redis.stop(true);
         redis = await RedisServer.start({ port: redisPort, dir: redisDir });
         redisRestarts++;
         log('chaos: redis restarted on its AOF');
+        // After Redis is back, so the uploads resuming meet it; and at least the next 5 requests,
+        // should none come within the window (a slow source).
+        proxy.failFor(2500, 503);
+        proxy.failNext(5, 503);
+        log('chaos: S3 answers 503 for 2.5 s and at least 5 requests');
       }
     }
-    // Settle: every service up, the checkpoint reaches the last event.
-    for (const [app, p] of running) if (!p.running) start(app);
+    // Scenarios the window was too short for still run: each is part of the proof.
+    for (const s of pending) {
+      log(`chaos: scenario ${s.name} (after the window) ...`);
+      scenarios[s.name] = await s.run(harness);
+      log(`chaos: scenario ${s.name}: ${scenarios[s.name]}`);
+    }
+
+    // Settle: every service up, the source done, the checkpoint reaches the last event.
+    for (const [app, p] of services) if (!p.running) startService(app);
+    for (const r of readers) if (!r.process.running) harness.startReader(r);
+    const expected = await source.expectedEvents();
+    log(`chaos: the source is done: ${expected} events; waiting for the checkpoint`);
     await eventually(
       'the pipeline to settle',
       async () => {
-        const body = (await (await fetch(`http://127.0.0.1:${readerPort}/ready`)).json()) as { checks: { reader: { detail: { checkpoint_seq: number | null } } } };
-        return (body.checks.reader.detail.checkpoint_seq ?? 0) >= o.events;
+        const statuses = await Promise.all(readers.map((r) => r.status()));
+        const stuck = statuses.find((s) => s?.state === 'history_lost');
+        if (stuck) throw new Error('a reader reports history lost');
+        return Math.max(...statuses.map((s) => s?.checkpointSeq ?? 0)) >= expected;
       },
-      120_000,
+      180_000,
       250,
     );
     const client = new S3Client(s3.clientConfig);
     const keys = new Redis(redis.url);
     try {
-      const [report] = await verifyLake(client, 'lake', 'chaos/');
+      const reports = await verifyLake(client, 'lake', 'chaos/');
+      const [report] = reports;
       if (!report) throw new Error('no Runnel object under chaos/ at all: every event was lost');
       // Lost: gaps below the highest seq stored, plus anything above it that never arrived.
-      const lost = report.missing + Math.max(0, o.events - report.maxSeq);
+      const lost = reports.reduce((s, r) => s + r.missing, 0) + Math.max(0, expected - report.maxSeq);
+      const duplicated = reports.reduce((s, r) => s + r.duplicates, 0);
       const bodies = async () => (await keys.keys('*:batch-body:*')).length + (await keys.keys('*:body:*')).length;
       const leftoverBodies = await eventually('the last bodies to be deleted', async () => (await bodies()) === 0, 5_000).then(() => 0, () => bodies());
-      return { kills, redisRestarts, s3FailedRequests: proxy.failed, report, lost, duplicated: report.duplicates, leftoverBodies };
+      const sourceCheck = await source.check(client, 'lake', 'chaos/');
+      return { source: source.name, kills, redisRestarts, s3FailedRequests: proxy.failed, expected, report, reports, lost, duplicated, leftoverBodies, scenarios, sourceCheck };
     } finally {
       keys.disconnect();
       client.destroy();
     }
   } finally {
-    await Promise.all([...running.values()].map((p) => p.stop('SIGKILL')));
+    await Promise.all([...readers.map((r) => r.process), ...services.values()].map((p) => (p.child.kill('SIGCONT'), p.stop('SIGKILL'))));
+    await source.stop().catch(() => undefined);
     await proxy.stop();
     await s3.stop();
     await redis.stop();
   }
+}
+
+/** The report's lines (the CLI prints them; a failing spec shows them). */
+export function describeChaos(r: ChaosReport): string[] {
+  return [
+    `source: ${r.source}; kills: ${JSON.stringify(r.kills)}; redis restarts: ${r.redisRestarts}; S3 requests failed on purpose: ${r.s3FailedRequests}`,
+    ...Object.entries(r.scenarios).map(([k, v]) => `scenario ${k}: ${v}`),
+    `lake: ${r.reports.reduce((s, x) => s + x.objects, 0)} objects, ${r.reports.reduce((s, x) => s + x.events, 0)} events of ${r.expected}` +
+      ` in ${r.reports.length} stream(s) ${r.reports.map((x) => x.stream).join(', ')}; lost ${r.lost}; duplicated ${r.duplicated}`,
+    `redis: ${r.leftoverBodies} batch/object bodies left over (expire after 7 days)`,
+    ...r.sourceCheck.lines,
+  ];
 }

@@ -1,22 +1,34 @@
 /**
- * npm run chaos:pipeline -- [events=200000] [seconds=120] [rate=2000]
+ * npm run chaos:pipeline -- [events=200000] [seconds=120] [rate=2000] [--source=synthetic|standin]
  *
  * The long chaos run: the three built services, a real redis-server and s3rver; a random service
  * killed with SIGKILL every 1–3 s, one Redis restart and an S3 503 window; then the lake is read back.
- * Exit 0 only when nothing was lost and nothing duplicated.
+ * --source=standin reads the MongoDB stand-in through the real driver instead of the synthetic
+ * source: a workload writer changes documents meanwhile (events = its change events, rate = its
+ * writes per second; keep the rate to a few hundred), with a forced 286, a lease takeover between two
+ * reader replicas and one event above 16 MiB (--no-oversize leaves it out), and at the end the
+ * collections rebuilt from the lake must equal the stand-in's.
+ * Exit 0 only when nothing was lost, nothing duplicated and the source's checks passed.
  */
-import { runPipelineChaos } from './pipeline-chaos';
+import { describeChaos, runPipelineChaos } from './pipeline-chaos';
+import { standInChaosSource } from './standin-chaos-source';
 
-const [events = 200_000, seconds = 120, rate = 2000] = process.argv.slice(2).map(Number);
+const args = process.argv.slice(2);
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const sourceName = flag('source') ?? 'synthetic';
+const [events = 200_000, seconds = 120, rate = 2000] = args.filter((a) => !a.startsWith('--')).map(Number);
+const seed = Date.now() % 100_000;
 
-runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed: Date.now() % 100_000, log: (l) => process.stdout.write(`${l}\n`) }).then(
+if (!['synthetic', 'standin'].includes(sourceName)) {
+  process.stderr.write(`chaos:pipeline: --source must be synthetic or standin, not ${sourceName}\n`);
+  process.exit(2);
+}
+const source = sourceName === 'standin' ? standInChaosSource({ events, rate, seed, oversizeEvent: !args.includes('--no-oversize') }) : undefined;
+
+runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed, source, log: (l) => process.stdout.write(`${l}\n`) }).then(
   (r) => {
-    process.stdout.write(
-      `\nkills: ${JSON.stringify(r.kills)}; redis restarts: ${r.redisRestarts}; S3 requests failed on purpose: ${r.s3FailedRequests}\n` +
-        `lake: ${r.report.objects} objects, ${r.report.events} events of ${events}; lost ${r.lost}; duplicated ${r.duplicated}\n` +
-        `redis: ${r.leftoverBodies} batch/object bodies left over (expire after 7 days)\n`,
-    );
-    process.exit(r.lost === 0 && r.duplicated === 0 ? 0 : 1);
+    process.stdout.write(`\n${describeChaos(r).join('\n')}\n`);
+    process.exit(r.lost === 0 && r.duplicated === 0 && r.sourceCheck.ok ? 0 : 1);
   },
   (err: Error) => {
     process.stderr.write(`chaos:pipeline failed: ${err.message}\n`);

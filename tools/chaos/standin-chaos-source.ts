@@ -1,0 +1,151 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { MongoClient } from 'mongodb';
+import { eventually, MongoStandIn } from '@runnel/testing';
+import { describeWorkload, runWorkload, type WorkloadReport } from '../mongo/workload';
+import type { ChaosHarness, ChaosScenario, ChaosSource, ReaderReplica, SourceCheck } from './chaos-source';
+import { compareStates, lakeCollectionState, serverCollectionState } from './collection-state';
+
+export interface StandInChaosOptions {
+  /** Change events the workload writes. */
+  events: number;
+  /** Its writes per second. */
+  rate: number;
+  seed?: number;
+  /** One update whose change event is above 16 MiB (read with OVERSIZE_EVENTS=split). Default true. */
+  oversizeEvent?: boolean;
+}
+
+const DATABASE = 'shop';
+const COLLECTIONS = ['orders', 'customers', 'products'];
+const LEASE_TTL_MS = 1500; // what runPipelineChaos gives the readers
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The MongoDB stand-in (libs/testing) as the chaos run's source, read by two change-reader replicas
+ * through the real driver (SOURCE=mongodb, FULL_DOCUMENT=updateLookup, OVERSIZE_EVENTS=split,
+ * ON_HISTORY_LOST=fail) while the workload writer changes documents. The stand-in runs in this
+ * process, so it lives on while the services are killed. Scenarios: a forced 286 on resume (the
+ * reader must stop and report not ready, then an operator's restart continues with nothing lost)
+ * and a lease takeover (the holder SIGSTOPped past the lease TTL, the standby takes over, the old
+ * holder, continued, must stand by). The check: the collections rebuilt from the lake equal the
+ * stand-in's, document by document.
+ */
+export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
+  let mongo: MongoStandIn | undefined;
+  let client: MongoClient | undefined;
+  const writer = new AbortController();
+  let workload: Promise<WorkloadReport> | undefined;
+  let done: WorkloadReport | undefined;
+
+  const historyLost: ChaosScenario = {
+    name: 'history-lost',
+    at: 0.3,
+    async run(h) {
+      // One reader only, so the one that resumes is the one that meets the 286.
+      for (const r of h.readers) await h.stopReader(r);
+      await client!.db('admin').command({ runnelFault: { command: 'aggregate', changeStream: true, error: { code: 286 }, times: 1 } });
+      const first = h.startReader(h.readers[0]);
+      const lost = await eventually('the reader to report history lost', async () => {
+        const s = await first.status();
+        return s && s.status !== 200 && s.state === 'history_lost' ? s : undefined;
+      }, 60_000, 200);
+      // It must stay stopped, not skip ahead: the checkpoint does not move while it waits.
+      await sleep(2000);
+      const later = await first.status();
+      if (later?.state !== 'history_lost' || later.checkpointSeq !== lost.checkpointSeq) {
+        throw new Error(`after history lost the reader went on by itself: ${JSON.stringify(lost)} → ${JSON.stringify(later)}`);
+      }
+      // The operator's restart, the fault gone (it was one-shot): both replicas again.
+      await h.stopReader(first, 'SIGTERM');
+      const again = h.readers.map((r) => h.startReader(r));
+      const reading = await eventually('a reader to read again after the restart', () => h.activeReader(), 60_000, 200);
+      void again;
+      return `the reader stopped with history lost (/ready ${lost.status}, checkpoint held at ${lost.checkpointSeq}); after a restart ${reading.name} reads again`;
+    },
+  };
+
+  const takeover: ChaosScenario = {
+    name: 'lease-takeover',
+    at: 0.7,
+    async run(h) {
+      for (const r of h.readers) if (!r.process.running) h.startReader(r);
+      const holder = await eventually('a reader holding the lease', () => h.activeReader(), 60_000, 200);
+      const standby = h.readers.find((r) => r.name !== holder.name) as ReaderReplica;
+      await eventually('the other replica to stand by', async () => (await standby.status())?.state === 'standby', 30_000, 200);
+      const t0 = Date.now();
+      holder.process.child.kill('SIGSTOP');
+      try {
+        const took = await eventually('the standby to take the lease', async () => ((await standby.status())?.state === 'reading' ? Date.now() - t0 : undefined), 10 * LEASE_TTL_MS, 100);
+        // Let the new holder write (hand batches on, move the checkpoint) while the old one is frozen.
+        const before = (await standby.status())?.checkpointSeq ?? 0;
+        await eventually('the new holder to move the checkpoint', async () => ((await standby.status())?.checkpointSeq ?? 0) > before, 5000, 200).catch(() => undefined);
+        holder.process.child.kill('SIGCONT');
+        const stoodBy = await eventually('the old holder to stand by', async () => ((await holder.status())?.state === 'standby' ? Date.now() - t0 : undefined), 30_000, 100);
+        const still = await standby.status();
+        if (still?.state !== 'reading') throw new Error(`after the old holder came back, ${standby.name} is ${still?.state}`);
+        return `${holder.name} SIGSTOPped; ${standby.name} took over after ${took} ms; ${holder.name} continued and stood by (${stoodBy} ms after the stop)`;
+      } finally {
+        holder.process.child.kill('SIGCONT');
+      }
+    },
+  };
+
+  return {
+    name: 'standin',
+    replicas: 2,
+    scenarios: [historyLost, takeover],
+    async start() {
+      mongo = await MongoStandIn.start({});
+      client = new MongoClient(mongo.uri, { appName: 'runnel-chaos' });
+      await client.connect();
+    },
+    readerEnv: () => ({
+      SOURCE: 'mongodb',
+      MONGODB_URI: mongo!.uri,
+      MONGODB_DATABASE: DATABASE,
+      // FULL_DOCUMENT stays unset: its default is updateLookup, and libs/config's oneOf lower-cases
+      // values, so FULL_DOCUMENT=updateLookup set explicitly is refused at start-up (reported).
+      OVERSIZE_EVENTS: 'split',
+      ON_HISTORY_LOST: 'fail',
+    }),
+    async begin(h: ChaosHarness) {
+      // Write only once the stream has a position: a reader that started "from now" and died before
+      // saving one would start from a later "now" and never see the first writes.
+      const r = await eventually('a reader to record its first position', async () => {
+        for (const x of h.readers) {
+          const s = await x.status();
+          if (s?.state === 'reading' && s.checkpointSeq !== null && s.checkpointSeq !== undefined) return x;
+        }
+        return undefined;
+      }, 60_000, 200);
+      h.log(`chaos: ${r.name} reads the stand-in from its first position; the workload writer starts (${o.events} events at ${o.rate}/s)`);
+      workload = runWorkload({ client, database: DATABASE, collections: COLLECTIONS, count: o.events, rate: o.rate, seed: o.seed ?? 1, oversizeEvent: o.oversizeEvent ?? true, signal: writer.signal });
+      workload.catch(() => undefined);
+    },
+    async expectedEvents() {
+      done = await workload!;
+      return done.events;
+    },
+    async check(s3: S3Client, bucket: string, prefix: string): Promise<SourceCheck> {
+      const lake = await lakeCollectionState(s3, bucket, prefix, DATABASE);
+      const server = await serverCollectionState(client!, DATABASE, COLLECTIONS);
+      const c = compareStates(lake, server);
+      return {
+        ok: c.equal,
+        lines: [
+          `workload: ${done ? describeWorkload(done) : 'not run'}`,
+          `state: ${c.documents} documents on the stand-in; lake state ${c.equal ? '= stand-in state, document by document' : `DIFFERS: ${c.missing} missing, ${c.different} different, ${c.extra} extra`}`,
+          ...c.samples.map((s) => `  ${s}`),
+        ],
+        details: { workload: done, state: c },
+      };
+    },
+    async stop() {
+      writer.abort();
+      await workload?.catch(() => undefined);
+      await client?.close().catch(() => undefined);
+      await mongo?.stop();
+    },
+  };
+}
