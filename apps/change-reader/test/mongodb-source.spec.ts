@@ -639,6 +639,54 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       sameBsonValue(event.change.updateDescription, { updatedFields, removedFields: [], truncatedArrays: [] });
     });
 
+    it('split: resuming after a split event whose document has since shrunk (280, the server splits it differently now) finds the event again and goes on after it', async () => {
+      let lookups = 0;
+      const items = read(source());
+      await items.next();
+      const e1 = server.insert('shop.orders', order(1));
+      // 19 MB the first time it is read (updateDescription 9 MB + post-image 10 MB: 2 fragments), then small.
+      const large = server.update('shop.orders', 2, { blob: blob(9, 'u') }, () => ({ _id: 2, blob: ++lookups === 1 ? blob(10, 'a') : 'small' }));
+      const e3 = server.insert('shop.orders', order(3));
+      const [c1, whole] = changesOf(await readUntil(items, 3));
+      expect(c1.change._id).toEqual(e1['_id']);
+      expect(whole.fragments).toBe(2);
+      expect(whole.token).toEqual(whole.change._id); // the last fragment's: e3 was still buffered
+      await items.stop();
+
+      // The reader restarts from that position (the split event's batch was the last stored).
+      const before = server.aggregates.length;
+      const again = read(source(), { token: whole.token });
+      const got = await readUntil(again, 1);
+      expect(got).toMatchObject([{ type: 'change', change: { _id: e3['_id'] } }]);
+      const e4 = server.insert('shop.orders', order(4));
+      expect((await again.changes(1))[0].change._id).toEqual(e4['_id']);
+      const tail = server.aggregates.slice(before).map((a) => ({ options: a.options, pipeline: a.pipeline }));
+      expect(tail).toEqual([
+        { options: { fullDocument: 'updateLookup', resumeAfter: whole.token }, pipeline: [{ $changeStreamSplitLargeEvent: {} }] }, // 280
+        { options: { fullDocument: 'updateLookup', startAtOperationTime: large['clusterTime'] }, pipeline: [{ $project: { fullDocument: 0, fullDocumentBeforeChange: 0, updateDescription: 0 } }] },
+        { options: { fullDocument: 'updateLookup', resumeAfter: large['_id'] }, pipeline: [] },
+        { options: { fullDocument: 'updateLookup', resumeAfter: got[0].token }, pipeline: [{ $changeStreamSplitLargeEvent: {} }] },
+      ]);
+    });
+
+    it('split: resuming after a split event whose document has since grown drops the extra fragments the server sends after the position', async () => {
+      let lookups = 0;
+      const items = read(source({ fullDocumentBeforeChange: 'whenAvailable' }));
+      await items.next();
+      // Pre-image 8 MB, updateDescription 9 MB, post-image 3 MB then 10 MB: 2 fragments, then 3.
+      server.update('shop.orders', 1, { blob: blob(9, 'u') }, () => ({ _id: 1, blob: blob(++lookups === 1 ? 3 : 10, 'a') }), { _id: 1, blob: blob(8, 'b') });
+      const e2 = server.insert('shop.orders', order(2));
+      const [whole] = changesOf(await readUntil(items, 2));
+      expect(whole.fragments).toBe(2);
+      await items.stop();
+
+      const returned = server.fragmentsReturned;
+      const again = read(source({ fullDocumentBeforeChange: 'whenAvailable' }), { token: whole.token });
+      expect(await readUntil(again, 1)).toMatchObject([{ type: 'change', change: { _id: e2['_id'] } }]);
+      expect(server.fragmentsReturned).toBe(returned + 1); // fragment 3 of the new split: the rest of an event already read whole
+      expect(await again.within(200)).toEqual([]);
+    });
+
     it('skip: an event above 16 MiB is not delivered: a skipped item with the reason, namespace, key, operation, cluster time and the token after it', async () => {
       const s = source({ fullDocumentBeforeChange: 'whenAvailable', oversizeEvents: 'skip' });
       expect(s.pipeline().at(-1)).toEqual({ $changeStreamSplitLargeEvent: {} });

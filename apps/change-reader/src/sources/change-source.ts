@@ -96,7 +96,7 @@ export class HistoryLostError extends Error {
 }
 
 /** What OVERSIZE_EVENTS=fail|split|skip could not get past. */
-export type OversizeReason = 'too-large' | 'unsplittable' | 'unsupported';
+export type OversizeReason = 'too-large' | 'unsplittable' | 'unsupported' | 'unresumable-split';
 
 /**
  * Thrown by the MongoDB source when it cannot go on past a change event because of its size, and
@@ -107,7 +107,10 @@ export type OversizeReason = 'too-large' | 'unsplittable' | 'unsupported';
  *   one of whose top-level fields alone is over 16 MB: `$changeStreamSplitLargeEvent` splits by
  *   top-level field only (server errors 7182500, or 10334 with the stage on);
  * - `unsupported`: OVERSIZE_EVENTS=split/skip on a server without `$changeStreamSplitLargeEvent`
- *   (before MongoDB 7.0 / 6.0.9: error 40324 unrecognized stage).
+ *   (before MongoDB 7.0 / 6.0.9: error 40324 unrecognized stage);
+ * - `unresumable-split`: the position after a split event is its last fragment's token; the
+ *   server refused it (280) because it now splits that event differently, and the source could
+ *   not find the event again to get past it another way.
  * The reader must stop reading the stream, report not ready, and log the message: it names
  * OVERSIZE_EVENTS and the value to set.
  */
@@ -129,6 +132,9 @@ function oversizeMessage(stream: string, reason: OversizeReason, mode: string): 
   }
   if (reason === 'unsupported') {
     return `OVERSIZE_EVENTS=${mode} needs $changeStreamSplitLargeEvent, which this server does not know (MongoDB 7.0 / 6.0.9 or later): set OVERSIZE_EVENTS=fail for this deployment`;
+  }
+  if (reason === 'unresumable-split') {
+    return `${stream} cannot resume after the split event its checkpoint is after: the server now splits that event differently (e.g. its updateLookup document changed size, or OVERSIZE_EVENTS, PIPELINE or FULL_DOCUMENT changed), so the position after its last fragment no longer exists. The event itself was read whole; the stream must be restarted from a later position by an operator`;
   }
   return `a change event in ${stream} cannot be split into fragments under 16 MB (OVERSIZE_EVENTS=${mode}): one of its top-level fields alone is over 16 MB. Leave that field out with PIPELINE (a $project stage)${mode === 'skip' ? '' : ', or set OVERSIZE_EVENTS=skip to dead-letter such events'}`;
 }

@@ -5,7 +5,7 @@ import { ConfigError, type Secret } from '@runnel/config';
 import { type ChangeSource, HistoryLostError, MAX_BSON_OBJECT_SIZE, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange, type SourceItem } from './change-source';
 import { keepExactBsonTypes } from './exact-bson-cursors';
 import { BrokenSplitEventError, SplitEventAssembler } from './split-event-assembler';
-import { bridge, type OpenStream, probe } from './unsplittable-event';
+import { bridge, type OpenStream, probe, probeSplitEvent, type StreamStart } from './unsplittable-event';
 
 /** Server error 286: the resume point has left the oplog. */
 const CHANGE_STREAM_HISTORY_LOST = 286;
@@ -209,10 +209,11 @@ export class MongoChangeSource implements ChangeSource {
   }
 
   /** A change stream from `from`; `o` changes the pipeline (see pipeline()) and the batch size. */
-  #watch(client: MongoClient, from: ResumePoint | undefined, o: { split?: boolean; batchSize?: number; stages?: Document[] } = {}): ChangeStream {
+  #watch(client: MongoClient, from: StreamStart | undefined, o: { split?: boolean; batchSize?: number; stages?: Document[] } = {}): ChangeStream {
     const s = this.scope;
     const pipeline = this.pipeline(o);
-    const options = this.watchOptions(from);
+    const options = this.watchOptions(from && 'token' in from ? from : undefined);
+    if (from && 'operationTime' in from) options.startAtOperationTime = from.operationTime;
     if (o.batchSize) options.batchSize = o.batchSize;
     if (s.kind === 'collection') return client.db(s.database).collection(s.collection).watch(pipeline, options);
     if (s.kind === 'database') return client.db(s.database).watch(pipeline, options);
@@ -260,7 +261,7 @@ export class MongoChangeSource implements ChangeSource {
         const record = (t: unknown) => seen.push(t as ResumeToken);
         if (fresh) cs.on('resumeTokenChanged', record);
 
-        let end: { reread: unknown } | { unsplittable: MongoServerError } | { caughtUp: true } | undefined;
+        let end: { reread: unknown } | { unsplittable: MongoServerError } | { refused: MongoServerError } | { caughtUp: true } | undefined;
         while (!signal.aborted && !end) {
           let next: Document | null | typeof ABORTED;
           try {
@@ -272,6 +273,12 @@ export class MongoChangeSource implements ChangeSource {
             if (this.#unsplittable(err)) {
               if (mode !== 'skip') throw err;
               end = { unsplittable: err };
+              break;
+            }
+            // Resuming after a split event from its last fragment's token, the server split it
+            // again and the position is gone (its updateLookup document changed size).
+            if (!split.pending && at.point && this.#refusedSplitResume(err)) {
+              end = { refused: err };
               break;
             }
             // Between fragments, any other error the driver did not resume by itself (e.g. 280
@@ -296,6 +303,7 @@ export class MongoChangeSource implements ChangeSource {
           if (next) {
             let change = next as unknown as SourceChange;
             let fragments: number | undefined;
+            if (!split.pending && this.#tailOfReported(next, at)) continue;
             if (split.pending || SplitEventAssembler.isFragment(next)) {
               let assembled;
               try {
@@ -359,6 +367,36 @@ export class MongoChangeSource implements ChangeSource {
 
         if ('caughtUp' in end) {
           stepping = false;
+          continue;
+        }
+        if ('refused' in end) {
+          // Find the split event the position is after, read whole without its large fields from
+          // its cluster time on, and get past it without the split stage (unsplittable-event.ts).
+          const point = at.point!.token;
+          const clusterTime = tokenClusterTime(point);
+          let after;
+          try {
+            const found = clusterTime ? await probeSplitEvent(open, point, clusterTime, signal) : undefined;
+            if (signal.aborted) return;
+            if (!found) throw new Error('no event at the position\'s cluster time has its token');
+            after = await bridge(open, found.token, signal);
+          } catch (err) {
+            throw new OversizeEventError(this.stream, 'unresumable-split', mode, new AggregateError([end.refused, err], 'the position after the split event could not be found again'));
+          }
+          if (!after) return; // aborted
+          lastKey = tokenKey(after.token);
+          lastYield = Date.now();
+          if (!after.change) {
+            at.idle(after.token);
+            yield { type: 'idle', token: after.token, clusterTime: tokenClusterTime(after.token) };
+            continue;
+          }
+          if (after.change.operationType === 'invalidate') {
+            yield { type: 'invalidate', token: after.change._id };
+            return;
+          }
+          at.event(after.token);
+          yield this.#item(after.change, after.token, undefined);
           continue;
         }
         if ('reread' in end) {
@@ -433,6 +471,25 @@ export class MongoChangeSource implements ChangeSource {
     const skipped = this.oversizeEvents === 'skip' ? this.#tooLarge(change, token) : undefined;
     if (skipped) return skipped;
     return fragments ? { type: 'change', change, token, fragments } : { type: 'change', change, token };
+  }
+
+  /**
+   * A fragment after which nothing is pending, at the cluster time of the position: the rest of
+   * the split event the position is after, which was reported whole. It comes when the stream
+   * resumes from that event's last fragment and the server, splitting it again with a larger
+   * updateLookup document, makes more fragments than before (it goes on after the one the token
+   * names). Dropped.
+   */
+  #tailOfReported(doc: Document, at: StreamPosition): boolean {
+    const n = SplitEventAssembler.fragmentNumber(doc);
+    if (n === undefined || n <= 1 || !at.point) return false;
+    const here = tokenClusterTime(at.point.token);
+    return here !== undefined && tokenClusterTime(doc['_id'] as ResumeToken) === here;
+  }
+
+  /** 280 "Attempted to resume from a split event…": the server no longer recognises a fragment's position. */
+  #refusedSplitResume(err: unknown): err is MongoServerError {
+    return err instanceof MongoServerError && (err.code === CHANGE_STREAM_FATAL || err.codeName === 'ChangeStreamFatalError') && /split event/i.test(err.message);
   }
 
   /** The server could not split an event (a single field over 16 MB): 7182500, or 10334 with the split stage on. */

@@ -54,6 +54,11 @@ export class SplitEventAssembler {
     return doc['splitEvent'] !== undefined && doc['splitEvent'] !== null;
   }
 
+  /** A fragment's number (from 1), or undefined. */
+  static fragmentNumber(doc: Record<string, unknown>): number | undefined {
+    return SplitEventAssembler.isFragment(doc) ? whole((doc['splitEvent'] as Record<string, unknown>)['fragment']) : undefined;
+  }
+
   /**
    * Takes the next document of the stream while fragments are pending, or a fragment; returns the
    * whole event with its last fragment, undefined before. Throws BrokenSplitEventError (and

@@ -1,4 +1,4 @@
-import type { ChangeStream, Document } from 'mongodb';
+import { type ChangeStream, type Document, Timestamp } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { ResumePoint, SourceChange } from './change-source';
 import { keepExactBsonTypes } from './exact-bson-cursors';
@@ -23,7 +23,10 @@ import { keepExactBsonTypes } from './exact-bson-cursors';
 /** Leaves out the fields that make an event large: what remains is small enough to read. */
 export const PROBE_PROJECTION = { $project: { fullDocument: 0, fullDocumentBeforeChange: 0, updateDescription: 0 } } as const;
 
-export type OpenStream = (from: ResumePoint, o: { split: false; batchSize: 1; stages?: Document[] }) => ChangeStream;
+/** Where a stream starts: a resume point, or (startAtOperationTime) the first event at or after a cluster time. */
+export type StreamStart = ResumePoint | { operationTime: Timestamp };
+
+export type OpenStream = (from: StreamStart, o: { split: false; batchSize: 1; stages?: Document[] }) => ChangeStream;
 
 const ABORTED = Symbol('aborted');
 const aborted = (signal: AbortSignal) =>
@@ -77,6 +80,49 @@ export async function bridge(open: OpenStream, past: ResumeToken, signal: AbortS
       if (doc) return { change: doc as unknown as SourceChange, token: token ?? (doc['_id'] as ResumeToken) };
       if (token && JSON.stringify(token) !== key) return { token };
       if (cs.closed) throw new Error('change stream closed while reading past an oversize event');
+    }
+  } finally {
+    await cs.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Whether `fragment` is the token of a fragment of the event whose own token is `event`. Resume
+ * tokens are KeyStrings (hex) ending with an end byte; a fragment's is its event's with the
+ * fragment number appended before that byte (SERVER-71825; SERVER-107526 suggests matching
+ * fragments to their event by this prefix).
+ */
+export function isFragmentOf(fragment: ResumeToken, event: ResumeToken): boolean {
+  const f = fragment['_data'];
+  const e = event['_data'];
+  return typeof f === 'string' && typeof e === 'string' && f.length > e.length && f.startsWith(e.slice(0, -2));
+}
+
+/** `<seconds>.<increment>` → bson Timestamp. */
+const timestamp = (clusterTime: string): Timestamp => {
+  const [t, i] = clusterTime.split('.').map(Number);
+  return new Timestamp({ t, i });
+};
+
+/**
+ * The event a fragment's token (`point`, the position after a split event) belongs to, read
+ * whole with its large fields projected out from its cluster time on, or undefined when no event
+ * at that cluster time matches (or when aborted). For a resume the server refuses because it
+ * now splits that event differently (280: its updateLookup document changed since).
+ */
+export async function probeSplitEvent(open: OpenStream, point: ResumeToken, clusterTime: string, signal: AbortSignal): Promise<UnsplittableEvent | undefined> {
+  const cs = open({ operationTime: timestamp(clusterTime) }, { split: false, batchSize: 1, stages: [PROBE_PROJECTION] });
+  const [seconds, increment] = clusterTime.split('.').map(Number);
+  try {
+    keepExactBsonTypes(cs);
+    for (;;) {
+      const doc = await next(cs, signal);
+      if (doc === ABORTED) return undefined;
+      if (!doc) continue;
+      const token = doc['_id'] as ResumeToken;
+      if (isFragmentOf(point, token)) return { token, change: doc as unknown as SourceChange };
+      const ts = (doc as { clusterTime?: { getHighBits(): number; getLowBits(): number } }).clusterTime;
+      if (!ts || ts.getHighBits() >>> 0 > seconds || (ts.getHighBits() >>> 0 === seconds && ts.getLowBits() >>> 0 > increment)) return undefined;
     }
   } finally {
     await cs.close().catch(() => undefined);
