@@ -372,7 +372,7 @@ export class MongoChangeSource implements ChangeSource {
         if ('refused' in end) {
           // Find the split event the position is after, read whole without its large fields from
           // its cluster time on, and get past it without the split stage (unsplittable-event.ts).
-          const point = at.point!.token;
+          const point = (at.point as ResumePoint).token; // set: only a resume can be refused
           const clusterTime = tokenClusterTime(point);
           let after;
           try {
