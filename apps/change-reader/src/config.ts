@@ -35,10 +35,10 @@ export const ChangeReaderConfigSchema = {
    * What happens to a change event over 16 MB (large pre- and post-images): `split` reads it in fragments
    * (`$changeStreamSplitLargeEvent`, MongoDB 7.0 / 6.0.9 or later) and stores it whole; `skip` does the same
    * but dead-letters an event above 16 MiB with its key instead of storing it (for consumers that cannot take
-   * a larger line); `fail` stops reading with a message (older servers: the split stage is unknown there). An
-   * event one of whose fields alone is over 16 MB cannot be split: leave the field out with PIPELINE. Switch
-   * away from `split`/`skip` only once the checkpoint is past the last split event (its position resumes only
-   * with the split stage).
+   * a larger line), and also one the server cannot split (a single field over 16 MB, which `split` stops
+   * at: leave such a field out with PIPELINE); `fail` stops reading at the first one with a message (for
+   * servers without the split stage). Switch away from `split`/`skip` only once the checkpoint is past the last
+   * split event (the position after one resumes only with the split stage).
    */
   OVERSIZE_EVENTS: env.oneOf(['split', 'skip', 'fail'], 'split'),
   /** JSON array of extra $match-style stages appended to the change stream pipeline. */
