@@ -53,16 +53,28 @@ export async function execute(state: ServerState, req: CommandRequest): Promise<
   const target = faultTarget(state, req);
   const fault: Fault | undefined = state.faults.take(target);
   if (fault?.spec.delayMs) await state.sleep(fault.spec.delayMs);
-  if (state.stopping || fault?.spec.closeConnection) return { drop: true };
-  if (fault?.spec.error) {
-    const idField = req.body['getMore'];
-    const id = idField instanceof Long ? idField.toString() : String(idField ?? 0);
-    if (fault.spec.error.code === 43 && req.name === 'getMore') state.cursors.remove(idField instanceof Long ? idField.toBigInt() : BigInt(Number(idField) || 0));
-    return { reply: stamp(state, faultError(fault.spec.error, target, id).toReply()) };
-  }
+  const before = fault && !fault.spec.afterExecution ? fault : undefined;
+  const after = fault?.spec.afterExecution ? fault : undefined;
+  if (state.stopping || before?.spec.closeConnection) return { drop: true };
+  if (before?.spec.error) return { reply: stamp(state, injectedError(state, req, target, before)) };
+  const reply = await run(state, req);
+  if (state.stopping || after?.spec.closeConnection) return { drop: true };
+  if (after?.spec.error) return { reply: stamp(state, injectedError(state, req, target, after)) };
+  return { reply };
+}
+
+function injectedError(state: ServerState, req: CommandRequest, target: FaultTarget, fault: Fault): Document {
+  const idField = req.body['getMore'];
+  const id = idField instanceof Long ? idField.toString() : String(idField ?? 0);
+  // CursorNotFound means the server really lost the cursor.
+  if (fault.spec.error!.code === 43 && req.name === 'getMore') state.cursors.remove(idField instanceof Long ? idField.toBigInt() : BigInt(Number(idField) || 0));
+  return faultError(fault.spec.error!, target, id).toReply();
+}
+
+async function run(state: ServerState, req: CommandRequest): Promise<Buffer> {
   const retryKey = WRITES.has(req.name) ? state.retryableWrites.key(req.body) : undefined;
   const previous = retryKey ? state.retryableWrites.get(retryKey) : undefined;
-  if (previous) return { reply: stamp(state, previous) };
+  if (previous) return stamp(state, previous);
   let result: CommandResult;
   try {
     const handler = Object.prototype.hasOwnProperty.call(HANDLERS, req.name) ? HANDLERS[req.name] : undefined;
@@ -77,7 +89,7 @@ export async function execute(state: ServerState, req: CommandRequest): Promise<
     }
   }
   if (retryKey && !(result instanceof RawReply) && result['ok'] === 1) state.retryableWrites.set(retryKey, result);
-  return { reply: stamp(state, result) };
+  return stamp(state, result);
 }
 
 /** Adds the gossiped cluster time and the operation time, as a replica set member does. */

@@ -18,6 +18,9 @@ import { CODE_NAMES, RESUMABLE_CHANGE_STREAM_CODES, RETRYABLE_WRITE_CODES, Serve
  *   CursorNotFound on getMore really forgets the cursor.
  * - `closeConnection`: the connection is dropped instead of answering (the command is not run).
  * - `delayMs`: the reply (or the error, or the drop) comes that much later: a stall.
+ * - `afterExecution`: the command runs first and the fault replaces its reply (a write whose
+ *   acknowledgement is lost; a retryable write retried by the driver is then answered from the
+ *   first execution, not run twice).
  */
 export interface FaultError {
   code: number;
@@ -37,6 +40,8 @@ export interface FaultSpec {
   times?: number | 'always';
   /** Matching commands to let through first (default 0). */
   skip?: number;
+  /** Run the command, then fail or drop instead of answering. */
+  afterExecution?: boolean;
   /** Set by `configureFailPoint` (a new one replaces it). */
   failPoint?: boolean;
 }
@@ -158,6 +163,7 @@ export function faultSpecFromWire(d: Document): FaultSpec {
     error,
     closeConnection: bool(d['closeConnection']),
     delayMs: num(d['delayMs']),
+    afterExecution: bool(d['afterExecution']),
     times,
     skip: num(d['skip']),
   };

@@ -1,4 +1,4 @@
-import { type Document, serialize } from 'bson';
+import { calculateObjectSize, type Document, serialize } from 'bson';
 
 /**
  * Builds BSON from pieces that are already serialized, so a batch of change events is encoded
@@ -43,7 +43,17 @@ export function element(name: string, value: Buffer, array = false): Buffer {
 
 /** A document's BSON as a Buffer (bson hands out Buffers under Node; typed as Uint8Array). */
 export function toBson(doc: Document): Buffer {
-  const u = serialize(doc);
+  let u: Uint8Array;
+  try {
+    u = serialize(doc);
+  } catch (e) {
+    // bson serializes into a 17 MB scratch buffer; for a larger document (a change event carrying
+    // two 10 MiB images) the scratch buffer is grown to fit (bson's minInternalBufferSize option).
+    // (Duck-typed: under jest, Node's own RangeError comes from another realm than the test's.)
+    const err = e as { name?: unknown; code?: unknown };
+    if (err?.name !== 'RangeError' && err?.code !== 'ERR_OUT_OF_RANGE') throw e;
+    u = serialize(doc, { minInternalBufferSize: calculateObjectSize(doc) + 1024 } as Parameters<typeof serialize>[1]);
+  }
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
