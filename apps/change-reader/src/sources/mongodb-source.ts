@@ -4,6 +4,7 @@ import type { ResumeToken } from '@runnel/checkpoint';
 import { ConfigError, type Secret } from '@runnel/config';
 import { type ChangeSource, HistoryLostError, MAX_BSON_OBJECT_SIZE, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange, type SourceItem } from './change-source';
 import { keepExactBsonTypes } from './exact-bson-cursors';
+import { tokenClusterTime } from './resume-token-time';
 import { BrokenSplitEventError, SplitEventAssembler } from './split-event-assembler';
 import { bridge, type OpenStream, probe, probeSplitEvent, type StreamStart } from './unsplittable-event';
 
@@ -83,17 +84,7 @@ export function streamName(scope: WatchScope): string {
   return scope.collections.length === 0 ? scope.database : `${scope.database}.{${[...scope.collections].sort().join(',')}}`;
 }
 
-/**
- * The cluster time a resume token stands for, as `<seconds>.<increment>` (clusterTimeText's format),
- * or undefined. Tokens are opaque, but every server since 4.2 writes `_data` as a hex KeyString
- * that opens with the timestamp (type byte 0x82, then 4 bytes of seconds and 4 of increment, big
- * endian); Debezium reads its idle positions the same way. Best effort, for idle checkpoints only.
- */
-export function tokenClusterTime(token: ResumeToken | null | undefined): string | undefined {
-  const data = token?.['_data'];
-  if (typeof data !== 'string' || !/^82[0-9a-f]{16}/i.test(data)) return undefined;
-  return `${parseInt(data.slice(2, 10), 16)}.${parseInt(data.slice(10, 18), 16)}`;
-}
+export { tokenClusterTime } from './resume-token-time';
 
 const tokenKey = (token: ResumeToken): string => EJSON.stringify(token, { relaxed: false });
 
@@ -275,9 +266,11 @@ export class MongoChangeSource implements ChangeSource {
               end = { unsplittable: err };
               break;
             }
-            // Resuming after a split event from its last fragment's token, the server split it
-            // again and the position is gone (its updateLookup document changed size).
-            if (!split.pending && at.point && this.#refusedSplitResume(err)) {
+            // A resume refused with 280. After a split event the position is its last fragment's
+            // token, and the server refuses it when it now splits the event differently (its
+            // updateLookup document changed size, or the split stage is gone): look for that event
+            // before calling it history lost.
+            if (!split.pending && at.point && this.#refused(err)) {
               end = { refused: err };
               break;
             }
@@ -374,14 +367,19 @@ export class MongoChangeSource implements ChangeSource {
           // its cluster time on, and get past it without the split stage (unsplittable-event.ts).
           const point = (at.point as ResumePoint).token; // set: only a resume can be refused
           const clusterTime = tokenClusterTime(point);
+          const refused = end.refused;
+          // Not a split event's position after all (or it cannot be found): what the 280 says.
+          const lost = (err?: unknown) =>
+            /split event/i.test(refused.message) ? new OversizeEventError(this.stream, 'unresumable-split', mode, err ? new AggregateError([refused, err], 'the position after the split event could not be found again') : refused) : new HistoryLostError(this.stream, refused);
           let after;
           try {
             const found = clusterTime ? await probeSplitEvent(open, point, clusterTime, signal) : undefined;
             if (signal.aborted) return;
-            if (!found) throw new Error('no event at the position\'s cluster time has its token');
+            if (!found) throw lost();
             after = await bridge(open, found.token, signal);
           } catch (err) {
-            throw new OversizeEventError(this.stream, 'unresumable-split', mode, new AggregateError([end.refused, err], 'the position after the split event could not be found again'));
+            if (signal.aborted) return;
+            throw err instanceof HistoryLostError || err instanceof OversizeEventError ? err : lost(err);
           }
           if (!after) return; // aborted
           lastKey = tokenKey(after.token);
@@ -487,9 +485,9 @@ export class MongoChangeSource implements ChangeSource {
     return here !== undefined && tokenClusterTime(doc['_id'] as ResumeToken) === here;
   }
 
-  /** 280 "Attempted to resume from a split event…": the server no longer recognises a fragment's position. */
-  #refusedSplitResume(err: unknown): err is MongoServerError {
-    return err instanceof MongoServerError && (err.code === CHANGE_STREAM_FATAL || err.codeName === 'ChangeStreamFatalError') && /split event/i.test(err.message);
+  /** 280 ChangeStreamFatalError: the server cannot find the position (e.g. "Attempted to resume from a split event…"). */
+  #refused(err: unknown): err is MongoServerError {
+    return err instanceof MongoServerError && (err.code === CHANGE_STREAM_FATAL || err.codeName === 'ChangeStreamFatalError');
   }
 
   /** The server could not split an event (a single field over 16 MB): 7182500, or 10334 with the split stage on. */

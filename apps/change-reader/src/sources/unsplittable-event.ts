@@ -2,6 +2,7 @@ import { type ChangeStream, type Document, Timestamp } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { ResumePoint, SourceChange } from './change-source';
 import { keepExactBsonTypes } from './exact-bson-cursors';
+import { laterThan, tokenClusterTime } from './resume-token-time';
 
 /**
  * OVERSIZE_EVENTS=skip for an event `$changeStreamSplitLargeEvent` cannot split (one top-level
@@ -112,17 +113,23 @@ const timestamp = (clusterTime: string): Timestamp => {
  */
 export async function probeSplitEvent(open: OpenStream, point: ResumeToken, clusterTime: string, signal: AbortSignal): Promise<UnsplittableEvent | undefined> {
   const cs = open({ operationTime: timestamp(clusterTime) }, { split: false, batchSize: 1, stages: [PROBE_PROJECTION] });
-  const [seconds, increment] = clusterTime.split('.').map(Number);
+  // Past the position's cluster time (an event's, or an empty batch's post-batch token): not found.
+  const past = (token: unknown) => {
+    const t = tokenClusterTime(token as ResumeToken);
+    return t === undefined || laterThan(t, clusterTime);
+  };
   try {
     keepExactBsonTypes(cs);
     for (;;) {
       const doc = await next(cs, signal);
       if (doc === ABORTED) return undefined;
-      if (!doc) continue;
+      if (!doc) {
+        if (cs.resumeToken && past(cs.resumeToken)) return undefined;
+        continue;
+      }
       const token = doc['_id'] as ResumeToken;
       if (isFragmentOf(point, token)) return { token, change: doc as unknown as SourceChange };
-      const ts = (doc as { clusterTime?: { getHighBits(): number; getLowBits(): number } }).clusterTime;
-      if (!ts || ts.getHighBits() >>> 0 > seconds || (ts.getHighBits() >>> 0 === seconds && ts.getLowBits() >>> 0 > increment)) return undefined;
+      if (past(token)) return undefined;
     }
   } finally {
     await cs.close().catch(() => undefined);
