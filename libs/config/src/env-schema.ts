@@ -77,7 +77,14 @@ export function optionalStr() {
 
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
   return z.preprocess(
-    (v) => (typeof emptyAsUnset(v) === 'string' ? (v as string).trim().toLowerCase() : undefined),
+    // Case-insensitive, but the value is the canonical spelling: FULL_DOCUMENT=updateLookup (as
+    // MongoDB spells it) and =updatelookup both give 'updateLookup' (lowercasing the input alone
+    // refused every mixed-case value, the documented one included).
+    (v) => {
+      if (typeof emptyAsUnset(v) !== 'string') return undefined;
+      const given = (v as string).trim();
+      return values.find((x) => x.toLowerCase() === given.toLowerCase()) ?? given;
+    },
     z.enum(values, { error: () => `must be one of ${values.join(', ')}` }).prefault(defaultValue),
   ) as unknown as z.ZodType<T[number]>;
 }

@@ -27,6 +27,13 @@ describe('parseConfig', () => {
     expect(c.KEYS?.reveal()).toEqual(['k1', 'k2']);
   });
 
+  it('matches one-of values in any case and gives their canonical spelling (FULL_DOCUMENT=updateLookup)', () => {
+    const mixed = { FULL_DOCUMENT: env.oneOf(['updateLookup', 'whenAvailable', 'default'], 'updateLookup') };
+    expect(parseConfig(mixed, { FULL_DOCUMENT: 'updateLookup' }).FULL_DOCUMENT).toBe('updateLookup');
+    expect(parseConfig(mixed, { FULL_DOCUMENT: ' WHENAVAILABLE ' }).FULL_DOCUMENT).toBe('whenAvailable');
+    expect(() => parseConfig(mixed, { FULL_DOCUMENT: 'lookup' })).toThrow(/FULL_DOCUMENT: must be one of updateLookup, whenAvailable, default/);
+  });
+
   it('lists every bad variable by name, with a reason and without its value', () => {
     let error: ConfigError | undefined;
     try {
