@@ -1,23 +1,37 @@
 // `npm start`: the whole platform on embedded defaults, nothing external needed:
 //   - the gateway with its built-in runnables (no API key: `chat` uses the local model);
-//   - the change-data pipeline: change-reader → batch-writer → s3-uploader, reading the synthetic
-//     source (or MongoDB when MONGODB_URI is set), with Redis started locally when none answers at
-//     REDIS_URL, and S3 served by s3rver on loopback storing under .data/s3.
-// Ctrl-C stops everything gracefully (each service drains), then the embedded servers.
+//   - the change-data pipeline: change-reader → batch-writer → s3-uploader, with Redis started locally
+//     when none answers at REDIS_URL, and S3 served by s3rver on loopback storing under .data/s3.
+//     Its source, by the first that applies:
+//       MONGODB_URI set        that MongoDB, through the real driver (nothing is written to it);
+//       SOURCE=synthetic       the reader's generated events (no MongoDB at all; benchmarks use it);
+//       otherwise              the MongoDB stand-in of libs/testing on a free loopback port, read through
+//                              the real driver, with a small workload writer (tools/mongo) inserting,
+//                              updating, replacing and deleting documents in database `shop`.
+// Ctrl-C stops everything gracefully, in order: the writer, the services (each drains), the stand-in,
+// Redis, s3rver. The children run in their own process groups so that the terminal's Ctrl-C reaches
+// only this script, which then stops them in that order.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 
 const root = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+/** Every child, in start order: { name, role: 'writer' | 'service' | 'mongo' | 'redis', child }. */
 const children = [];
 let stopping = false;
+let tools;
 
 const build = spawnSync('nx', ['run-many', '-t', 'build', '--outputStyle=static'], { stdio: 'inherit', env, cwd: root });
 if (build.status !== 0) process.exit(build.status ?? 1);
+
+const source = process.env.MONGODB_URI ? 'mongodb' : process.env.SOURCE === 'synthetic' ? 'synthetic' : 'standin';
+const ports = { gateway: process.env.METRICS_PORT ?? '9090', reader: '9091', writer: '9092', uploader: '9093' };
 
 const freePort = () =>
   new Promise((ok, fail) => {
@@ -34,10 +48,12 @@ const answers = (host, port) =>
     c.on('error', () => ok(false));
     c.setTimeout(1000, () => (c.destroy(), ok(false)));
   });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function run(name, command, args, extraEnv) {
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, ...extraEnv }, cwd: root });
-  children.push({ name, child });
+function run(name, role, command, args, extraEnv, { pipe = false } = {}) {
+  if (stopping) return undefined;
+  const child = spawn(command, args, { stdio: ['ignore', pipe ? 'pipe' : 'inherit', 'inherit'], env: { ...env, ...extraEnv }, cwd: root, detached: true });
+  children.push({ name, role, child });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`runnel: ${name} exited (${signal ?? code}); stopping everything`);
@@ -47,22 +63,73 @@ function run(name, command, args, extraEnv) {
   return child;
 }
 
+const running = ({ child }) => child.exitCode === null && child.signalCode === null;
+const exited = (c) => (running(c) ? new Promise((r) => c.child.once('exit', r)) : undefined);
+
+/** Until the reader's /ready shows nothing in flight (or `ms` pass). */
+async function drained(ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const d = await fetch(`http://127.0.0.1:${ports.reader}/ready`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.json())
+      .then((b) => b?.checks?.reader?.detail)
+      .catch(() => undefined);
+    if (!d || d.state !== 'reading' || d.in_flight_events === 0) return;
+    await sleep(200);
+  }
+  console.error('runnel: events still in flight after 10 s; stopping anyway (the stand-in forgets them)');
+}
+
+/** SIGTERM to a group of children, SIGKILL to those still there after `graceMs`. */
+async function stopAll(list, graceMs) {
+  for (const c of list) if (running(c)) c.child.kill('SIGTERM');
+  const timer = setTimeout(() => list.forEach((c) => running(c) && c.child.kill('SIGKILL')), graceMs);
+  await Promise.all(list.map(exited));
+  clearTimeout(timer);
+}
+
+/** Stops everything and never resolves (the process exits): for failures during start-up. */
+async function fail(message) {
+  console.error(`runnel: ${message}`);
+  void stop(1);
+  return new Promise(() => undefined);
+}
+
 async function stop(code) {
   if (stopping) return;
   stopping = true;
-  // Services first (they drain, and need Redis while they do), Redis last.
-  const exited = ({ child }) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined);
-  const services = children.filter((c) => c.name !== 'redis');
-  for (const { child } of services) child.kill('SIGTERM');
-  await Promise.all(services.map(exited));
-  for (const c of children.filter((c) => c.name === 'redis')) {
-    c.child.kill('SIGTERM');
-    await exited(c);
-  }
+  // The writer first (nothing new to read), then the services (they drain, and need Redis and the
+  // stand-in while they do), then the stand-in, Redis last.
+  await stopAll(children.filter((c) => c.role === 'writer'), 30_000);
+  // The stand-in forgets everything when it stops, so what was read must reach S3 before: wait (10 s
+  // at most) until the checkpoint covers every event read. A real MongoDB keeps its oplog, and the
+  // next start would replay the rest from the checkpoint.
+  if (source === 'standin' && code === 0) await drained(10_000);
+  for (const role of ['service', 'mongo', 'redis']) await stopAll(children.filter((c) => c.role === role), 30_000);
   await s3?.close();
+  if (tools) rmSync(tools, { recursive: true, force: true });
   process.exit(code);
 }
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void stop(0));
+// Should this script die some other way, its children (in their own process groups) go with it.
+process.on('exit', () => children.forEach((c) => running(c) && c.child.kill('SIGKILL')));
+
+/**
+ * Bundles TypeScript tools with esbuild as tools/dev/run-ts.mjs does (libs inlined, packages external),
+ * so that they run as plain `node` children this script can signal directly.
+ */
+async function bundle(entries) {
+  const { build, stop: stopEsbuild } = await import('esbuild');
+  const { default: pkg } = await import('../../package.json', { with: { type: 'json' } });
+  tools = mkdtempSync(join(tmpdir(), 'runnel-start-'));
+  const out = {};
+  for (const [name, entry] of Object.entries(entries)) {
+    out[name] = join(tools, `${name}.cjs`);
+    await build({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'cjs', target: 'node24', outfile: out[name], tsconfig: join(root, 'tsconfig.base.json'), loader: { '.lua': 'text' }, external: Object.keys(pkg.dependencies), nodePaths: [join(root, 'node_modules')], logLevel: 'warning' });
+  }
+  await stopEsbuild(); // its service process would otherwise live as long as this script
+  return out;
+}
 
 // Redis: the one at REDIS_URL, or a local redis-server with AOF under .data/redis.
 let redisUrl = process.env.REDIS_URL;
@@ -73,8 +140,8 @@ if (!redisUrl) {
     const dir = join(root, '.data/redis');
     mkdirSync(dir, { recursive: true });
     const redisPort = await freePort();
-    run('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', '', '--loglevel', 'warning'], {});
-    for (let i = 0; i < 100 && !(await answers('127.0.0.1', redisPort)); i++) await new Promise((r) => setTimeout(r, 50));
+    run('redis', 'redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', '', '--loglevel', 'warning'], {});
+    for (let i = 0; i < 100 && !(await answers('127.0.0.1', redisPort)); i++) await sleep(50);
     redisUrl = `redis://127.0.0.1:${redisPort}`;
     console.log(`runnel: started redis-server on ${redisUrl} (data in .data/redis)`);
   }
@@ -105,21 +172,71 @@ if (!process.env.S3_BUCKET) {
 const node = process.execPath;
 const gatewayPort = process.env.PORT ?? '8080';
 const pipeline = { REDIS_URL: redisUrl, HOST: '127.0.0.1' };
-const ports = { gateway: process.env.METRICS_PORT ?? '9090', reader: '9091', writer: '9092', uploader: '9093' };
-run('gateway', node, ['dist/apps/gateway/main.js'], { PORT: gatewayPort, METRICS_PORT: ports.gateway });
-run('change-reader', node, ['dist/apps/change-reader/main.js'], {
-  ...pipeline,
-  METRICS_PORT: ports.reader,
-  SYNTHETIC_RATE: process.env.SYNTHETIC_RATE ?? '200',
-});
-run('batch-writer', node, ['dist/apps/batch-writer/main.js'], { ...pipeline, METRICS_PORT: ports.writer, S3_PREFIX: process.env.S3_PREFIX ?? 'cdc' });
-run('s3-uploader', node, ['dist/apps/s3-uploader/main.js'], { ...pipeline, ...s3Env, METRICS_PORT: ports.uploader });
 
+// The reader's source.
+/** The bundled tools live in a temporary directory: their packages resolve from the repository's node_modules. */
+const toolEnv = { NODE_PATH: join(root, 'node_modules') };
+const database = process.env.MONGODB_DATABASE ?? 'shop';
+let readerSource;
+let writerBundle;
+let mongoUri;
+if (source === 'standin') {
+  const bundles = await bundle({ 'mongo-dev': 'tools/dev/mongo-dev.ts', 'workload-writer': 'tools/mongo/workload-writer.ts' });
+  writerBundle = bundles['workload-writer'];
+  const mongo = run('mongodb stand-in', 'mongo', node, [bundles['mongo-dev'], '--port', String(await freePort())], toolEnv, { pipe: true });
+  mongoUri = await new Promise((ok, reject) => {
+    const timer = setTimeout(() => reject(new Error('the MongoDB stand-in printed no MONGODB_URI within 30 s')), 30_000);
+    createInterface({ input: mongo.stdout }).on('line', (line) => {
+      const m = /^MONGODB_URI=(\S+)/.exec(line.trim());
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      } else console.log(`mongodb stand-in: ${line}`);
+    });
+    mongo.once('exit', () => reject(new Error('the MongoDB stand-in exited while starting')));
+  }).catch((err) => fail(err.message));
+  console.log(`runnel: MongoDB: a local stand-in (not a real MongoDB) on ${mongoUri}, in memory: every npm start begins an empty database and a new history`);
+  // The stand-in's history starts afresh each run, so a checkpoint left in .data/redis by an earlier
+  // run points before it: the reader answers 286 with a new generation instead of stopping.
+  readerSource = { SOURCE: 'mongodb', MONGODB_URI: mongoUri, MONGODB_DATABASE: database, ON_HISTORY_LOST: process.env.ON_HISTORY_LOST ?? 'latest' };
+} else if (source === 'mongodb') {
+  console.log('runnel: MongoDB: reading MONGODB_URI through the driver (nothing is written to it)');
+  readerSource = { SOURCE: 'mongodb' };
+} else {
+  readerSource = { SOURCE: 'synthetic', SYNTHETIC_RATE: process.env.SYNTHETIC_RATE ?? '200' };
+}
+
+run('gateway', 'service', node, ['dist/apps/gateway/main.js'], { PORT: gatewayPort, METRICS_PORT: ports.gateway });
+run('change-reader', 'service', node, ['dist/apps/change-reader/main.js'], { ...pipeline, METRICS_PORT: ports.reader, ...readerSource });
+run('batch-writer', 'service', node, ['dist/apps/batch-writer/main.js'], { ...pipeline, METRICS_PORT: ports.writer, S3_PREFIX: process.env.S3_PREFIX ?? 'cdc' });
+run('s3-uploader', 'service', node, ['dist/apps/s3-uploader/main.js'], { ...pipeline, ...s3Env, METRICS_PORT: ports.uploader });
+
+const describeSource = {
+  standin: `the local MongoDB stand-in (${mongoUri}, database ${database}) with a workload writer`,
+  mongodb: 'MongoDB change streams (MONGODB_URI)',
+  synthetic: 'synthetic change events',
+}[source];
 console.log(`
 Runnel is up.
   gateway      http://localhost:${gatewayPort}  — try /echo/playground and /chat/playground; metrics on :${ports.gateway}
-  pipeline     ${process.env.MONGODB_URI ? 'MongoDB change streams' : 'synthetic change events'} → Redis → S3 (prefix ${process.env.S3_PREFIX ?? 'cdc'}/)
+  pipeline     ${describeSource} → Redis → S3 (prefix ${process.env.S3_PREFIX ?? 'cdc'}/)
                status: http://localhost:${ports.reader}/ready (reader) :${ports.writer} (writer) :${ports.uploader} (uploader)
   lake check   S3_BUCKET=lake AWS_ENDPOINT_URL_S3=${s3Env.AWS_ENDPOINT_URL_S3 ?? '<your endpoint>'} S3_FORCE_PATH_STYLE=true AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER npm run lake:verify -- cdc/
 Ctrl-C stops everything.
 `);
+
+if (source === 'standin') {
+  // The writer starts once the reader has recorded where the stream starts, so it sees every write.
+  for (let i = 0; i < 600 && !stopping; i++) {
+    const ready = await fetch(`http://127.0.0.1:${ports.reader}/ready`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.json())
+      .catch(() => undefined);
+    const d = ready?.checks?.reader?.detail;
+    if (d?.state === 'reading' && d.checkpoint_seq !== null && d.checkpoint_seq !== undefined) break;
+    await sleep(100);
+  }
+  if (!stopping) {
+    const rate = process.env.WORKLOAD_RATE ?? '20';
+    run('workload writer', 'writer', node, [writerBundle, '--uri', mongoUri, '--database', database, '--rate', rate], toolEnv);
+  }
+}
