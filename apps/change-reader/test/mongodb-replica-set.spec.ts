@@ -4,11 +4,16 @@ import { Secret } from '@runnel/config';
 import { toEnvelope } from '../src/change-envelope-mapper';
 import type { ResumePoint, SourceItem } from '../src/sources/change-source';
 import { MongoChangeSource } from '../src/sources/mongodb-source';
+import { sourceScenarios } from './mongodb-source-scenarios';
 
 /**
  * MongoChangeSource against a REAL replica set (or sharded cluster): set MONGODB_URI, e.g.
  * `MONGODB_URI='mongodb://127.0.0.1:27017/?replicaSet=rs0'`. Writes go to a fresh collection in
- * MONGODB_TEST_DATABASE (default runnel_test), which is dropped at the end.
+ * MONGODB_TEST_DATABASE (default runnel_test), which is dropped at the end. Also runs the
+ * scenarios the stand-in runs (mongodb-source-scenarios.ts): exact BSON types, the driver's resume
+ * after CursorNotFound (needs `enableTestCommands` for the failCommand fail point; skipped
+ * otherwise), and OVERSIZE_EVENTS split/skip/fail on an 18 MB event (split/skip need MongoDB 7.0 or
+ * 6.0.9+).
  */
 const uri = process.env['MONGODB_URI'];
 // Straight to stderr: jest drops the console output of a file whose tests were all skipped.
@@ -147,3 +152,19 @@ describeReplicaSet('MongoChangeSource against a real replica set (MONGODB_URI)',
     expect(next.change).toMatchObject({ operationType: 'insert', documentKey: { _id: again_id } });
   });
 });
+
+if (uri) {
+  sourceScenarios('a real replica set (MONGODB_URI)', async () => ({
+    uri,
+    async failNextChangeStreamGetMore(admin, code) {
+      try {
+        // The server's own test fail point, limited to the source's connections by its appName.
+        await admin.db('admin').command({ configureFailPoint: 'failCommand', mode: { times: 1 }, data: { failCommands: ['getMore'], errorCode: code, appName: 'runnel-change-reader' } });
+        return true;
+      } catch {
+        return false; // not started with enableTestCommands
+      }
+    },
+    stop: async () => undefined,
+  }));
+}

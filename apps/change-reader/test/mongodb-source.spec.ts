@@ -1,11 +1,12 @@
 import { Binary, BSONRegExp, Decimal128, Double, EJSON, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { MongoServerError } from 'mongodb';
 import { ConfigError, Secret } from '@runnel/config';
-import { eventually } from '@runnel/testing';
+import { eventually, MongoStandIn } from '@runnel/testing';
 import { toEnvelope } from '../src/change-envelope-mapper';
 import { HistoryLostError, MAX_BSON_OBJECT_SIZE, OversizeEventError, type ResumePoint, type SourceItem } from '../src/sources/change-source';
 import { createMongoSource, MongoChangeSource, type MongoSourceOptions, tokenClusterTime } from '../src/sources/mongodb-source';
 import { MongoWireServer } from './mongo-wire-server';
+import { sourceScenarios } from './mongodb-source-scenarios';
 
 /**
  * MongoChangeSource against the REAL mongodb driver, talking to a scripted wire-protocol server:
@@ -912,4 +913,25 @@ describe('createMongoSource', () => {
     expect(tokenClusterTime({ _data: 'not hex' })).toBeUndefined();
     expect(tokenClusterTime({})).toBeUndefined();
   });
+});
+
+// The same source through the real driver on the MongoDB stand-in (libs/testing): events from real
+// writes, updateLookup at read time, the server's split of large events.
+sourceScenarios('the MongoDB stand-in', async () => {
+  const m = await MongoStandIn.start();
+  return {
+    uri: m.uri,
+    async failNextChangeStreamGetMore(admin, code) {
+      await admin.db('admin').command({ runnelFault: { command: 'getMore', error: { code }, times: 1, changeStream: true } });
+      return true;
+    },
+    stop: () => m.stop(),
+    knownGaps: {
+      // libs/testing/src/mongo/change-stream.ts skips fragment+1 fragments on a resume from a
+      // fragment's token, so resuming from the LAST fragment finds none and answers 280. mongod
+      // skips fragmentNum (the resumed fragment stays queued and EnsureResumeTokenPresent swallows
+      // it), so the stream goes on after the event (Debezium resumes from the last fragment).
+      resumeAfterLastFragment: 'the stand-in refuses a resume from a split event\'s last fragment (280)',
+    },
+  };
 });
