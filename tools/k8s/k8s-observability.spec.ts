@@ -138,7 +138,25 @@ interface AlertRule {
 const alerts: AlertRule[] = ofKind('PrometheusRule').flatMap((r) => (r.spec.groups ?? []).flatMap((g: { rules: AlertRule[] }) => g.rules.filter((rule) => rule.alert)));
 
 const RUNBOOK = 'docs/runbooks.md';
-const RUNBOOK_ANCHORS = ['pod-wont-start', 'high-error-rate', 'high-latency', 'memory', 'scaling', 'pipeline-lag', 'dlq', 'history-lost', 'lease-stuck', 'redis-lost-data'];
+const RUNBOOK_ANCHORS = [
+  'pod-wont-start',
+  'high-error-rate',
+  'high-latency',
+  'memory',
+  'scaling',
+  'pipeline-lag',
+  'dlq',
+  'reader-halted',
+  'history-lost',
+  'checkpoint-missing',
+  'redis-state-lost',
+  'oversize-event',
+  'lease-stuck',
+  'replays-redis-lost-writes',
+  'new-generation',
+  'kept-first-objects',
+  'redis-lost-data',
+];
 
 /** Anchors GitHub gives the headings of a Markdown file, plus explicit <a id> / <a name>. */
 function markdownAnchors(text: string): Set<string> {
