@@ -1,0 +1,202 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Double, Int32, Long } from 'bson';
+import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import { lakeState, readLakeEnvelopes, type StreamReport, verifyLake } from '@runnel/lake';
+import { eventually, freePort, MongoStandIn, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import { compareStates, serverCollectionState } from '../chaos/collection-state';
+import { runWorkload } from '../mongo/workload';
+
+/**
+ * The pipeline on the MongoDB stand-in, through the real driver, where a real MongoDB differs from
+ * a source whose documents never change: updateLookup reads a document as it is when the event is
+ * read, so a replay sees other versions than the first read did. Each scenario checks the lake
+ * twice: every event exactly once (verifyLake), and the collections' current state computed from
+ * the lake equal to what the driver's find() returns.
+ */
+describe('pipeline on the MongoDB stand-in (real driver)', () => {
+  let mongo: MongoStandIn;
+  let redis: RedisServer;
+  let s3: S3Server;
+  let client: MongoClient;
+  let s3client: S3Client;
+  const running: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    [mongo, redis, s3] = await Promise.all([MongoStandIn.start(), RedisServer.start(), S3Server.start(['lake'])]);
+    client = new MongoClient(mongo.uri);
+    s3client = new S3Client(s3.clientConfig);
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((p) => p.stop('SIGKILL')));
+    await client?.close();
+    s3client?.destroy();
+    await Promise.all([mongo?.stop(), redis?.stop(), s3?.stop()]);
+  });
+
+  /** The three built services for database `db`, lake prefix `db/`, queue prefix `{db}`. */
+  async function pipeline(db: string, reader: Record<string, string> = {}) {
+    const common = { REDIS_URL: redis.url, QUEUE_PREFIX: `{${db}}`, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
+    const readerPort = await freePort();
+    const readerEnv = {
+      ...common, METRICS_PORT: String(readerPort), SOURCE: 'mongodb', MONGODB_URI: mongo.uri, MONGODB_DATABASE: db, FULL_DOCUMENT: 'updateLookup',
+      BATCH_SIZE: '40', BATCH_TIMEOUT_MS: '1000', LEASE_TTL_MS: '3000', ...reader,
+    };
+    const services = {
+      reader: new ServiceProcess('change-reader', readerEnv),
+      writer: new ServiceProcess('batch-writer', { ...common, METRICS_PORT: String(await freePort()), S3_PREFIX: db, FORMAT: 'jsonl', COMPRESSION: 'zstd' }),
+      uploader: new ServiceProcess('s3-uploader', {
+        ...common, METRICS_PORT: String(await freePort()), S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_CONDITIONAL_WRITES: 'false',
+        AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', RETRY_DELAY_MS: '50',
+      }),
+    };
+    running.push(...Object.values(services));
+    const ready = async () => {
+      const res = await fetch(`http://127.0.0.1:${readerPort}/ready`).catch(() => undefined);
+      return res ? ((await res.json()) as { checks: { reader: { detail: { state: string; generation: number | null; checkpoint_seq: number | null } } } }).checks.reader.detail : undefined;
+    };
+    const alive = () => {
+      for (const s of Object.values(services)) if (!s.running) throw new Error(`${s.app} exited: ${s.stderr.slice(-3000)}`);
+    };
+    return {
+      services,
+      readerPort,
+      ready,
+      /** Restarts the reader (an operator, or Kubernetes after a crash). */
+      restartReader: async (extra: Record<string, string> = {}) => {
+        await services.reader.stop('SIGTERM');
+        services.reader = new ServiceProcess('change-reader', { ...readerEnv, ...extra });
+        running.push(services.reader);
+      },
+      /** Until the reader's checkpoint covers `events` events of the current generation; the services' last words if not. */
+      drained: (events: number, timeoutMs = 60_000) =>
+        eventually(`the checkpoint to reach ${events} events`, async () => (alive(), ((await ready())?.checkpoint_seq ?? 0) >= events), timeoutMs, 250).catch(async (err: Error) => {
+          const logs = Object.values(services).map((x) => `${x.app}: ${(x.stdout + x.stderr).slice(-1500)}`);
+          throw new Error(`${err.message}\nreader: ${JSON.stringify(await ready())}\n${logs.join('\n')}`);
+        }),
+      lake: async (): Promise<StreamReport[]> => verifyLake(s3client, 'lake', `${db}/`),
+      state: async () => {
+        const lake = lakeState(await readLakeEnvelopes(s3client, 'lake', `${db}/`));
+        const names = (await client.db(db).listCollections().toArray()).map((c) => c.name);
+        return { comparison: compareStates(lake.collections, await serverCollectionState(client, db, names)), unknown: lake.unknown };
+      },
+    };
+  }
+
+  it('reads real driver change events end to end: updates raced by later writes, deletes, exact numbers, a dropped database', async () => {
+    const p = await pipeline('shop');
+    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    const report = await runWorkload({ client, database: 'shop', collections: ['orders', 'users'], count: 300, seed: 3 });
+    const coll = client.db('shop').collection<{ _id: string; [k: string]: unknown }>('prices');
+    await coll.insertOne({ _id: 'p1', double: new Double(5), int: new Int32(5), long: Long.fromString('9007199254740993'), negativeZero: new Double(-0) });
+    await p.drained(report.events + 1);
+    const [lake, ...others] = await p.lake();
+    expect(others).toEqual([]);
+    expect(lake).toMatchObject({ stream: 'shop', events: report.events + 1, missing: 0, duplicates: 0, badObjects: [] });
+    const { comparison, unknown } = await p.state();
+    expect(unknown).toEqual([]);
+    expect(comparison).toMatchObject({ equal: true, missing: 0, different: 0, extra: 0 });
+    expect(comparison.documents).toBe(report.liveDocuments + 1);
+    const price = (await readLakeEnvelopes(s3client, 'lake', 'shop/')).find((e) => e.collection === 'prices')!;
+    expect(price.full_document).toContain('"double":{"$numberDouble":"5.0"},"int":{"$numberInt":"5"},"long":{"$numberLong":"9007199254740993"},"negativeZero":{"$numberDouble":"-0.0"}');
+    // dropDatabase: events of no collection land under coll=__HIVE_DEFAULT_PARTITION__, never in an empty partition.
+    await client.db('shop').dropDatabase();
+    await eventually('the drop events in the lake', async () => (await readLakeEnvelopes(s3client, 'lake', 'shop/')).some((e) => e.operation === 'dropDatabase'), 30_000, 250);
+    const drop = (await readLakeEnvelopes(s3client, 'lake', 'shop/')).find((e) => e.operation === 'dropDatabase')!;
+    expect(drop).toMatchObject({ database: 'shop', collection: null });
+    const keys = (await s3client.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: 'lake', Prefix: 'shop/' }))).Contents!.map((o) => o.Key!);
+    expect(keys.some((k) => k.startsWith('shop/coll=__HIVE_DEFAULT_PARTITION__/'))).toBe(true);
+    expect(keys.some((k) => k.includes('/coll=/') || k.includes('collection='))).toBe(false);
+  }, 180_000);
+
+  it('Redis failing over to a replica that lagged, while documents change: the replay converges, 0 lost, 0 duplicated, state equal', async () => {
+    const p = await pipeline('lag');
+    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    const keys = new Redis(redis.url);
+    try {
+      const first = await runWorkload({ client, database: 'lag', collections: ['orders'], count: 120, seed: 5 });
+      // The replica's view: taken now, atomically (what a lagging replica or an AOF without its
+      // last second holds is a prefix of what was written).
+      const snapshot = (await keys.callBuffer('EVAL', DUMP_ALL, '0', '{lag}*')) as unknown[];
+      await p.drained(first.events);
+      // Every document changes again: a replay's updateLookup now reads other versions than the
+      // objects already in S3 hold, so rebuilt batches encode to other bytes.
+      const orders = client.db('lag').collection('orders');
+      const updated = await orders.updateMany({}, { $set: { changedAfterStore: true } });
+      await p.drained(first.events + updated.modifiedCount);
+      const before = (await p.lake())[0];
+      // Fail over: everything written since the snapshot is gone.
+      await restore(keys, '{lag}*', snapshot);
+      const more = await runWorkload({ client, database: 'lag', collections: ['orders'], count: 30, seed: 6 });
+      const total = first.events + updated.modifiedCount + more.events;
+      await p.drained(total, 90_000);
+      const [lake, ...others] = await p.lake();
+      expect(others).toEqual([]); // the same generation
+      expect(lake).toMatchObject({ events: total, maxSeq: total, missing: 0, duplicates: 0, badObjects: [] });
+      expect(lake.objects).toBeGreaterThanOrEqual(before.objects);
+      const { comparison, unknown } = await p.state();
+      expect(unknown).toEqual([]);
+      expect(comparison).toMatchObject({ equal: true, missing: 0, different: 0, extra: 0 });
+      const readerMetrics = await (await fetch(`http://127.0.0.1:${p.readerPort}/metrics`)).text();
+      expect(readerMetrics).toMatch(/runnel_replays_total\{[^}]*\} [1-9]/);
+    } finally {
+      keys.disconnect();
+    }
+  }, 240_000);
+
+  it('history lost with ON_HISTORY_LOST=latest: a new generation, and every later event reaches the lake under it', async () => {
+    const p = await pipeline('hist', { ON_HISTORY_LOST: 'latest' });
+    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    const coll = client.db('hist').collection<{ _id: number; v: number }>('orders');
+    for (let i = 0; i < 30; i++) await coll.insertOne({ _id: i, v: i });
+    await p.drained(30);
+    const g1 = (await p.ready())!.generation!;
+    await p.services.reader.stop('SIGTERM');
+    for (let i = 30; i < 50; i++) await coll.insertOne({ _id: i, v: i }); // the gap: gone from the oplog below
+    mongo.truncateOplog(1);
+    await p.restartReader();
+    await eventually('a new generation', async () => ((await p.ready())?.generation ?? g1) > g1 && (await p.ready())?.state === 'reading', 30_000);
+    for (let i = 50; i < 75; i++) await coll.updateOne({ _id: i % 50 }, { $set: { v: -i } });
+    await p.drained(25);
+    const reports = await p.lake();
+    expect(reports.map((r) => [r.generation, r.events, r.missing, r.duplicates])).toEqual([
+      [g1, 30, 0, 0],
+      [(await p.ready())!.generation, 25, 0, 0],
+    ]);
+  }, 180_000);
+
+  it('a change event above 16 MB reaches the lake whole (OVERSIZE_EVENTS=split, the default)', async () => {
+    const p = await pipeline('big');
+    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    const coll = client.db('big').collection<{ _id: number; [k: string]: unknown }>('docs');
+    await coll.insertOne({ _id: 1, a: 'a'.repeat(8_000_000) });
+    await coll.updateOne({ _id: 1 }, { $set: { b: 'b'.repeat(8_000_000) } }); // fullDocument 16 MB + updatedFields 8 MB
+    await coll.insertOne({ _id: 2, small: true });
+    await p.drained(3, 90_000);
+    const events = await readLakeEnvelopes(s3client, 'lake', 'big/');
+    expect(events.map((e) => [e.seq, e.operation])).toEqual([
+      [1, 'insert'],
+      [2, 'update'],
+      [3, 'insert'],
+    ]);
+    expect(events[1].full_document!.length).toBeGreaterThan(16_000_000);
+    expect(events[1].update_description!.length).toBeGreaterThan(8_000_000);
+  }, 180_000);
+});
+
+/** Every key matching ARGV[1] as (key, DUMP, PTTL) triples, in one script: an atomic snapshot. */
+const DUMP_ALL =
+  "local out = {} for _, k in ipairs(redis.call('KEYS', ARGV[1])) do table.insert(out, k) table.insert(out, redis.call('DUMP', k)) table.insert(out, redis.call('PTTL', k)) end return out";
+
+/** Puts back what DUMP_ALL dumped (key, DUMP, PTTL triples), over whatever is there now, in one script. */
+async function restore(redis: Redis, pattern: string, dumped: unknown[]): Promise<void> {
+  const args: (string | Buffer | number)[] = [];
+  for (let i = 0; i < dumped.length; i += 3) args.push(String(dumped[i]), dumped[i + 1] as Buffer, Math.max(0, Number(String(dumped[i + 2]))));
+  await redis.eval(
+    "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end for i = 2, #ARGV, 3 do redis.call('RESTORE', ARGV[i], ARGV[i + 2], ARGV[i + 1], 'REPLACE') end return 1",
+    0,
+    pattern,
+    ...args,
+  );
+}
+
