@@ -123,7 +123,8 @@ class StreamPosition {
   /** After an event (or a skipped one); `lastFragment`: the token of its last fragment, if it was split. */
   event(token: ResumeToken, lastFragment?: ResumeToken): void {
     this.point = { token };
-    const key = tokenKey(token);
+    // (Keys only for split events: this runs for every event.)
+    const key = lastFragment ? tokenKey(token) : undefined;
     if (lastFragment && tokenKey(lastFragment) === key) {
       this.#fragmentKey = key;
       this.sinceClean++;
@@ -136,7 +137,7 @@ class StreamPosition {
   /** A post-batch token while idle (repeated: it may still be a fragment's). */
   idle(token: ResumeToken): void {
     this.point = { token };
-    if (tokenKey(token) === this.#fragmentKey) return;
+    if (this.#fragmentKey !== undefined && tokenKey(token) === this.#fragmentKey) return;
     this.clean = this.point;
     this.sinceClean = 0;
   }
