@@ -162,6 +162,7 @@ describe('ChangeReaderService', () => {
     expect(source.reads).toHaveLength(1);
     expect(lines.find((l) => l.level === 'fatal')?.msg).toMatch(/HISTORY LOST.*backfill/s);
     expect(await registry.getSingleMetricAsString('runnel_history_lost_total')).toMatch(/stream="db".* 1/);
+    expect(await registry.getSingleMetricAsString('runnel_reader_halted')).toMatch(/stream="db",state="history_lost".*} 1/);
   });
 
   it('ON_HISTORY_LOST=latest: starts a new generation loudly and reads on from now; its ids never collide with the old ones', async () => {

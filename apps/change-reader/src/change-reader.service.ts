@@ -140,6 +140,7 @@ export class ChangeReaderService {
       }
     }
     if (this.#running) this.state = 'stopped';
+    else metrics.readerHalted.labels(this.stream, this.state).set(1);
   }
 
   get #running(): boolean {
@@ -165,7 +166,9 @@ export class ChangeReaderService {
   async #startingPoint(writer: StreamWriter): Promise<{ generation: number; seq: number; token?: ResumeToken; clusterTime?: string }> {
     const { checkpoints, logger, metrics } = this.o;
     const [g, checkpoint] = await Promise.all([checkpoints.generation(this.stream), checkpoints.load(this.stream)]);
-    if (checkpoint) return checkpoint;
+    // A checkpoint of another generation than the stream's is not this stream's position (a
+    // half-deleted state): treated as missing, never read from.
+    if (checkpoint && (!g || checkpoint.generation === g.generation)) return checkpoint;
     if (!g) {
       if (this.generation !== undefined) throw new StreamStateLostError(this.stream, this.generation);
       const generation = await writer.startGeneration(undefined, 'new stream');

@@ -50,9 +50,10 @@ export const ChangeReaderConfigSchema = {
     }
   }, { message: 'must be a JSON array of aggregation stages' }),
   /**
-   * What the reader does when its resume point has left the oplog: `fail` stops reading and reports not ready
-   * until an operator acts; `latest` resets the checkpoint and reads on from now, leaving a gap in the lake
-   * to backfill.
+   * What the reader does when its resume point is gone — it left the oplog (error 286), or the checkpoint
+   * expired or was deleted while the stream's generation record remains: `fail` stops reading and reports not
+   * ready until an operator acts; `latest` starts a new generation (seqs from 1, new object names) reading
+   * from now, leaving a gap in the lake to backfill.
    */
   ON_HISTORY_LOST: env.oneOf(['fail', 'latest'], 'fail'),
   /**
@@ -83,8 +84,9 @@ export const ChangeReaderConfigSchema = {
    */
   HOLDER_ID: env.str(`${hostname()}-${process.pid}`),
   /**
-   * Seconds the stream's checkpoint stays in Redis after its last update; a reader stopped longer finds none
-   * and starts afresh (MongoDB: from now, so the gap is lost). Keep it about as long as the oplog window.
+   * Seconds the stream's checkpoint stays in Redis after its last update (an idle reader keeps refreshing it);
+   * a reader stopped longer finds it gone, which is never a silent restart: ON_HISTORY_LOST decides (stop, or
+   * a new generation from now). Keep it at least as long as the oplog window.
    */
   CHECKPOINT_TTL: env.int(14 * 24 * 3600, { min: 60 }),
   /** Database name in synthetic events, and the synthetic stream's name (its checkpoint and lease keys). */

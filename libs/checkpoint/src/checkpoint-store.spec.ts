@@ -156,6 +156,17 @@ describe('CheckpointStore watermark', () => {
   });
 });
 
+describe('an expired checkpoint', () => {
+  it('is not recreated by a late completion (it would have no generation): it stays missing for the reader to see', async () => {
+    const { store, writer: w, gen, prefix } = await fresh();
+    const b = await batch(w, gen, 'c', 1, 5);
+    await redis.del(`${prefix}:ckpt:${S}`); // the TTL ran out (pending and meta linger a moment)
+    expect(await store.complete(S, b)).toBeUndefined();
+    expect(await store.load(S)).toBeUndefined();
+    expect(await store.generation(S)).toMatchObject({ generation: gen });
+  });
+});
+
 describe('generations', () => {
   it('a new generation starts above the old one, drops its state, and old batch ids cannot touch it', async () => {
     const { store, writer: w, gen } = await fresh();

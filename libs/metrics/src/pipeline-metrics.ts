@@ -27,6 +27,7 @@ export function pipelineMetrics(registry: Registry) {
     generationsStarted: new Counter({ name: 'runnel_generations_started_total', help: 'New generations begun, by reason (new stream, history lost, checkpoint missing)', labelNames: ['stream', 'reason'] as const, registers }),
     replays: new Counter({ name: 'runnel_replays_total', help: 'Reads restarted from the checkpoint because Redis lost state the reader had written, by reason', labelNames: ['stream', 'reason'] as const, registers }),
     keptFirst: new Counter({ name: 'runnel_objects_kept_first_total', help: 'Rebuilt objects whose bytes differed from the object already stored under the same identity (the first stored is kept)', registers }),
+    readerHalted: new Gauge({ name: 'runnel_reader_halted', help: '1 while the reader has stopped for an operator (state history_lost, state_lost or oversize_event)', labelNames: ['stream', 'state'] as const, registers }),
     historyLost: new Counter({ name: 'runnel_history_lost_total', help: 'Change stream history lost (error 286) occurrences', labelNames: ['stream'] as const, registers }),
   };
 }

@@ -18,7 +18,11 @@
 
   Output:
     the checkpoint seq, or nil when the stream has none.
+
+  It never creates the checkpoint: one that is gone (expired, deleted) stays gone, so the reader
+  sees a missing checkpoint (ON_HISTORY_LOST decides) instead of one without a generation.
 ]]
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if raw then
   local r = cjson.decode(raw)
