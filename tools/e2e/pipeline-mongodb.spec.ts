@@ -8,14 +8,19 @@ import { compareStates, serverCollectionState } from '../chaos/collection-state'
 import { runWorkload } from '../mongo/workload';
 
 /**
- * The pipeline on the MongoDB stand-in, through the real driver, where a real MongoDB differs from
+ * The pipeline on the MongoDB stand-in (or, with MONGODB_URI set, on that real replica set: the
+ * scenarios that steer the server itself — a forced history loss — then skip), through the real driver, where a real MongoDB differs from
  * a source whose documents never change: updateLookup reads a document as it is when the event is
  * read, so a replay sees other versions than the first read did. Each scenario checks the lake
  * twice: every event exactly once (verifyLake), and the collections' current state computed from
  * the lake equal to what the driver's find() returns.
  */
 describe('pipeline on the MongoDB stand-in (real driver)', () => {
-  let mongo: MongoStandIn;
+  /** A real deployment to run against instead of the stand-in (its databases shop, lag, big are dropped). */
+  const realUri = process.env.MONGODB_URI;
+  const standInOnly = realUri ? it.skip : it;
+  let mongo: MongoStandIn | undefined;
+  let uri: string;
   let redis: RedisServer;
   let s3: S3Server;
   let client: MongoClient;
@@ -23,8 +28,10 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
   const running: ServiceProcess[] = [];
 
   beforeAll(async () => {
-    [mongo, redis, s3] = await Promise.all([MongoStandIn.start(), RedisServer.start(), S3Server.start(['lake'])]);
-    client = new MongoClient(mongo.uri);
+    [mongo, redis, s3] = await Promise.all([realUri ? undefined : MongoStandIn.start(), RedisServer.start(), S3Server.start(['lake'])]);
+    uri = realUri ?? mongo!.uri;
+    client = new MongoClient(uri);
+    if (realUri) for (const db of ['shop', 'lag', 'big']) await client.db(db).dropDatabase();
     s3client = new S3Client(s3.clientConfig);
   });
   afterAll(async () => {
@@ -39,7 +46,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     const common = { REDIS_URL: redis.url, QUEUE_PREFIX: `{${db}}`, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
     const readerPort = await freePort();
     const readerEnv = {
-      ...common, METRICS_PORT: String(readerPort), SOURCE: 'mongodb', MONGODB_URI: mongo.uri, MONGODB_DATABASE: db, FULL_DOCUMENT: 'updateLookup',
+      ...common, METRICS_PORT: String(readerPort), SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: db, FULL_DOCUMENT: 'updateLookup',
       BATCH_SIZE: '40', BATCH_TIMEOUT_MS: '1000', LEASE_TTL_MS: '3000', ...reader,
     };
     const services = {
@@ -144,7 +151,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     }
   }, 240_000);
 
-  it('history lost with ON_HISTORY_LOST=latest: a new generation, and every later event reaches the lake under it', async () => {
+  standInOnly('history lost with ON_HISTORY_LOST=latest: a new generation, and every later event reaches the lake under it', async () => {
     const p = await pipeline('hist', { ON_HISTORY_LOST: 'latest' });
     await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
     const coll = client.db('hist').collection<{ _id: number; v: number }>('orders');
@@ -153,7 +160,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     const g1 = (await p.ready())!.generation!;
     await p.services.reader.stop('SIGTERM');
     for (let i = 30; i < 50; i++) await coll.insertOne({ _id: i, v: i }); // the gap: gone from the oplog below
-    mongo.truncateOplog(1);
+    mongo!.truncateOplog(1);
     await p.restartReader();
     await eventually('a new generation', async () => ((await p.ready())?.generation ?? g1) > g1 && (await p.ready())?.state === 'reading', 30_000);
     for (let i = 50; i < 75; i++) await coll.updateOne({ _id: i % 50 }, { $set: { v: -i } });
