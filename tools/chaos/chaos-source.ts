@@ -64,6 +64,8 @@ export interface ChaosSource {
   expectedEvents(): Promise<number>;
   /** After the lake has settled: the source's own checks, as a record for the report. */
   check(s3: S3Client, bucket: string, prefix: string): Promise<SourceCheck>;
+  /** When the pipeline does not settle: lines saying what the lake lacks, for the failure message. */
+  diagnose?(s3: S3Client, bucket: string, prefix: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 

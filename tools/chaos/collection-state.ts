@@ -1,56 +1,16 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { EJSON } from 'bson';
-import type { Document, MongoClient } from 'mongodb';
-import { type ChangeEnvelope, decodeObject, parseObjectKey } from '@runnel/lake';
-
-/** Collection `db.coll` → document `_id` (canonical EJSON) → the document (canonical EJSON). */
-export type CollectionState = Map<string, Map<string, string>>;
-
-const canonical = (value: unknown) => EJSON.stringify(value as Document, { relaxed: false });
-/** EJSON text as the lake holds it → the same value as canonical EJSON (one spelling per value). */
-const recanonical = (text: string) => canonical(EJSON.parse(text, { relaxed: false }));
+import type { MongoClient } from 'mongodb';
+import { canonicalEjson, type CollectionsState } from '@runnel/lake';
 
 /**
- * The collections' current state computed from the lake: every event of `stream` under `prefix`,
- * in (generation, seq) order; an insert, replace or update with a document sets the `_id`'s
- * version, a delete removes it, an update whose lookup found nothing (deleted since) changes
- * nothing (the delete follows). Needs `fullDocument: updateLookup` (or post-images) to be complete.
+ * The collections on the server, through the driver (`find()` of every collection, BSON types kept as
+ * they are), shaped as libs/lake's lakeState shapes the lake's: `db.coll` → `_id` → document, canonical EJSON.
  */
-// TODO(issue 8): switch to libs/lake's lake-state once it lands.
-export async function lakeCollectionState(s3: S3Client, bucket: string, prefix: string, stream: string): Promise<CollectionState> {
-  const events: (ChangeEnvelope & { generation?: number })[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }));
-    for (const item of page.Contents ?? []) {
-      const parsed = parseObjectKey(item.Key!);
-      if (!parsed || parsed.stream !== stream) continue;
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: item.Key! }));
-      for (const e of decodeObject(Buffer.from(await res.Body!.transformToByteArray()), parsed.extension)) events.push({ ...e, generation: parsed.generation });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  events.sort((a, b) => (a.generation ?? 1) - (b.generation ?? 1) || a.seq - b.seq);
-  const state: CollectionState = new Map();
-  for (const e of events) {
-    if (!e.collection || !e.document_key) continue;
-    const ns = `${e.database}.${e.collection}`;
-    let docs = state.get(ns);
-    if (!docs) state.set(ns, (docs = new Map()));
-    const id = canonical((EJSON.parse(e.document_key, { relaxed: false }) as Document)['_id']);
-    if (e.operation === 'delete') docs.delete(id);
-    else if ((e.operation === 'insert' || e.operation === 'replace' || e.operation === 'update') && e.full_document !== null) docs.set(id, recanonical(e.full_document));
-  }
-  return state;
-}
-
-/** The same from the server, through the driver (`find()` of every collection, BSON types kept as they are). */
-export async function serverCollectionState(client: MongoClient, database: string, collections: string[]): Promise<CollectionState> {
-  const state: CollectionState = new Map();
+export async function serverCollectionState(client: MongoClient, database: string, collections: string[]): Promise<CollectionsState> {
+  const state: CollectionsState = new Map();
   for (const name of collections) {
     const docs = new Map<string, string>();
     // promoteValues: false keeps int32, double and int64 as their BSON types, so a double 5.0 and an int 5 differ.
-    for await (const d of client.db(database).collection(name).find({}, { promoteValues: false, promoteLongs: false, promoteBuffers: false })) docs.set(canonical(d['_id']), canonical(d));
+    for await (const d of client.db(database).collection(name).find({}, { promoteValues: false, promoteLongs: false, promoteBuffers: false })) docs.set(canonicalEjson(d['_id']), canonicalEjson(d));
     state.set(`${database}.${name}`, docs);
   }
   return state;
@@ -69,7 +29,7 @@ export interface StateComparison {
 }
 
 /** Document by document, as canonical EJSON text (field order and BSON types included). */
-export function compareStates(lake: CollectionState, server: CollectionState): StateComparison {
+export function compareStates(lake: CollectionsState, server: CollectionsState): StateComparison {
   const c: StateComparison = { equal: true, documents: 0, missing: 0, different: 0, extra: 0, samples: [] };
   const note = (line: string) => c.samples.length < 5 && c.samples.push(line);
   const short = (s: string | undefined) => (s && s.length > 300 ? `${s.slice(0, 300)}… (${s.length} chars)` : s);

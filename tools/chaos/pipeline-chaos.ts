@@ -89,6 +89,8 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
   let redisRestarts = 0;
 
   let readers: ReaderReplica[] = [];
+  /** Each replica's output from its earlier processes (a failure shows the whole story). */
+  const history = new Map<string, string>();
   let readerEnv: Record<string, string> = {};
   const replica = (name: string, holder: string, port: number): ReaderReplica => {
     const p = new ServiceProcess('change-reader', {
@@ -107,6 +109,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (signal === 'SIGKILL') kills[r.name]++;
     },
     startReader(r) {
+      history.set(r.name, `${history.get(r.name) ?? ''}${r.process.stdout}${r.process.stderr}--- restarted\n`);
       const next = replica(r.name, r.holder, r.port);
       readers = readers.map((x) => (x.name === r.name ? next : x));
       return next;
@@ -182,17 +185,33 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const r of readers) if (!r.process.running) harness.startReader(r);
     const expected = await source.expectedEvents();
     log(`chaos: the source is done: ${expected} events; waiting for the checkpoint`);
+    let statuses: (ReaderStatus | undefined)[] = [];
     await eventually(
       'the pipeline to settle',
       async () => {
-        const statuses = await Promise.all(readers.map((r) => r.status()));
+        statuses = await Promise.all(readers.map((r) => r.status()));
         const stuck = statuses.find((s) => s?.state === 'history_lost');
         if (stuck) throw new Error('a reader reports history lost');
         return Math.max(...statuses.map((s) => s?.checkpointSeq ?? 0)) >= expected;
       },
       180_000,
       250,
-    );
+    ).catch(async (err: Error) => {
+      // What the services were doing and what the lake lacks, for whoever reads the failure.
+      const tail = (p: ServiceProcess) => `${p.stdout}${p.stderr}`.split('\n').filter(Boolean).slice(-15).join('\n    ');
+      const story = (r: ReaderReplica) =>
+        `${history.get(r.name) ?? ''}${r.process.stdout}${r.process.stderr}`
+          .split('\n')
+          .filter((l) => /resum|lease|generation|history|fenc|lost|error|warn|restarted|"level":"(info|warn|error|fatal)"/i.test(l))
+          .slice(-40)
+          .join('\n    ');
+      const readersNow = readers.map((r, i) => `${r.name}: ${JSON.stringify(statuses[i])}\n    ${story(r)}`);
+      const others = [...services].map(([app, p]) => `${app} (${p.running ? 'running' : 'exited'}):\n    ${tail(p)}`);
+      const s3c = new S3Client(s3.clientConfig);
+      const lake = await source.diagnose?.(s3c, 'lake', 'chaos/').catch((e: Error) => [`(diagnosis failed: ${e.message})`]);
+      s3c.destroy();
+      throw new Error(`${err.message} (expected ${expected} events)\n  ${[...readersNow, ...others, ...(lake ?? [])].join('\n  ')}`);
+    });
     const client = new S3Client(s3.clientConfig);
     const keys = new Redis(redis.url);
     try {

@@ -1,5 +1,5 @@
 /**
- * npm run chaos:pipeline -- [events=200000] [seconds=120] [rate=2000] [--source=synthetic|standin]
+ * npm run chaos:pipeline -- [events=200000] [seconds=120] [rate=2000] [--source=synthetic|standin] [--seed=N]
  *
  * The long chaos run: the three built services, a real redis-server and s3rver; a random service
  * killed with SIGKILL every 1–3 s, one Redis restart and an S3 503 window; then the lake is read back.
@@ -17,7 +17,7 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const sourceName = flag('source') ?? 'synthetic';
 const [events = 200_000, seconds = 120, rate = 2000] = args.filter((a) => !a.startsWith('--')).map(Number);
-const seed = Date.now() % 100_000;
+const seed = Number(flag('seed') ?? Date.now() % 100_000);
 
 if (!['synthetic', 'standin'].includes(sourceName)) {
   process.stderr.write(`chaos:pipeline: --source must be synthetic or standin, not ${sourceName}\n`);
@@ -25,6 +25,7 @@ if (!['synthetic', 'standin'].includes(sourceName)) {
 }
 const source = sourceName === 'standin' ? standInChaosSource({ events, rate, seed, oversizeEvent: !args.includes('--no-oversize') }) : undefined;
 
+process.stdout.write(`chaos: source ${sourceName}, seed ${seed} (--seed=${seed} repeats the same kills and writes)\n`);
 runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed, source, log: (l) => process.stdout.write(`${l}\n`) }).then(
   (r) => {
     process.stdout.write(`\n${describeChaos(r).join('\n')}\n`);

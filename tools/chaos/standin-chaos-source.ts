@@ -1,9 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { MongoClient } from 'mongodb';
+import { EJSON } from 'bson';
+import { type Document, MongoClient, type ResumeToken, type Timestamp } from 'mongodb';
 import { eventually, MongoStandIn } from '@runnel/testing';
 import { describeWorkload, runWorkload, type WorkloadReport } from '../mongo/workload';
 import type { ChaosHarness, ChaosScenario, ChaosSource, ReaderReplica, SourceCheck } from './chaos-source';
-import { compareStates, lakeCollectionState, serverCollectionState } from './collection-state';
+import { canonicalEjson, type ChangeEnvelope, lakeState, readLakeEnvelopes } from '@runnel/lake';
+import { compareStates, serverCollectionState } from './collection-state';
 
 export interface StandInChaosOptions {
   /** Change events the workload writes. */
@@ -37,6 +39,48 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
   const writer = new AbortController();
   let workload: Promise<WorkloadReport> | undefined;
   let done: WorkloadReport | undefined;
+  /** The database stream's position before the first write: where the source's own event list starts. */
+  let startToken: ResumeToken | undefined;
+
+  /**
+   * Every change event the stand-in has for the database since the start, as `cluster time|collection|
+   * document key` (the big fields projected out, so no event needs splitting), read through the driver.
+   */
+  async function sourceEvents(): Promise<string[]> {
+    const cs = client!.db(DATABASE).watch([{ $project: { fullDocument: 0, updateDescription: 0 } }], { resumeAfter: startToken, maxAwaitTimeMS: 100 });
+    const out: string[] = [];
+    try {
+      for (let idle = 0; idle < 3; ) {
+        const e = (await cs.tryNext()) as (Document & { clusterTime: Timestamp }) | null;
+        if (!e) {
+          idle++;
+          continue;
+        }
+        idle = 0;
+        out.push(`${e.clusterTime.high >>> 0}.${e.clusterTime.low >>> 0}|${String(e['ns']?.coll)}|${canonicalEjson(e['documentKey'])}`);
+      }
+    } finally {
+      await cs.close();
+    }
+    return out;
+  }
+  const lakeKey = (e: ChangeEnvelope) => `${e.cluster_time}|${e.collection}|${e.document_key === null ? null : canonicalEjson(EJSON.parse(e.document_key, { relaxed: false }))}`;
+
+  /** Source events the lake lacks, and lake events the source does not have (first few of each), with their lake neighbours. */
+  async function compareEvents(lakeEvents: ChangeEnvelope[]): Promise<{ source: number; missing: string[]; extra: string[] }> {
+    const source = await sourceEvents();
+    const inLake = new Map(lakeEvents.map((e) => [lakeKey(e), e]));
+    const inSource = new Set(source);
+    const missing: string[] = [];
+    source.forEach((k, i) => {
+      if (inLake.has(k)) return;
+      const before = source.slice(0, i).reverse().find((x) => inLake.has(x));
+      const after = source.slice(i + 1).find((x) => inLake.has(x));
+      missing.push(`${k} (between lake seq ${before ? inLake.get(before)!.seq : '–'} and ${after ? inLake.get(after)!.seq : '–'})`);
+    });
+    const extra = lakeEvents.filter((e) => !inSource.has(lakeKey(e))).map((e) => `seq ${e.seq}: ${lakeKey(e)}`);
+    return { source: source.length, missing, extra };
+  }
 
   const historyLost: ChaosScenario = {
     name: 'history-lost',
@@ -108,6 +152,8 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       // values, so FULL_DOCUMENT=updateLookup set explicitly is refused at start-up (reported).
       OVERSIZE_EVENTS: 'split',
       ON_HISTORY_LOST: 'fail',
+      // Lease, resume and generation lines: a failed run's message shows each replica's story.
+      LOG_LEVEL: 'info',
     }),
     async begin(h: ChaosHarness) {
       // Write only once the stream has a position: a reader that started "from now" and died before
@@ -119,6 +165,10 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
         }
         return undefined;
       }, 60_000, 200);
+      const cs = client!.db(DATABASE).watch([], { maxAwaitTimeMS: 50 });
+      await cs.tryNext();
+      startToken = cs.resumeToken;
+      await cs.close();
       h.log(`chaos: ${r.name} reads the stand-in from its first position; the workload writer starts (${o.events} events at ${o.rate}/s)`);
       workload = runWorkload({ client, database: DATABASE, collections: COLLECTIONS, count: o.events, rate: o.rate, seed: o.seed ?? 1, oversizeEvent: o.oversizeEvent ?? true, signal: writer.signal });
       workload.catch(() => undefined);
@@ -128,18 +178,28 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       return done.events;
     },
     async check(s3: S3Client, bucket: string, prefix: string): Promise<SourceCheck> {
-      const lake = await lakeCollectionState(s3, bucket, prefix, DATABASE);
+      // The stream is the database watched (MONGODB_DATABASE, all its collections).
+      const envelopes = await readLakeEnvelopes(s3, bucket, prefix, DATABASE);
+      const lake = lakeState(envelopes);
       const server = await serverCollectionState(client!, DATABASE, COLLECTIONS);
-      const c = compareStates(lake, server);
+      const c = compareStates(lake.collections, server);
+      const ev = await compareEvents(envelopes);
       return {
-        ok: c.equal,
+        ok: c.equal && lake.unknown.length === 0 && ev.missing.length === 0 && ev.extra.length === 0,
         lines: [
           `workload: ${done ? describeWorkload(done) : 'not run'}`,
-          `state: ${c.documents} documents on the stand-in; lake state ${c.equal ? '= stand-in state, document by document' : `DIFFERS: ${c.missing} missing, ${c.different} different, ${c.extra} extra`}`,
+          `events: ${ev.source} on the stand-in; ${ev.missing.length === 0 && ev.extra.length === 0 ? 'each one in the lake (by cluster time, collection and key)' : `${ev.missing.length} NOT in the lake, ${ev.extra.length} in the lake but not on the stand-in`}`,
+          ...[...ev.missing, ...ev.extra].slice(0, 10).map((x) => `  ${x}`),
+          `state: ${c.documents} documents on the stand-in; lake state (libs/lake lakeState over ${lake.events} events) ${c.equal ? '= stand-in state, document by document' : `DIFFERS: ${c.missing} missing, ${c.different} different, ${c.extra} extra`}` +
+            `${lake.unknown.length ? `; ${lake.unknown.length} documents whose last event carried no version` : ''}`,
           ...c.samples.map((s) => `  ${s}`),
         ],
-        details: { workload: done, state: c },
+        details: { workload: done, state: c, unknown: lake.unknown.length },
       };
+    },
+    async diagnose(s3: S3Client, bucket: string, prefix: string) {
+      const ev = await compareEvents(await readLakeEnvelopes(s3, bucket, prefix, DATABASE));
+      return [`events: ${ev.source} on the stand-in, ${ev.missing.length} not in the lake, ${ev.extra.length} in the lake only`, ...[...ev.missing, ...ev.extra].slice(0, 20).map((x) => `  ${x}`)];
     },
     async stop() {
       writer.abort();
