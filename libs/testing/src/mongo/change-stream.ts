@@ -8,7 +8,7 @@ import type { Oplog, OplogEntry } from './oplog';
 import { decodeToken, encodeToken, type ResumeToken, tokenTimestamp } from './resume-token';
 import { ServerError } from './server-error';
 import { BSON_OBJ_MAX_INTERNAL_SIZE, BSON_OBJ_MAX_USER_SIZE, MAX_CHANGE_EVENT_SIZE, splitEvent } from './split-event';
-import { toBson } from './raw-bson';
+import { BatchBuilder, toBson } from './raw-bson';
 
 /**
  * A change stream cursor: a position in the oplog, the stream's scope (a collection, a database,
@@ -32,7 +32,7 @@ export const HISTORY_LOST_MESSAGE = 'Resume of change stream was not possible, a
 const NOT_FOUND_MESSAGE = 'cannot resume stream; the resume token was not found.';
 
 export interface Batch {
-  docs: Buffer[];
+  docs: BatchBuilder;
   pbrt: ResumeToken;
   /** The stream ended (invalidate): the cursor is closed. */
   closed: boolean;
@@ -151,18 +151,12 @@ export class ChangeStreamCursor {
    * Throws a ServerError (and the cursor is dead) when an event cannot be delivered.
    */
   collect(limit: number, now: () => Timestamp): Batch {
-    const docs: Buffer[] = [];
-    let bytes = 0;
+    const batch = new BatchBuilder();
     let lastToken: ResumeToken | undefined;
     const oplog = this.ctx.oplog;
-    const room = (size: number) => docs.length === 0 || bytes + size <= BSON_OBJ_MAX_USER_SIZE;
-    const push = (b: Buffer, token: ResumeToken) => {
-      docs.push(b);
-      bytes += b.length;
-      lastToken = token;
-    };
+    const room = (size: number) => batch.count === 0 || batch.bytes + size <= BSON_OBJ_MAX_USER_SIZE;
     let full = false;
-    while (docs.length < limit && !this.closed) {
+    while (batch.count < limit && !this.closed) {
       if (this.#fragments.length > 0) {
         const f = this.#fragments[0];
         if (!room(f.bytes.length)) {
@@ -170,7 +164,8 @@ export class ChangeStreamCursor {
           break;
         }
         this.#fragments.shift();
-        push(f.bytes, f.token);
+        batch.push(f.bytes);
+        lastToken = f.token;
         continue;
       }
       if (this.#invalidateAfter) {
@@ -179,7 +174,7 @@ export class ChangeStreamCursor {
         const out = this.pipeline.apply(renderInvalidate(e, token));
         this.#invalidateAfter = undefined;
         this.closed = true;
-        if (out) push(toBson(out), token);
+        if (out) batch.push(toBson(out));
         lastToken = token;
         break;
       }
@@ -190,7 +185,7 @@ export class ChangeStreamCursor {
         this.pos = e.pos;
         continue;
       }
-      const token = encodeToken({ ts: e.ts, kind: 'event', instance: this.ctx.instance, pos: e.pos });
+      const token = (e.token ??= encodeToken({ ts: e.ts, kind: 'event', instance: this.ctx.instance, pos: e.pos }));
       const out = this.pipeline.apply(renderEvent(e, token, this.render));
       const skip = this.#skipFragments?.pos === e.pos ? this.#skipFragments.count : 0;
       this.#skipFragments = undefined;
@@ -200,8 +195,9 @@ export class ChangeStreamCursor {
         if (this.#invalidates(e)) this.#invalidateAfter = e;
         continue;
       }
-      const b = toBson(out);
-      if (b.length > MAX_CHANGE_EVENT_SIZE && this.pipeline.split) {
+      const limitFor = this.pipeline.split ? MAX_CHANGE_EVENT_SIZE : BSON_OBJ_MAX_INTERNAL_SIZE;
+      const { size, kept } = batch.pushEvent(out, (n) => n <= limitFor && skip === 0 && room(n));
+      if (!kept && size > MAX_CHANGE_EVENT_SIZE && this.pipeline.split) {
         const fragments = splitEvent(out, (fragment) => encodeToken({ ts: e.ts, kind: 'event', instance: this.ctx.instance, pos: e.pos, fragment }), skip);
         if (fragments.length === 0) {
           throw new ServerError(280, 'Attempted to resume from a split event, but the resumed stream produced a different split. Ensure that the pipeline used to resume is the same as the original');
@@ -212,26 +208,26 @@ export class ChangeStreamCursor {
         continue;
       }
       if (skip > 0) throw new ServerError(280, NOT_FOUND_MESSAGE);
-      if (b.length > BSON_OBJ_MAX_INTERNAL_SIZE) {
+      if (size > BSON_OBJ_MAX_INTERNAL_SIZE) {
         throw new ServerError(
           10334,
-          `BSONObj size: ${b.length} (0x${b.length.toString(16).toUpperCase()}) is invalid. Size must be between 0 and ${BSON_OBJ_MAX_INTERNAL_SIZE}(16MB) First element: _id: { _data: "${token._data}" }`,
+          `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. Size must be between 0 and ${BSON_OBJ_MAX_INTERNAL_SIZE}(16MB) First element: _id: { _data: "${token._data}" }`,
         );
       }
-      if (!room(b.length)) {
-        // Not consumed: the next batch renders it again.
+      if (!kept) {
+        // No room left in this batch: not consumed, the next batch renders it again.
         full = true;
         break;
       }
       this.pos = e.pos;
-      push(b, token);
+      lastToken = token;
       if (this.#invalidates(e)) this.#invalidateAfter = e;
     }
-    if (docs.length >= limit) full = true;
+    if (batch.count >= limit) full = true;
     const more = this.closed ? false : full && (this.#fragments.length > 0 || this.#invalidateAfter !== undefined || this.pos < oplog.last);
     if (this.closed || this.#fragments.length > 0 || this.#invalidateAfter || more) this.#pbrt = lastToken ?? this.#pbrt;
     else this.#pbrt = this.#highWaterMark(now());
-    return { docs, pbrt: this.#pbrt, closed: this.closed };
+    return { docs: batch, pbrt: this.#pbrt, closed: this.closed };
   }
 }
 

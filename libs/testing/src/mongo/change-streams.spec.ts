@@ -52,7 +52,7 @@ describe('MongoStandIn change streams (real driver)', () => {
 
   it('gives tokens in the server shape, 82 + seconds + increment, matching clusterTime', async () => {
     const c = client.db('cs').collection(name());
-    const cs = c.watch();
+    const cs = c.watch([], { maxAwaitTimeMS: 100 });
     await cs.tryNext();
     await c.insertOne({ a: 1 });
     const [e] = await take(cs, 1);
@@ -85,12 +85,12 @@ describe('MongoStandIn change streams (real driver)', () => {
 
   it('resumes with resumeAfter exactly after the given event: no loss, no repeat', async () => {
     const c = client.db('cs').collection(name());
-    const cs = c.watch();
+    const cs = c.watch([], { maxAwaitTimeMS: 100 });
     await cs.tryNext();
     await c.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i as never })));
     const first = await take(cs, 4);
     await cs.close();
-    const resumed = c.watch([], { resumeAfter: first[3]._id });
+    const resumed = c.watch([], { maxAwaitTimeMS: 100, resumeAfter: first[3]._id });
     const rest = await take(resumed, 6);
     expect(rest.map((e) => (e as Document)['documentKey']._id)).toEqual([4, 5, 6, 7, 8, 9]);
     await c.insertOne({ _id: 10 as never });
@@ -100,12 +100,12 @@ describe('MongoStandIn change streams (real driver)', () => {
 
   it('resumes with startAtOperationTime at the first event at or after that time', async () => {
     const c = client.db('cs').collection(name());
-    const cs = c.watch();
+    const cs = c.watch([], { maxAwaitTimeMS: 100 });
     await cs.tryNext();
     await c.insertMany([{ _id: 1 as never }, { _id: 2 as never }, { _id: 3 as never }]);
     const events = (await take(cs, 3)) as Document[];
     await cs.close();
-    const from = c.watch([], { startAtOperationTime: events[1]['clusterTime'] as Timestamp });
+    const from = c.watch([], { maxAwaitTimeMS: 100, startAtOperationTime: events[1]['clusterTime'] as Timestamp });
     expect((await take(from, 2)).map((e) => (e as Document)['documentKey']._id)).toEqual([2, 3]);
     await from.close();
   });
@@ -132,14 +132,14 @@ describe('MongoStandIn change streams (real driver)', () => {
     // The idle token is a valid resume point: nothing before it comes back, what follows does.
     await cs.close();
     await c.insertOne({ _id: 'after' as never });
-    const resumed = c.watch([], { resumeAfter: later });
+    const resumed = c.watch([], { maxAwaitTimeMS: 100, resumeAfter: later });
     expect(((await take(resumed, 1))[0] as Document)['documentKey']._id).toBe('after');
     await resumed.close();
   });
 
   it('updateLookup returns the document as it is when the event is read, or null once deleted', async () => {
     const c = client.db('cs').collection(name());
-    const cs = c.watch([], { fullDocument: 'updateLookup' });
+    const cs = c.watch([], { maxAwaitTimeMS: 100, fullDocument: 'updateLookup' });
     await cs.tryNext();
     await c.insertOne({ _id: 1 as never, v: 0 });
     await c.updateOne({ _id: 1 as never }, { $set: { v: 1 } });
@@ -162,7 +162,7 @@ describe('MongoStandIn change streams (real driver)', () => {
   it('ends a collection stream with invalidate on rename; startAfter continues, resumeAfter is refused (260)', async () => {
     const db = client.db('cs');
     const c = db.collection(name());
-    const cs = c.watch();
+    const cs = c.watch([], { maxAwaitTimeMS: 100 });
     await cs.tryNext();
     await c.insertOne({ _id: 1 as never });
     await c.rename(`${c.collectionName}_renamed`);
@@ -170,10 +170,10 @@ describe('MongoStandIn change streams (real driver)', () => {
     expect(ops(events as ChangeStreamDocument[])).toEqual(['insert', 'rename', 'invalidate']);
     expect(events[1]['to']).toEqual({ db: 'cs', coll: `${c.collectionName}_renamed` });
     const invalidate = events[2]['_id'];
-    const bad = c.watch([], { resumeAfter: invalidate });
+    const bad = c.watch([], { maxAwaitTimeMS: 100, resumeAfter: invalidate });
     await expect(bad.next()).rejects.toMatchObject({ code: 260 });
     await bad.close();
-    const again = c.watch([], { startAfter: invalidate });
+    const again = c.watch([], { maxAwaitTimeMS: 100, startAfter: invalidate });
     await again.tryNext();
     await c.insertOne({ _id: 'new' as never });
     expect(((await take(again, 1))[0] as Document)['documentKey']._id).toBe('new');
@@ -182,19 +182,19 @@ describe('MongoStandIn change streams (real driver)', () => {
 
   it('starts after an event with startAfter', async () => {
     const c = client.db('cs').collection(name());
-    const cs = c.watch();
+    const cs = c.watch([], { maxAwaitTimeMS: 100 });
     await cs.tryNext();
     await c.insertMany([{ _id: 1 as never }, { _id: 2 as never }]);
     const [e1] = await take(cs, 1);
     await cs.close();
-    const from = c.watch([], { startAfter: e1._id });
+    const from = c.watch([], { maxAwaitTimeMS: 100, startAfter: e1._id });
     expect(((await take(from, 1))[0] as Document)['documentKey']._id).toBe(2);
     await from.close();
   });
 
   it('sends the $changeStream options as the driver gave them (recorded)', async () => {
     const c = client.db('cs').collection(name());
-    const cs = c.watch([{ $match: { operationType: 'insert' } }], { fullDocument: 'updateLookup', showExpandedEvents: true });
+    const cs = c.watch([{ $match: { operationType: 'insert' } }], { maxAwaitTimeMS: 100, fullDocument: 'updateLookup', showExpandedEvents: true });
     await cs.tryNext();
     const agg = m.changeStreamAggregates().at(-1)!;
     expect(agg.options).toMatchObject({ fullDocument: 'updateLookup', showExpandedEvents: true });

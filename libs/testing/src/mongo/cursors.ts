@@ -1,7 +1,7 @@
 import { type Document } from 'bson';
 import type { ChangeStreamCursor } from './change-stream';
 import { BSON_OBJ_MAX_USER_SIZE } from './split-event';
-import { toBson } from './raw-bson';
+import { BatchBuilder, toBson } from './raw-bson';
 
 /**
  * Open cursors by id: query cursors (`find`, `aggregate` without `$changeStream`, `listCollections`…)
@@ -21,14 +21,12 @@ export class QueryCursor {
   ) {}
 
   /** The next batch: at most `limit` documents and 16 MiB (at least one). */
-  take(limit: number): { docs: Buffer[]; exhausted: boolean } {
-    const out: Buffer[] = [];
-    let bytes = 0;
-    while (this.#next < this.docs.length && out.length < limit) {
+  take(limit: number): { docs: BatchBuilder; exhausted: boolean } {
+    const out = new BatchBuilder();
+    while (this.#next < this.docs.length && out.count < limit) {
       const b = toBson(this.docs[this.#next]);
-      if (out.length > 0 && bytes + b.length > BSON_OBJ_MAX_USER_SIZE) break;
+      if (out.count > 0 && out.bytes + b.length > BSON_OBJ_MAX_USER_SIZE) break;
       out.push(b);
-      bytes += b.length;
       this.#next++;
     }
     return { docs: out, exhausted: this.#next >= this.docs.length };

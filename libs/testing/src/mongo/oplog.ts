@@ -49,6 +49,8 @@ export interface OplogEntry {
   /** Set when the write came with a session in a transaction. */
   lsid?: Document;
   txnNumber?: Long;
+  /** The entry's resume token, made on first read. */
+  token?: { _data: string };
 }
 
 export type NewEntry = Omit<OplogEntry, 'pos' | 'ts' | 'wallTime'>;

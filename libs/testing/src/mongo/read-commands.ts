@@ -124,7 +124,7 @@ const getMore: CommandHandler = async (state, req) => {
   };
   let batch = collect();
   // awaitData: an empty batch waits for the next write, up to maxTimeMS.
-  while (batch.docs.length === 0 && !batch.closed && Date.now() < until && !state.stopping) {
+  while (batch.docs.count === 0 && !batch.closed && Date.now() < until && !state.stopping) {
     await state.oplog.waitForAppend(until - Date.now());
     if (c.killed) throw new ServerError(237, `operation was interrupted because cursor id ${id} was killed`);
     batch = collect();

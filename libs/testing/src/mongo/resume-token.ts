@@ -29,15 +29,25 @@ export interface ResumeToken {
   _data: string;
 }
 
-const KIND_CODE: Record<TokenKind, string> = { event: '04', invalidate: '0E', hwm: '00' };
 const CODE_KIND: Record<string, TokenKind> = { '04': 'event', '0E': 'invalidate', '00': 'hwm' };
 
-const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+const KIND_BYTE: Record<TokenKind, number> = { event: 0x04, invalidate: 0x0e, hwm: 0x00 };
+/** Scratch space for one token (27 bytes), turned into hex at once: tokens are made per event, so this is hot. */
+const scratch = Buffer.alloc(27);
 
 export function encodeToken(d: TokenData): ResumeToken {
-  return {
-    _data: `82${hex(d.ts.t, 8)}${hex(d.ts.i, 8)}2B02${KIND_CODE[d.kind]}${hex(d.instance, 8)}${hex(d.pos, 16)}${d.fragment === undefined ? 'FFFF' : hex(d.fragment, 4)}04`,
-  };
+  scratch[0] = 0x82;
+  scratch.writeUInt32BE(d.ts.t >>> 0, 1);
+  scratch.writeUInt32BE(d.ts.i >>> 0, 5);
+  scratch[9] = 0x2b;
+  scratch[10] = 0x02;
+  scratch[11] = KIND_BYTE[d.kind];
+  scratch.writeUInt32BE(d.instance >>> 0, 12);
+  scratch.writeUInt32BE(Math.floor(d.pos / 2 ** 32), 16);
+  scratch.writeUInt32BE(d.pos >>> 0, 20);
+  scratch.writeUInt16BE(d.fragment === undefined ? 0xffff : d.fragment, 24);
+  scratch[26] = 0x04;
+  return { _data: scratch.toString('hex').toUpperCase() };
 }
 
 const SHAPE = /^82([0-9A-F]{8})([0-9A-F]{8})2B02(04|0E|00)([0-9A-F]{8})([0-9A-F]{16})([0-9A-F]{4})04$/i;
