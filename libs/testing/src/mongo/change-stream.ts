@@ -56,8 +56,6 @@ export class ChangeStreamCursor {
   /** An entry that ends this stream: its invalidate is the next event. */
   #invalidateAfter: OplogEntry | undefined;
   #pbrt: ResumeToken;
-  /** The cluster time the stream starts from, when it started without a token. */
-  readonly startTime: Timestamp | undefined;
 
   constructor(
     readonly id: bigint,
@@ -76,10 +74,9 @@ export class ChangeStreamCursor {
       showExpandedEvents: bool(spec['showExpandedEvents']),
       lookup: (db, coll, key) => ctx.catalog.get(db, coll)?.get(key['_id']) ?? null,
     };
-    const { pos, skip } = this.#startPosition(spec, now);
+    const { pos, skip } = this.#startPosition(spec);
     this.pos = pos;
     this.#skipFragments = skip;
-    this.startTime = spec['resumeAfter'] || spec['startAfter'] ? undefined : now;
     this.#pbrt = this.#highWaterMark(now);
   }
 
@@ -87,7 +84,7 @@ export class ChangeStreamCursor {
     return this.#pbrt;
   }
 
-  #startPosition(spec: Document, now: Timestamp): { pos: number; skip?: { pos: number; count: number } } {
+  #startPosition(spec: Document): { pos: number; skip?: { pos: number; count: number } } {
     const oplog = this.ctx.oplog;
     const given = ['resumeAfter', 'startAfter', 'startAtOperationTime'].filter((k) => spec[k] !== undefined && spec[k] !== null);
     if (given.length > 1) throw new ServerError(40674, 'Only one type of resume option is allowed, but multiple were found.');
@@ -119,7 +116,6 @@ export class ChangeStreamCursor {
       if (oplog.historyLost(at)) throw new ServerError(286, HISTORY_LOST_MESSAGE);
       return { pos: oplog.positionBefore(at) };
     }
-    void now;
     return { pos: oplog.last };
   }
 

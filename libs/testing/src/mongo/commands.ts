@@ -7,6 +7,7 @@ import { READ_COMMANDS } from './read-commands';
 import { ServerError } from './server-error';
 import { type CommandHandler, type CommandRequest, type CommandResult, RawReply, type ServerState } from './server-state';
 import { STEERING_COMMANDS } from './steering-commands';
+import { Transactions } from './transactions';
 import { WRITE_COMMANDS } from './write-commands';
 import { toBson } from './raw-bson';
 
@@ -17,9 +18,15 @@ import { toBson } from './raw-bson';
  * replica set's `$clusterTime` and `operationTime`.
  */
 const TRANSACTION_COMMANDS: Record<string, CommandHandler> = {
-  commitTransaction: () => ({ ok: 1 }),
-  abortTransaction: () => {
-    throw new ServerError(2, 'the stand-in applies transaction writes as they come and cannot abort a transaction');
+  commitTransaction: (state, req) => {
+    const key = Transactions.key(req.body);
+    if (key === undefined || !state.storage.transactions.commit(key)) throw new ServerError(251, `Transaction with { txnNumber: ${String(req.body['txnNumber'])} } has been aborted.`, ['TransientTransactionError']);
+    return { ok: 1 };
+  },
+  abortTransaction: (state, req) => {
+    const key = Transactions.key(req.body);
+    if (key === undefined || !state.storage.transactions.abort(key)) throw new ServerError(251, `Transaction with { txnNumber: ${String(req.body['txnNumber'])} } has been aborted.`);
+    return { ok: 1 };
   },
 };
 

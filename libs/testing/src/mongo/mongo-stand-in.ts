@@ -53,9 +53,11 @@ import { encodeReply, MessageFramer, parseRequest } from './wire';
  *
  * Differences from a real server, on purpose or not yet done: no authentication, TLS or
  * compression; no indexes beyond their specs (queries scan, `_id` ranges use a sorted key list);
- * multi-document transactions apply their writes as they come (the events carry lsid/txnNumber;
- * abortTransaction is refused); the aggregation language is a small subset; the idle no-op that
- * moves cluster time is virtual (no oplog entry; the time moves once a second when observed).
+ * multi-document transactions are not isolated (their writes are visible at once; their events
+ * are written at commit under one cluster time, with lsid/txnNumber; abort undoes the writes);
+ * the aggregation language is a small subset; the idle no-op that moves cluster time is virtual
+ * (no oplog entry; the time moves once a second when observed); pre-images are kept with the
+ * oplog entry (no expiry, not removed by a drop).
  */
 export interface MongoStandInOptions {
   /** TCP port (default 0: any free port). */

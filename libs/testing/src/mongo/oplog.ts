@@ -79,6 +79,17 @@ export class Oplog {
     return entry;
   }
 
+  /** Appends entries that share one cluster time (a transaction's writes, as one applyOps). */
+  appendAll(entries: readonly NewEntry[]): void {
+    const ts = this.clock.next();
+    const wallTime = new Date();
+    for (const e of entries) {
+      this.#entries.push({ ...e, pos: this.last + 1, ts, wallTime });
+      this.#trim(this.maxEntries);
+    }
+    this.wake();
+  }
+
   /** Position of the newest entry. */
   get last(): number {
     return this.#dropped + this.#entries.length - this.#holes;

@@ -1,7 +1,8 @@
 import type { Document, Long } from 'bson';
 import type { Catalog, StoredCollection } from './catalog';
-import type { Oplog } from './oplog';
+import type { NewEntry, Oplog } from './oplog';
 import { ServerError } from './server-error';
+import { Transactions } from './transactions';
 import type { UpdateDescription } from './update-operators';
 
 /**
@@ -10,16 +11,32 @@ import type { UpdateDescription } from './update-operators';
  * post-images are kept with the entry only when the collection has
  * `changeStreamPreAndPostImages: {enabled: true}` (set with `create` or `collMod`), as on a server.
  */
+/** A write inside a multi-document transaction: its key (lsid + txnNumber) and what events carry. */
 export interface TxnInfo {
+  key: string;
   lsid: Document;
   txnNumber: Long;
 }
 
 export class Storage {
+  readonly transactions: Transactions;
+
   constructor(
     readonly catalog: Catalog,
     readonly oplog: Oplog,
-  ) {}
+  ) {
+    this.transactions = new Transactions(oplog);
+  }
+
+  /** Appends the entry, or holds it for the transaction's commit (and remembers how to undo the change). */
+  #write(entry: NewEntry, txn: TxnInfo | undefined, undo?: { c: StoredCollection; id: unknown; before: Document | undefined }): void {
+    if (!txn) {
+      this.oplog.append(entry);
+      return;
+    }
+    this.transactions.hold(txn.key, { ...entry, lsid: txn.lsid, txnNumber: txn.txnNumber });
+    if (undo) this.transactions.recordUndo(txn.key, undo.c, undo.id, undo.before);
+  }
 
   collection(db: string, coll: string): StoredCollection | undefined {
     return this.catalog.get(db, coll);
@@ -41,25 +58,25 @@ export class Storage {
   insert(c: StoredCollection, doc: Document, txn?: TxnInfo): void {
     if (c.get(doc['_id'])) throw duplicateKey(c, doc['_id']);
     c.put(doc);
-    this.oplog.append({ op: 'insert', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: doc['_id'] }, fullDocument: doc, ...txn });
+    this.#write({ op: 'insert', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: doc['_id'] }, fullDocument: doc }, txn, { c, id: doc['_id'], before: undefined });
   }
 
   update(c: StoredCollection, before: Document, after: Document, description: UpdateDescription, txn?: TxnInfo): void {
     c.put(after);
     const images = c.recordsImages ? { preImage: before, postImage: after } : {};
-    this.oplog.append({ op: 'update', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: after['_id'] }, updateDescription: description, ...images, ...txn });
+    this.#write({ op: 'update', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: after['_id'] }, updateDescription: description, ...images }, txn, { c, id: after['_id'], before });
   }
 
   replace(c: StoredCollection, before: Document, after: Document, txn?: TxnInfo): void {
     c.put(after);
     const images = c.recordsImages ? { preImage: before } : {};
-    this.oplog.append({ op: 'replace', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: after['_id'] }, fullDocument: after, ...images, ...txn });
+    this.#write({ op: 'replace', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: after['_id'] }, fullDocument: after, ...images }, txn, { c, id: after['_id'], before });
   }
 
   delete(c: StoredCollection, doc: Document, txn?: TxnInfo): void {
     c.remove(doc['_id']);
     const images = c.recordsImages ? { preImage: doc } : {};
-    this.oplog.append({ op: 'delete', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: doc['_id'] }, ...images, ...txn });
+    this.#write({ op: 'delete', db: c.db, coll: c.name, collectionUUID: c.uuid, documentKey: { _id: doc['_id'] }, ...images }, txn, { c, id: doc['_id'], before: doc });
   }
 
   /** Drops a collection: a `drop` entry (collection streams on it see their invalidate). False if it did not exist. */

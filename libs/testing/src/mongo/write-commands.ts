@@ -6,6 +6,7 @@ import { runQuery } from './query-engine';
 import { ServerError } from './server-error';
 import type { CommandHandler, CommandRequest, ServerState } from './server-state';
 import { BSON_OBJ_MAX_USER_SIZE } from './split-event';
+import { Transactions } from './transactions';
 import type { TxnInfo } from './storage';
 import { applyOperators, applyReplacement, isReplacement, upsertDocument, type UpdateOutcome } from './update-operators';
 
@@ -30,8 +31,9 @@ function collectionName(req: CommandRequest): string {
 
 /** The session fields events carry when the write is part of a multi-document transaction. */
 export function txnOf(body: Document): TxnInfo | undefined {
-  if (body['autocommit'] === undefined || !body['lsid'] || body['txnNumber'] === undefined) return undefined;
-  return { lsid: body['lsid'] as Document, txnNumber: body['txnNumber'] as Long };
+  const key = Transactions.key(body);
+  if (key === undefined) return undefined;
+  return { key, lsid: body['lsid'] as Document, txnNumber: body['txnNumber'] as Long };
 }
 
 function writeErrorOf(index: number, e: unknown): WriteError {
