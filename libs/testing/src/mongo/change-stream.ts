@@ -56,6 +56,8 @@ export class ChangeStreamCursor {
   /** An entry that ends this stream: its invalidate is the next event. */
   #invalidateAfter: OplogEntry | undefined;
   #pbrt: ResumeToken;
+  /** startAtOperationTime: entries before this time are skipped. */
+  #notBefore: Timestamp | undefined;
 
   constructor(
     readonly id: bigint,
@@ -114,6 +116,8 @@ export class ChangeStreamCursor {
     const at = spec['startAtOperationTime'] as Timestamp | undefined;
     if (at !== undefined) {
       if (oplog.historyLost(at)) throw new ServerError(286, HISTORY_LOST_MESSAGE);
+      // A time still to come: entries written before it are not shown either.
+      this.#notBefore = at;
       return { pos: oplog.positionBefore(at) };
     }
     return { pos: oplog.last };
@@ -177,7 +181,7 @@ export class ChangeStreamCursor {
       if (this.pos >= oplog.last) break;
       if (this.pos < oplog.dropped) throw new ServerError(286, HISTORY_LOST_MESSAGE);
       const e = oplog.at(this.pos + 1)!;
-      if (!this.#visible(e)) {
+      if (!this.#visible(e) || (this.#notBefore && compareTimestamps(e.ts, this.#notBefore) < 0)) {
         this.pos = e.pos;
         continue;
       }

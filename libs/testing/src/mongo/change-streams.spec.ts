@@ -110,6 +110,18 @@ describe('MongoStandIn change streams (real driver)', () => {
     await from.close();
   });
 
+  it('startAtOperationTime in the future shows nothing written before that time', async () => {
+    const c = client.db('cs').collection(name());
+    const future = new Timestamp({ t: Math.floor(Date.now() / 1000) + 1, i: 0 });
+    const cs = c.watch([], { maxAwaitTimeMS: 100, startAtOperationTime: future });
+    await cs.tryNext();
+    await c.insertOne({ _id: 'before' as never });
+    while (Date.now() / 1000 < future.high) await new Promise((r) => setTimeout(r, 50));
+    await c.insertOne({ _id: 'after' as never });
+    expect(((await take(cs, 1))[0] as Document)['documentKey']._id).toBe('after');
+    await cs.close();
+  });
+
   it('reports a postBatchResumeToken on empty batches that moves on while idle', async () => {
     const c = client.db('cs').collection(name());
     const cs = c.watch([], { maxAwaitTimeMS: 300 });

@@ -1,4 +1,4 @@
 export { MongoStandIn, type MongoStandInOptions, type RecordedCommand, type ChangeStreamAggregate } from './mongo-stand-in';
-export type { Fault, FaultError, FaultSpec } from './faults';
+export { Faults, type Fault, type FaultError, type FaultSpec } from './faults';
 export { decodeToken, encodeToken, tokenTimestamp, type ResumeToken, type TokenData } from './resume-token';
 export { DEV_USAGE, parseDevArgs, runDevServer, startDevServer } from './dev-server';
