@@ -2,22 +2,13 @@ import { type DataType, Int64, Table, tableFromIPC, tableToIPC, TimestampMillise
 import * as parquet from 'parquet-wasm';
 import { type ChangeEnvelope, ENVELOPE_FIELDS } from '../change-envelope';
 
-const TEXT = [
-  'operation',
-  'database',
-  'collection',
-  'document_key',
-  'full_document',
-  'full_document_before_change',
-  'update_description',
-  'operation_description',
-  'to_namespace',
-  'cluster_time',
-  'lsid',
-  'stream',
-] as const;
 const TIMESTAMPS = ['event_time', 'wall_time'] as const;
 const INTEGERS = ['cluster_time_increment', 'generation', 'seq'] as const;
+/** Every other envelope field is text (UTF-8): the fields are listed once, in change-envelope.ts. */
+const TEXT = ENVELOPE_FIELDS.filter(
+  (f): f is Exclude<keyof ChangeEnvelope, (typeof TIMESTAMPS)[number] | (typeof INTEGERS)[number] | 'txn_number'> =>
+    !(TIMESTAMPS as readonly string[]).includes(f) && !(INTEGERS as readonly string[]).includes(f) && f !== 'txn_number',
+);
 
 /**
  * A timestamp with a time zone: Parquet's TIMESTAMP(MILLIS, isAdjustedToUTC=true), an instant.
