@@ -47,14 +47,14 @@ describe('SSE wire format', () => {
   });
   afterAll(() => gw.close());
 
-  it('stream: metadata once, data per chunk, end with no data line, CRLF framing', async () => {
+  it('stream: metadata once (json.dumps separators, as LangServe), data per chunk, end with no data line, CRLF framing', async () => {
     const res = await rawPost(`${gw.url}/echo/stream`, { input: 'a b' });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(res.headers['cache-control']).toBe('no-cache');
     expect(res.text).toMatch(
       new RegExp(
-        `^event: metadata\\r\\ndata: \\{"run_id":"${UUID}"\\}\\r\\n\\r\\n` +
+        `^event: metadata\\r\\ndata: \\{"run_id": "${UUID}"\\}\\r\\n\\r\\n` +
           'event: data\\r\\ndata: "a"\\r\\n\\r\\n' +
           'event: data\\r\\ndata: " b"\\r\\n\\r\\n' +
           'event: end\\r\\n\\r\\n$',
@@ -72,9 +72,9 @@ describe('SSE wire format', () => {
     expect(res.status).toBe(200);
     expect(res.text).toMatch(
       new RegExp(
-        `^event: metadata\\r\\ndata: \\{"run_id":"${UUID}"\\}\\r\\n\\r\\n` +
+        `^event: metadata\\r\\ndata: \\{"run_id": "${UUID}"\\}\\r\\n\\r\\n` +
           'event: data\\r\\ndata: "first"\\r\\n\\r\\n' +
-          'event: error\\r\\ndata: \\{"status_code":500,"message":"Internal Server Error"\\}\\r\\n\\r\\n$',
+          'event: error\\r\\ndata: \\{"status_code": 500, "message": "Internal Server Error"\\}\\r\\n\\r\\n$',
       ),
     );
     expect(res.text).not.toContain('hunter2');

@@ -4,9 +4,9 @@ import { sendJson, type RequestContext } from '../http/request-context';
 import { RequestValidationError } from '../protocol/http-error';
 import { readJsonBody } from '../protocol/request-body';
 import { BatchRequest, parseRequest } from '../protocol/request-schemas';
-import { buildRunConfig } from '../protocol/run-config';
-import { prepareInput } from '../protocol/run-input';
-import { toWire } from '../protocol/wire-serialization';
+import { clientRunConfig, serverRunConfig } from '../protocol/run-config';
+import { serializeOutput } from '../protocol/well-known-objects';
+import { prepareRunInput } from './run-input';
 
 /**
  * POST /{path}/batch → `{output: [...], metadata: {run_ids, responses}}`. `config` may be one object
@@ -21,17 +21,21 @@ export async function batch(ctx: RequestContext): Promise<void> {
     );
   }
   ctx.metrics.batchSize.labels(ctx.route.path).observe(inputs.length);
-  const prepared = inputs.map((input, i) => prepareInput(ctx.route, input, `inputs.${i}`));
+  const prepared = inputs.map((input, i) => prepareRunInput(ctx.route, input, `inputs.${i}`));
   const runIds = inputs.map(() => randomUUID());
-  const configs: RunnableConfig[] = await Promise.all(
-    runIds.map((runId, i) => {
-      const clientConfig = Array.isArray(body.config) ? body.config[i] : body.config;
-      return buildRunConfig(ctx.route, ctx.hashConfig, clientConfig, ctx.req, ctx.endpoint, runId, ctx.signal);
-    }),
+  // One config object is one client config: merged and passed through the per-request modifier
+  // once, as LangServe does; an array gets one pass per entry.
+  const clientConfigs: RunnableConfig[] = Array.isArray(body.config)
+    ? await Promise.all(body.config.map((c) => clientRunConfig(ctx.route, ctx.hashConfig, c, ctx.req)))
+    : inputs.length === 0
+      ? []
+      : [await clientRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req)];
+  const configs = runIds.map((runId, i) =>
+    serverRunConfig(ctx.route, Array.isArray(body.config) ? clientConfigs[i] : clientConfigs[0], ctx.req, ctx.endpoint, runId, ctx.signal),
   );
   const outputs = inputs.length === 0 ? [] : await ctx.route.runnable.batch(prepared, configs);
   sendJson(ctx.res, 200, {
-    output: toWire(outputs),
+    output: serializeOutput(outputs),
     metadata: { run_ids: runIds, responses: runIds.map((run_id) => ({ run_id, feedback_tokens: [] })) },
   });
 }

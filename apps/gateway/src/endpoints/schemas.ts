@@ -20,12 +20,17 @@ export function schemaFor(ctx: RequestContext): Record<string, unknown> {
     case 'output_schema':
       return jsonSchema(route.outputSchema, `${name}Output`);
     default: {
+      // LangServe's shape (config_schema(include=config_keys)): a property per allowed key, and
+      // `configurable` only when the runnable declares configurable fields.
       const properties: Record<string, unknown> = {};
-      if (route.configKeys.includes('configurable')) properties.configurable = jsonSchema(route.configurableSchema ?? z.object({}), 'Configurable');
-      if (route.configKeys.includes('tags')) properties.tags = { type: 'array', items: { type: 'string' } };
-      if (route.configKeys.includes('metadata')) properties.metadata = { type: 'object' };
-      if (route.configKeys.includes('recursion_limit')) properties.recursion_limit = { type: 'integer', minimum: 1 };
-      if (route.configKeys.includes('max_concurrency')) properties.max_concurrency = { type: 'integer', minimum: 1 };
+      if (route.configKeys.includes('configurable') && route.configurableSchema) {
+        const { $schema: _drop, ...configurable } = jsonSchema(route.configurableSchema, 'Configurable');
+        properties.configurable = configurable;
+      }
+      if (route.configKeys.includes('tags')) properties.tags = { default: null, items: { type: 'string' }, title: 'Tags', type: 'array' };
+      if (route.configKeys.includes('metadata')) properties.metadata = { default: null, title: 'Metadata', type: 'object' };
+      if (route.configKeys.includes('recursion_limit')) properties.recursion_limit = { default: null, title: 'Recursion Limit', type: 'integer', minimum: 1 };
+      if (route.configKeys.includes('max_concurrency')) properties.max_concurrency = { default: null, title: 'Max Concurrency', type: 'integer', minimum: 1 };
       return { title: `${name}Config`, type: 'object', properties };
     }
   }

@@ -1,5 +1,6 @@
 import type { RequestContext } from '../http/request-context';
 import { RequestTimeoutError } from '../http/abort-reasons';
+import { pythonJsonDumps } from '../protocol/langserve-json';
 import { SseStream } from '../protocol/sse-stream';
 
 /**
@@ -32,11 +33,11 @@ export async function sendSse(
     const reason = ctx.signal.aborted ? ctx.signal.reason : err;
     if (reason instanceof RequestTimeoutError) {
       ctx.metrics.errors.labels('timeout', ctx.endpoint).inc();
-      await sse.send('error', JSON.stringify({ status_code: 504, message: 'Gateway Timeout' }));
+      await sse.send('error', pythonJsonDumps({ status_code: 504, message: 'Gateway Timeout' }));
     } else if (sse.open) {
       ctx.metrics.errors.labels('runnable', ctx.endpoint).inc();
       ctx.logger.error({ err, requestId: ctx.requestId, runnable: ctx.route.path, endpoint: ctx.endpoint }, 'stream failed');
-      await sse.send('error', JSON.stringify({ status_code: 500, message: 'Internal Server Error' }));
+      await sse.send('error', pythonJsonDumps({ status_code: 500, message: 'Internal Server Error' }));
     }
   } finally {
     ctx.pinger.delete(sse);

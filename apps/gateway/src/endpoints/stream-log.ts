@@ -3,9 +3,10 @@ import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { parseRequest, StreamLogRequest } from '../protocol/request-schemas';
 import { buildRunConfig } from '../protocol/run-config';
-import { prepareInput } from '../protocol/run-input';
-import { toWire } from '../protocol/wire-serialization';
+import { RunLogPatches } from '../protocol/run-log-patches';
+import { serializeOutput } from '../protocol/well-known-objects';
 import { sendSse } from './sse-response';
+import { prepareRunInput } from './run-input';
 
 /** The include/exclude filters, from the wire's snake_case to LangChain JS's camelCase. */
 export function runFilters(body: StreamLogRequest) {
@@ -22,19 +23,18 @@ export function runFilters(body: StreamLogRequest) {
 /**
  * POST /{path}/stream_log: `data` events of `{ops: [json-patch]}`, always as diffs (LangServe
  * ignores the client's `diff: false` too); the first op replaces "" with the whole run state.
+ * The patches are LangServe's (see RunLogPatches), not LangChain.js's as they come.
  */
 export async function streamLog(ctx: RequestContext): Promise<void> {
   const body = parseRequest(StreamLogRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
-  const input = prepareInput(ctx.route, body.input);
+  const input = prepareRunInput(ctx.route, body.input);
   const runId = randomUUID();
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
   async function* chunks() {
+    const patches = new RunLogPatches();
     for await (const patch of ctx.route.runnable.streamLog(input, config, runFilters(body))) {
-      const ops = patch.ops.map((op) =>
-        // JSON drops undefined; LangServe's first state has final_output: null, and clients read it.
-        op.path === '' && op.op === 'replace' ? { ...op, value: { ...op.value, final_output: op.value.final_output ?? null } } : op,
-      );
-      yield JSON.stringify({ ops: toWire(ops) });
+      const ops = patches.adapt(patch.ops);
+      if (ops.length) yield JSON.stringify({ ops: serializeOutput(ops) });
     }
   }
   await sendSse(ctx, chunks);

@@ -3,18 +3,19 @@ import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { InvokeRequest, parseRequest } from '../protocol/request-schemas';
 import { buildRunConfig } from '../protocol/run-config';
-import { prepareInput } from '../protocol/run-input';
-import { toWire } from '../protocol/wire-serialization';
+import { serializeOutput } from '../protocol/well-known-objects';
+import { pythonJsonDumps } from '../protocol/langserve-json';
 import { sendSse } from './sse-response';
+import { prepareRunInput } from './run-input';
 
 /** POST /{path}/stream: `metadata` once with the run id, `data` per chunk, then `end`. */
 export async function stream(ctx: RequestContext): Promise<void> {
   const body = parseRequest(InvokeRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
-  const input = prepareInput(ctx.route, body.input);
+  const input = prepareRunInput(ctx.route, body.input);
   const runId = randomUUID();
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
   async function* chunks() {
-    for await (const chunk of await ctx.route.runnable.stream(input, config)) yield JSON.stringify(toWire(chunk));
+    for await (const chunk of await ctx.route.runnable.stream(input, config)) yield JSON.stringify(serializeOutput(chunk));
   }
-  await sendSse(ctx, chunks, JSON.stringify({ run_id: runId }));
+  await sendSse(ctx, chunks, pythonJsonDumps({ run_id: runId }));
 }

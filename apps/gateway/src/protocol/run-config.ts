@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import LZString from 'lz-string';
 import type { ResolvedRoute } from '../registry/resolved-route';
+import { type WireConfigLayer, mergeConfigs } from './config-merge';
 import { HttpError, RequestValidationError } from './http-error';
 import { describeIssues } from './request-schemas';
 
@@ -31,33 +32,49 @@ export function encodeConfigHash(config: Record<string, unknown>): string {
   return LZString.compressToEncodedURIComponent(JSON.stringify(config));
 }
 
+/** The LangServe release whose wire protocol the gateway speaks; reported as `__langserve_version` in run metadata. */
+export const LANGSERVE_PROTOCOL_VERSION = '0.3.3';
+
 /**
- * Keeps only the allowed keys of a client config, each checked for type. Unknown keys (the JS client
- * always sends `runName`, `recursionLimit`, `tags`, …) are dropped silently, never an error.
+ * Keeps only the allowed keys of one client config layer, each checked for type. Unknown keys (the
+ * JS client always sends `runName`, `recursionLimit`, `tags`, …) are dropped silently, never an error.
  */
-export function allowListConfig(route: ResolvedRoute, layers: (Record<string, unknown> | undefined | null)[]): RunnableConfig {
+function allowedKeys(route: ResolvedRoute, layer: Record<string, unknown> | undefined | null): WireConfigLayer | undefined {
+  if (!layer) return undefined;
   const out: Record<string, unknown> = {};
   for (const key of route.configKeys) {
-    const spelling = KEY_SPELLINGS[key];
-    for (const layer of layers) {
-      if (!layer) continue;
-      for (const wire of spelling.wire) {
-        if (layer[wire] !== undefined && layer[wire] !== null) out[spelling.js] = checkKey(route, key, layer[wire]);
-      }
+    for (const wire of KEY_SPELLINGS[key].wire) {
+      if (layer[wire] !== undefined && layer[wire] !== null) out[key] = checkKey(key, layer[wire]);
     }
   }
+  return out as WireConfigLayer;
+}
+
+/**
+ * The client's config: the hash layer and the body layer, each reduced to the allowed keys, merged
+ * as LangServe's `merge_configs` does (tags unioned, metadata and configurable merged), then
+ * `configurable` validated as a whole against the route's schema. Always has `configurable`
+ * (`{}` when nothing was set), as LangServe's runs do.
+ */
+export function allowListConfig(route: ResolvedRoute, layers: (Record<string, unknown> | undefined | null)[]): RunnableConfig {
+  const merged = route.configKeys.length ? mergeConfigs(...layers.map((layer) => allowedKeys(route, layer))) : {};
+  const out: Record<string, unknown> = {};
+  for (const key of route.configKeys) if (merged[key] !== undefined) out[KEY_SPELLINGS[key].js] = merged[key];
+  let configurable = merged.configurable;
+  if (configurable && route.configurableSchema) {
+    const result = route.configurableSchema.safeParse(configurable);
+    if (!result.success) throw new RequestValidationError(describeIssues(result.error.issues, 'config.configurable'));
+    configurable = result.data as Record<string, unknown>;
+  }
+  out.configurable = configurable ?? {};
   return out as RunnableConfig;
 }
 
-function checkKey(route: ResolvedRoute, key: string, value: unknown): unknown {
+function checkKey(key: string, value: unknown): unknown {
   switch (key) {
-    case 'configurable': {
+    case 'configurable':
       if (typeof value !== 'object' || Array.isArray(value)) throw new RequestValidationError('config.configurable: expected an object');
-      if (!route.configurableSchema) return value;
-      const result = route.configurableSchema.safeParse(value);
-      if (!result.success) throw new RequestValidationError(describeIssues(result.error.issues, 'config.configurable'));
-      return result.data;
-    }
+      return value;
     case 'tags':
       if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) throw new RequestValidationError('config.tags: expected an array of strings');
       return value;
@@ -71,9 +88,54 @@ function checkKey(route: ResolvedRoute, key: string, value: unknown): unknown {
 }
 
 /**
- * The config a run gets: hash config first, body config over it, reduced to the allow-list, then
- * the per-request modifier, then what the server always sets (run name = path, run id, signal).
+ * The client part of a run's config: the merged, allow-listed client config, then the per-request
+ * modifier. A batch with one config object computes it once for all its inputs.
  */
+export async function clientRunConfig(
+  route: ResolvedRoute,
+  hashConfig: Record<string, unknown> | undefined,
+  bodyConfig: Record<string, unknown> | undefined | null,
+  req: IncomingMessage,
+): Promise<RunnableConfig> {
+  let config = allowListConfig(route, [hashConfig, bodyConfig]);
+  if (route.perRequestConfigModifier) config = await route.perRequestConfigModifier(config, req);
+  return config;
+}
+
+/**
+ * What the server always sets over the client config, as LangServe's `_update_config_with_defaults`:
+ * run name = the route path with its slash (`/echo`), the run id, the metadata keys LangServe adds,
+ * `configurable` at least `{}`, and the request's abort signal.
+ */
+export function serverRunConfig(
+  route: ResolvedRoute,
+  config: RunnableConfig,
+  req: IncomingMessage,
+  endpoint: string,
+  runId: string,
+  signal: AbortSignal,
+): RunnableConfig {
+  return {
+    ...config,
+    configurable: { ...config.configurable },
+    runName: runNameOf(route),
+    runId,
+    signal,
+    metadata: {
+      ...(config.metadata ?? {}),
+      __useragent: req.headers['user-agent'],
+      __langserve_version: LANGSERVE_PROTOCOL_VERSION,
+      __langserve_endpoint: endpoint,
+    },
+  };
+}
+
+/** LangServe's run name: the path the runnable is served at, with its leading slash. */
+export function runNameOf(route: ResolvedRoute): string {
+  return `/${route.path}`;
+}
+
+/** The config a run gets: `clientRunConfig` then `serverRunConfig`. */
 export async function buildRunConfig(
   route: ResolvedRoute,
   hashConfig: Record<string, unknown> | undefined,
@@ -83,13 +145,5 @@ export async function buildRunConfig(
   runId: string,
   signal: AbortSignal,
 ): Promise<RunnableConfig> {
-  let config = route.configKeys.length ? allowListConfig(route, [hashConfig, bodyConfig]) : {};
-  if (route.perRequestConfigModifier) config = await route.perRequestConfigModifier(config, req);
-  return {
-    ...config,
-    runName: route.path,
-    runId,
-    signal,
-    metadata: { ...(config.metadata ?? {}), __useragent: req.headers['user-agent'], __langserve_endpoint: endpoint },
-  };
+  return serverRunConfig(route, await clientRunConfig(route, hashConfig, bodyConfig, req), req, endpoint, runId, signal);
 }
