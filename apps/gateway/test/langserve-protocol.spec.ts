@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { Document } from '@langchain/core/documents';
 import { AIMessage } from '@langchain/core/messages';
@@ -64,6 +65,28 @@ async function streamEvents(url: string, body: unknown): Promise<any[]> {
     .map((f) => f.data);
 }
 
+/**
+ * Applies stream_log patches the way LangServe's Python client does (RunLog + RunLogPatch →
+ * `jsonpatch.apply_patch`), with the real `jsonpatch` package; undefined when python3 or jsonpatch
+ * is not installed here.
+ */
+function applyWithPythonJsonpatch(patches: unknown[][]): { ok: boolean; out: string } | undefined {
+  const probe = spawnSync('python3', ['-c', 'import jsonpatch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return undefined;
+  const script = [
+    'import json, sys, jsonpatch',
+    'state = None',
+    'try:',
+    '    for ops in json.load(sys.stdin):',
+    '        state = jsonpatch.apply_patch(state, ops)',
+    'except Exception as e:',
+    '    print(type(e).__name__ + ": " + str(e)); sys.exit(1)',
+    'print(json.dumps(state))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(patches), encoding: 'utf8' });
+  return { ok: run.status === 0, out: run.stdout.trim() };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('LangServe protocol parity', () => {
@@ -127,6 +150,15 @@ describe('LangServe protocol parity', () => {
           }),
           { path: 'well_known' },
         );
+        r.addRoutes(
+          RunnableLambda.from((x: { action: { toolInput?: unknown }; finish: { returnValues?: unknown }; doc: unknown }) => ({
+            toolInput: x.action.toolInput,
+            returnValues: x.finish.returnValues,
+            isDocument: x.doc instanceof Document,
+            pageContent: (x.doc as Document).pageContent,
+          })),
+          { path: 'well_known_in' },
+        );
       },
     });
   });
@@ -160,6 +192,18 @@ describe('LangServe protocol parity', () => {
       for (const op of ops.flat()) expect(op).toHaveProperty('value');
       expect(ops.slice(1)).toEqual([[{ op: 'add', path: '/streamed_output/-', value: 1 }, { op: 'replace', path: '/final_output', value: 1 }]]);
       expect(tail).toEqual([{ event: 'error', data: { status_code: 500, message: 'Internal Server Error' } }]);
+    });
+
+    it("LangServe's Python client (jsonpatch) applies the patches of a failed run, then sees the error event", async () => {
+      const { ops, tail } = await streamLogOps(`${gw.url}/with_errors/stream_log`, { input: 1 });
+      const applied = applyWithPythonJsonpatch(ops);
+      if (!applied) return console.warn('python3 with jsonpatch not installed: skipped the Python jsonpatch check');
+      expect(applied).toMatchObject({ ok: true });
+      expect(JSON.parse(applied.out)).toMatchObject({ streamed_output: [1], final_output: 1, name: '/with_errors' });
+      expect(tail[0].event).toBe('error');
+      const nested = applyWithPythonJsonpatch((await streamLogOps(`${gw.url}/nested/stream_log`, { input: 1 })).ops)!;
+      expect(nested.ok).toBe(true);
+      expect(JSON.parse(nested.out)).toMatchObject({ final_output: 3, streamed_output: [3] });
     });
 
     it('child entries in logs carry final_output and end_time null until set', async () => {
@@ -351,6 +395,17 @@ describe('LangServe protocol parity', () => {
         message: { content: 'hey', type: 'ai' },
       });
       expect(await out('documents')).toEqual([{ page_content: 'a page', metadata: { source: 's1' }, type: 'Document' }]);
+    });
+
+    it("inputs in the Python client's form reach the runnable as LangChain.js objects", async () => {
+      const res = await postJson(`${gw.url}/well_known_in/invoke`, {
+        input: {
+          action: { tool: 'search', tool_input: { q: 'x' }, log: '', type: 'AgentAction' },
+          finish: { return_values: { output: 'y' }, log: '', type: 'AgentFinish' },
+          doc: { page_content: 'p', metadata: {}, type: 'Document', id: null },
+        },
+      });
+      expect(res.body.output).toEqual({ toolInput: { q: 'x' }, returnValues: { output: 'y' }, isDocument: true, pageContent: 'p' });
     });
 
     it('round-trip through RemoteRunnable', async () => {
