@@ -370,7 +370,8 @@ describe('LangServe protocol parity', () => {
       const none = await (await fetch(`${gw.url}/add_one/config_schema`)).json();
       expect(none).toEqual({ title: expect.any(String), type: 'object', properties: {} });
       const typed = await (await fetch(`${gw.url}/typed_conf/config_schema`)).json();
-      expect(typed.properties.configurable).toMatchObject({ type: 'object', properties: { user: { type: 'string' } } });
+      expect(typed.properties.configurable).toEqual({ $ref: '#/$defs/Configurable', default: null });
+      expect(typed.$defs.Configurable).toMatchObject({ title: 'Configurable', type: 'object', properties: { user: { type: 'string' } } });
       const tags = await (await fetch(`${gw.url}/return_config/config_schema`)).json();
       expect(tags.properties.tags).toEqual({ default: null, items: { type: 'string' }, title: 'Tags', type: 'array' });
       expect(tags.properties.configurable).toBeUndefined();

@@ -23,15 +23,19 @@ export function schemaFor(ctx: RequestContext): Record<string, unknown> {
       // LangServe's shape (config_schema(include=config_keys)): a property per allowed key, and
       // `configurable` only when the runnable declares configurable fields.
       const properties: Record<string, unknown> = {};
+      let $defs: Record<string, unknown> | undefined;
       if (route.configKeys.includes('configurable') && route.configurableSchema) {
-        const { $schema: _drop, ...configurable } = jsonSchema(route.configurableSchema, 'Configurable');
-        properties.configurable = configurable;
+        // As pydantic writes it: the Configurable model under $defs, referenced from the property
+        // (the schema's own $defs are hoisted so their #/$defs/… references still resolve).
+        const { $schema: _drop, $defs: inner, ...configurable } = jsonSchema(route.configurableSchema, 'Configurable');
+        $defs = { ...(inner as Record<string, unknown> | undefined), Configurable: configurable };
+        properties.configurable = { $ref: '#/$defs/Configurable', default: null };
       }
       if (route.configKeys.includes('tags')) properties.tags = { default: null, items: { type: 'string' }, title: 'Tags', type: 'array' };
       if (route.configKeys.includes('metadata')) properties.metadata = { default: null, title: 'Metadata', type: 'object' };
       if (route.configKeys.includes('recursion_limit')) properties.recursion_limit = { default: null, title: 'Recursion Limit', type: 'integer', minimum: 1 };
       if (route.configKeys.includes('max_concurrency')) properties.max_concurrency = { default: null, title: 'Max Concurrency', type: 'integer', minimum: 1 };
-      return { title: `${name}Config`, type: 'object', properties };
+      return { ...($defs ? { $defs } : {}), title: `${name}Config`, type: 'object', properties };
     }
   }
 }
