@@ -333,6 +333,15 @@ describe('LangServe protocol parity', () => {
       expect(output.metadata).toMatchObject({ from: 'body', keep: 1, __langserve_version: expect.any(String), __langserve_endpoint: 'invoke' });
     });
 
+    it('RemoteRunnable pointed at a c/{hash} URL: its config is merged with the hash config', async () => {
+      const hash = encodeConfigHash({ tags: ['from-hash'], configurable: { x: 1 } });
+      const remote = new RemoteRunnable({ url: `${gw.url}/whole_config/c/${hash}` });
+      const out = (await remote.invoke(1, { tags: ['from-client'], configurable: { y: 2 } })) as Record<string, unknown>;
+      expect(out.tags).toEqual(['from-client', 'from-hash']);
+      expect(out.configurable).toEqual({ x: 1, y: 2 });
+      expect(out.runName).toBe('/whole_config');
+    });
+
     it('the run config has configurable: {} when nothing was set', async () => {
       const res = await postJson(`${gw.url}/whole_config/invoke`, { input: 1 });
       expect(res.body.output.configurable).toEqual({});
@@ -364,6 +373,12 @@ describe('LangServe protocol parity', () => {
       const bad = await postJson(`${gw.url}/typed_conf/c/${hash}/invoke`, { input: 1, config: { configurable: { temperature: 'hot' } } });
       expect(bad.status).toBe(422);
       expect(bad.body.detail).toMatch(/config\.configurable\.temperature/);
+    });
+
+    it('RemoteRunnable: a configurable that fails the declared fields is a 422 naming the field', async () => {
+      const remote = new RemoteRunnable({ url: `${gw.url}/typed_conf` });
+      await expect(remote.invoke(1, { configurable: { user: 'u', temperature: 'hot' } })).rejects.toThrow(/^422 Error: .*config\.configurable\.temperature/);
+      await expect(remote.invoke(1, { configurable: { user: 'u', temperature: 1 } })).resolves.toEqual({ user: 'u', temperature: 1 });
     });
 
     it('config_schema has no configurable property when the runnable declares none', async () => {
