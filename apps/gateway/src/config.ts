@@ -49,6 +49,17 @@ export const GatewayConfigSchema = {
    */
   MAX_BODY_SIZE: env.bytes('1mb'),
   /**
+   * Deepest nesting of arrays and objects accepted in a request body (the body object is level 1) and in a
+   * `c/{hash}` config; deeper is refused with 422 before anything walks it. LangChain payloads (messages with
+   * content parts, tool calls with their arguments, documents with metadata) nest well under 20 levels.
+   */
+  MAX_INPUT_DEPTH: env.int(100, { min: 2, max: 1_000 }),
+  /**
+   * Most entries accepted in any one array or object of a request body or `c/{hash}` config (batch inputs,
+   * messages, keys); more is refused with 422, so a schema never has to check (and report) millions of them.
+   */
+  MAX_INPUT_ITEMS: env.int(10_000, { min: 1, max: 10_000_000 }),
+  /**
    * Seconds between `: ping` comments on open SSE streams, so proxies and load balancers do not close a
    * stream while a model is slow to answer; 0 sends no pings.
    */
@@ -58,6 +69,27 @@ export const GatewayConfigSchema = {
    * to finish, then are cancelled (503); keep it below the pod's terminationGracePeriodSeconds.
    */
   SHUTDOWN_TIMEOUT: env.secondsAsMs(30, { min: 0.1 }),
+  /**
+   * Seconds a client has from a request's first byte to the end of its headers; then it gets 408 and the
+   * connection is closed (headers trickled a byte at a time cannot hold a socket). Capped at BODY_TIMEOUT.
+   */
+  HEADERS_TIMEOUT: env.secondsAsMs(10, { min: 0.001 }),
+  /**
+   * Seconds a client has from a request's first byte to the end of its body; then it gets 408 and the
+   * connection is closed. Only receiving the request counts: a run and its response stream are bounded by
+   * REQUEST_TIMEOUT.
+   */
+  BODY_TIMEOUT: env.secondsAsMs(60, { min: 0.001 }),
+  /**
+   * Seconds an idle keep-alive connection stays open after a response. Keep it longer than the load
+   * balancer's idle timeout (60 s on AWS ALB), so the balancer, not the gateway, closes idle connections.
+   */
+  KEEP_ALIVE_TIMEOUT: env.secondsAsMs(65, { min: 0.001 }),
+  /**
+   * Open connections per instance at most. A new connection past it closes the longest-idle one (kept alive,
+   * or not yet sent a whole request); only when all are serving requests is the new one refused with 503.
+   */
+  MAX_CONNECTIONS: env.int(5_000, { min: 1, max: 1_000_000 }),
   /**
    * Comma-separated API keys clients must send as `Authorization: Bearer <key>` or `X-API-Key: <key>` (401
    * otherwise; the playground page itself is exempt). Empty or unset: no auth, every route is open. Secret:

@@ -75,6 +75,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
     requestTimeoutMs: config.REQUEST_TIMEOUT,
     bodyLimit: config.MAX_BODY_SIZE,
     pingIntervalMs: config.STREAM_PING_INTERVAL,
+    inputBounds: { maxDepth: config.MAX_INPUT_DEPTH, maxItems: config.MAX_INPUT_ITEMS },
+    connectionLimits: {
+      headersTimeoutMs: config.HEADERS_TIMEOUT,
+      bodyTimeoutMs: config.BODY_TIMEOUT,
+      keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT,
+      maxConnections: config.MAX_CONNECTIONS,
+    },
     health: lifecycle.healthHandler,
     ready: lifecycle.readyHandler,
   });

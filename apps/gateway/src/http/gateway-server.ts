@@ -11,12 +11,14 @@ import { streamEvents } from '../endpoints/stream-events';
 import { streamLog } from '../endpoints/stream-log';
 import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
+import { checkInputBounds, DEFAULT_INPUT_BOUNDS, type InputBounds, setInputBounds } from '../protocol/input-bounds';
 import { decodeConfigHash } from '../protocol/run-config';
 import { Pinger } from '../protocol/sse-stream';
 import { type Endpoint, isEndpoint } from '../registry/endpoint';
 import type { RunnableRegistry } from '../registry/runnable-registry';
 import { ClientDisconnectedError, RequestTimeoutError, ShutdownAbortError } from './abort-reasons';
 import { ApiKeyAuth } from './api-key-auth';
+import { ConnectionGuard, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, serverTimeouts } from './connection-guard';
 import { CorsPolicy } from './cors-policy';
 import { type RequestContext, sendJson, setRequestId } from './request-context';
 
@@ -30,6 +32,10 @@ export interface GatewayServerOptions {
   requestTimeoutMs: number;
   bodyLimit: number;
   pingIntervalMs: number;
+  /** MAX_INPUT_DEPTH, MAX_INPUT_ITEMS: checked on every parsed body and config hash. */
+  inputBounds?: InputBounds;
+  /** HEADERS_TIMEOUT, BODY_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS. */
+  connectionLimits?: ConnectionLimits;
   /** Liveness and readiness, served on the traffic port too so probes can use it. */
   health: (req: IncomingMessage, res: ServerResponse) => void;
   ready: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -63,6 +69,7 @@ export class GatewayServer {
   readonly #auth: ApiKeyAuth;
   readonly #cors: CorsPolicy;
   readonly #pinger: Pinger;
+  readonly #inputBounds: InputBounds;
   readonly #running = new Set<AbortController>();
   #inFlight = 0;
   #draining = false;
@@ -73,13 +80,17 @@ export class GatewayServer {
     this.#auth = new ApiKeyAuth(opts.apiKeys);
     this.#cors = new CorsPolicy(opts.corsOrigins);
     this.#pinger = new Pinger(opts.pingIntervalMs);
-    this.server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    this.#inputBounds = opts.inputBounds ?? DEFAULT_INPUT_BOUNDS;
+    const limits = opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
+    this.server = createServer(serverTimeouts(limits), (req, res) => {
       this.#handle(req, res).catch((err) => {
         opts.logger.error({ err }, 'request handling failed');
         if (!res.headersSent) sendJson(res, 500, { detail: 'Internal Server Error' });
         else res.destroy();
       });
     });
+    // Slow and idle clients: timeouts, a connection cap that closes the longest-idle first, JSON client errors.
+    new ConnectionGuard(this.server, limits, (reason) => opts.metrics.rejected.labels(reason).inc());
   }
 
   get inFlight(): number {
@@ -130,6 +141,7 @@ export class GatewayServer {
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     setRequestId(res, requestId);
+    setInputBounds(req, this.#inputBounds);
 
     if (this.#cors.apply(req, res)) return;
     if (path === '/health') return this.#opts.health(req, res);
@@ -152,6 +164,7 @@ export class GatewayServer {
       if (this.#auth.check(req) !== 'ok' && segments[rest + 2] !== 'playground') return this.#unauthorized(req, res);
       try {
         hashConfig = decodeConfigHash(hash ?? '');
+        checkInputBounds(hashConfig, this.#inputBounds, 'config hash');
       } catch (err) {
         return this.#sendError(res, err, 'config_hashes', requestId);
       }

@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError, RequestValidationError } from './http-error';
+import { checkInputBounds, inputBoundsOf } from './input-bounds';
 
 /**
  * Reads and parses a JSON body, refusing more than `limit` bytes (413) as soon as they arrive,
  * so a huge body is never buffered whole. A declared Content-Length over the limit is refused
- * before reading anything.
+ * before reading anything. The parsed value is then checked against the request's input bounds
+ * (MAX_INPUT_DEPTH, MAX_INPUT_ITEMS: 422) before anything walks it.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = req.headers['content-length'];
@@ -34,11 +36,20 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
         reject(new RequestValidationError('Request body is empty: expected a JSON object'));
         return;
       }
+      let parsed: unknown;
       try {
-        resolve(JSON.parse(text));
+        parsed = JSON.parse(text);
       } catch (err) {
-        reject(new RequestValidationError(`Malformed JSON body: ${(err as Error).message}`));
+        reject(new RequestValidationError(`Malformed JSON body: ${shorten((err as Error).message)}`));
+        return;
       }
+      try {
+        checkInputBounds(parsed, inputBoundsOf(req));
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      resolve(parsed);
     });
     req.on('error', (err) => {
       if (failed) return;
@@ -50,4 +61,9 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, `Request body exceeds the ${limit} byte limit`);
+}
+
+/** V8's JSON.parse messages quote the text around the error; keep `detail` short whatever the body. */
+function shorten(message: string): string {
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }

@@ -33,15 +33,25 @@ export type InvokeRequest = z.infer<typeof InvokeRequest>;
 export type BatchRequest = z.infer<typeof BatchRequest>;
 export type StreamLogRequest = z.infer<typeof StreamLogRequest>;
 
-/** Describes zod issues as one line that names each field, e.g. `body.inputs: expected array, got string`. */
+/**
+ * Describes zod issues as one line that names each field, e.g. `body.inputs: expected array, got string`.
+ * At most 10 issues, each key and message cut short: zod quotes unknown keys in its messages, and a
+ * client's 50 kB key must not come back in `detail`.
+ */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], root: string): string {
-  return issues
+  const described = issues
     .slice(0, 10)
     .map((issue) => {
-      const where = [root, ...issue.path.map(String)].join('.');
-      return `${where}: ${issue.message}`;
+      const path = issue.path.map((key) => cut(String(key), 40));
+      const where = [root, ...(path.length > 12 ? [...path.slice(0, 6), '…', ...path.slice(-4)] : path)].join('.');
+      return `${where}: ${cut(issue.message, 200)}`;
     })
     .join('; ');
+  return issues.length > 10 ? `${described}; and ${issues.length - 10} more` : described;
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
