@@ -265,3 +265,34 @@ describe('connection limit', () => {
     idle.forEach((c) => c.socket.destroy());
   });
 });
+
+describe('MAX_INPUT_DEPTH at its largest allowed value', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ MAX_INPUT_DEPTH: '1000' }, {
+      register: (r) => {
+        type Tree = { child?: Tree };
+        const tree: z.ZodType<Tree> = z.lazy(() => z.object({ child: tree.optional() }));
+        r.addRoutes(RunnableLambda.from(async (x: Tree) => x), { path: 'tree', inputSchema: tree, configurableSchema: z.record(z.string(), z.unknown()) });
+      },
+    });
+  });
+  afterAll(() => gw.close());
+
+  // The bound is only worth having if nothing below it overflows the stack: schemas, revive, LangChain, serialization.
+  for (const endpoint of RUN_ENDPOINTS) {
+    it(`${endpoint}: input, config and a c/{hash} config nested 990 levels are served`, async () => {
+      const levels = 990;
+      const tree = '{"child":'.repeat(levels) + '{}' + '}'.repeat(levels);
+      const hash = (await import('lz-string')).default.compressToEncodedURIComponent(`{"configurable":{"deep":${deepArray(levels)}}}`);
+      for (const url of [`${gw.url}/echo/${endpoint}`, `${gw.url}/tree/${endpoint}`, `${gw.url}/tree/c/${hash}/${endpoint}`]) {
+        const res = await post(url, bodyWithInput(endpoint, url.includes('/echo/') ? deepArray(levels) : tree, `,"config":{"configurable":{"x":${deepArray(levels)}}}`));
+        expect({ url, status: res.status, error: /event: error/.test(res.text) }).toEqual({ url, status: 200, error: false });
+      }
+    });
+  }
+
+  it('logs no error', () => {
+    expect(gw.logs.filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
+  });
+});
