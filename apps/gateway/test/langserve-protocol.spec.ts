@@ -410,7 +410,7 @@ describe('LangServe protocol parity', () => {
         type: 'ChatGeneration',
         message: { content: 'hey', type: 'ai' },
       });
-      expect(await out('documents')).toEqual([{ page_content: 'a page', metadata: { source: 's1' }, type: 'Document' }]);
+      expect(await out('documents')).toEqual([{ page_content: 'a page', metadata: { source: 's1' }, type: 'Document', id: null }]);
     });
 
     it("inputs in the Python client's form reach the runnable as LangChain.js objects", async () => {

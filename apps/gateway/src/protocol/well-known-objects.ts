@@ -45,6 +45,10 @@ function wellKnownToWire(value: unknown, depth: number): unknown {
     }
     return copy ?? value;
   }
+  if (value instanceof Document) {
+    // As pydantic dumps it, with `id: null` when unset (toWire leaves `id` out then).
+    return { page_content: value.pageContent, metadata: wellKnownToWire(value.metadata, depth + 1), type: 'Document', id: value.id ?? null };
+  }
   if (!isPlainObject(value)) return value;
   const known = knownObject(value, depth);
   if (known) return known;
