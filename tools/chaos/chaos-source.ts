@@ -33,6 +33,12 @@ export interface ChaosHarness {
   startReader(r: ReaderReplica): ReaderReplica;
   /** The replica currently reading (holding the lease), when one says so. */
   activeReader(): Promise<ReaderReplica | undefined>;
+  /**
+   * Whether `stream`'s checkpoint holds a resume position yet. A new stream's generation exists (and
+   * /ready shows checkpoint_seq 0) before the reader has opened its change stream: writes before
+   * the position is recorded are not part of the stream.
+   */
+  positionRecorded(stream: string): Promise<boolean>;
 }
 
 /** One fault a source injects during the chaos window, while no random kill runs. */

@@ -1,6 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
+import { CheckpointStore } from '@runnel/checkpoint';
 import { type StreamReport, verifyLake } from '@runnel/lake';
+import { DEFAULT_PREFIX } from '@runnel/queue';
 import { eventually, FlakyProxy, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import type { ChaosHarness, ChaosSource, ReaderReplica, ReaderStatus, SourceCheck } from './chaos-source';
 import { syntheticChaosSource } from './synthetic-chaos-source';
@@ -117,6 +119,14 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
     async activeReader() {
       for (const r of readers) if (r.process.running && (await r.status())?.state === 'reading') return r;
       return undefined;
+    },
+    async positionRecorded(stream) {
+      const connection = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      try {
+        return (await new CheckpointStore(connection, { prefix: DEFAULT_PREFIX, ttlMs: 0 }).load(stream))?.token !== undefined;
+      } finally {
+        connection.disconnect();
+      }
     },
   };
 

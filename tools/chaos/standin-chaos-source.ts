@@ -156,13 +156,12 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       LOG_LEVEL: 'info',
     }),
     async begin(h: ChaosHarness) {
-      // Write only once the stream has a position: a reader that started "from now" and died before
-      // saving one would start from a later "now" and never see the first writes.
+      // Write only once the stream has a position: the stream starts where the reader first opened
+      // its change stream ("from now"), and a reader that died before saving that position would
+      // start from a later "now" and never see the first writes.
       const r = await eventually('a reader to record its first position', async () => {
-        for (const x of h.readers) {
-          const s = await x.status();
-          if (s?.state === 'reading' && s.checkpointSeq !== null && s.checkpointSeq !== undefined) return x;
-        }
+        if (!(await h.positionRecorded(DATABASE))) return undefined;
+        for (const x of h.readers) if ((await x.status())?.state === 'reading') return x;
         return undefined;
       }, 60_000, 200);
       const cs = client!.db(DATABASE).watch([], { maxAwaitTimeMS: 50 });

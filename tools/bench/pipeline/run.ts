@@ -57,6 +57,19 @@
  *   --service-node-args="…"  node flags for all three services               [BENCH_SERVICE_NODE_ARGS] (default: each service's
  *                            NODE_OPTIONS from apps/<service>/Dockerfile, i.e. as deployed; "none" for none)
  *   --json=PATH              also write the results JSON there               [BENCH_JSON]
+ *   --sources=a,b            the reader's source in the pipeline phase: synthetic (SOURCE=synthetic), standin (the
+ *                            MongoDB stand-in of libs/testing through the real driver, see below) [BENCH_SOURCES] (synthetic)
+ *   --compare-dist=DIR       also run the synthetic source on DIR/<service>/main.js (a saved build): an A/B in the same
+ *                            session, alternating with the other variants                 [BENCH_COMPARE_DIST]
+ *   --rounds=N               repeat the pipeline phase N times, the variants in alternating order (A B, B A, …), and
+ *                            report each variant's runs, mean and spread                   [BENCH_ROUNDS]           (1)
+ *
+ * --sources=standin: the stand-in runs in its own process (its CPU is a column: "mongo"), started empty. A first
+ * change-reader (not measured) records the stream's start position and stops; then the workload writer
+ * (tools/mongo/workload.ts, through the driver, documents padded to --doc-bytes) writes N change events over
+ * --collections of database `shop` (inserts, updates, replaces, deletes), so they are all in the stand-in's oplog
+ * before the measured reader starts (SOURCE=mongodb, FULL_DOCUMENT=updateLookup): the figure is reading, not writing.
+ * The lake check is the same (N events, 0 missing, 0 duplicates); the generator comparison is skipped.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,8 +80,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { CheckpointStore } from '@runnel/checkpoint';
 import { type ChangeEnvelope, decodeObject, parseObjectKey, verifyLake } from '@runnel/lake';
-import { freePort, RedisServer } from '@runnel/testing';
+import { DEFAULT_PREFIX } from '@runnel/queue';
+import { freePort, MongoStandIn, RedisServer } from '@runnel/testing';
+import { describeWorkload, runWorkload } from '../../mongo/workload';
 import { deployedNodeOptions } from '../../load/gateway-under-test';
 import { parseMetrics, procCpuSeconds, procMemMiB } from '../../load/rss-sampler';
 // The benchmark must generate exactly what the reader generates, so it uses the reader's code.
@@ -131,6 +147,9 @@ function parseOptions() {
     dist: option('dist', 'BENCH_DIST', join(ROOT, 'dist/apps'))!,
     serviceNodeArgs: option('service-node-args', 'BENCH_SERVICE_NODE_ARGS'),
     json: option('json', 'BENCH_JSON'),
+    sources: list(option('sources', 'BENCH_SOURCES', 'synthetic')),
+    compareDist: option('compare-dist', 'BENCH_COMPARE_DIST'),
+    rounds: Math.round(num('rounds', 'BENCH_ROUNDS', 1)),
   };
 }
 type Options = ReturnType<typeof parseOptions>;
@@ -152,7 +171,7 @@ export function syntheticEnvelope(i: number, collections: string[], documentByte
   const key = `${collections.join(',')}|${documentBytes}`;
   let source = generators.get(key);
   if (!source) generators.set(key, (source = new SyntheticSource({ ...SYNTHETIC, collections, documentBytes, rate: 0, count: 0, idleIntervalMs: 1000 })));
-  return toEnvelope(source.change(i), SYNTHETIC.database, i);
+  return toEnvelope(source.change(i), SYNTHETIC.database, 1, i);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -241,6 +260,13 @@ async function s3rverRole(): Promise<void> {
     });
   });
   send({ type: 'ready', port });
+}
+
+/** The MongoDB stand-in in its own process, so its CPU is its own column. */
+async function mongoRole(): Promise<void> {
+  const mongo = await MongoStandIn.start({});
+  process.on('SIGTERM', () => void mongo.stop().finally(() => process.exit(0)));
+  send({ type: 'ready', uri: mongo.uri });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -555,8 +581,20 @@ async function baselineOnce(opts: Options, { jobSize, generate }: { jobSize: num
 // ------------------------------------------------------------------------------------------------
 // phase 2: the pipeline
 
+/** What the pipeline phase runs: a source on a build. */
+interface Variant {
+  source: 'synthetic' | 'standin';
+  /** DIR of DIR/<service>/main.js. */
+  dist: string;
+  /** '' for the default (synthetic on --dist), else e.g. `standin` or `synthetic @ /tmp/base`. */
+  label: string;
+}
+
 interface PipelineResult {
   config: string;
+  /** config and variant, as the tables show it. */
+  name: string;
+  variant: Variant;
   count: number;
   settings: Record<string, string | number>;
   seconds: number;
@@ -597,13 +635,37 @@ function splitConfig(config: string): { format: string; compression: string } {
   return { format, compression };
 }
 
-async function pipelineOnce(opts: Options, config: string, { profileDir }: { profileDir?: string } = {}): Promise<PipelineResult> {
+/**
+ * Polls the stream's checkpoint until it holds a resume position (the reader has opened its change
+ * stream and saved where it starts). /ready's checkpoint_seq is 0 earlier, as soon as the generation exists.
+ */
+async function waitForPosition(redisUrl: string, stream: string, child: Child, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const store = new CheckpointStore(connection, { prefix: DEFAULT_PREFIX, ttlMs: 0 });
+  try {
+    for (;;) {
+      if (child.exited) throw new Error(`${child.name} exited (${child.exitCode}) while starting:\n${tail(child)}`);
+      if ((await store.load(stream).catch(() => undefined))?.token !== undefined) return;
+      if (Date.now() > deadline) throw new Error(`${child.name} recorded no start position within ${timeoutMs} ms:\n${tail(child)}`);
+      await sleep(100);
+    }
+  } finally {
+    connection.disconnect();
+  }
+}
+
+const STANDIN_DATABASE = 'shop';
+
+async function pipelineOnce(opts: Options, config: string, { profileDir, variant = { source: 'synthetic', dist: opts.dist, label: '' } }: { profileDir?: string; variant?: Variant } = {}): Promise<PipelineResult> {
   const { format, compression } = splitConfig(config);
   const N = opts.count;
+  const dist = variant.dist;
   const redis = await startRedis();
   // s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 only has in its legacy provider:
   // without it every listing longer than one page (1,000 keys) fails with InternalError.
   const s3 = startChild('s3rver', [process.argv[1], '--role=s3rver'], { ipc: true, nodeArgs: ['--openssl-legacy-provider'] });
+  const mongo = variant.source === 'standin' ? startChild('mongo', [process.argv[1], '--role=mongo'], { ipc: true }) : undefined;
   const started: Partial<Record<Service, Child>> = {};
   const ports = { reader: await freePort(), writer: await freePort(), uploader: await freePort() };
   const s3Prefix = `bench/${config.replace('+', '-')}`;
@@ -613,11 +675,11 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
   try {
     const s3Port = Number((await nextMessage(s3, 'ready', 30_000)).port);
     const endpoint = `http://127.0.0.1:${s3Port}`;
-    started['batch-writer'] = startChild('batch-writer', [join(opts.dist, 'batch-writer/main.js')], {
+    started['batch-writer'] = startChild('batch-writer', [join(dist, 'batch-writer/main.js')], {
       nodeArgs: nodeArgs('batch-writer'),
       env: { ...common, METRICS_PORT: String(ports.writer), FORMAT: format, COMPRESSION: compression, S3_PREFIX: s3Prefix, NUM_WORKERS: String(opts.writerWorkers) },
     });
-    started['s3-uploader'] = startChild('s3-uploader', [join(opts.dist, 's3-uploader/main.js')], {
+    started['s3-uploader'] = startChild('s3-uploader', [join(dist, 's3-uploader/main.js')], {
       nodeArgs: nodeArgs('s3-uploader'),
       env: {
         ...common,
@@ -633,9 +695,35 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     });
     await Promise.all([waitReady(ports.writer, started['batch-writer']), waitReady(ports.uploader, started['s3-uploader'])]);
 
+    // The reader's source. The stand-in: a first reader records where the stream starts and stops,
+    // then N change events are written, so the measured reader finds them all in the oplog.
+    let sourceEnv: Record<string, string> = {
+      SOURCE: 'synthetic',
+      SYNTHETIC_COUNT: String(N),
+      SYNTHETIC_DOC_BYTES: String(opts.docBytes),
+      SYNTHETIC_COLLECTIONS: opts.collections.join(','),
+      SYNTHETIC_RATE: '0',
+    };
+    if (mongo) {
+      const uri = String((await nextMessage(mongo, 'ready', 30_000)).uri);
+      // FULL_DOCUMENT: its default, updateLookup (set explicitly, libs/config's oneOf lower-cases it and refuses it).
+      sourceEnv = { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: STANDIN_DATABASE };
+      const positioning = startChild('change-reader (start position)', [join(dist, 'change-reader/main.js')], { env: { ...common, METRICS_PORT: String(ports.reader), ...sourceEnv } });
+      try {
+        await waitForPosition(redis.url, STANDIN_DATABASE, positioning);
+      } finally {
+        await stopChild(positioning);
+      }
+      const t0 = now();
+      const w = await runWorkload({ uri, database: STANDIN_DATABASE, collections: opts.collections, count: N, rate: 0, seed: 1, documentBytes: opts.docBytes });
+      log(`${config} standin: preloaded ${describeWorkload(w)} (${f0(w.events / ((now() - t0) / 1000))} events/s through the driver)`);
+      if (w.events !== N) throw new Error(`the workload wrote ${w.events} events, not ${N}`);
+    }
+
     const settings = {
       FORMAT: format,
       COMPRESSION: compression,
+      SOURCE: variant.source,
       SYNTHETIC_COUNT: N,
       SYNTHETIC_DOC_BYTES: opts.docBytes,
       SYNTHETIC_COLLECTIONS: opts.collections.join(','),
@@ -649,18 +737,14 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     // The clock starts when the reader is spawned: its start-up is part of the figure.
     const tStart = now();
     const monoStartUs = monoUs();
-    const pidsBefore = { 'batch-writer': started['batch-writer'].pid, 's3-uploader': started['s3-uploader'].pid, redis: redis.pid, s3rver: s3.pid, bench: process.pid };
+    const pidsBefore: Record<string, number | undefined> = { 'batch-writer': started['batch-writer'].pid, 's3-uploader': started['s3-uploader'].pid, redis: redis.pid, s3rver: s3.pid, ...(mongo ? { mongo: mongo.pid } : {}), bench: process.pid };
     const meterBase = { ...pidsBefore };
-    const reader = (started['change-reader'] = startChild('change-reader', [join(opts.dist, 'change-reader/main.js')], {
+    const reader = (started['change-reader'] = startChild('change-reader', [join(dist, 'change-reader/main.js')], {
       nodeArgs: nodeArgs('change-reader'),
       env: {
         ...common,
         METRICS_PORT: String(ports.reader),
-        SOURCE: 'synthetic',
-        SYNTHETIC_COUNT: String(N),
-        SYNTHETIC_DOC_BYTES: String(opts.docBytes),
-        SYNTHETIC_COLLECTIONS: opts.collections.join(','),
-        SYNTHETIC_RATE: '0',
+        ...sourceEnv,
         BATCH_SIZE: String(opts.batchSize),
         BATCH_TIMEOUT_MS: String(opts.batchTimeoutMs),
         CHANNEL_BUFFER_SIZE: String(opts.buffer),
@@ -710,7 +794,7 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     let tDone = Number.NaN;
     for (;;) {
       for (const c of Object.values(started)) if (c.exited) throw new Error(`${c.name} exited (${c.exitCode}) during the run:\n${tail(c)}`);
-      if (now() > deadline) throw new Error(`${config}: checkpoint did not reach ${N} within ${opts.timeoutS} s (last: ${JSON.stringify(samples.at(-1))})`);
+      if (now() > deadline) throw new Error(`${config}: checkpoint did not reach ${N} within ${opts.timeoutS} s (last: ${JSON.stringify(samples.at(-1))})\n--- change-reader output:\n${tail(reader)}`);
       const body = (await getJson(ports.reader, '/ready').catch(() => undefined)) as
         | { checks?: { reader?: { detail?: { read_seq?: number; checkpoint_seq?: number | null; in_flight_events?: number } }; queues?: { detail?: { batches?: { waiting?: number } } } } }
         | undefined;
@@ -744,7 +828,8 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     const lake = report
       ? { objects: report.objects, events: report.events, missing: report.missing, duplicates: report.duplicates, badObjects: report.badObjects.length, maxSeq: report.maxSeq, collections: report.collections, exact: report.events === N && report.maxSeq === N && report.missing === 0 && report.duplicates === 0 && report.badObjects.length === 0 }
       : { objects: 0, events: 0, missing: N, duplicates: 0, badObjects: 0, maxSeq: 0, collections: {}, exact: false };
-    const eventsMatchGenerator = await compareWithGenerator(s3Client, s3Prefix, opts);
+    // Only the build under test writes what this bench's generator writes (a saved build may predate the envelope).
+    const eventsMatchGenerator = variant.source === 'synthetic' && variant.dist === opts.dist ? await compareWithGenerator(s3Client, s3Prefix, opts) : null;
 
     const seconds = tDone / 1000;
     const readS = stageOf(samples.map((s) => ({ t: s.t, v: s.read })), N);
@@ -758,6 +843,8 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     const cpuUsPerEvent = Object.fromEntries(Object.entries(cpu.seconds).map(([k, s]) => [k, (s * 1e6) / N]));
     return {
       config,
+      name: variant.label ? `${config} ${variant.label}` : config,
+      variant,
       count: N,
       settings,
       seconds,
@@ -789,6 +876,7 @@ async function pipelineOnce(opts: Options, config: string, { profileDir }: { pro
     s3Client?.destroy();
     await Promise.all(SERVICES.map((s) => stopChild(started[s])));
     await stopChild(s3);
+    await stopChild(mongo);
     await stopRedis(redis);
   }
 }
@@ -832,7 +920,8 @@ async function compareWithGenerator(s3: S3Client, prefix: string, opts: Options)
   if (!key) return null;
   const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   const events = decodeObject(Buffer.from(await res.Body!.transformToByteArray()), parseObjectKey(key)!.extension);
-  const bad = events.find((e) => !isDeepStrictEqual(e, syntheticEnvelope(e.seq, opts.collections, opts.docBytes)));
+  // The generation is the reader's (an epoch second when the stream started), not the generator's.
+  const bad = events.find((e) => !isDeepStrictEqual(e, { ...syntheticEnvelope(e.seq, opts.collections, opts.docBytes), generation: e.generation }));
   return { object: key, events: events.length, equal: bad === undefined, ...(bad ? { firstDifference: bad.seq } : {}) };
 }
 
@@ -931,6 +1020,35 @@ function table(rows: (string | number)[][]): string {
   return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
 }
 
+/**
+ * One row per variant and config over its rounds: events/s of each run, mean and spread, and mean CPU µs
+ * per event per process (the stand-in's own CPU as "mongo"). Undefined when there is one variant and one round.
+ */
+function sourceSummary(pipeline: PipelineResult[]): string | undefined {
+  const groups = new Map<string, PipelineResult[]>();
+  for (const p of pipeline) groups.set(p.name, [...(groups.get(p.name) ?? []), p]);
+  if (groups.size === new Set(pipeline.map((p) => p.config)).size && [...groups.values()].every((g) => g.length === 1)) return undefined;
+  const procs = ['change-reader', 'batch-writer', 's3-uploader', 'redis', 's3rver', 'mongo'];
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rows: (string | number)[][] = [['variant', 'runs: events/s', 'mean events/s', 'spread', ...procs.map((p) => `µs/event ${p}`), 'µs/event all', 'other CPU (max)', 'lake exact']];
+  for (const [name, runs] of groups) {
+    const rates = runs.map((r) => r.eventsPerSec);
+    const us = (k: string) => (runs.every((r) => r.cpuUsPerEvent[k] !== undefined) ? mean(runs.map((r) => r.cpuUsPerEvent[k])) : Number.NaN);
+    const all = mean(runs.map((r) => procs.reduce((sum, k) => sum + (r.cpuUsPerEvent[k] ?? 0), 0)));
+    rows.push([
+      name,
+      rates.map(f0).join(' / '),
+      f0(mean(rates)),
+      rates.length > 1 ? `${f0(((Math.max(...rates) - Math.min(...rates)) / mean(rates)) * 100)}%` : '–',
+      ...procs.map((k) => f1(us(k))),
+      f1(all),
+      f2(Math.max(...runs.map((r) => r.cpu.otherCores))),
+      runs.every((r) => r.lake.exact) ? 'yes' : 'NO',
+    ]);
+  }
+  return ['By variant (each run of the pipeline phase; spread = (max − min) / mean; µs/event = CPU seconds of the process over the run / N):', table(rows)].join('\n');
+}
+
 function report(opts: Options, m: ReturnType<typeof machine>, baseline: BaselineResult[], pipeline: PipelineResult[]): { text: string; targets: { name: string; met: boolean; detail: string }[] } {
   const lines: string[] = [];
   lines.push('', `Machine: ${m.nproc} CPUs (${m.cpuModel}${m.cpuMHz ? `, ${m.cpuMHz} MHz` : ''}), ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.kernel}, Node ${m.node}, redis-server ${m.redis}${m.cgroupCpuMax ? `, cgroup cpu.max ${m.cgroupCpuMax}` : ''}`);
@@ -950,7 +1068,7 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
     const rows: (string | number)[][] = [['config', 'events/s', 'vs BullMQ(1000)', 'vs BullMQ(1000, generated)', 'seconds', 'read/s', 'unthrottled read/s', 'write/s', 'checkpoint/s', 'objects', 'mean KiB', 'lake exact', 'other CPU']];
     for (const p of pipeline) {
       rows.push([
-        p.config,
+        p.name,
         f0(p.eventsPerSec),
         ref ? `${f2(p.eventsPerSec / ref.eventsPerSec)}×` : '–',
         gen ? `${f2(p.eventsPerSec / gen.eventsPerSec)}×` : '–',
@@ -970,15 +1088,15 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
     const srows: (string | number)[][] = [['config', 'read', 'written', 'checkpointed', 'reader throttled at', 'max in flight', 'max batches waiting', 'max objects waiting', 'mean batch events']];
     for (const p of pipeline) {
       const span = (s: { firstS: number; doneS: number }) => `${f2(s.firstS)}–${f2(s.doneS)}`;
-      srows.push([p.config, span(p.stages.read), span(p.stages.write), span(p.stages.checkpoint), p.readerThrottledAtS === null ? 'never' : `${f2(p.readerThrottledAtS)} s`, f0(p.maxInFlight), p.maxBatchesWaiting, p.maxObjectsWaiting, f0(p.meanBatchEvents)]);
+      srows.push([p.name, span(p.stages.read), span(p.stages.write), span(p.stages.checkpoint), p.readerThrottledAtS === null ? 'never' : `${f2(p.readerThrottledAtS)} s`, f0(p.maxInFlight), p.maxBatchesWaiting, p.maxObjectsWaiting, f0(p.meanBatchEvents)]);
     }
     lines.push(table(srows));
     lines.push('', 'CPU over the run (cores = CPU seconds / wall seconds; µs per event in brackets) and peak RSS (sampled every 200 ms / VmHWM):');
-    const procs = ['change-reader', 'batch-writer', 's3-uploader', 'redis', 's3rver', 'bench'];
+    const procs = ['change-reader', 'batch-writer', 's3-uploader', 'redis', 's3rver', ...(pipeline.some((p) => p.cpu.cores.mongo !== undefined) ? ['mongo'] : []), 'bench'];
     const crows: (string | number)[][] = [['config', ...procs, 'other', 'machine', ...SERVICES.map((s) => `RSS ${s} MiB`), 'RSS redis']];
     for (const p of pipeline) {
       crows.push([
-        p.config,
+        p.name,
         ...procs.map((k) => `${f2(p.cpu.cores[k])} (${f0(p.cpuUsPerEvent[k])})`),
         f2(p.cpu.otherCores),
         f2(p.cpu.machineCores),
@@ -990,17 +1108,17 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
     lines.push('', 'Main thread (event loop) over the run, share of wall time: on a CPU / runnable but waiting for a CPU / idle (waiting on I/O), from /proc/<pid>/schedstat:');
     const mrows: (string | number)[][] = [['config', ...SERVICES, 'redis']];
     const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '–');
-    for (const p of pipeline) mrows.push([p.config, ...[...SERVICES, 'redis'].map((s) => { const m = p.cpu.mainThread[s]; return m ? `${pct(m.onCpu)} / ${pct(m.waitingForCpu)} / ${pct(m.idle)}` : '–'; })]);
+    for (const p of pipeline) mrows.push([p.name, ...[...SERVICES, 'redis'].map((s) => { const m = p.cpu.mainThread[s]; return m ? `${pct(m.onCpu)} / ${pct(m.waitingForCpu)} / ${pct(m.idle)}` : '–'; })]);
     lines.push(table(mrows));
     lines.push('', 'V8 heap peaks from each service\'s /metrics, sampled every 500 ms (heap total / heap used / external, MiB):');
     const hrows: (string | number)[][] = [['config', ...SERVICES]];
-    for (const p of pipeline) hrows.push([p.config, ...SERVICES.map((s) => `${f0(p.heapPeakMiB[s].heapTotal)} / ${f0(p.heapPeakMiB[s].heapUsed)} / ${f0(p.heapPeakMiB[s].external)}`)]);
+    for (const p of pipeline) hrows.push([p.name, ...SERVICES.map((s) => `${f0(p.heapPeakMiB[s].heapTotal)} / ${f0(p.heapPeakMiB[s].heapUsed)} / ${f0(p.heapPeakMiB[s].external)}`)]);
     lines.push(table(hrows));
     lines.push('', 'Redis after the run:');
     const rrows: (string | number)[][] = [['config', 'used MiB', 'peak MiB', 'keys', 'batches completed kept', 'objects completed kept', 'failed']];
     for (const p of pipeline) {
       const r = p.redisInfo;
-      rrows.push([p.config, f0(Number(r.usedMemoryMiB)), f0(Number(r.usedMemoryPeakMiB)), r.keys, r.batchesCompletedKept, r.objectsCompletedKept, Number(r.batchesFailed) + Number(r.objectsFailed)]);
+      rrows.push([p.name, f0(Number(r.usedMemoryMiB)), f0(Number(r.usedMemoryPeakMiB)), r.keys, r.batchesCompletedKept, r.objectsCompletedKept, Number(r.batchesFailed) + Number(r.objectsFailed)]);
     }
     lines.push(table(rrows));
     const match = pipeline.find((p) => p.eventsMatchGenerator);
@@ -1009,8 +1127,11 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
       lines.push('', `Baseline events vs stored events: ${e.events} events of ${e.object} (${match.config}) ${e.equal ? 'equal the baseline generator' : `DIFFER from the baseline generator (seq ${e.firstDifference})`}.`);
     }
 
+    const bySource = sourceSummary(pipeline);
+    if (bySource) lines.push('', bySource);
     for (const [config, ratio] of Object.entries(TARGETS)) {
-      const p = pipeline.find((x) => x.config === config);
+      // The targets are about the synthetic source on the build under test.
+      const p = pipeline.find((x) => x.config === config && x.variant.source === 'synthetic' && x.variant.dist === opts.dist);
       if (!p || !ref) continue;
       const r = p.eventsPerSec / ref.eventsPerSec;
       targets.push({ name: `${config} end to end ≥ ${ratio}× bare BullMQ (1000 events/job)`, met: r >= ratio, detail: `${f2(r)}× (${f0(p.eventsPerSec)} vs ${f0(ref.eventsPerSec)} events/s)` });
@@ -1031,6 +1152,25 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
 
 // ------------------------------------------------------------------------------------------------
 // main
+
+/** The pipeline phase's variants: each --sources entry on --dist, and the synthetic source on --compare-dist. */
+function pipelineVariants(opts: Options): Variant[] {
+  const variants: Variant[] = [];
+  for (const s of opts.sources) {
+    if (s !== 'synthetic' && s !== 'standin') throw new Error(`--sources: ${s} is neither synthetic nor standin`);
+    variants.push({ source: s, dist: opts.dist, label: s === 'synthetic' && opts.sources.length === 1 && !opts.compareDist ? '' : s });
+  }
+  if (opts.compareDist) variants.push({ source: 'synthetic', dist: opts.compareDist, label: `synthetic @ ${opts.compareDist}` });
+  return variants;
+}
+
+function logPipelineAttempt(a: PipelineResult): void {
+  log(
+    `pipeline: ${a.name}: ${f0(a.eventsPerSec)} events/s in ${f2(a.seconds)} s; lake ${a.lake.exact ? 'exact' : 'NOT EXACT'} (${a.lake.objects} objects); ` +
+      `CPU reader ${f2(a.cpu.cores['change-reader'])} writer ${f2(a.cpu.cores['batch-writer'])} uploader ${f2(a.cpu.cores['s3-uploader'])} redis ${f2(a.cpu.cores.redis)} s3rver ${f2(a.cpu.cores.s3rver)}${a.cpu.cores.mongo === undefined ? '' : ` mongo ${f2(a.cpu.cores.mongo)}`} other ${f2(a.cpu.otherCores)}; ` +
+      `peak RSS ${SERVICES.map((s) => f0(Math.max(a.peakRssMiB[s], a.hwmMiB[s]))).join('/')} MiB`,
+  );
+}
 
 async function main(): Promise<void> {
   if (Number(process.versions.node.split('.')[0]) < 24) throw new Error(`Node 24 needed (zstd, as the services run); this is ${process.version}. Use node_modules/.bin/node tools/dev/run-ts.mjs tools/bench/pipeline/run.ts`);
@@ -1058,17 +1198,19 @@ async function main(): Promise<void> {
   const pipeline: PipelineResult[] = [];
   const pipelineAttempts: PipelineResult[][] = [];
   if (opts.only.has('pipeline')) {
-    for (const config of opts.configs) {
-      log(`pipeline: ${config}, ${opts.count} events ...`);
-      const { best, attempts } = await quietest(opts, `pipeline ${config}`, () => pipelineOnce(opts, config));
-      pipeline.push(best);
-      pipelineAttempts.push(attempts);
-      for (const a of attempts) {
-        log(
-          `pipeline: ${config}: ${f0(a.eventsPerSec)} events/s in ${f2(a.seconds)} s; lake ${a.lake.exact ? 'exact' : 'NOT EXACT'} (${a.lake.objects} objects); ` +
-            `CPU reader ${f2(a.cpu.cores['change-reader'])} writer ${f2(a.cpu.cores['batch-writer'])} uploader ${f2(a.cpu.cores['s3-uploader'])} redis ${f2(a.cpu.cores.redis)} s3rver ${f2(a.cpu.cores.s3rver)} other ${f2(a.cpu.otherCores)}; ` +
-            `peak RSS ${SERVICES.map((s) => f0(Math.max(a.peakRssMiB[s], a.hwmMiB[s]))).join('/')} MiB`,
-        );
+    const variants = pipelineVariants(opts);
+    for (let round = 0; round < opts.rounds; round++) {
+      // A B, B A, A B …: each variant meets the machine's drift from both sides.
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const variant of order) {
+        for (const config of opts.configs) {
+          const name = variant.label ? `${config} ${variant.label}` : config;
+          log(`pipeline: ${name}${opts.rounds > 1 ? ` (round ${round + 1} of ${opts.rounds})` : ''}, ${opts.count} events ...`);
+          const { best, attempts } = await quietest(opts, `pipeline ${name}`, () => pipelineOnce(opts, config, { variant }));
+          pipeline.push(best);
+          pipelineAttempts.push(attempts);
+          for (const a of attempts) logPipelineAttempt(a);
+        }
       }
     }
   }
@@ -1117,6 +1259,7 @@ if (role) process.on('disconnect', () => process.exit(0));
 if (role === 'bullmq-producer') void producerRole();
 else if (role === 'bullmq-worker') void workerRole();
 else if (role === 's3rver') void s3rverRole();
+else if (role === 'mongo') void mongoRole();
 else {
   let shuttingDown = false;
   const shutdown = async (code: number, why?: string) => {
