@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { RunnableLambda } from '@langchain/core/runnables';
+import LZString from 'lz-string';
 import { z } from 'zod';
 import { encodeConfigHash } from '../src/protocol/run-config';
 import { postJson, startTestGateway, type TestGateway } from './gateway-harness';
@@ -13,7 +14,7 @@ const RUN_ENDPOINTS = ['invoke', 'batch', 'stream', 'stream_log', 'stream_events
 describe('bad input corpus', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ MAX_BODY_SIZE: '64kb' }, {
+    gw = await startTestGateway({ MAX_BODY_SIZE: '64kb', MAX_INPUT_ITEMS: '1000' }, {
       register: (r) => {
         r.addRoutes(RunnableLambda.from(async (x: { n: number }) => x.n * 2), {
           path: 'double',
@@ -27,6 +28,11 @@ describe('bad input corpus', () => {
   afterAll(() => gw.close());
 
   const valid = (endpoint: string) => (endpoint === 'batch' ? { inputs: [{ n: 1 }] } : { input: { n: 1 } });
+  // Built as text: JSON.stringify recurses and would overflow on these.
+  const deep = '['.repeat(30_000) + ']'.repeat(30_000);
+  const withInput = (endpoint: string, inputJson: string, extra = '') =>
+    endpoint === 'batch' ? `{"inputs":[${inputJson}]${extra}}` : `{"input":${inputJson}${extra}}`;
+  const wide = `[${'0,'.repeat(1_000)}0]`;
 
   const corpus: [string, (endpoint: string) => string | object, RegExp][] = [
     ['malformed JSON', () => '{"input": ', /Malformed JSON/],
@@ -39,6 +45,12 @@ describe('bad input corpus', () => {
     ['configurable wrong type', (e) => ({ ...valid(e), config: { configurable: { user: 42 } } }), /config\.configurable\.user/],
     ['configurable unknown key', (e) => ({ ...valid(e), config: { configurable: { admin: true } } }), /config\.configurable/],
     ['filters wrong type', (e) => ({ ...valid(e), include_names: 'x' }), /include_names/],
+    ['30,000-deep input', (e) => withInput(e, deep), /MAX_INPUT_DEPTH \(100\)/],
+    ['30,000-deep config', (e) => withInput(e, '{"n":1}', `,"config":{"configurable":{"user":${deep}}}`), /body\.config\.configurable\.user.*MAX_INPUT_DEPTH/],
+    ['30,000-deep kwargs', (e) => withInput(e, '{"n":1}', `,"kwargs":${deep}`), /body\.kwargs.*MAX_INPUT_DEPTH/],
+    ['1,001-item array input', (e) => withInput(e, wide), /1001 entries, more than MAX_INPUT_ITEMS \(1000\)/],
+    ['1,001-key configurable', (e) => withInput(e, '{"n":1}', `,"config":{"configurable":{${Array.from({ length: 1_001 }, (_, i) => `"${i}":0`).join(',')}}}`), /MAX_INPUT_ITEMS/],
+    ['a 40 kB unknown configurable key', (e) => ({ ...valid(e), config: { configurable: { ['k'.repeat(40_000)]: 1 } } }), /config\.configurable: Unrecognized key: "k{100,}…/],
   ];
 
   for (const endpoint of RUN_ENDPOINTS) {
@@ -53,6 +65,8 @@ describe('bad input corpus', () => {
         expect(res.status).toBeGreaterThanOrEqual(400);
         expect(res.status).toBeLessThan(500);
         expect(res.body.detail).toMatch(detail);
+        expect(JSON.stringify(res.body)).not.toMatch(/\n\s+at |RangeError/);
+        expect(JSON.stringify(res.body).length).toBeLessThan(2_000);
       });
     }
   }
@@ -99,6 +113,38 @@ describe('bad input corpus', () => {
       socket.on('error', reject);
     });
     expect(status).toBe('HTTP/1.1 413 Payload Too Large');
+  });
+
+  it('a c/{hash} config nested 30,000 deep → 422 naming MAX_INPUT_DEPTH', async () => {
+    const hash = LZString.compressToEncodedURIComponent(`{"configurable":{"user":${deep}}}`);
+    for (const endpoint of RUN_ENDPOINTS.filter((e) => e !== 'stream_events')) {
+      const res = await postJson(`${gw.url}/double/c/${hash}/${endpoint}`, valid(endpoint));
+      expect({ endpoint, status: res.status }).toEqual({ endpoint, status: 422 });
+      expect(res.body.detail).toMatch(/^config hash\..*MAX_INPUT_DEPTH \(100\)/);
+    }
+  });
+
+  it('malformed HTTP, oversized headers and bad chunking → 4xx with a JSON detail', async () => {
+    const url = new URL(gw.url);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => socket.write(text));
+        let data = '';
+        socket.on('data', (d) => (data += d.toString()));
+        socket.on('close', () => resolve(data));
+        socket.on('error', reject);
+      });
+    const cases: [string, RegExp, RegExp][] = [
+      ['GARBAGE\r\n\r\n', /^HTTP\/1\.1 400 /, /Malformed HTTP request/],
+      [`GET /echo/input_schema HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, /^HTTP\/1\.1 431 /, /headers too large/],
+      ['POST /echo/invoke HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /^HTTP\/1\.1 400 /, /Malformed HTTP request/],
+      ['POST /echo/invoke HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n{}', /^HTTP\/1\.1 400 /, /Malformed HTTP request/],
+    ];
+    for (const [request, statusLine, detail] of cases) {
+      const answer = await raw(request);
+      expect(answer).toMatch(statusLine);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).detail).toMatch(detail);
+    }
   });
 
   it('bad config hash → 400 "Invalid config hash"', async () => {
