@@ -26,6 +26,8 @@ describe('mergeConfigs (merge_configs)', () => {
       ),
     ).toEqual({ tags: ['another-one', 'test', 'x'], metadata: { a: 1, b: 2 }, configurable: { k: 1, j: 2 }, recursion_limit: 7 });
     expect(mergeConfigs()).toEqual({});
+    expect(mergeConfigs({ recursion_limit: 5 }, { recursion_limit: 25 })).toEqual({ recursion_limit: 5 });
+    expect(mergeConfigs({ recursion_limit: 25 })).toEqual({ recursion_limit: 25 });
   });
 });
 
