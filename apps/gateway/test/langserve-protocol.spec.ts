@@ -120,6 +120,7 @@ describe('LangServe protocol parity', () => {
           })),
           { path: 'whole_config', configKeys: ['tags', 'metadata', 'configurable'] },
         );
+        r.addRoutes(RunnableLambda.from(() => 'hello'), { path: 'own_run_id', configKeys: ['run_id'] });
         r.addRoutes(RunnableLambda.from((_x: unknown, config) => config?.configurable ?? null), {
           path: 'typed_conf',
           configurableSchema: z.object({ user: z.string(), temperature: z.number().optional() }),
@@ -347,6 +348,33 @@ describe('LangServe protocol parity', () => {
       expect(res.body.output.configurable).toEqual({});
       expect(res.body.output.tags).toEqual([]);
       expect((await postJson(`${gw.url}/return_config/invoke`, { input: 1 })).body.output).toEqual({ tags: [], configurable: {} });
+    });
+  });
+
+  describe('a client-set run id (config_keys=["run_id"]), as test_passing_run_id_from_client', () => {
+    const id1 = '00000000-0000-0000-0000-000000000009';
+    const id2 = '00000000-0000-0000-0000-00000000000e';
+
+    it('is the run id of invoke, batch, stream and stream_events', async () => {
+      expect((await postJson(`${gw.url}/own_run_id/invoke`, { input: 'x', config: { run_id: id1 } })).body.metadata.run_id).toBe(id1);
+      const batch = await postJson(`${gw.url}/own_run_id/batch`, { inputs: ['a', 'b'], config: [{ run_id: id1 }, { run_id: id2 }] });
+      expect(batch.body.metadata.responses.map((r: { run_id: string }) => r.run_id)).toEqual([id1, id2]);
+      expect(batch.body.metadata.run_ids).toEqual([id1, id2]);
+      // One config object: its run id goes to the first input only (LangChain's get_config_list).
+      const one = await postJson(`${gw.url}/own_run_id/batch`, { inputs: ['a', 'b'], config: { run_id: id1 } });
+      expect(one.body.metadata.run_ids[0]).toBe(id1);
+      expect(one.body.metadata.run_ids[1]).not.toBe(id1);
+      const stream = frames((await rawPost(`${gw.url}/own_run_id/stream`, { input: 'x', config: { run_id: id1 } })).text);
+      expect(stream[0]).toEqual({ event: 'metadata', data: { run_id: id1 } });
+      const events = await streamEvents(`${gw.url}/own_run_id/stream_events`, { input: 'x', config: { run_id: id1 } });
+      expect(events[0].run_id).toBe(id1);
+    });
+
+    it('must be a UUID (422), and is ignored where the route does not allow it', async () => {
+      const bad = await postJson(`${gw.url}/own_run_id/invoke`, { input: 'x', config: { run_id: 'nope' } });
+      expect(bad.status).toBe(422);
+      expect(bad.body.detail).toMatch(/config\.run_id/);
+      expect((await postJson(`${gw.url}/add_one/invoke`, { input: 1, config: { run_id: id1 } })).body.metadata.run_id).not.toBe(id1);
     });
   });
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { sendJson, type RequestContext } from '../http/request-context';
 import { RequestValidationError } from '../protocol/http-error';
@@ -22,7 +21,6 @@ export async function batch(ctx: RequestContext): Promise<void> {
   }
   ctx.metrics.batchSize.labels(ctx.route.path).observe(inputs.length);
   const prepared = inputs.map((input, i) => prepareRunInput(ctx.route, input, `inputs.${i}`));
-  const runIds = inputs.map(() => randomUUID());
   // One config object is one client config: merged and passed through the per-request modifier
   // once, as LangServe does; an array gets one pass per entry.
   const clientConfigs: RunnableConfig[] = Array.isArray(body.config)
@@ -30,9 +28,13 @@ export async function batch(ctx: RequestContext): Promise<void> {
     : inputs.length === 0
       ? []
       : [await clientRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req)];
-  const configs = runIds.map((runId, i) =>
-    serverRunConfig(ctx.route, Array.isArray(body.config) ? clientConfigs[i] : clientConfigs[0], ctx.req, ctx.endpoint, runId, ctx.signal),
+  // A client run id (routes allowing `run_id`) names one run: with one config object, the first.
+  const configs = inputs.map((_input, i) =>
+    Array.isArray(body.config)
+      ? serverRunConfig(ctx.route, clientConfigs[i], ctx.req, ctx.endpoint, ctx.signal)
+      : serverRunConfig(ctx.route, clientConfigs[0], ctx.req, ctx.endpoint, ctx.signal, i === 0),
   );
+  const runIds = configs.map((c) => c.runId);
   const outputs = inputs.length === 0 ? [] : await ctx.route.runnable.batch(prepared, configs);
   sendJson(ctx.res, 200, {
     output: serializeOutput(outputs),

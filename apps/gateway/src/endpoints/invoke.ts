@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { sendJson, type RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { InvokeRequest, parseRequest } from '../protocol/request-schemas';
@@ -10,8 +9,7 @@ import { prepareRunInput } from './run-input';
 export async function invoke(ctx: RequestContext): Promise<void> {
   const body = parseRequest(InvokeRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
-  const runId = randomUUID();
-  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
+  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   const output = await ctx.route.runnable.invoke(input, config);
-  sendJson(ctx.res, 200, { output: serializeOutput(output), metadata: { run_id: runId, feedback_tokens: [] } });
+  sendJson(ctx.res, 200, { output: serializeOutput(output), metadata: { run_id: config.runId, feedback_tokens: [] } });
 }

@@ -34,6 +34,7 @@ export function schemaFor(ctx: RequestContext): Record<string, unknown> {
       if (route.configKeys.includes('tags')) properties.tags = { default: null, items: { type: 'string' }, title: 'Tags', type: 'array' };
       if (route.configKeys.includes('metadata')) properties.metadata = { default: null, title: 'Metadata', type: 'object' };
       if (route.configKeys.includes('recursion_limit')) properties.recursion_limit = { default: null, title: 'Recursion Limit', type: 'integer', minimum: 1 };
+      if (route.configKeys.includes('run_id')) properties.run_id = { default: null, title: 'Run Id', type: 'string', format: 'uuid' };
       if (route.configKeys.includes('max_concurrency')) properties.max_concurrency = { default: null, title: 'Max Concurrency', type: 'integer', minimum: 1 };
       return { ...($defs ? { $defs } : {}), title: `${name}Config`, type: 'object', properties };
     }

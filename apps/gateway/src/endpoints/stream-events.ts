@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { parseRequest, StreamLogRequest } from '../protocol/request-schemas';
@@ -16,8 +15,7 @@ import { runFilters } from './stream-log';
 export async function streamEvents(ctx: RequestContext): Promise<void> {
   const body = parseRequest(StreamLogRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
-  const runId = randomUUID();
-  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
+  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   const parents = new RunParents();
   async function* chunks() {
     const events = ctx.route.runnable.streamEvents(input, { ...config, callbacks: parents.addTo(config.callbacks), version: 'v2' }, runFilters(body));

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { parseRequest, StreamLogRequest } from '../protocol/request-schemas';
@@ -28,8 +27,7 @@ export function runFilters(body: StreamLogRequest) {
 export async function streamLog(ctx: RequestContext): Promise<void> {
   const body = parseRequest(StreamLogRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
-  const runId = randomUUID();
-  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
+  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   async function* chunks() {
     const patches = new RunLogPatches();
     for await (const patch of ctx.route.runnable.streamLog(input, config, runFilters(body))) {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { InvokeRequest, parseRequest } from '../protocol/request-schemas';
@@ -12,10 +11,9 @@ import { prepareRunInput } from './run-input';
 export async function stream(ctx: RequestContext): Promise<void> {
   const body = parseRequest(InvokeRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
-  const runId = randomUUID();
-  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, runId, ctx.signal);
+  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   async function* chunks() {
     for await (const chunk of await ctx.route.runnable.stream(input, config)) yield JSON.stringify(serializeOutput(chunk));
   }
-  await sendSse(ctx, chunks, pythonJsonDumps({ run_id: runId }));
+  await sendSse(ctx, chunks, pythonJsonDumps({ run_id: config.runId }));
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import LZString from 'lz-string';
@@ -13,7 +14,10 @@ const KEY_SPELLINGS: Record<string, { js: keyof RunnableConfig; wire: string[] }
   metadata: { js: 'metadata', wire: ['metadata'] },
   recursion_limit: { js: 'recursionLimit', wire: ['recursion_limit', 'recursionLimit'] },
   max_concurrency: { js: 'maxConcurrency', wire: ['max_concurrency', 'maxConcurrency'] },
+  run_id: { js: 'runId', wire: ['run_id', 'runId'] },
 };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `c/{config_hash}/…` routes carry a config compressed with LZString, as LangServe's playground makes them. */
 export function decodeConfigHash(hash: string): Record<string, unknown> {
@@ -81,6 +85,9 @@ function checkKey(key: string, value: unknown): unknown {
     case 'metadata':
       if (typeof value !== 'object' || Array.isArray(value)) throw new RequestValidationError('config.metadata: expected an object');
       return value;
+    case 'run_id':
+      if (typeof value !== 'string' || !UUID.test(value)) throw new RequestValidationError('config.run_id: expected a UUID');
+      return value.toLowerCase();
     default:
       if (!Number.isInteger(value) || (value as number) < 1) throw new RequestValidationError(`config.${key}: expected a positive integer`);
       return value;
@@ -102,24 +109,28 @@ export async function clientRunConfig(
   return config;
 }
 
+/** A run config as the server hands it to the runnable: its run id is always set. */
+export type ServerRunConfig = RunnableConfig & { runId: string };
+
 /**
  * What the server always sets over the client config, as LangServe's `_update_config_with_defaults`:
- * run name = the route path with its slash (`/echo`), the run id, the metadata keys LangServe adds,
- * `configurable` at least `{}`, and the request's abort signal.
+ * run name = the route path with its slash (`/echo`), the metadata keys LangServe adds,
+ * `configurable` at least `{}`, the request's abort signal, and the run id: the client's when the
+ * route allows `run_id` (and `useClientRunId`), a new one otherwise.
  */
 export function serverRunConfig(
   route: ResolvedRoute,
   config: RunnableConfig,
   req: IncomingMessage,
   endpoint: string,
-  runId: string,
   signal: AbortSignal,
-): RunnableConfig {
+  useClientRunId = true,
+): ServerRunConfig {
   return {
     ...config,
     configurable: { ...config.configurable },
     runName: runNameOf(route),
-    runId,
+    runId: (useClientRunId && config.runId) || randomUUID(),
     signal,
     metadata: {
       ...(config.metadata ?? {}),
@@ -142,8 +153,7 @@ export async function buildRunConfig(
   bodyConfig: Record<string, unknown> | undefined | null,
   req: IncomingMessage,
   endpoint: string,
-  runId: string,
   signal: AbortSignal,
-): Promise<RunnableConfig> {
-  return serverRunConfig(route, await clientRunConfig(route, hashConfig, bodyConfig, req), req, endpoint, runId, signal);
+): Promise<ServerRunConfig> {
+  return serverRunConfig(route, await clientRunConfig(route, hashConfig, bodyConfig, req), req, endpoint, signal);
 }

@@ -4,7 +4,7 @@ import { ENDPOINTS, type Endpoint, isEndpoint } from './endpoint';
 import type { ClientConfigKey, PerRequestConfigModifier, RouteOptions } from './route-options';
 
 const PATH_PATTERN = /^[A-Za-z0-9_-]+$/;
-const CLIENT_CONFIG_KEYS: ClientConfigKey[] = ['configurable', 'tags', 'metadata', 'recursion_limit', 'max_concurrency'];
+const CLIENT_CONFIG_KEYS: ClientConfigKey[] = ['configurable', 'tags', 'metadata', 'recursion_limit', 'max_concurrency', 'run_id'];
 
 /** Thrown by `addRoutes` when the options are contradictory or name unknown things: a setup bug. */
 export class RouteSetupError extends Error {

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Endpoint } from './endpoint';
 
 /** Config keys a client may set, in LangServe's (snake_case) spelling. `run_name` never is. */
-export type ClientConfigKey = 'configurable' | 'tags' | 'metadata' | 'recursion_limit' | 'max_concurrency';
+export type ClientConfigKey = 'configurable' | 'tags' | 'metadata' | 'recursion_limit' | 'max_concurrency' | 'run_id';
 
 /**
  * Called for every run with the config that survived the allow-list, and the request; returns the
