@@ -142,6 +142,15 @@ describe('admission, timeouts and cancellation', () => {
     expect(await metric(gw, 'runnel_gateway_errors_total', { type: 'timeout', endpoint: 'invoke' })).toBeGreaterThanOrEqual(1);
   });
 
+  it('REQUEST_TIMEOUT inside a stream: an error event with status 504, in json.dumps form, and no end', async () => {
+    const res = await fetch(`${gw.url}/slower/stream`, { method: 'POST', body: '{"input":1}' });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^event: metadata\r\ndata: \{"run_id": "[0-9a-f-]{36}"\}\r\n\r\n/);
+    expect(text.endsWith('event: error\r\ndata: {"status_code": 504, "message": "Gateway Timeout"}\r\n\r\n')).toBe(true);
+    expect(text).not.toContain('event: end');
+  });
+
   it('a client that disconnects aborts its run (the runnable sees the AbortSignal)', async () => {
     const before = aborted;
     const controller = new AbortController();
