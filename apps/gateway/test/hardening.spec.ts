@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { RunnableLambda } from '@langchain/core/runnables';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { z } from 'zod';
 import { encodeConfigHash } from '../src/protocol/run-config';
 import { startTestGateway, type TestGateway } from './gateway-harness';
@@ -294,5 +295,48 @@ describe('MAX_INPUT_DEPTH at its largest allowed value', () => {
 
   it('logs no error', () => {
     expect(gw.logs.filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
+  });
+});
+
+describe('playground with huge outputs (chromium)', () => {
+  let browser: Browser;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    [browser, gw] = await Promise.all([
+      chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] }),
+      startTestGateway(),
+    ]);
+  }, 20_000);
+  afterAll(() => Promise.all([browser?.close(), gw?.close()]));
+
+  async function openEcho(): Promise<Page> {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${gw.url}/echo/playground`);
+    await page.waitForSelector('#field-input');
+    return page;
+  }
+
+  it('streams 50,000 chunks without redrawing all of them per chunk', async () => {
+    const page = await openEcho();
+    const words = 'w '.repeat(50_000).trimEnd();
+    await page.fill('#field-input', JSON.stringify(words));
+    const started = Date.now();
+    await page.click('#stream');
+    await page.waitForFunction(() => /^done \(\d+ chunks\)$/.test(document.getElementById('status')?.textContent ?? ''));
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(await page.evaluate(() => document.getElementById('status')?.textContent)).toBe('done (50000 chunks)');
+    expect(await page.evaluate(() => document.getElementById('output')?.textContent)).toBe(words);
+    await page.close();
+  });
+
+  it('shows a huge output cut short, saying how much is not shown', async () => {
+    const page = await openEcho();
+    await page.fill('#field-input', JSON.stringify('x'.repeat(300_000)));
+    await page.click('#invoke');
+    await page.waitForFunction(() => /more characters not shown/.test(document.getElementById('output')?.textContent ?? ''));
+    const shown = await page.evaluate(() => document.getElementById('output')?.textContent ?? '');
+    expect(shown).toBe(`${'x'.repeat(200_000)}\n… (100000 more characters not shown)`);
+    await page.close();
   });
 });

@@ -125,9 +125,11 @@ function render() {
   for (const f of fields) box.appendChild(f.wrap);
 }
 
+// A huge output (an echo of a 1 MB input streams 500,000 chunks) is shown cut short, so redraws stay cheap.
+const MAX_SHOWN = 200000;
 function show(text, isError) {
   const out = $('output');
-  out.textContent = text;
+  out.textContent = text.length > MAX_SHOWN ? text.slice(0, MAX_SHOWN) + '\\n… (' + (text.length - MAX_SHOWN) + ' more characters not shown)' : text;
   out.className = isError ? 'error' : '';
 }
 
@@ -157,10 +159,14 @@ async function stream() {
   if (!res.ok) { $('status').textContent = ''; return show(await failText(res), true); }
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
-  let buffer = '', text = '', chunks = [];
+  // The text grows chunk by chunk (not re-joined from all chunks: that is quadratic in their number),
+  // and is redrawn once per network read, however many frames the read held.
+  let buffer = '', text = '', chunks = [], allStrings = true;
+  const redraw = () => show(allStrings ? text : JSON.stringify(chunks, null, 2));
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
+    let grew = false;
     buffer += decoder.decode(value, { stream: true });
     let idx;
     while ((idx = buffer.indexOf('\\r\\n\\r\\n')) !== -1) {
@@ -173,15 +179,18 @@ async function stream() {
       if (event === 'data') {
         const chunk = JSON.parse(data);
         chunks.push(chunk);
-        text = chunks.every((c) => typeof c === 'string') ? chunks.join('') : JSON.stringify(chunks, null, 2);
-        show(text);
+        if (typeof chunk !== 'string') allStrings = false;
+        else if (allStrings) text += chunk;
+        grew = true;
       } else if (event === 'error') {
         $('status').textContent = '';
         return show('Stream failed: ' + (JSON.parse(data).message || data), true);
       } else if (event === 'end') {
+        if (grew) { redraw(); grew = false; }
         $('status').textContent = 'done (' + chunks.length + ' chunks)';
       }
     }
+    if (grew) redraw();
   }
 }
 
