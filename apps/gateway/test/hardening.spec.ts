@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { RunnableLambda } from '@langchain/core/runnables';
@@ -95,6 +96,18 @@ describe('input nesting depth and size', () => {
       expect(ok.status).toBe(200);
     });
   }
+
+  it('a c/{hash} longer than 4096 characters → 414 before it is decompressed', async () => {
+    const lz = (await import('lz-string')).default;
+    // A run of one character compresses quadratically in LZString: an 8,400-character hash holds 10 MB. Here,
+    // text that hardly compresses, to make a long hash quickly.
+    const bomb = lz.compressToEncodedURIComponent(JSON.stringify({ configurable: { x: randomBytes(6_000).toString('base64') } }));
+    expect(bomb.length).toBeGreaterThan(4_096);
+    const res = await post(`${gw.url}/echo/c/${bomb}/invoke`, '{"input":1}');
+    expectClientError(res, 414, /config hash.*4096 characters/);
+    const ok = lz.compressToEncodedURIComponent(JSON.stringify({ configurable: { prompt: 'You are a helpful assistant. '.repeat(100) } }));
+    expect((await post(`${gw.url}/echo/c/${ok}/invoke`, '{"input":1}')).status).toBe(200);
+  });
 
   it('batch: more inputs than MAX_INPUT_ITEMS → 422', async () => {
     const res = await post(`${gw.url}/echo/batch`, `{"inputs":[${Array.from({ length: 1001 }, () => '1').join(',')}]}`);

@@ -11,7 +11,7 @@ import { streamEvents } from '../endpoints/stream-events';
 import { streamLog } from '../endpoints/stream-log';
 import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
-import { checkInputBounds, DEFAULT_INPUT_BOUNDS, type InputBounds, setInputBounds } from '../protocol/input-bounds';
+import { checkInputBounds, DEFAULT_INPUT_BOUNDS, type InputBounds, MAX_CONFIG_HASH_CHARS, setInputBounds } from '../protocol/input-bounds';
 import { decodeConfigHash } from '../protocol/run-config';
 import { Pinger } from '../protocol/sse-stream';
 import { type Endpoint, isEndpoint } from '../registry/endpoint';
@@ -162,6 +162,9 @@ export class GatewayServer {
       if (!route.enabled.has('config_hashes')) return this.#reject(res, 404, 'Config hash routes are disabled for this runnable');
       const hash = segments[rest + 1];
       if (this.#auth.check(req) !== 'ok' && segments[rest + 2] !== 'playground') return this.#unauthorized(req, res);
+      if (hash !== undefined && hash.length > MAX_CONFIG_HASH_CHARS) {
+        return this.#reject(res, 414, `config hash: ${hash.length} characters, more than the ${MAX_CONFIG_HASH_CHARS} characters accepted`);
+      }
       try {
         hashConfig = decodeConfigHash(hash ?? '');
         checkInputBounds(hashConfig, this.#inputBounds, 'config hash');

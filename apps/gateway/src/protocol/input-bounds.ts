@@ -18,6 +18,13 @@ export interface InputBounds {
 /** The defaults of MAX_INPUT_DEPTH and MAX_INPUT_ITEMS (config.ts), used when a request carries none. */
 export const DEFAULT_INPUT_BOUNDS: InputBounds = { maxDepth: 100, maxItems: 10_000 };
 
+/**
+ * Longest `c/{hash}` accepted (414 past it), checked before decompressing: LZString's output can grow with
+ * the square of its input (an 8,400-character hash of one repeated character decompresses to 10 MB), so
+ * only the hash's length bounds the work. A config of a few kilobytes (a long system prompt) fits.
+ */
+export const MAX_CONFIG_HASH_CHARS = 4_096;
+
 const BOUNDS = Symbol('runnel.inputBounds');
 
 /** The server puts its configured bounds on each request, so the body reader finds them there. */
