@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what `npm start` and `npm test` need on a fresh clone of a fresh Debian machine:
 # npm dependencies (which bring Node 24 as the `node` package), and for tests the Debian
-# packages the suites drive for real (chromium for the playground, redis-server for the queues). As root it installs them;
+# packages the suites drive for real (chromium for the playground, redis-server for the queues,
+# python3-jsonpatch for LangServe's client-side patching). As root it installs them;
 # otherwise it says exactly what to install.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -16,6 +17,8 @@ fi
 missing=""
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing="$missing chromium"
+  # The gateway's stream_log patches are applied by the jsonpatch LangServe's Python client uses.
+  /usr/bin/python3 -c 'import jsonpatch' >/dev/null 2>&1 || missing="$missing python3-jsonpatch"
 fi
 # npm start runs Redis locally when none answers at REDIS_URL; the tests always do.
 if [ "${1:-}" = "--test" ] || [ -z "${REDIS_URL:-}" ]; then

@@ -66,13 +66,18 @@ async function streamEvents(url: string, body: unknown): Promise<any[]> {
 }
 
 /**
- * Applies stream_log patches the way LangServe's Python client does (RunLog + RunLogPatch →
- * `jsonpatch.apply_patch`), with the real `jsonpatch` package; undefined when python3 or jsonpatch
- * is not installed here.
+ * Debian's python3 with Debian's python3-jsonpatch, which `npm test` installs (tools/dev/ensure-deps.sh),
+ * so this check always runs: the same `jsonpatch` LangServe's Python client applies patches with.
  */
-function applyWithPythonJsonpatch(patches: unknown[][]): { ok: boolean; out: string } | undefined {
-  const probe = spawnSync('python3', ['-c', 'import jsonpatch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return undefined;
+const PYTHON = '/usr/bin/python3';
+
+/**
+ * Applies stream_log patches the way LangServe's Python client does (RunLog + RunLogPatch →
+ * `jsonpatch.apply_patch`), with the real `jsonpatch` package.
+ */
+function applyWithPythonJsonpatch(patches: unknown[][]): { ok: boolean; out: string } {
+  const probe = spawnSync(PYTHON, ['-c', 'import jsonpatch'], { encoding: 'utf8' });
+  if (probe.status !== 0) throw new Error(`${PYTHON} cannot import jsonpatch (${probe.stderr || probe.error}): run sh tools/dev/ensure-deps.sh --test (installs python3-jsonpatch)`);
   const script = [
     'import json, sys, jsonpatch',
     'state = None',
@@ -83,7 +88,7 @@ function applyWithPythonJsonpatch(patches: unknown[][]): { ok: boolean; out: str
     '    print(type(e).__name__ + ": " + str(e)); sys.exit(1)',
     'print(json.dumps(state))',
   ].join('\n');
-  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(patches), encoding: 'utf8' });
+  const run = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(patches), encoding: 'utf8' });
   return { ok: run.status === 0, out: run.stdout.trim() };
 }
 
@@ -198,7 +203,6 @@ describe('LangServe protocol parity', () => {
     it("LangServe's Python client (jsonpatch) applies the patches of a failed run, then sees the error event", async () => {
       const { ops, tail } = await streamLogOps(`${gw.url}/with_errors/stream_log`, { input: 1 });
       const applied = applyWithPythonJsonpatch(ops);
-      if (!applied) return console.warn('python3 with jsonpatch not installed: skipped the Python jsonpatch check');
       expect(applied).toMatchObject({ ok: true });
       expect(JSON.parse(applied.out)).toMatchObject({ streamed_output: [1], final_output: 1, name: '/with_errors' });
       expect(tail[0].event).toBe('error');
