@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Double, Int32, Long } from 'bson';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
+import { CheckpointStore } from '@runnel/checkpoint';
 import { lakeState, readLakeEnvelopes, type StreamReport, verifyLake } from '@runnel/lake';
 import { eventually, freePort, MongoStandIn, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import { compareStates, serverCollectionState } from '../chaos/collection-state';
@@ -26,6 +27,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
   let client: MongoClient;
   let s3client: S3Client;
   const running: ServiceProcess[] = [];
+  const openRedis: Redis[] = [];
 
   beforeAll(async () => {
     [mongo, redis, s3] = await Promise.all([realUri ? undefined : MongoStandIn.start(), RedisServer.start(), S3Server.start(['lake'])]);
@@ -36,6 +38,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
   });
   afterAll(async () => {
     await Promise.all(running.map((p) => p.stop('SIGKILL')));
+    openRedis.forEach((r) => r.disconnect());
     await client?.close();
     s3client?.destroy();
     await Promise.all([mongo?.stop(), redis?.stop(), s3?.stop()]);
@@ -65,10 +68,18 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     const alive = () => {
       for (const s of Object.values(services)) if (!s.running) throw new Error(`${s.app} exited: ${s.stderr.slice(-3000)}`);
     };
+    const positions = new Redis(redis.url);
+    openRedis.push(positions);
     return {
       services,
       readerPort,
       ready,
+      /**
+       * Until the reader has opened its change stream: its checkpoint holds a resume position. ('reading'
+       * comes a moment before, and a write in between happens before "now" and is not in the stream.)
+       */
+      streaming: () =>
+        eventually('the reader to hold a stream position', async () => (alive(), (await new CheckpointStore(positions, { prefix: `{${db}}`, ttlMs: 0 }).load(db))?.token !== undefined), 30_000, 100),
       /** Restarts the reader (an operator, or Kubernetes after a crash). */
       restartReader: async (extra: Record<string, string> = {}) => {
         await services.reader.stop('SIGTERM');
@@ -92,7 +103,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
 
   it('reads real driver change events end to end: updates raced by later writes, deletes, exact numbers, a dropped database', async () => {
     const p = await pipeline('shop');
-    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    await p.streaming();
     const report = await runWorkload({ client, database: 'shop', collections: ['orders', 'users'], count: 300, seed: 3 });
     const coll = client.db('shop').collection<{ _id: string; [k: string]: unknown }>('prices');
     await coll.insertOne({ _id: 'p1', double: new Double(5), int: new Int32(5), long: Long.fromString('9007199254740993'), negativeZero: new Double(-0) });
@@ -118,7 +129,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
 
   it('Redis failing over to a replica that lagged, while documents change: the replay converges, 0 lost, 0 duplicated, state equal', async () => {
     const p = await pipeline('lag');
-    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    await p.streaming();
     const keys = new Redis(redis.url);
     try {
       const first = await runWorkload({ client, database: 'lag', collections: ['orders'], count: 120, seed: 5 });
@@ -153,7 +164,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
 
   standInOnly('history lost with ON_HISTORY_LOST=latest: a new generation, and every later event reaches the lake under it', async () => {
     const p = await pipeline('hist', { ON_HISTORY_LOST: 'latest' });
-    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    await p.streaming();
     const coll = client.db('hist').collection<{ _id: number; v: number }>('orders');
     for (let i = 0; i < 30; i++) await coll.insertOne({ _id: i, v: i });
     await p.drained(30);
@@ -162,7 +173,8 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     for (let i = 30; i < 50; i++) await coll.insertOne({ _id: i, v: i }); // the gap: gone from the oplog below
     mongo!.truncateOplog(1);
     await p.restartReader();
-    await eventually('a new generation', async () => ((await p.ready())?.generation ?? g1) > g1 && (await p.ready())?.state === 'reading', 30_000);
+    await eventually('a new generation', async () => ((await p.ready())?.generation ?? g1) > g1, 30_000);
+    await p.streaming();
     for (let i = 50; i < 75; i++) await coll.updateOne({ _id: i % 50 }, { $set: { v: -i } });
     await p.drained(25);
     const reports = await p.lake();
@@ -174,7 +186,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
 
   it('a change event above 16 MB reaches the lake whole (OVERSIZE_EVENTS=split, the default)', async () => {
     const p = await pipeline('big');
-    await eventually('the reader to be reading', async () => (await p.ready())?.state === 'reading', 30_000);
+    await p.streaming();
     const coll = client.db('big').collection<{ _id: number; [k: string]: unknown }>('docs');
     await coll.insertOne({ _id: 1, a: 'a'.repeat(8_000_000) });
     await coll.updateOne({ _id: 1 }, { $set: { b: 'b'.repeat(8_000_000) } }); // fullDocument 16 MB + updatedFields 8 MB
