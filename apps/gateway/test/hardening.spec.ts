@@ -193,7 +193,8 @@ function jsonBodyOf(rawResponse: string): any {
 describe('slow and idle clients', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ HEADERS_TIMEOUT: '0.5', BODY_TIMEOUT: '1', KEEP_ALIVE_TIMEOUT: '0.5', MAX_CONNECTIONS: '5000' });
+    // Fewer request slots than slow clients: a request still sending its body must not hold one.
+    gw = await startTestGateway({ HEADERS_TIMEOUT: '0.5', BODY_TIMEOUT: '1', KEEP_ALIVE_TIMEOUT: '0.5', MAX_CONNECTIONS: '5000', MAX_CONCURRENT_REQUESTS: '4' });
   });
   afterAll(() => gw.close());
 
@@ -245,6 +246,24 @@ describe('slow and idle clients', () => {
     expect(gw.app.server.inFlight).toBe(0);
   });
 
+  it('a client that leaves while sending its body is counted (499 for the request, 408 for a timeout) and holds nothing', async () => {
+    const metric = async (status: string) => {
+      const text = await (await fetch(`${gw.metricsUrl}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('runnel_gateway_requests_total{') && l.includes('endpoint="invoke"') && l.includes(`status="${status}"`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = await metric('499');
+    const leaving = await rawClient(gw.url, (s) => s.write('POST /echo/invoke HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{"in'));
+    await new Promise((r) => setTimeout(r, 100));
+    leaving.socket.destroy();
+    await leaving.closed;
+    for (let i = 0; i < 50 && (await metric('499')) === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await metric('499')).toBe(before + 1);
+    expect(await metric('408')).toBeGreaterThanOrEqual(10); // the never-ending bodies above
+    expect(gw.app.server.inFlight).toBe(0);
+    expect((await freshInvoke(gw.url, 'after')).status).toBe(200);
+  });
+
   it('a thousand idle sockets (kept alive after a request, or silent from the start) are closed by their timeouts while others are served', async () => {
     const request = 'POST /echo/invoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"input":1}';
     const idle: RawClient[] = [];
@@ -256,7 +275,8 @@ describe('slow and idle clients', () => {
     idle.forEach((c) => c.socket.destroy());
     for (const ms of await closedAfter) expect(ms).toBeLessThan(5_000);
     expect(served).toBeGreaterThan(3);
-    expect(idle[0].received()).toMatch(/^HTTP\/1\.1 200 /);
+    // 500 requests at once against 4 slots: answered or refused, every one.
+    for (const c of idle.filter((_, i) => i % 2 === 0)) expect(c.received()).toMatch(/^HTTP\/1\.1 (200|503) /);
   });
 });
 

@@ -113,7 +113,8 @@ export class ConnectionGuard {
 
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     const res = this.#busy.get(socket);
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // The client left (reset, or closed its side before the request was whole): nobody to answer.
+    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();
       return;
     }
@@ -139,8 +140,14 @@ export class ConnectionGuard {
       // The handler is still reading the body: answer through its response, so the request id and
       // metrics see it, then close (the rest of the body is never coming).
       sendJson(res, status, { detail, message: detail }, { connection: 'close' });
-      res.once('finish', () => socket.destroy());
-      setTimeout(() => socket.destroy(), 1_000).unref();
+      // node counts the request done once its response is: destroy it with the error, so whoever reads
+      // the body hears of it, and the socket with it.
+      const close = () => {
+        res.req.destroy(err);
+        socket.destroy();
+      };
+      res.once('finish', close);
+      setTimeout(close, 1_000).unref();
       return;
     }
     if (res) {

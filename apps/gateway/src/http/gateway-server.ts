@@ -11,6 +11,7 @@ import { streamEvents } from '../endpoints/stream-events';
 import { streamLog } from '../endpoints/stream-log';
 import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
+import { prefetchJsonBody } from '../protocol/request-body';
 import { checkInputBounds, DEFAULT_INPUT_BOUNDS, type InputBounds, MAX_CONFIG_HASH_CHARS, setInputBounds } from '../protocol/input-bounds';
 import { decodeConfigHash } from '../protocol/run-config';
 import { Pinger } from '../protocol/sse-stream';
@@ -190,6 +191,15 @@ export class GatewayServer {
         this.#opts.metrics.errors.labels('auth', name).inc();
         this.#opts.metrics.countRequest(route.path, name, '401');
         return this.#unauthorized(req, res, auth);
+      }
+    }
+    if (handler.method === 'POST') {
+      // The body is read before admission: a client still sending it (for up to BODY_TIMEOUT) holds no run slot.
+      await prefetchJsonBody(req, this.#opts.bodyLimit);
+      if (res.headersSent || req.socket.destroyed) {
+        // Answered meanwhile (408 at BODY_TIMEOUT) or the client left.
+        this.#opts.metrics.countRequest(route.path, name, res.headersSent ? String(res.statusCode) : '499');
+        return;
       }
     }
     if (this.#draining) {

@@ -9,6 +9,27 @@ import { checkInputBounds, inputBoundsOf } from './input-bounds';
  * (MAX_INPUT_DEPTH, MAX_INPUT_ITEMS: 422) before anything walks it.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return (req as PrefetchedRequest)[PREFETCHED] ?? readNow(req, limit);
+}
+
+const PREFETCHED = Symbol('runnel.prefetchedBody');
+type PrefetchedRequest = IncomingMessage & { [PREFETCHED]?: Promise<unknown> };
+
+/**
+ * Starts reading the body and resolves once it has arrived, failed or been refused; never rejects.
+ * The server awaits it before admitting the request, so a client still sending its body (for up to
+ * BODY_TIMEOUT) holds no run slot. The endpoint's own `readJsonBody` then gets the same outcome.
+ */
+export function prefetchJsonBody(req: IncomingMessage, limit: number): Promise<void> {
+  const body = readNow(req, limit);
+  (req as PrefetchedRequest)[PREFETCHED] = body;
+  return body.then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+function readNow(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
