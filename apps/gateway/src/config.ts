@@ -86,8 +86,9 @@ export const GatewayConfigSchema = {
    */
   KEEP_ALIVE_TIMEOUT: env.secondsAsMs(65, { min: 0.001 }),
   /**
-   * Open connections per instance at most. A new connection past it closes the longest-idle one (kept alive,
-   * or not yet sent a whole request); only when all are serving requests is the new one refused with 503.
+   * Open connections per instance at most. A new connection past it closes the longest-idle one (kept alive
+   * after a response, or not yet past its headers); when none is idle the new one is refused with 503. A
+   * request still sending its body is not idle, but holds its connection for BODY_TIMEOUT at most.
    */
   MAX_CONNECTIONS: env.int(5_000, { min: 1, max: 1_000_000 }),
   /**
