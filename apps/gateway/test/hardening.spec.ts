@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { RunnableLambda } from '@langchain/core/runnables';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { z } from 'zod';
+import { serverTimeouts } from '../src/http/connection-guard';
+import { checkInputBounds } from '../src/protocol/input-bounds';
 import { encodeConfigHash } from '../src/protocol/run-config';
 import { startTestGateway, type TestGateway } from './gateway-harness';
 
@@ -371,5 +373,40 @@ describe('playground with huge outputs (chromium)', () => {
     const shown = await page.evaluate(() => document.getElementById('output')?.textContent ?? '');
     expect(shown).toBe(`${'x'.repeat(200_000)}\n… (100000 more characters not shown)`);
     await page.close();
+  });
+});
+
+describe('bounds, unit by unit', () => {
+  const bounds = { maxDepth: 5, maxItems: 3 };
+  const nest = (levels: number): unknown => (levels === 0 ? 1 : [nest(levels - 1)]);
+
+  it('checkInputBounds: the body object is level 1; exactly at the limits passes, one past fails', () => {
+    expect(() => checkInputBounds({ input: nest(4) }, bounds)).not.toThrow();
+    expect(() => checkInputBounds({ input: nest(5) }, bounds)).toThrow('body.input.0.0.0.0: nested deeper than MAX_INPUT_DEPTH (5) levels');
+    expect(() => checkInputBounds({ a: [1, 2, 3], b: { x: 1, y: 2, z: 3 } }, bounds)).not.toThrow();
+    expect(() => checkInputBounds({ a: [1, 2, 3, 4] }, bounds)).toThrow('body.a: 4 entries, more than MAX_INPUT_ITEMS (3)');
+    expect(() => checkInputBounds({ a: { w: 0, x: 1, y: 2, z: 3 } }, bounds)).toThrow('body.a: 4 entries');
+    expect(() => checkInputBounds('scalar', bounds)).not.toThrow();
+    expect(() => checkInputBounds(null, bounds)).not.toThrow();
+  });
+
+  it('checkInputBounds: long paths and keys are shortened in the message', () => {
+    const key = 'k'.repeat(1_000);
+    let value: unknown = 1;
+    for (let i = 0; i < 200; i++) value = { [key]: value };
+    let message = '';
+    try {
+      checkInputBounds(value, { maxDepth: 100, maxItems: 10 });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^body\.k{40}….*…\(\d+ more\)….*MAX_INPUT_DEPTH \(100\)/);
+    expect(message.length).toBeLessThan(600);
+  });
+
+  it('serverTimeouts: a header timeout longer than the body timeout is capped to it (node would refuse it)', () => {
+    const opts = serverTimeouts({ headersTimeoutMs: 20_000, bodyTimeoutMs: 5_000, keepAliveTimeoutMs: 0.5, maxConnections: 1 });
+    expect(opts).toMatchObject({ headersTimeout: 5_000, requestTimeout: 5_000, keepAliveTimeout: 1, connectionsCheckingInterval: 1_000 });
+    expect(() => createServer(opts).close()).not.toThrow();
   });
 });
