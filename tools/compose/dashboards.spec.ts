@@ -227,7 +227,10 @@ describe('Grafana dashboards: every query refers to what the running services ex
     gatewayPort = await freePort();
     services.push(
       // One request at a time: a second one is refused (rejected, reason overload).
-      new ServiceProcess('gateway', { PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts.gateway), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_CONCURRENT_REQUESTS: '1' }),
+      new ServiceProcess('gateway', {
+        PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts.gateway), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_CONCURRENT_REQUESTS: '1',
+        RUNNABLES_MODULE: join(REPO_ROOT, 'tools/bench/gateway/hold-runnables.cjs'), HOLD_SECONDS: '30',
+      }),
       new ServiceProcess('change-reader', {
         ...common,
         METRICS_PORT: String(metricsPorts['change-reader']),
@@ -275,20 +278,19 @@ describe('Grafana dashboards: every query refers to what the running services ex
     await stream.text();
     expect((await post('/chat/invoke', { input: { input: 'hi' } })).status).toBe(200);
     expect((await post('/echo/invoke', '{not json')).status).toBeGreaterThanOrEqual(400);
-    // A request whose body is still arriving holds the only slot (in flight counts from the headers on).
-    const held = request(`${gw}/echo/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    // A stream that stays open holds the only slot (a body still arriving holds none: the gateway
+    // reads bodies before admitting a request), so the next request is refused.
+    const held = request(`${gw}/hold/stream`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     const heldStatus = new Promise<number>((resolve, reject) => {
-      held.on('response', (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      held.on('error', reject);
+      held.on('response', (res) => resolve(res.statusCode ?? 0));
+      held.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
     });
-    held.write('{"input":');
+    held.end(JSON.stringify({ input: 'held' }));
+    expect(await heldStatus).toBe(200);
     await eventually('the held request to be in flight', async () => /^runnel_gateway_in_flight\{[^}]*\} 1$/m.test(await (await fetch(`http://127.0.0.1:${metricsPorts.gateway}/metrics`)).text()));
     expect((await post('/echo/invoke', { input: 'no room' })).status).toBe(503);
-    held.end('"held"}');
-    expect(await heldStatus).toBe(200);
+    held.destroy(); // the client leaves: the run is cancelled and the slot freed
+    await eventually('the slot to be free again', async () => /^runnel_gateway_in_flight\{[^}]*\} 0$/m.test(await (await fetch(`http://127.0.0.1:${metricsPorts.gateway}/metrics`)).text()));
 
     // Queue depth is sampled when /ready is asked (as the readiness probes do).
     for (const app of ['batch-writer', 's3-uploader']) expect((await fetch(`http://127.0.0.1:${metricsPorts[app]}/ready`)).ok).toBe(true);
