@@ -89,7 +89,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
       /** Until the reader's checkpoint covers `events` events of the current generation; the services' last words if not. */
       drained: (events: number, timeoutMs = 60_000) =>
         eventually(`the checkpoint to reach ${events} events`, async () => (alive(), ((await ready())?.checkpoint_seq ?? 0) >= events), timeoutMs, 250).catch(async (err: Error) => {
-          const logs = Object.values(services).map((x) => `${x.app}: ${(x.stdout + x.stderr).slice(-1500)}`);
+          const logs = Object.values(services).map((x) => `${x.app}: ${(x.stdout + x.stderr).slice(-5000)}`);
           throw new Error(`${err.message}\nreader: ${JSON.stringify(await ready())}\n${logs.join('\n')}`);
         }),
       lake: async (): Promise<StreamReport[]> => verifyLake(s3client, 'lake', `${db}/`),
