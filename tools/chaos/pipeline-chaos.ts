@@ -165,7 +165,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
         await harness.stopReader(reader);
         harness.startReader(reader);
       } else {
-        await services.get(victim as Service)!.stop('SIGKILL');
+        await services.get(victim as Service)?.stop('SIGKILL');
         kills[victim]++;
         startService(victim as Service);
       }

@@ -3,7 +3,7 @@ import { EJSON } from 'bson';
 import { type Document, MongoClient, type ResumeToken, type Timestamp } from 'mongodb';
 import { eventually, MongoStandIn } from '@runnel/testing';
 import { describeWorkload, runWorkload, type WorkloadReport } from '../mongo/workload';
-import type { ChaosHarness, ChaosScenario, ChaosSource, ReaderReplica, SourceCheck } from './chaos-source';
+import type { ChaosHarness, ChaosScenario, ChaosSource, SourceCheck } from './chaos-source';
 import { canonicalEjson, type ChangeEnvelope, lakeState, readLakeEnvelopes } from '@runnel/lake';
 import { compareStates, serverCollectionState } from './collection-state';
 
@@ -36,6 +36,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
   let mongo: MongoStandIn | undefined;
   let client: MongoClient | undefined;
+  /** The stand-in and the harness's client to it (after start). */
+  const standIn = () => {
+    if (!mongo || !client) throw new Error('the stand-in source is not started');
+    return { mongo, client };
+  };
   const writer = new AbortController();
   let workload: Promise<WorkloadReport> | undefined;
   let done: WorkloadReport | undefined;
@@ -47,7 +52,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
    * document key` (the big fields projected out, so no event needs splitting), read through the driver.
    */
   async function sourceEvents(): Promise<string[]> {
-    const cs = client!.db(DATABASE).watch([{ $project: { fullDocument: 0, updateDescription: 0 } }], { resumeAfter: startToken, maxAwaitTimeMS: 100 });
+    const cs = standIn().client.db(DATABASE).watch([{ $project: { fullDocument: 0, updateDescription: 0 } }], { resumeAfter: startToken, maxAwaitTimeMS: 100 });
     const out: string[] = [];
     try {
       for (let idle = 0; idle < 3; ) {
@@ -76,7 +81,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       if (inLake.has(k)) return;
       const before = source.slice(0, i).reverse().find((x) => inLake.has(x));
       const after = source.slice(i + 1).find((x) => inLake.has(x));
-      missing.push(`${k} (between lake seq ${before ? inLake.get(before)!.seq : '–'} and ${after ? inLake.get(after)!.seq : '–'})`);
+      missing.push(`${k} (between lake seq ${(before && inLake.get(before)?.seq) ?? '–'} and ${(after && inLake.get(after)?.seq) ?? '–'})`);
     });
     const extra = lakeEvents.filter((e) => !inSource.has(lakeKey(e))).map((e) => `seq ${e.seq}: ${lakeKey(e)}`);
     return { source: source.length, missing, extra };
@@ -88,7 +93,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
     async run(h) {
       // One reader only, so the one that resumes is the one that meets the 286.
       for (const r of h.readers) await h.stopReader(r);
-      await client!.db('admin').command({ runnelFault: { command: 'aggregate', changeStream: true, error: { code: 286 }, times: 1 } });
+      await standIn().client.db('admin').command({ runnelFault: { command: 'aggregate', changeStream: true, error: { code: 286 }, times: 1 } });
       const first = h.startReader(h.readers[0]);
       const lost = await eventually('the reader to report history lost', async () => {
         const s = await first.status();
@@ -115,7 +120,8 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
     async run(h) {
       for (const r of h.readers) if (!r.process.running) h.startReader(r);
       const holder = await eventually('a reader holding the lease', () => h.activeReader(), 60_000, 200);
-      const standby = h.readers.find((r) => r.name !== holder.name) as ReaderReplica;
+      const standby = h.readers.find((r) => r.name !== holder.name);
+      if (!standby) throw new Error('the lease takeover needs a second reader replica');
       await eventually('the other replica to stand by', async () => (await standby.status())?.state === 'standby', 30_000, 200);
       const t0 = Date.now();
       holder.process.child.kill('SIGSTOP');
@@ -146,7 +152,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
     },
     readerEnv: () => ({
       SOURCE: 'mongodb',
-      MONGODB_URI: mongo!.uri,
+      MONGODB_URI: standIn().mongo.uri,
       MONGODB_DATABASE: DATABASE,
       // FULL_DOCUMENT stays unset: its default is updateLookup, and libs/config's oneOf lower-cases
       // values, so FULL_DOCUMENT=updateLookup set explicitly is refused at start-up (reported).
@@ -164,7 +170,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
         for (const x of h.readers) if ((await x.status())?.state === 'reading') return x;
         return undefined;
       }, 60_000, 200);
-      const cs = client!.db(DATABASE).watch([], { maxAwaitTimeMS: 50 });
+      const cs = standIn().client.db(DATABASE).watch([], { maxAwaitTimeMS: 50 });
       await cs.tryNext();
       startToken = cs.resumeToken;
       await cs.close();
@@ -173,14 +179,15 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       workload.catch(() => undefined);
     },
     async expectedEvents() {
-      done = await workload!;
+      if (!workload) throw new Error('the workload never started');
+      done = await workload;
       return done.events;
     },
     async check(s3: S3Client, bucket: string, prefix: string): Promise<SourceCheck> {
       // The stream is the database watched (MONGODB_DATABASE, all its collections).
       const envelopes = await readLakeEnvelopes(s3, bucket, prefix, DATABASE);
       const lake = lakeState(envelopes);
-      const server = await serverCollectionState(client!, DATABASE, COLLECTIONS);
+      const server = await serverCollectionState(standIn().client, DATABASE, COLLECTIONS);
       const c = compareStates(lake.collections, server);
       const ev = await compareEvents(envelopes);
       return {
