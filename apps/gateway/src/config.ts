@@ -1,4 +1,7 @@
 import { env } from '@runnel/config';
+import { z } from 'zod';
+
+const CHAT_PROVIDER_NAMES = ['openai', 'anthropic', 'local'] as const;
 
 /** The gateway's environment. Keys are the variable names; see docs/deployment.md for the table. */
 export const GatewayConfigSchema = {
@@ -123,6 +126,20 @@ export const GatewayConfigSchema = {
    * used when OPENAI_API_KEY is set.
    */
   OPENAI_BASE_URL: env.url({ optional: true }),
+  /**
+   * Comma-separated providers `chat` tries in order (`openai`, `anthropic`, `local`): each one's retries
+   * (MAX_RETRIES) come first, then on a retryable failure, or a 401/403/404 from that provider, the next one
+   * answers; other 4xx (about the request itself) do not fall back, nor does a stream past its first chunk.
+   * Each listed provider needs its key. Unset: OpenAI then Anthropic, for the keys that are set; the local
+   * model when neither is.
+   */
+  CHAT_PROVIDERS: env
+    .list()
+    .pipe(
+      z
+        .array(z.enum(CHAT_PROVIDER_NAMES, { error: () => `must list only ${CHAT_PROVIDER_NAMES.join(', ')}` }))
+        .refine((names) => new Set(names).size === names.length, 'must not name a provider twice'),
+    ) as unknown as z.ZodType<(typeof CHAT_PROVIDER_NAMES)[number][]>,
   /** Model `chat` asks OpenAI (or the OPENAI_BASE_URL server) for. */
   OPENAI_MODEL: env.str('gpt-4o-mini'),
   /**

@@ -45,6 +45,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   });
 
   const chat = createChatModel({
+    providers: config.CHAT_PROVIDERS,
     openaiApiKey: config.OPENAI_API_KEY,
     openaiBaseUrl: config.OPENAI_BASE_URL,
     openaiModel: config.OPENAI_MODEL,
@@ -55,9 +56,17 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
     maxRetries: config.MAX_RETRIES,
     backoffMs: config.RETRY_BACKOFF_MS,
     duration: metrics.llmDuration,
+    onFallback: (from, to, err) => {
+      metrics.modelFallbacks.labels(from, to).inc();
+      logger.warn({ from, to, status: (err as { status?: unknown })?.status, error: (err as Error)?.name }, 'chat provider failed; falling back');
+    },
   });
-  if (chat.provider === 'local') logger.warn('no OPENAI_API_KEY or ANTHROPIC_API_KEY: "chat" uses the local deterministic model');
-  else logger.info({ provider: chat.provider, model: chat.modelName, baseUrl: config.OPENAI_BASE_URL }, 'chat model configured');
+  if (chat.providers.length === 1 && chat.provider === 'local' && !config.OPENAI_API_KEY && !config.ANTHROPIC_API_KEY) logger.warn('no OPENAI_API_KEY or ANTHROPIC_API_KEY: "chat" uses the local deterministic model');
+  else
+    logger.info(
+      { provider: chat.provider, model: chat.modelName, fallbacks: chat.providers.slice(1).map((p) => p.provider), baseUrl: config.OPENAI_BASE_URL },
+      'chat model configured',
+    );
 
   const runnables = new RunnableRegistry();
   if (!config.DISABLE_BUILTINS) registerBuiltins(runnables, chat);

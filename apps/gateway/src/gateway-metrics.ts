@@ -12,6 +12,7 @@ export class GatewayMetrics {
   readonly inFlight: Gauge;
   readonly rejected: Counter<'reason'>;
   readonly llmDuration: Histogram<'provider' | 'model' | 'outcome'>;
+  readonly modelFallbacks: Counter<'from' | 'to'>;
   readonly openStreams: Gauge;
 
   // labels() hashes its arguments on every call; on the request path the children are cached.
@@ -81,6 +82,12 @@ export class GatewayMetrics {
       help: 'Chat model call time, per attempt',
       labelNames: ['provider', 'model', 'outcome'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+      registers,
+    });
+    this.modelFallbacks = new Counter({
+      name: 'runnel_gateway_model_fallbacks_total',
+      help: 'Chat calls handed from a failed provider to the next one in CHAT_PROVIDERS',
+      labelNames: ['from', 'to'],
       registers,
     });
   }

@@ -10,14 +10,14 @@ export function registerBuiltins(registry: RunnableRegistry, chat: ChatModelChoi
     description: 'Returns its input. A string input streams back word by word.',
     exampleInput: 'hello from the playground',
   });
-  registry.addRoutes(createChatChain(chat.model), {
+  registry.addRoutes(createChatChain(chat.runnable), {
     path: 'chat',
     inputSchema: ChatInput,
     outputSchema: ChatOutput,
     description:
       chat.provider === 'local'
         ? 'Chat with the local deterministic model (no provider key configured; answers are labelled [runnel local model]).'
-        : `Chat with ${chat.provider} model ${chat.modelName}.`,
+        : `Chat with ${chat.providers.map((p) => `${p.provider} model ${p.modelName}`).join(', falling back to ')}.`,
     exampleInput: { input: 'What is LangServe?' },
   });
 }

@@ -1,4 +1,5 @@
-import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
+import type { BaseMessage } from '@langchain/core/messages';
 import { StringOutputParser } from '@langchain/core/output_parsers';
 import { ChatPromptTemplate, MessagesPlaceholder } from '@langchain/core/prompts';
 import type { Runnable } from '@langchain/core/runnables';
@@ -20,8 +21,8 @@ export const ChatOutput = z.string().describe('The model answer');
 
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant. Answer concisely.';
 
-/** Built-in `chat`: prompt → chat model → string. */
-export function createChatChain(model: BaseChatModel, systemPrompt = DEFAULT_SYSTEM_PROMPT): Runnable {
+/** Built-in `chat`: prompt → chat model (or models with fallbacks) → string. */
+export function createChatChain(model: Runnable<BaseLanguageModelInput, BaseMessage>, systemPrompt = DEFAULT_SYSTEM_PROMPT): Runnable {
   const prompt = ChatPromptTemplate.fromMessages([
     ['system', systemPrompt],
     new MessagesPlaceholder({ variableName: 'history', optional: true }),
