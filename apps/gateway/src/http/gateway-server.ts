@@ -11,6 +11,7 @@ import { streamEvents } from '../endpoints/stream-events';
 import { streamLog } from '../endpoints/stream-log';
 import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
+import { DOCS_PATH, OPENAPI_PATH, serveOpenApi } from '../openapi/openapi-routes';
 import { prefetchJsonBody } from '../protocol/request-body';
 import { checkInputBounds, DEFAULT_INPUT_BOUNDS, type InputBounds, MAX_CONFIG_HASH_CHARS, setInputBounds } from '../protocol/input-bounds';
 import { decodeConfigHash } from '../protocol/run-config';
@@ -151,6 +152,8 @@ export class GatewayServer {
       sendJson(res, 200, { service: 'runnel-gateway', runnables: this.#opts.registry.paths });
       return;
     }
+    // OpenAPI document and docs page (apps/gateway/src/openapi): no API key, like the playground page.
+    if (path === OPENAPI_PATH || path === DOCS_PATH) return serveOpenApi(req, res, path, this.#opts.registry, this.#auth.enabled);
 
     const segments = path.split('/');
     // segments[0] is '' (leading slash).
