@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '@runnel/config';
+import { eventually } from '@runnel/testing';
 import { GatewayConfigSchema } from '../src/config';
 import { createChatModel, resolveChatProviders } from '../src/runnables/chat-model-factory';
 import { shouldFallBack } from '../src/runnables/provider-fallbacks';
@@ -14,7 +15,7 @@ import { postJson, startTestGateway, type TestGateway } from './gateway-harness'
  */
 
 /** `holdAfterTokens`: send that many tokens, then hold the stream open until `dropHeld()` drops it. */
-type Plan = { type: 'ok'; tokens?: string[]; holdAfterTokens?: number } | { type: 'error'; status: number };
+type Plan = { type: 'ok'; tokens?: string[]; holdAfterTokens?: number } | { type: 'error'; status: number } | { type: 'hang' };
 
 interface Seen {
   url: string;
@@ -42,6 +43,10 @@ class FakeProvider {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
       this.requests.push({ url: req.url ?? '', headers: req.headers, body });
       const plan = this.plans.shift() ?? this.fallback;
+      if (plan.type === 'hang') {
+        this.#held.push(res);
+        return;
+      }
       if (plan.type === 'error') {
         res.writeHead(plan.status, { 'content-type': 'application/json' });
         res.end(
@@ -337,6 +342,42 @@ describe('chat falls back between providers (OpenAI → Anthropic)', () => {
     expect(stream.text).toBe('');
     expect(stream.events.some((e) => e.event === 'error')).toBe(true);
     expect(await fallbacks(gw, 'openai', 'anthropic')).toBe(2);
+  });
+
+  it('batch and stream_events fall back too', async () => {
+    const { openai, anthropic, gw } = await setup({ MAX_RETRIES: '0' });
+    openai.fallback = { type: 'error', status: 503 };
+
+    const batch = await postJson(`${gw.url}/chat/batch`, { inputs: [{ input: 'one' }] });
+    expect(batch.status).toBe(200);
+    expect(batch.body.output).toEqual(['From Anthropic']);
+
+    const res = await fetch(`${gw.url}/chat/stream_events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { input: 'hi' } }) });
+    const events = parseSse(await res.text());
+    expect(events.some((e) => e.event === 'error')).toBe(false);
+    const streamed = events
+      .filter((e) => e.event === 'data')
+      .map((e) => JSON.parse(e.data!))
+      .filter((e) => e.event === 'on_chat_model_stream')
+      .map((e) => (typeof e.data.chunk.content === 'string' ? e.data.chunk.content : (e.data.chunk.kwargs?.content ?? '')))
+      .join('');
+    expect(streamed).toBe('From Anthropic');
+    expect(anthropic.requests).toHaveLength(2);
+    expect(openai.requests).toHaveLength(2);
+  });
+
+  it('a client that disconnects while the first provider is working ends the run: no fallback', async () => {
+    const { openai, anthropic, gw } = await setup({ LLM_TIMEOUT: '60' });
+    openai.fallback = { type: 'hang' };
+    const controller = new AbortController();
+    const pending = fetch(`${gw.url}/chat/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { input: 'hi' } }), signal: controller.signal });
+    pending.catch(() => undefined);
+    await eventually('OpenAI to receive the request', () => openai.requests.length === 1, 3_000, 10);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await eventually('the run to end as cancelled', () => gw.logs.some((l) => l.msg === 'client disconnected; run cancelled'), 3_000, 10);
+    expect(anthropic.requests).toHaveLength(0);
+    expect(await fallbacks(gw, 'openai', 'anthropic')).toBe(0);
   });
 
   it('CHAT_PROVIDERS=anthropic,openai,local: the order given; local answers last', async () => {
