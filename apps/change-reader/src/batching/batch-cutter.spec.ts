@@ -109,4 +109,16 @@ describe('BatchCutter', () => {
     expect(cut[0].tokenBefore).toEqual(tok(1));
     expect(actions.filter((a) => a.type === 'open').map((a) => a.batch.id)).toEqual([id('b', 8), id('a', 9)]);
   });
+
+  it('on replay, a fresh batch still open where a recorded batch begins is cut there, never dropped', () => {
+    // Redis kept the cut record of 5..6 but not the one of 1..4 (lost, or only opened).
+    const records: BatchRecord[] = [{ id: id('a', 5), database: 'shop', collection: 'a', seqStart: 5, seqEnd: 6, state: 'cut', tokenBefore: tok(4), token: tok(6) }];
+    const c = new BatchCutter({ ...opts, batchSize: 100 }, G, records);
+    const actions = [1, 2, 3, 4, 5, 6, 7].flatMap((s) => c.push(ev(s, 'a', HOUR)));
+    expect(cuts(actions)).toEqual([
+      [id('a', 1), 1, 4, 4],
+      [id('a', 5), 5, 6, 2],
+    ]);
+    expect(c.bufferedEvents).toBe(1); // 7 opened a new batch
+  });
 });

@@ -163,13 +163,18 @@ export class BatchCutter {
 
   #pushReplay(record: BatchRecord, ev: CutterEvent): CutterAction[] {
     const ns = namespaceOf(record);
+    const actions: CutterAction[] = [];
     let batch = this.#open.get(ns);
     if (!batch || batch.id !== record.id) {
+      // A batch still open here holds events before the recorded one (its own record was lost or
+      // never cut): it ends where the recorded batch begins — never dropped, never overlapping it.
+      if (batch) actions.push(this.#cut(batch));
       const partition = hourPartition(clusterSeconds(ev.envelope.cluster_time));
       batch = this.#newBatch(ns, ev, partition, record);
     }
     this.#add(batch, ev);
-    return ev.envelope.seq === record.seqEnd ? [this.#cut(batch)] : [];
+    if (ev.envelope.seq === record.seqEnd) actions.push(this.#cut(batch));
+    return actions;
   }
 
   // Events arrive in cluster-time order, so the hour rarely changes: format it once per hour, not per event.
