@@ -154,8 +154,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       SOURCE: 'mongodb',
       MONGODB_URI: standIn().mongo.uri,
       MONGODB_DATABASE: DATABASE,
-      // FULL_DOCUMENT stays unset: its default is updateLookup, and libs/config's oneOf lower-cases
-      // values, so FULL_DOCUMENT=updateLookup set explicitly is refused at start-up (reported).
+      FULL_DOCUMENT: 'updateLookup',
       OVERSIZE_EVENTS: 'split',
       ON_HISTORY_LOST: 'fail',
       // Lease, resume and generation lines: a failed run's message shows each replica's story.
