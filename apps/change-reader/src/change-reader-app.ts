@@ -71,6 +71,10 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
         holder: config.HOLDER_ID,
         read_seq: reader.lastSeq,
         checkpoint_seq: checkpoint?.seq ?? null,
+        // Whether the stream's start position is recorded: a new generation has checkpoint_seq 0
+        // a moment before the reader has opened its change stream (writes before that are not in it).
+        checkpoint_cluster_time: checkpoint?.token ? (checkpoint.clusterTime ?? null) : null,
+        has_position: checkpoint?.token !== undefined,
         in_flight_events: reader.state === 'reading' ? reader.lastSeq - (checkpoint?.seq ?? 0) : null,
         checkpoint_age_s: checkpoint ? Math.round((Date.now() - checkpoint.updatedAt) / 1000) : null,
       },
