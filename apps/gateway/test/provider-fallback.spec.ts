@@ -7,6 +7,7 @@ import { GatewayConfigSchema } from '../src/config';
 import { createChatModel, resolveChatProviders } from '../src/runnables/chat-model-factory';
 import { shouldFallBack } from '../src/runnables/provider-fallbacks';
 import { postJson, startTestGateway, type TestGateway } from './gateway-harness';
+import { parseSse, type SseEvent } from './sse-events';
 
 /**
  * `chat` across providers: the real OpenAI SDK against a loopback OpenAI-compatible server and the real
@@ -178,27 +179,6 @@ async function setup(env: Record<string, string> = {}): Promise<Setup> {
   return { openai, anthropic, gw };
 }
 
-interface SseEvent {
-  event: string;
-  data?: string;
-}
-
-function parseSse(text: string): SseEvent[] {
-  const events: SseEvent[] = [];
-  for (const frame of text.split(/\r?\n\r?\n/)) {
-    let event = 'message';
-    let data: string | undefined;
-    let seen = false;
-    for (const line of frame.split(/\r?\n/)) {
-      if (line.startsWith(':') || line === '') continue;
-      seen = true;
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data = (data === undefined ? '' : `${data}\n`) + line.slice(5).replace(/^ /, '');
-    }
-    if (seen) events.push({ event, data });
-  }
-  return events;
-}
 
 async function chatStream(gw: TestGateway, input = 'hi'): Promise<{ status: number; events: SseEvent[]; text: string }> {
   const res = await fetch(`${gw.url}/chat/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { input } }) });

@@ -9,6 +9,7 @@ import { ResilientChatModel } from '../src/runnables/resilient-chat-model';
 import { backoffDelay } from '@runnel/service';
 import { isRetryable, ModelTimeoutError, retryAfterMs } from '../src/runnables/retry-policy';
 import { postJson, startTestGateway, type TestGateway } from './gateway-harness';
+import { parseSse, type SseEvent } from './sse-events';
 
 /**
  * The `chat` runnable against a real OpenAI-compatible server (node:http on loopback) through the
@@ -213,27 +214,6 @@ async function setup(env: Record<string, string> = {}): Promise<Setup> {
 /** Polls until `check` returns true; fails after `timeoutMs` (a generous bound, not a latency assertion). */
 const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 3_000) => eventually(what, check, timeoutMs, 20);
 
-interface SseEvent {
-  event: string;
-  data?: string;
-}
-
-function parseSse(text: string): SseEvent[] {
-  const events: SseEvent[] = [];
-  for (const frame of text.split(/\r?\n\r?\n/)) {
-    let event = 'message';
-    let data: string | undefined;
-    let seen = false;
-    for (const line of frame.split(/\r?\n/)) {
-      if (line.startsWith(':') || line === '') continue;
-      seen = true;
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data = (data === undefined ? '' : `${data}\n`) + line.slice(5).replace(/^ /, '');
-    }
-    if (seen) events.push({ event, data });
-  }
-  return events;
-}
 
 async function postSse(url: string, body: unknown): Promise<{ status: number; events: SseEvent[] }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
