@@ -5,8 +5,12 @@
  * every batch whose record, body or job vanished on again.
  */
 export class StateLostError extends Error {
-  constructor(stream: string) {
-    super(`Redis lost recent checkpoint writes of stream ${stream} (restart without fsync, or failover to a lagging replica); replaying from the checkpoint`);
+  constructor(
+    stream: string,
+    /** What was found, for the log: the write that failed and the term key it expected and found. */
+    readonly evidence = '',
+  ) {
+    super(`Redis lost recent checkpoint writes of stream ${stream} (restart without fsync, or failover to a lagging replica); replaying from the checkpoint${evidence ? ` [${evidence}]` : ''}`);
     this.name = 'StateLostError';
   }
 }

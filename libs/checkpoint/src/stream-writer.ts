@@ -89,7 +89,11 @@ export class StreamWriter {
     } catch (err) {
       const message = (err as Error).message;
       if (message.includes('FENCED')) throw new FencedError(this.stream);
-      if (message.includes('STATE_LOST')) throw new StateLostError(this.stream);
+      if (message.includes('STATE_LOST')) {
+        // Evidence for the log: which write, and the term key as expected and as Redis has it.
+        const found = await this.redis.get(this.#k.term).catch(() => 'unreadable');
+        throw new StateLostError(this.stream, `${name}: expected term ${this.term.fence}:${this.#writes}, Redis has ${found ?? 'none'}`);
+      }
       if (message.includes('GENERATION')) throw new GenerationChangedError(this.stream, generation);
       throw err;
     }
