@@ -249,7 +249,7 @@ describe('lost writes (Redis restarted without fsync, or failed over to a laggin
     expect((await store.records(S)).map((r) => r.seqStart)).toEqual([1]);
     const lost = await batch(w, gen, 'c', 11, 12).catch((e: unknown) => e);
     expect(lost).toBeInstanceOf(StateLostError);
-    expect((lost as Error).message).toMatch(/\[runnelOpenBatch: expected term \d+:4, Redis has \d+:2\]/);
+    expect((lost as Error).message).toMatch(/\[runnelOpenBatch: expected term \d+:5, Redis has \d+:3\]/);
   });
 
   it('a lease acquired again after the loss starts a clean term', async () => {
