@@ -19,7 +19,10 @@ if (run('nx', ['run-many', '-t', 'build', 'typecheck', 'lint', '--parallel=2', '
 
 const dir = mkdtempSync(join(tmpdir(), 'runnel-jest-'));
 const results = join(dir, 'results.json');
-const code = run('jest', ['--ci', '--json', `--outputFile=${results}`, ...process.argv.slice(2)]);
+// --forceExit: a child process that hangs (once, a service bundle stuck at Node's start-up) keeps
+// jest's pipes open, and jest would wait for ever after the last test; with it jest exits, and
+// ServiceProcess kills what is still running on exit.
+const code = run('jest', ['--ci', '--forceExit', '--json', `--outputFile=${results}`, ...process.argv.slice(2)]);
 let summary = '0 passed, 1 failed';
 try {
   const r = JSON.parse(readFileSync(results, 'utf8'));

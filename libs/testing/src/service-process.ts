@@ -29,6 +29,12 @@ export function ensureBuilt(app: string): string {
   return main;
 }
 
+/** Every child still running: killed when the test process exits, so none outlives its run. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** A built service running as a child process (Node 24), with its output kept for assertions. */
 export class ServiceProcess {
   readonly child: ChildProcess;
@@ -43,7 +49,13 @@ export class ServiceProcess {
     this.child = spawn(NODE, [ensureBuilt(app)], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d) => (this.#out += d));
     this.child.stderr!.on('data', (d) => (this.#err += d));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    live.add(this.child);
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        live.delete(this.child);
+        resolve(code);
+      }),
+    );
   }
 
   get stdout(): string {
