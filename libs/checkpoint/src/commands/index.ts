@@ -13,30 +13,20 @@ import startGeneration from './start-generation-6.lua';
 
 /**
  * The checkpoint and lease scripts, one file each under commands/, named `<name>-<numKeys>.lua`
- * (BullMQ's layout). Each is defined once per client (ioredis `defineCommand`: EVALSHA, loading
- * the script on NOSCRIPT), so Redis parses it once, not on every call.
+ * (BullMQ's layout): the number of keys is read from that name, nowhere else. Each is defined once
+ * per client (ioredis `defineCommand`: EVALSHA, loading the script on NOSCRIPT), so Redis parses it
+ * once, not on every call.
  */
 const SCRIPTS = {
-  runnelAcquireLease: acquireLease,
-  runnelRenewLease: renewLease,
-  runnelReleaseLease: releaseLease,
-  runnelOpenBatch: openBatch,
-  runnelCutBatch: cutBatch,
-  runnelAdvanceIdle: advanceIdle,
-  runnelStartGeneration: startGeneration,
-  runnelCompleteBatch: completeBatch,
+  runnelAcquireLease: [acquireLease, 'acquire-lease-3'],
+  runnelRenewLease: [renewLease, 'renew-lease-1'],
+  runnelReleaseLease: [releaseLease, 'release-lease-1'],
+  runnelOpenBatch: [openBatch, 'open-batch-5'],
+  runnelCutBatch: [cutBatch, 'cut-batch-5'],
+  runnelAdvanceIdle: [advanceIdle, 'advance-idle-6'],
+  runnelStartGeneration: [startGeneration, 'start-generation-6'],
+  runnelCompleteBatch: [completeBatch, 'complete-batch-3'],
 } as const;
-
-const FILES: Record<keyof typeof SCRIPTS, string> = {
-  runnelAcquireLease: 'acquire-lease-3',
-  runnelRenewLease: 'renew-lease-1',
-  runnelReleaseLease: 'release-lease-1',
-  runnelOpenBatch: 'open-batch-5',
-  runnelCutBatch: 'cut-batch-5',
-  runnelAdvanceIdle: 'advance-idle-6',
-  runnelStartGeneration: 'start-generation-6',
-  runnelCompleteBatch: 'complete-batch-3',
-};
 
 export type CommandName = keyof typeof SCRIPTS;
 
@@ -47,13 +37,14 @@ const defined = new WeakSet<Client>();
 
 /** The number of keys a script takes, read from its file name. */
 export function numberOfKeys(name: CommandName): number {
-  return Number(FILES[name].slice(FILES[name].lastIndexOf('-') + 1));
+  const file = SCRIPTS[name][1];
+  return Number(file.slice(file.lastIndexOf('-') + 1));
 }
 
 /** Runs one of the scripts: keys first (as many as its name says), then arguments. */
 export function runCommand(redis: Client, name: CommandName, keys: string[], args: (string | number)[]): Promise<unknown> {
   if (!defined.has(redis)) {
-    for (const n of Object.keys(SCRIPTS) as CommandName[]) redis.defineCommand(n, { numberOfKeys: numberOfKeys(n), lua: SCRIPTS[n] });
+    for (const n of Object.keys(SCRIPTS) as CommandName[]) redis.defineCommand(n, { numberOfKeys: numberOfKeys(n), lua: SCRIPTS[n][0] });
     defined.add(redis);
   }
   if (keys.length !== numberOfKeys(name)) throw new Error(`${name} takes ${numberOfKeys(name)} keys, got ${keys.length}`);
