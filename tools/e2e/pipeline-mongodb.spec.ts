@@ -52,11 +52,13 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
       ...common, METRICS_PORT: String(readerPort), SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: db, FULL_DOCUMENT: 'updateLookup',
       BATCH_SIZE: '40', BATCH_TIMEOUT_MS: '1000', LEASE_TTL_MS: '3000', ...reader,
     };
+    // Writer and uploader take any free port (no test asks them): a port picked with freePort() and
+    // bound later can be taken in between by the earlier scenarios' services (EADDRINUSE).
     const services = {
       reader: new ServiceProcess('change-reader', readerEnv),
-      writer: new ServiceProcess('batch-writer', { ...common, METRICS_PORT: String(await freePort()), S3_PREFIX: db, FORMAT: 'jsonl', COMPRESSION: 'zstd' }),
+      writer: new ServiceProcess('batch-writer', { ...common, METRICS_PORT: '0', S3_PREFIX: db, FORMAT: 'jsonl', COMPRESSION: 'zstd' }),
       uploader: new ServiceProcess('s3-uploader', {
-        ...common, METRICS_PORT: String(await freePort()), S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_CONDITIONAL_WRITES: 'false',
+        ...common, METRICS_PORT: '0', S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_CONDITIONAL_WRITES: 'false',
         AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', RETRY_DELAY_MS: '50',
       }),
     };
