@@ -1,0 +1,36 @@
+import type { IncomingMessage } from 'node:http';
+import type { Scopes } from './scopes';
+
+/** Per-identity overrides of the default rate limit and concurrency quota (GATEWAY_RATE_LIMIT, GATEWAY_CALLER_CONCURRENCY). */
+export interface CallerLimits {
+  readonly requestsPerMinute?: number;
+  readonly concurrency?: number;
+}
+
+/** Who is calling: the result of authentication, carried by the request to the guards, the config modifier and run metadata. */
+export interface Identity {
+  /**
+   * Stable, non-secret name: the key's `name` from the keys file, `env-key-<n>` for GATEWAY_API_KEYS, the JWT's
+   * `sub` (or GATEWAY_JWT_NAME_CLAIM). Used in logs, metrics labels and run metadata.
+   */
+  readonly name: string;
+  readonly kind: 'api_key' | 'jwt';
+  readonly scopes: Scopes;
+  readonly limits?: CallerLimits;
+  /** The JWT payload (verified), for the per-request config modifier. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+// A WeakMap rather than a property on the request: nothing downstream (a user's middleware, a
+// runnable's modifier) can set or overwrite it by assigning to `req`, and it goes with the request.
+const identities = new WeakMap<IncomingMessage, Identity>();
+
+/** Records who sent `req`; the authenticate guard calls it once the credentials are checked. */
+export function setIdentity(req: IncomingMessage, identity: Identity): void {
+  identities.set(req, identity);
+}
+
+/** The caller of `req`, or undefined when auth is off (or the request was not authenticated). */
+export function identityOf(req: IncomingMessage): Identity | undefined {
+  return identities.get(req);
+}
