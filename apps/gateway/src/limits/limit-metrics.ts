@@ -1,0 +1,45 @@
+import { Counter, Gauge, type Registry } from '@runnel/metrics';
+import type { LimiterOperation } from './caller-limiter';
+
+export type LimitKind = 'requests' | 'concurrency';
+
+/**
+ * Metrics of the per-caller limits. The `caller` label is the identity's name (a keys-file name, a
+ * JWT subject), never a key: one series per caller, so JWT issuers with unbounded subjects should
+ * map callers to a bounded name claim (GATEWAY_JWT_NAME_CLAIM).
+ */
+export class LimitMetrics {
+  readonly rateLimited: Counter<'caller' | 'limit'>;
+  readonly slotsInUse: Gauge<'caller'>;
+  readonly limiterErrors: Counter<'operation'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.rateLimited = new Counter({
+      name: 'runnel_gateway_rate_limited_total',
+      help: 'Requests refused with 429 by caller and by the limit reached (requests per minute, or concurrency)',
+      labelNames: ['caller', 'limit'],
+      registers,
+    });
+    this.slotsInUse = new Gauge({
+      name: 'runnel_gateway_caller_slots_in_use',
+      help: "Concurrency slots held by each caller's requests on this instance",
+      labelNames: ['caller'],
+      registers,
+    });
+    this.limiterErrors = new Counter({
+      name: 'runnel_gateway_limiter_errors_total',
+      help: 'Limiter store (Redis) failures by operation; take and acquire failures let the request through (fail open)',
+      labelNames: ['operation'],
+      registers,
+    });
+  }
+
+  countRefused(caller: string, limit: LimitKind): void {
+    this.rateLimited.labels(caller, limit).inc();
+  }
+
+  countError(operation: LimiterOperation): void {
+    this.limiterErrors.labels(operation).inc();
+  }
+}
