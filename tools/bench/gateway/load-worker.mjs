@@ -39,8 +39,11 @@ process.on('disconnect', () => process.exit(0));
 // autocannon
 
 async function runAutocannon(opts) {
-  const { url, connections, duration, body, headers, overallRate, expectOutput } = opts;
-  const verifyBody = expectOutput ? (b) => b.includes(expectOutput) : undefined;
+  const { url, connections, duration, body, headers, overallRate, expectOutput, expectCount } = opts;
+  // expectCount {needle, count}: e.g. an SSE body must hold exactly 8 `event: data` frames (a stream cut short
+  // or answered with an error event is a mismatch, not a faster request).
+  const countOk = expectCount ? (b) => occurrences(b, expectCount.needle) === expectCount.count : () => true;
+  const verifyBody = expectOutput || expectCount ? (b) => (!expectOutput || b.includes(expectOutput)) && countOk(b) : undefined;
   const result = await autocannon({
     url,
     method: 'POST',
@@ -68,6 +71,12 @@ async function runAutocannon(opts) {
     mismatches: result.mismatches ?? 0,
     statusCodes: result.statusCodeStats,
   };
+}
+
+function occurrences(text, needle) {
+  let n = 0;
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) n++;
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -23,9 +23,19 @@
 //    a bare node:http server streaming the same runnable (bare-server.cjs hold-stream) as a control.
 //    Needs about --streams + 1024 open files; the soft limit is raised for those children when the hard
 //    limit allows, otherwise the run stops and says so.
-// 6. CPU profile (when the gateway is below 0.8x the bare LangChain server, or with --profile): the gateway
-//    and the bare LangChain server are each run under `node --cpu-prof` during a load run, and the top self
-//    and inclusive functions are printed (see profile-summary.mjs).
+// 5b. Lambda (issue 9): a gateway with RUNNABLES_MODULE=lambda-runnables.cjs vs a bare node:http server serving
+//    the same runnable objects (bare-server.cjs lambda), same load as in 3, interleaved rounds:
+//      invoke  POST /lambda/invoke          RunnableLambda.from((x) => x); bare: JSON.parse + .invoke + JSON.stringify
+//      stream  POST /lambda_chunks/stream   a RunnableLambda generator yielding 8 chunks, as SSE (metadata, data x8,
+//                                           end); bare: `for await (const c of await runnable.stream(input))` in the
+//                                           same frames. Every body is checked: `event: end` and exactly 8 data frames.
+//    For every server: req/s (wall), p50/p99, and server CPU µs per completed request (utime+stime of the server
+//    process from /proc/<pid>/stat before and after the run, divided by the requests autocannon completed);
+//    ratios gateway/bare for both. Target >= 0.8x on each.
+// 6. CPU profile (when the gateway is below 0.8x its bare control, or with --profile): the gateway and its bare
+//    control are each run under `node --cpu-prof` during a load run, and the top self and inclusive functions
+//    are printed (see profile-summary.mjs): /echo/invoke vs bare-langchain when the throughput phase ran, and
+//    /lambda/invoke and /lambda_chunks/stream vs bare-lambda (one window each) when the lambda phase ran.
 // Prints the machine, a summary table and the targets; writes results JSON to a temp directory; stops every
 // child process it started (SIGTERM, then SIGKILL), also on error and SIGINT.
 //
@@ -38,9 +48,11 @@
 //   --rate-connections=N  connections for the fixed-rate test          [BENCH_RATE_CONNECTIONS]  (10)
 //   --rate-duration=S     seconds of the fixed-rate test               [BENCH_RATE_DURATION]     (10)
 //   --streams=N           open streams                                 [BENCH_STREAMS]           (5000)
-//   --only=a,b            phases: throughput,rate,streams,profile      [BENCH_ONLY]              (all)
+//   --only=a,b            phases: throughput,lambda,rate,streams,profile  [BENCH_ONLY]           (all)
+//                         (--only=lambda: the issue-9 comparison alone; add ,profile to profile it when below target)
 //   --no-build            reuse dist/apps/gateway/main.js if present   [BENCH_BUILD=missing]
 //   --profile / --no-profile   force / never profile (default: only below target)  [BENCH_PROFILE=always|never|auto]
+//                         (--only=lambda --profile profiles the lambda servers; below target, --only=lambda,profile does)
 //   --json=PATH           also write the results JSON there
 //   --gateway-main=PATH   benchmark that gateway bundle instead of dist/apps/gateway/main.js (implies --no-build) [BENCH_GATEWAY_MAIN]
 //   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS from apps/gateway/Dockerfile, as deployed)
@@ -65,6 +77,14 @@ const INPUT = { text: 'hello world', n: 42 };
 const BODY = JSON.stringify({ input: INPUT });
 const EXPECT_OUTPUT = `"output":${JSON.stringify(INPUT)}`;
 const TARGETS = { ratio: 0.8, p99Ms: 10, streamsRssMiB: 300 };
+const LAMBDA_MODULE = join(HERE, 'lambda-runnables.cjs');
+const LAMBDA_CHUNKS = 8;
+const CRLF = '\r\n';
+/** What each lambda load POSTs and how every reply body is checked (autocannon verifyBody, every response). */
+const LAMBDA_LOADS = {
+  invoke: { path: '/lambda/invoke', expectOutput: EXPECT_OUTPUT },
+  stream: { path: '/lambda_chunks/stream', expectOutput: `event: end${CRLF}${CRLF}`, expectCount: { needle: `event: data${CRLF}`, count: LAMBDA_CHUNKS } },
+};
 
 // ------------------------------------------------------------------------------------------------
 // options
@@ -95,7 +115,7 @@ const opts = {
   rateConnections: num('rate-connections', 'BENCH_RATE_CONNECTIONS', 10),
   rateDuration: num('rate-duration', 'BENCH_RATE_DURATION', 10),
   streams: Math.round(num('streams', 'BENCH_STREAMS', 5000)),
-  only: new Set(String(option('only', 'BENCH_ONLY', 'throughput,rate,streams,profile')).split(',').map((s) => s.trim())),
+  only: new Set(String(option('only', 'BENCH_ONLY', 'throughput,lambda,rate,streams,profile')).split(',').map((s) => s.trim())),
   build: has('--no-build') ? 'missing' : (process.env.BENCH_BUILD ?? 'always'),
   profile: has('--profile') ? 'always' : has('--no-profile') ? 'never' : (process.env.BENCH_PROFILE ?? 'auto'),
   json: option('json', 'BENCH_JSON', undefined),
@@ -346,6 +366,7 @@ async function measured(server, fn) {
   return {
     ...result,
     cpu: {
+      serverSeconds: server_,
       serverCores: server_ / wall,
       loadGenCores: worker_ / wall,
       otherCores: Math.max(0, machine_ - server_ - worker_ - parent_) / wall,
@@ -450,16 +471,17 @@ async function sanityCheck(server) {
   }
 }
 
-function autocannonRun(server, { duration, connections, overallRate }) {
+function autocannonRun(server, { duration, connections, overallRate, path = '/echo/invoke', expectOutput = EXPECT_OUTPUT, expectCount }) {
   return measured(server, () =>
     ask('autocannon', {
-      url: `http://127.0.0.1:${server.port}/echo/invoke`,
+      url: `http://127.0.0.1:${server.port}${path}`,
       connections,
       duration,
       body: BODY,
       headers: HEADERS,
       overallRate,
-      expectOutput: EXPECT_OUTPUT,
+      expectOutput,
+      expectCount,
     }),
   );
 }
@@ -480,8 +502,10 @@ function summariseRuns(runs) {
     non2xx: sum(runs.map((r) => r.non2xx)),
     mismatches: sum(runs.map((r) => r.mismatches)),
     serverCores: mean(runs.map((r) => r.cpu.serverCores)),
-    // Server CPU time per request: less sensitive than req/s to other load on the machine.
-    cpuUsPerReq: mean(runs.map((r) => (r.cpu.serverCores * 1e6) / r.reqPerSec)),
+    // Server CPU time per request: less sensitive than req/s to other load on the machine. The server's
+    // utime+stime over the runs divided by the requests they completed (not by req/s x wall time: the
+    // measured wall time also holds autocannon's start-up and the IPC round trip).
+    cpuUsPerReq: (sum(runs.map((r) => r.cpu.serverSeconds)) * 1e6) / sum(runs.map((r) => r.total)),
     loadGenCores: mean(runs.map((r) => r.cpu.loadGenCores)),
     otherCoresMax: Math.max(...runs.map((r) => r.cpu.otherCores)),
   };
@@ -518,6 +542,93 @@ async function throughputPhase(servers) {
       cpuBareLangchainOverBareEcho: cpu('bare-echo') / cpu('bare-langchain'),
     },
   };
+}
+
+// --- lambda (issue 9) -----------------------------------------------------------------------------
+
+function startLambdaGateway(name, { nodeArgs = [] } = {}) {
+  return startGateway(name, { nodeArgs, env: { RUNNABLES_MODULE: LAMBDA_MODULE, LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
+}
+
+function startLambdaBare(name, { nodeArgs = [] } = {}) {
+  return startBare(name, 'lambda', '', { nodeArgs, env: { LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
+}
+
+/** SSE text -> [{event, data}] (LangServe frames: `event: X\r\ndata: Y\r\n\r\n`; `: ping` comments skipped). */
+function parseSse(text) {
+  return text
+    .split(`${CRLF}${CRLF}`)
+    .filter((f) => f && !f.startsWith(':'))
+    .map((f) => {
+      const event = /^event: (.*)$/m.exec(f)?.[1];
+      const data = /^data: (.*)$/m.exec(f)?.[1];
+      return { event, data: data === undefined ? undefined : JSON.parse(data) };
+    });
+}
+
+/**
+ * Both lambda servers must give the same answers before their speed is compared: invoke's output, and a
+ * complete stream (metadata with a run id, LAMBDA_CHUNKS data frames equal across servers, end). Returns
+ * the stream's data so the caller can compare the servers.
+ */
+async function lambdaSanityCheck(server) {
+  const base = `http://127.0.0.1:${server.port}`;
+  const inv = await fetch(`${base}${LAMBDA_LOADS.invoke.path}`, { method: 'POST', headers: HEADERS, body: BODY });
+  const json = await inv.json();
+  if (inv.status !== 200 || !isDeepStrictEqual(json.output, INPUT) || typeof json.metadata?.run_id !== 'string') {
+    throw new Error(`${server.name}: unexpected /lambda/invoke reply ${inv.status} ${JSON.stringify(json)}`);
+  }
+  const st = await fetch(`${base}${LAMBDA_LOADS.stream.path}`, { method: 'POST', headers: HEADERS, body: BODY });
+  const text = await st.text();
+  const frames = parseSse(text);
+  const events = frames.map((f) => f.event).join(',');
+  const want = ['metadata', ...Array(LAMBDA_CHUNKS).fill('data'), 'end'].join(',');
+  if (st.status !== 200 || !/^text\/event-stream/.test(st.headers.get('content-type') ?? '') || events !== want || typeof frames[0].data?.run_id !== 'string') {
+    throw new Error(`${server.name}: incomplete ${LAMBDA_LOADS.stream.path} reply ${st.status} (events ${events}; want ${want}):\n${text.slice(0, 2000)}`);
+  }
+  if (server.kind === 'gateway') {
+    const anon = await fetch(`${base}${LAMBDA_LOADS.stream.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    await anon.arrayBuffer();
+    if (anon.status !== 401) throw new Error(`gateway: expected 401 on ${LAMBDA_LOADS.stream.path} without an API key, got ${anon.status}`);
+  }
+  return { streamData: frames.filter((f) => f.event === 'data').map((f) => f.data), streamBytes: Buffer.byteLength(text) };
+}
+
+async function lambdaPhase(gateway, bare) {
+  const checks = [await lambdaSanityCheck(gateway), await lambdaSanityCheck(bare)];
+  if (!isDeepStrictEqual(checks[0].streamData, checks[1].streamData)) {
+    throw new Error(`lambda: the servers stream different chunks:\n${JSON.stringify(checks[0].streamData)}\n${JSON.stringify(checks[1].streamData)}`);
+  }
+  log(`lambda: both servers answer alike (stream: ${LAMBDA_CHUNKS} data frames + end; ${checks[0].streamBytes} vs ${checks[1].streamBytes} bytes per stream body)`);
+  const servers = [gateway, bare];
+  const out = { streamBytes: { gateway: checks[0].streamBytes, bare: checks[1].streamBytes } };
+  for (const [endpoint, load] of Object.entries(LAMBDA_LOADS)) {
+    log(`lambda ${endpoint}: POST ${load.path}, warm-up ${opts.warmup} s per server, ${opts.connections} connections`);
+    for (const s of servers) await autocannonRun(s, { duration: opts.warmup, connections: opts.connections, ...load });
+    const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const s of servers) {
+        const r = await autocannonRun(s, { duration: opts.duration, connections: opts.connections, ...load });
+        runs[s.name].push(r);
+        log(
+          `lambda ${endpoint}: round ${round} ${s.name.padEnd(14)} ${r.reqPerSec.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  ` +
+            `errors ${r.errors + r.timeouts}  non2xx ${r.non2xx}  bad body ${r.mismatches}  CPU ${((r.cpu.serverSeconds * 1e6) / r.total).toFixed(0)} us/req  ` +
+            `cpu: server ${r.cpu.serverCores.toFixed(2)} loadgen ${r.cpu.loadGenCores.toFixed(2)} other ${r.cpu.otherCores.toFixed(2)} cores`,
+        );
+      }
+    }
+    const summary = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, summariseRuns(v)]));
+    const g = summary[gateway.name];
+    const b = summary[bare.name];
+    out[endpoint] = {
+      path: load.path,
+      runs,
+      summary,
+      // gateway / bare: req/s, and CPU per request inverted (bare µs / gateway µs) so that both read "1.0 = as fast as bare"
+      ratios: { reqPerSec: g.reqPerSec / b.reqPerSec, cpu: b.cpuUsPerReq / g.cpuUsPerReq, cpuUsPerReqGatewayOverBare: g.cpuUsPerReq / b.cpuUsPerReq },
+    };
+  }
+  return out;
 }
 
 /**
@@ -688,32 +799,67 @@ async function streamsPhase(nofile) {
   return { ...gateway, control };
 }
 
-async function profilePhase(bundle, tmp) {
+/**
+ * Runs each server under `node --cpu-prof` for one or more loads (warm-up, then the measured run) and
+ * summarises the measured window of each load separately; start-up and warm-up are left out.
+ */
+async function profileServers(tmp, group, targets, loads) {
   const out = {};
-  for (const target of ['gateway', 'bare-langchain']) {
-    const dir = join(tmp, `profile-${target}`);
+  for (const { name, start } of targets) {
+    const dir = join(tmp, `profile-${group}-${name}`);
     const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
     const spawnedAt = performance.now();
-    const server =
-      target === 'gateway' ? await startGateway('gateway-profiled', { nodeArgs }) : await startBare('bare-lc-profiled', 'langchain', bundle, { nodeArgs });
-    log(`profile: ${target} under --cpu-prof, ${opts.warmup} s warm-up + ${opts.duration} s load`);
-    await autocannonRun(server, { duration: opts.warmup, connections: opts.connections });
-    const fromMs = performance.now() - spawnedAt;
-    const run = await autocannonRun(server, { duration: opts.duration, connections: opts.connections });
-    const toMs = performance.now() - spawnedAt;
+    const server = await start(nodeArgs);
+    const windows = [];
+    for (const load of loads) {
+      log(`profile (${group}): ${name} ${load.path} under --cpu-prof, ${opts.warmup} s warm-up + ${opts.duration} s load`);
+      await autocannonRun(server, { duration: opts.warmup, connections: opts.connections, ...load });
+      const fromMs = performance.now() - spawnedAt;
+      const run = await autocannonRun(server, { duration: opts.duration, connections: opts.connections, ...load });
+      windows.push({ load, fromMs, toMs: performance.now() - spawnedAt, run });
+    }
     await stopChild(server, 15_000);
     const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
     if (!files.length) {
-      log(`profile: no .cpuprofile written for ${target}`);
+      log(`profile: no .cpuprofile written for ${name}`);
       continue;
     }
     const file = join(dir, files[0]);
-    // Only the measured run: start-up (module loading) and warm-up are left out.
-    const summary = summariseProfile(file, { top: 25, repoRoot: ROOT, window: { fromMs: fromMs + 250, toMs: toMs - 250 } });
-    out[target] = { file, reqPerSecUnderProfiler: run.reqPerSec, summary };
-    process.stdout.write(`\n${formatProfileSummary(summary, { label: `${target} (${run.reqPerSec.toFixed(0)} req/s under the profiler)` })}\n\n`);
+    for (const w of windows) {
+      const key = loads.length === 1 ? name : `${name} ${w.load.path}`;
+      const summary = summariseProfile(file, { top: 25, repoRoot: ROOT, window: { fromMs: w.fromMs + 250, toMs: w.toMs - 250 } });
+      const cpuUsPerReq = (w.run.cpu.serverSeconds * 1e6) / w.run.total;
+      out[key] = { file, path: w.load.path, reqPerSecUnderProfiler: w.run.reqPerSec, requests: w.run.total, cpuUsPerReqUnderProfiler: cpuUsPerReq, summary };
+      process.stdout.write(
+        `\n${formatProfileSummary(summary, { label: `${key} (${w.run.reqPerSec.toFixed(0)} req/s, ${cpuUsPerReq.toFixed(0)} us CPU/req under the profiler; ${w.run.total} requests)` })}\n\n`,
+      );
+    }
   }
   return out;
+}
+
+function profilePhase(bundle, tmp) {
+  return profileServers(
+    tmp,
+    'echo',
+    [
+      { name: 'gateway', start: (nodeArgs) => startGateway('gateway-profiled', { nodeArgs }) },
+      { name: 'bare-langchain', start: (nodeArgs) => startBare('bare-lc-profiled', 'langchain', bundle, { nodeArgs }) },
+    ],
+    [{ path: '/echo/invoke', expectOutput: EXPECT_OUTPUT }],
+  );
+}
+
+function lambdaProfilePhase(tmp) {
+  return profileServers(
+    tmp,
+    'lambda',
+    [
+      { name: 'gateway', start: (nodeArgs) => startLambdaGateway('gateway-lambda-profiled', { nodeArgs }) },
+      { name: 'bare-lambda', start: (nodeArgs) => startLambdaBare('bare-lambda-profiled', { nodeArgs }) },
+    ],
+    Object.values(LAMBDA_LOADS),
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -756,6 +902,29 @@ function report(results) {
       `Ratios (server CPU per request, inverted): gateway vs bare-langchain = ${f2(t.ratios.cpuGatewayOverBareLangchain)}   bare-langchain vs bare-echo = ${f2(t.ratios.cpuBareLangchainOverBareEcho)}`,
     );
     lines.push('  (server/loadgen/other CPU in cores: "other" is everything else on the machine during the run.)');
+  }
+  const la = results.lambda;
+  if (la) {
+    lines.push(
+      '',
+      `Lambda (issue 9): gateway with RUNNABLES_MODULE=lambda-runnables.cjs vs bare node:http serving the same runnables; ${BODY}, ` +
+        `${opts.connections} connections, ${opts.duration} s x ${opts.rounds} rounds interleaved (after ${opts.warmup} s warm-up each); means of rounds; ` +
+        `CPU us/req = server utime+stime / completed requests`,
+    );
+    const rows = [['endpoint', 'server', 'req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'bad body', 'server CPU', 'CPU us/req', 'loadgen CPU', 'other CPU (max)']];
+    for (const endpoint of Object.keys(LAMBDA_LOADS)) {
+      for (const [name, x] of Object.entries(la[endpoint].summary)) {
+        rows.push([la[endpoint].path, name, f0(x.reqPerSec), f0(x.reqPerSecMin), f0(x.reqPerSecMax), f1(x.p50), f1(x.p99), x.errors, x.non2xx, x.mismatches, f2(x.serverCores), f1(x.cpuUsPerReq), f2(x.loadGenCores), f2(x.otherCoresMax)]);
+      }
+    }
+    lines.push(table(rows));
+    for (const endpoint of Object.keys(LAMBDA_LOADS)) {
+      const q = la[endpoint].ratios;
+      lines.push(
+        `Ratios ${endpoint.padEnd(6)} gateway / bare: req/s ${f2(q.reqPerSec)}   CPU per request (bare us / gateway us) ${f2(q.cpu)}   (gateway uses ${f2(q.cpuUsPerReqGatewayOverBare)}x the bare server's CPU per request)`,
+      );
+    }
+    lines.push(`  (stream bodies: ${LAMBDA_CHUNKS} data frames + metadata + end, every body checked; ${la.streamBytes.gateway} bytes from the gateway, ${la.streamBytes.bare} from bare)`);
   }
   const r = results.rate;
   if (r) {
@@ -820,6 +989,16 @@ function report(results) {
   }
   lines.push('', 'Targets:');
   if (t) lines.push(`  gateway >= ${TARGETS.ratio}x bare LangChain server: ${f2(t.ratios.gatewayOverBareLangchain)}x  ${met(t.ratios.gatewayOverBareLangchain >= TARGETS.ratio)}`);
+  if (la) {
+    for (const endpoint of Object.keys(LAMBDA_LOADS)) {
+      const q = la[endpoint].ratios;
+      const clean = Object.values(la[endpoint].summary).every((x) => x.errors === 0 && x.non2xx === 0 && x.mismatches === 0);
+      lines.push(
+        `  lambda ${endpoint.padEnd(6)} gateway >= ${TARGETS.ratio}x bare node:http: req/s ${f2(q.reqPerSec)}x  ${met(q.reqPerSec >= TARGETS.ratio && clean)}; ` +
+          `by CPU per request ${f2(q.cpu)}x  ${met(q.cpu >= TARGETS.ratio)}${clean ? '' : '  (errors, non-2xx or bad bodies: see the table)'}`,
+      );
+    }
+  }
   if (r) {
     lines.push(`  p99 < ${TARGETS.p99Ms} ms at ${opts.rate} req/s (autocannon overallRate): p99 ${r.autocannon.latencyMs.p99} ms  ${met(r.autocannon.latencyMs.p99 < TARGETS.p99Ms && r.autocannon.non2xx === 0)}`);
     lines.push(`  p99 < ${TARGETS.p99Ms} ms at ${opts.rate} req/s (evenly paced):        p99 ${f2(r.paced.serviceMs.p99)} ms  ${met(r.paced.serviceMs.p99 < TARGETS.p99Ms && r.paced.errors === 0)}`);
@@ -831,6 +1010,7 @@ function report(results) {
     );
   const others = [
     ...(t ? Object.values(t.summary).map((x) => x.otherCoresMax) : []),
+    ...(la ? Object.keys(LAMBDA_LOADS).flatMap((e) => Object.values(la[e].summary).map((x) => x.otherCoresMax)) : []),
     ...(r ? [r.autocannon, ...Object.values(r.controls), r.paced, r.pacedBareLangchain].map((x) => x.cpu.otherCores) : []),
   ];
   if (others.some((x) => x > 0.25)) {
@@ -877,12 +1057,29 @@ async function main() {
     results.gatewayMetricsAfterLoad = { rssMiB: procStatus(gateway.pid).rssMiB, inFlight: m.runnel_gateway_in_flight };
     await Promise.all([gateway, bareLc, bareEcho].map((c) => stopChild(c)));
   }
+  let lambdaRatio;
+  if (opts.only.has('lambda')) {
+    const gateway = await startLambdaGateway('gateway-lambda');
+    const bare = await startLambdaBare('bare-lambda');
+    log(`lambda servers up: gateway-lambda :${gateway.port} (pid ${gateway.pid}), bare-lambda :${bare.port} (pid ${bare.pid})`);
+    results.lambda = await lambdaPhase(gateway, bare);
+    lambdaRatio = Math.min(results.lambda.invoke.ratios.reqPerSec, results.lambda.stream.ratios.reqPerSec);
+    await Promise.all([gateway, bare].map((c) => stopChild(c)));
+  }
   if (opts.only.has('streams')) results.streams = await streamsPhase(nofile);
 
-  const wantProfile = opts.only.has('profile') && (opts.profile === 'always' || (opts.profile === 'auto' && ratio !== undefined && ratio < TARGETS.ratio));
-  if (wantProfile) {
-    log(opts.profile === 'always' ? 'profile: --profile given' : `profile: gateway at ${f2(ratio)}x bare LangChain (< ${TARGETS.ratio}x); profiling`);
+  // echo: as before (the profile phase in --only, and --profile or below target), but not for a lambda-only run.
+  // lambda: after the lambda phase, with --profile, or below target when the profile phase is in --only.
+  const below = (x) => x !== undefined && x < TARGETS.ratio;
+  const forced = opts.profile === 'always';
+  const auto = opts.profile === 'auto';
+  if (opts.only.has('profile') && (forced || (auto && below(ratio))) && (opts.only.has('throughput') || !opts.only.has('lambda'))) {
+    log(forced ? 'profile: --profile given' : `profile: gateway at ${f2(ratio)}x bare LangChain (< ${TARGETS.ratio}x); profiling`);
     results.profile = await profilePhase(bundle, tmp);
+  }
+  if (results.lambda && (forced || (auto && opts.only.has('profile') && below(lambdaRatio)))) {
+    log(forced ? 'profile (lambda): --profile given' : `profile (lambda): gateway at ${f2(lambdaRatio)}x bare node:http (< ${TARGETS.ratio}x); profiling`);
+    results.lambdaProfile = await lambdaProfilePhase(tmp);
   }
 
   await stopChild(worker);
@@ -893,7 +1090,7 @@ async function main() {
   const jsonFile = join(tmp, 'results.json');
   writeFileSync(jsonFile, JSON.stringify(results, null, 2));
   if (opts.json) writeFileSync(resolve(opts.json), JSON.stringify(results, null, 2));
-  process.stdout.write(`\nResults JSON: ${jsonFile}${opts.json ? ` and ${resolve(opts.json)}` : ''}${results.profile ? `; CPU profiles under ${tmp}` : ''}\n`);
+  process.stdout.write(`\nResults JSON: ${jsonFile}${opts.json ? ` and ${resolve(opts.json)}` : ''}${results.profile || results.lambdaProfile ? `; CPU profiles under ${tmp}` : ''}\n`);
 }
 
 main().then(
