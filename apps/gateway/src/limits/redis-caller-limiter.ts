@@ -80,7 +80,9 @@ export class RedisCallerLimiter implements CallerLimiter {
 
   async close(): Promise<void> {
     for (const lease of [...this.#held]) lease.stop();
-    if (this.options.ownsClient) this.redis.disconnect();
+    if (!this.options.ownsClient) return;
+    // QUIT lets Redis close the socket (nothing left to time out); when Redis is away it fails within the command timeout.
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
   async #run(operation: LimiterOperation, command: () => Promise<unknown>): Promise<unknown> {
