@@ -1,0 +1,116 @@
+import { ConfigError, type Secret } from '@runnel/config';
+import { type ApiKeyEntry, ApiKeysFileError, loadApiKeysFile, sha256Hex } from './api-keys-file';
+import type { AuthResult } from './credentials';
+import type { Identity } from './identity';
+import { Scopes } from './scopes';
+
+interface KnownKey {
+  readonly identity: Identity;
+  readonly disabled: boolean;
+}
+
+export interface ApiKeySources {
+  /** GATEWAY_API_KEYS_FILE: path of the keys file (see loadApiKeysFile). */
+  readonly file?: string;
+  /** GATEWAY_API_KEYS: each becomes `env-key-<n>` (1-based, in order) with scopes `*:*`. */
+  readonly envKeys?: Secret<string[]>;
+}
+
+/** Summary of what a load found, for the start-up / reload log line (names only). */
+export interface ApiKeysSummary {
+  readonly fromFile: readonly string[];
+  readonly fromEnv: number;
+  readonly disabled: readonly string[];
+  /** Names of file entries that hold the key in plaintext (`key` rather than `sha256`). */
+  readonly plaintext: readonly string[];
+}
+
+const ENV_KEY_NAME = /^env-key-\d+$/;
+
+/**
+ * Named API keys, from GATEWAY_API_KEYS_FILE and GATEWAY_API_KEYS, checked against a presented key.
+ *
+ * Lookup is a Map keyed by the hex SHA-256 of the presented key. That keeps the property the
+ * gateway had (ApiKeyAuth: SHA-256 digests compared with timingSafeEqual): what the lookup's timing
+ * can depend on is the digest of the attacker's own input — the Map's hash of it and how many
+ * leading characters it shares with a stored digest — and learning a prefix of SHA-256(key) gives
+ * nothing toward the key or its length (that would take a preimage). Unlike comparing every digest,
+ * it costs the same for 3 keys or 3,000, which matters on the request path.
+ */
+export class ApiKeyAuthenticator {
+  #keys: ReadonlyMap<string, KnownKey>;
+  #summary: ApiKeysSummary;
+
+  /**
+   * @throws ApiKeysFileError when the file is unreadable or invalid, or reuses a key or a reserved `env-key-<n>` name.
+   * @throws ConfigError when GATEWAY_API_KEYS lists the same key twice.
+   */
+  constructor(readonly sources: ApiKeySources) {
+    [this.#keys, this.#summary] = ApiKeyAuthenticator.#load(sources);
+  }
+
+  /** Keys known now (disabled ones included). */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  get summary(): ApiKeysSummary {
+    return this.#summary;
+  }
+
+  /** Checks a presented key. Synchronous: no I/O. */
+  authenticate(key: string): AuthResult {
+    const known = this.#keys.get(sha256Hex(key));
+    if (known === undefined) return { invalid: 'unknown API key' };
+    if (known.disabled) return { invalid: `API key "${known.identity.name}" is disabled` };
+    return { ok: known.identity };
+  }
+
+  /**
+   * Re-reads GATEWAY_API_KEYS_FILE (e.g. on SIGHUP) and swaps the keys in at once; requests already
+   * authenticated keep their identity. On any error the keys in use stay as they were.
+   * @throws ApiKeysFileError when the new file is unreadable or invalid.
+   */
+  reload(): ApiKeysSummary {
+    [this.#keys, this.#summary] = ApiKeyAuthenticator.#load(this.sources);
+    return this.#summary;
+  }
+
+  static #load(sources: ApiKeySources): [Map<string, KnownKey>, ApiKeysSummary] {
+    const keys = new Map<string, KnownKey>();
+    const envKeys = sources.envKeys?.reveal() ?? [];
+    envKeys.forEach((key, i) => {
+      const digest = sha256Hex(key);
+      const earlier = keys.get(digest);
+      if (earlier) {
+        throw new ConfigError([{ variable: 'GATEWAY_API_KEYS', reason: `key ${i + 1} is the same as key ${earlier.identity.name.slice('env-key-'.length)}` }]);
+      }
+      keys.set(digest, { identity: Object.freeze({ name: `env-key-${i + 1}`, kind: 'api_key', scopes: Scopes.all }), disabled: false });
+    });
+
+    const entries: ApiKeyEntry[] = sources.file === undefined ? [] : loadApiKeysFile(sources.file);
+    const problems: string[] = [];
+    entries.forEach((e, index) => {
+      if (ENV_KEY_NAME.test(e.name)) {
+        problems.push(`key ${index} ("${e.name}"): names of the form env-key-<n> are reserved for the keys of GATEWAY_API_KEYS`);
+        return;
+      }
+      const earlier = keys.get(e.sha256);
+      if (earlier) {
+        problems.push(`key ${index} ("${e.name}"): the same key as ${earlier.identity.name} of GATEWAY_API_KEYS`);
+        return;
+      }
+      const identity: Identity = Object.freeze({ name: e.name, kind: 'api_key', scopes: e.scopes, ...(e.limits ? { limits: e.limits } : {}) });
+      keys.set(e.sha256, { identity, disabled: e.disabled });
+    });
+    if (problems.length > 0) throw new ApiKeysFileError(sources.file as string, problems);
+
+    const summary: ApiKeysSummary = {
+      fromFile: entries.map((e) => e.name),
+      fromEnv: envKeys.length,
+      disabled: entries.filter((e) => e.disabled).map((e) => e.name),
+      plaintext: entries.filter((e) => e.plaintext).map((e) => e.name),
+    };
+    return [keys, summary];
+  }
+}
