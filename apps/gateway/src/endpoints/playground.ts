@@ -1,11 +1,21 @@
 import { headerList, type RequestContext } from '../http/request-context';
 import { playgroundPage } from '../playground/playground-page';
 
-/** GET /{path}/playground[/…]: the page itself; it fetches the schema and runs with the caller's key. */
+/**
+ * The runnable's base path without a trailing `c/{hash}` part, which the server appends to
+ * `basePath` when the page is opened from a share link.
+ */
+export function runBasePathOf(basePath: string, fromShareLink: boolean): string {
+  return fromShareLink ? basePath.replace(/\/c\/[^/]*$/, '') : basePath;
+}
+
+/** GET /{path}/playground[/…] and /{path}/c/{hash}/playground: the page itself; it fetches the schemas and runs with the caller's key. */
 export async function playground(ctx: RequestContext): Promise<void> {
   const html = playgroundPage({
     path: ctx.route.path,
     basePath: ctx.basePath,
+    runBasePath: runBasePathOf(ctx.basePath, ctx.hashConfig !== undefined),
+    shareConfig: ctx.hashConfig,
     description: ctx.route.description,
     exampleInput: ctx.route.exampleInput,
     authRequired: ctx.authRequired,
