@@ -1,5 +1,6 @@
 import { env } from '@runnel/config';
 import { z } from 'zod';
+import { isBasePath } from './http/route-parser';
 
 const CHAT_PROVIDER_NAMES = ['openai', 'anthropic', 'local'] as const;
 
@@ -18,6 +19,12 @@ export const GatewayConfigSchema = {
    * Ops port: Prometheus `/metrics` plus `/health` and `/ready`. 0 picks a free port (logged at start-up).
    */
   METRICS_PORT: env.port(9090),
+  /**
+   * URL path prefix every runnable, `/openapi.json`, `/docs` and the index are served under (`/api/v1`), as
+   * when LangServe's routes are mounted on a FastAPI router with a prefix; `/health` and `/ready` stay at the
+   * root for probes. Empty: served at the root.
+   */
+  BASE_PATH: env.str('').refine(isBasePath, 'must be URL path segments of letters, digits and . _ ~ - separated by "/", e.g. /api/v1'),
   /** Lowest level written to the JSON log; `silent` turns logging off. */
   LOG_LEVEL: env.oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
   /**

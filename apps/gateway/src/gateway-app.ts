@@ -5,7 +5,13 @@ import { ServiceLifecycle } from '@runnel/service';
 import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
 import type { GatewayConfigSchema } from './config';
 import { GatewayMetrics } from './gateway-metrics';
+import { LANGSERVE_ENDPOINTS } from './endpoints/route-table';
+import { ApiKeyAuth, apiKeyGuard } from './http/api-key-auth';
+import { GatewayHandler } from './http/gateway-handler';
 import { GatewayServer } from './http/gateway-server';
+import { sendJson } from './http/response-writer';
+import { normalizeBasePath } from './http/route-parser';
+import { DOCS_PATH, OPENAPI_PATH, serveOpenApi } from './openapi/openapi-routes';
 import { RunnableRegistry } from './registry/runnable-registry';
 import { loadRunnablesModule } from './registry/runnables-module';
 import { registerBuiltins } from './runnables/builtin-runnables';
@@ -74,25 +80,41 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   await options.register?.(runnables);
   if (runnables.size === 0) throw new Error('No runnables to serve: DISABLE_BUILTINS is set and RUNNABLES_MODULE registered none');
 
-  const server = new GatewayServer({
-    registry: runnables,
+  const basePath = normalizeBasePath(config.BASE_PATH);
+  const apiKeys = new ApiKeyAuth(config.GATEWAY_API_KEYS);
+  const authRequired = apiKeys.enabled;
+  const handler = new GatewayHandler({
+    routes: runnables,
+    endpoints: LANGSERVE_ENDPOINTS,
+    pages: {
+      index: (_req, res) => sendJson(res, 200, { service: 'runnel-gateway', runnables: runnables.paths }),
+      openapi: (req, res, base) => serveOpenApi(req, res, OPENAPI_PATH, runnables, authRequired, base),
+      docs: (req, res, base) => serveOpenApi(req, res, DOCS_PATH, runnables, authRequired, base),
+    },
+    health: lifecycle.healthHandler,
+    ready: lifecycle.readyHandler,
     logger,
     metrics,
-    apiKeys: config.GATEWAY_API_KEYS,
     corsOrigins: config.CORS_ORIGINS,
+    callerGuards: authRequired ? [apiKeyGuard(apiKeys)] : [],
+    authRequired,
+    basePath,
     maxConcurrentRequests: config.MAX_CONCURRENT_REQUESTS,
     requestTimeoutMs: config.REQUEST_TIMEOUT,
     bodyLimit: config.MAX_BODY_SIZE,
     pingIntervalMs: config.STREAM_PING_INTERVAL,
     inputBounds: { maxDepth: config.MAX_INPUT_DEPTH, maxItems: config.MAX_INPUT_ITEMS },
+  });
+  const server = new GatewayServer({
+    handler,
+    logger,
+    metrics,
     connectionLimits: {
       headersTimeoutMs: config.HEADERS_TIMEOUT,
       bodyTimeoutMs: config.BODY_TIMEOUT,
       keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT,
       maxConnections: config.MAX_CONNECTIONS,
     },
-    health: lifecycle.healthHandler,
-    ready: lifecycle.readyHandler,
   });
   lifecycle.addReadinessCheck('http', () => ({ ok: server.server.listening }));
   lifecycle.addReadinessCheck('runnables', () => ({ ok: runnables.size > 0, detail: runnables.paths }));
@@ -123,7 +145,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
     .onShutdown('tracing', stopTracing);
   lifecycle.start();
   logger.info(
-    { port, metricsPort: boundPort(ops), runnables: runnables.paths, auth: server.authEnabled, maxConcurrent: config.MAX_CONCURRENT_REQUESTS },
+    { port, metricsPort: boundPort(ops), runnables: runnables.paths, auth: authRequired, basePath: basePath || '/', maxConcurrent: config.MAX_CONCURRENT_REQUESTS },
     'gateway listening',
   );
   return { port, metricsPort: boundPort(ops), server, runnables, lifecycle, registry, logger };

@@ -1,5 +1,5 @@
+import { errorResponse, sseErrorMessage } from '../http/error-response';
 import type { RequestContext } from '../http/request-context';
-import { RequestTimeoutError } from '../http/abort-reasons';
 import { pythonJsonDumps } from '../protocol/langserve-json';
 import { SseStream } from '../protocol/sse-stream';
 
@@ -30,14 +30,12 @@ export async function sendSse(
     if (ctx.signal.aborted) throw ctx.signal.reason;
     await sse.send('end');
   } catch (err) {
-    const reason = ctx.signal.aborted ? ctx.signal.reason : err;
-    if (reason instanceof RequestTimeoutError) {
-      ctx.metrics.errors.labels('timeout', ctx.endpoint).inc();
-      await sse.send('error', pythonJsonDumps({ status_code: 504, message: 'Gateway Timeout' }));
-    } else if (sse.open) {
-      ctx.metrics.errors.labels('runnable', ctx.endpoint).inc();
-      ctx.logger.error({ err, requestId: ctx.requestId, runnable: ctx.route.path, endpoint: ctx.endpoint }, 'stream failed');
-      await sse.send('error', pythonJsonDumps({ status_code: 500, message: 'Internal Server Error' }));
+    // The same map as JSON answers: once the 200 is out, the status travels as the event's status_code.
+    const answer = errorResponse(err, ctx.signal);
+    if (sse.open && answer.status !== 499) {
+      ctx.metrics.errors.labels(answer.errorType, ctx.endpoint).inc();
+      if (answer.unexpected) ctx.logger.error({ err, requestId: ctx.requestId, runnable: ctx.route.path, endpoint: ctx.endpoint }, 'stream failed');
+      await sse.send('error', pythonJsonDumps({ status_code: answer.status, message: sseErrorMessage(answer) }));
     }
   } finally {
     ctx.pinger.delete(sse);

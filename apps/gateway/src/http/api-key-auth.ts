@@ -1,6 +1,8 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Secret } from '@runnel/config';
+import { HttpError } from '../protocol/http-error';
+import type { Guard } from './guard';
 
 function digest(value: string): Buffer {
   // crypto.hash: one call, no Hash object per request (about half the cost of createHash here).
@@ -43,4 +45,17 @@ export class ApiKeyAuth {
     for (const d of this.#digests) match = timingSafeEqual(d, presented) || match;
     return match ? 'ok' : 'invalid';
   }
+}
+
+/** 401 unless the request carries one of the keys. */
+export function apiKeyGuard(auth: ApiKeyAuth): Guard {
+  return {
+    name: 'authenticate',
+    check(ctx) {
+      const outcome = auth.check(ctx.req);
+      if (outcome === 'ok') return;
+      const detail = outcome === 'missing' ? 'Missing API key: send Authorization: Bearer <key> or X-API-Key: <key>' : 'Invalid API key';
+      throw new HttpError(401, detail, { 'www-authenticate': 'Bearer' });
+    },
+  };
 }

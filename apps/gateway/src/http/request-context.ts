@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from '../identity/identity';
 import type { Logger } from '@runnel/telemetry';
 import type { GatewayMetrics } from '../gateway-metrics';
-import type { Pinger } from '../protocol/sse-stream';
+import type { Pinger } from '../protocol/sse-pinger';
 import type { Endpoint } from '../registry/endpoint';
 import type { ResolvedRoute } from '../registry/resolved-route';
 
@@ -22,37 +23,11 @@ export interface RequestContext {
   bodyLimit: number;
   /** Whether runnable routes need an API key (the playground page asks for one then). */
   authRequired: boolean;
-  /** Base URL path of this runnable as the client addressed it (with the config hash part). */
+  /** Base URL path of this runnable as the client addressed it (mount prefix, BASE_PATH and config hash part included). */
   basePath: string;
+  /** The authenticated caller; undefined when auth is off. */
+  identity: Identity | undefined;
 }
 
-const REQUEST_ID = Symbol('runnel.requestId');
-
-/**
- * The request id travels on the response object and goes out in the single writeHead call: a
- * `setHeader` before `writeHead` sends Node down its slower header-merging path, which measured
- * as ~20 % of the gateway's per-request CPU (docs/benchmarks.md).
- */
-export function setRequestId(res: ServerResponse, id: string): void {
-  (res as ServerResponse & { [REQUEST_ID]?: string })[REQUEST_ID] = id;
-}
-
-export function requestIdOf(res: ServerResponse): string | undefined {
-  return (res as ServerResponse & { [REQUEST_ID]?: string })[REQUEST_ID];
-}
-
-/** Response headers as Node's flat [name, value, …] array (its fastest form), with the request id. */
-export function headerList(res: ServerResponse, headers: Record<string, string | number>): string[] {
-  const list: string[] = [];
-  for (const name in headers) list.push(name, String(headers[name]));
-  const id = requestIdOf(res);
-  if (id !== undefined) list.push('x-request-id', id);
-  return list;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, headerList(res, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }));
-  res.end(text);
-}
+// Endpoints write responses with these; they live in response-writer.ts (no imports back into http/).
+export { headerList, sendJson } from './response-writer';

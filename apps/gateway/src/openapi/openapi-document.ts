@@ -17,6 +17,13 @@ export interface OpenApiOptions {
   /** GATEWAY_API_KEYS is set: every operation but the playground requires a key. */
   authRequired: boolean;
   version?: string;
+  /** BASE_PATH (normalized, `/api` or ''): the document's `servers` entry, paths stay relative to it. */
+  basePath?: string;
+}
+
+/** A route path as a component-name prefix: components allow `[A-Za-z0-9._-]`, so `agents/support` → `agents.support`. */
+function componentBase(path: string): string {
+  return path.replace(/\//g, '.');
 }
 
 type Served = Exclude<Endpoint, 'config_hashes'>;
@@ -46,7 +53,7 @@ const SSE_DESCRIPTION: Record<string, string> = {
     'Events: `metadata`, then `data` events each holding one stream event (`{"event", "name", "run_id", "tags", "metadata", "data", "parent_ids"}`), `error` on failure, and `end`.',
 };
 
-/** Component names: route paths are `[A-Za-z0-9_-]+`, so `path.Suffix` never collides between routes. */
+/** Component names: route segments are `[A-Za-z0-9_-]+` joined by `.`, so `path.Suffix` never collides between routes. */
 function ref(name: string): JsonObject {
   return { $ref: `#/components/schemas/${name}` };
 }
@@ -227,7 +234,7 @@ function okResponse(endpoint: Served, p: string): JsonObject {
 }
 
 function operation(route: ResolvedRoute, endpoint: Served, opts: OpenApiOptions, hashed: boolean): JsonObject {
-  const p = route.path;
+  const p = componentBase(route.path);
   const ok = okResponse(endpoint, p);
   if (SCHEMA_ENDPOINTS.has(endpoint)) {
     // Not an example: the served schema's own `#` / `#/$defs` references would read as references here.
@@ -236,8 +243,8 @@ function operation(route: ResolvedRoute, endpoint: Served, opts: OpenApiOptions,
   }
   const body = requestBody(endpoint, p, route);
   const op: JsonObject = {
-    operationId: `${p}${hashed ? '_c' : ''}_${endpoint}`.replace(/-/g, '_'),
-    tags: [p],
+    operationId: `${p}${hashed ? '_c' : ''}_${endpoint}`.replace(/[-.]/g, '_'),
+    tags: [route.path],
     summary: SUMMARY[endpoint] + (hashed ? ' (config from the hash)' : ''),
     ...(route.description ? { description: route.description } : {}),
     ...(hashed ? { parameters: [{ $ref: '#/components/parameters/ConfigHash' }] } : {}),
@@ -270,9 +277,10 @@ export function buildOpenApiDocument(registry: RunnableRegistry, opts: OpenApiOp
     const route = registry.get(name);
     if (!route) continue;
     const served = routeSchemas(route);
-    addComponent(schemas, `${name}.Input`, served.input_schema);
-    addComponent(schemas, `${name}.Output`, served.output_schema);
-    addComponent(schemas, `${name}.Config`, served.config_schema);
+    const base = componentBase(name);
+    addComponent(schemas, `${base}.Input`, served.input_schema);
+    addComponent(schemas, `${base}.Output`, served.output_schema);
+    addComponent(schemas, `${base}.Config`, served.config_schema);
     tags.push({ name, ...(route.description ? { description: route.description } : {}) });
     const enabled = SERVED.filter((e) => route.enabled.has(e));
     for (const hashed of route.enabled.has('config_hashes') ? [false, true] : [false]) {
@@ -309,6 +317,7 @@ export function buildOpenApiDocument(registry: RunnableRegistry, opts: OpenApiOp
       description:
         'LangChain runnables served with the LangServe wire protocol. Error bodies are `{"detail", "message"}`; every response carries an `x-request-id` header.',
     },
+    servers: [{ url: opts.basePath || '/' }],
     tags,
     paths,
     components,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { headerList } from '../http/request-context';
+import { headerList } from '../http/response-writer';
 
 const CRLF = '\r\n';
 
@@ -55,38 +55,5 @@ export class SseStream {
     if (!this.#open) return;
     this.#open = false;
     this.res.end();
-  }
-}
-
-/**
- * One timer for every open stream rather than one per stream: with thousands of idle streams
- * open, per-stream timers are measurable memory and wake-ups.
- */
-export class Pinger {
-  readonly #streams = new Set<SseStream>();
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly intervalMs: number) {}
-
-  add(stream: SseStream): void {
-    this.#streams.add(stream);
-    if (!this.#timer && this.intervalMs > 0) {
-      this.#timer = setInterval(() => {
-        for (const s of this.#streams) s.ping();
-      }, this.intervalMs);
-      this.#timer.unref();
-    }
-  }
-
-  delete(stream: SseStream): void {
-    this.#streams.delete(stream);
-    if (this.#streams.size === 0 && this.#timer) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-
-  get size(): number {
-    return this.#streams.size;
   }
 }

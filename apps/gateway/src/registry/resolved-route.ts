@@ -3,7 +3,11 @@ import type { z } from 'zod';
 import { ENDPOINTS, type Endpoint, isEndpoint } from './endpoint';
 import type { ClientConfigKey, PerRequestConfigModifier, RouteOptions } from './route-options';
 
-const PATH_PATTERN = /^[A-Za-z0-9_-]+$/;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+/** Segments a runnable path may not have: they would read as part of the URL around it. */
+const RESERVED_SEGMENTS: ReadonlySet<string> = new Set<string>(['c', ...ENDPOINTS]);
+/** First segments taken by the gateway's own pages and probes. */
+const RESERVED_FIRST: ReadonlySet<string> = new Set(['health', 'ready', 'metrics', 'docs', 'openapi.json']);
 const CLIENT_CONFIG_KEYS: ClientConfigKey[] = ['configurable', 'tags', 'metadata', 'recursion_limit', 'max_concurrency', 'run_id'];
 
 /** Thrown by `addRoutes` when the options are contradictory or name unknown things: a setup bug. */
@@ -28,9 +32,27 @@ export interface ResolvedRoute {
   exampleInput?: unknown;
 }
 
+/**
+ * A route path as LangServe's `path=` takes it (`/agents/support` or `agents/support`) → the form the
+ * gateway keys routes by (`agents/support`). Throws RouteSetupError for a path that could not be
+ * routed unambiguously: empty segments, characters outside letters, digits, `-` and `_`, a segment
+ * named `c` or like an endpoint (`invoke`, `playground`, …), or a first segment the gateway serves
+ * itself (`health`, `ready`, `metrics`, `docs`).
+ */
+export function normalizeRoutePath(raw: string): string {
+  const path = raw.replace(/^\/+|\/+$/g, '');
+  const segments = path.split('/');
+  if (path === '' || !segments.every((s) => SEGMENT.test(s))) {
+    throw new RouteSetupError(`Route path "${raw}" must be one or more "/"-separated segments of letters, digits, "-" and "_"`);
+  }
+  const reserved = segments.find((s) => RESERVED_SEGMENTS.has(s));
+  if (reserved) throw new RouteSetupError(`Route path "${raw}": segment "${reserved}" is reserved (it names an endpoint or the c/{config_hash} part)`);
+  if (RESERVED_FIRST.has(segments[0])) throw new RouteSetupError(`Route path "${raw}": "/${segments[0]}" is served by the gateway itself`);
+  return path;
+}
+
 export function resolveRoute(runnable: Runnable, options: RouteOptions): ResolvedRoute {
-  const { path } = options;
-  if (!PATH_PATTERN.test(path)) throw new RouteSetupError(`Route path "${path}" must match ${PATH_PATTERN}`);
+  const path = normalizeRoutePath(options.path);
   if (options.enabledEndpoints && options.disabledEndpoints) {
     throw new RouteSetupError(`Route "${path}": give enabledEndpoints or disabledEndpoints, not both`);
   }

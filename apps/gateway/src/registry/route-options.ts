@@ -18,7 +18,12 @@ export type PerRequestConfigModifier = (
 
 /** Options of `addRoutes`, as LangServe's `add_routes` keyword arguments. */
 export interface RouteOptions {
-  /** URL path segment; the runnable is served at `/{path}/…`. Letters, digits, `-` and `_`. */
+  /**
+   * Where the runnable is served: `/{path}/…` under BASE_PATH. One or more `/`-separated segments of
+   * letters, digits, `-` and `_` (`chat`, `agents/support`; a leading `/` as in LangServe's `path="/chat"`
+   * is accepted). Segments named `c` or like an endpoint are refused, as are `health`, `ready`,
+   * `metrics` and `docs` as the first segment.
+   */
   path: string;
   /** Validates `input` on every run (422 naming the field) and is served as `input_schema`. */
   inputSchema?: z.ZodType;

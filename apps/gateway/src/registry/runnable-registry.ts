@@ -1,5 +1,5 @@
 import type { Runnable } from '@langchain/core/runnables';
-import { type ResolvedRoute, resolveRoute, RouteSetupError } from './resolved-route';
+import { normalizeRoutePath, type ResolvedRoute, resolveRoute, RouteSetupError } from './resolved-route';
 import type { RouteOptions } from './route-options';
 
 /**
@@ -8,21 +8,30 @@ import type { RouteOptions } from './route-options';
  */
 export class RunnableRegistry {
   readonly #routes = new Map<string, ResolvedRoute>();
+  #maxSegments = 1;
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   addRoutes(runnable: Runnable<any, any, any>, options: RouteOptions): this {
-    if (this.#routes.has(options.path)) throw new RouteSetupError(`Route "${options.path}" is already registered`);
-    this.#routes.set(options.path, resolveRoute(runnable, options));
+    const route = resolveRoute(runnable, options);
+    if (this.#routes.has(route.path)) throw new RouteSetupError(`Route "${route.path}" is already registered`);
+    this.#routes.set(route.path, route);
+    this.#maxSegments = Math.max(this.#maxSegments, route.path.split('/').length);
     return this;
   }
 
   /** Removes a route, e.g. a built-in a user module wants to replace. */
   remove(path: string): boolean {
-    return this.#routes.delete(path);
+    return this.#routes.delete(normalizeRoutePath(path));
   }
 
+  /** The route registered at exactly this path (`agents/support`, no leading slash). */
   get(path: string): ResolvedRoute | undefined {
     return this.#routes.get(path);
+  }
+
+  /** Segments in the longest registered path: how many prefixes a request path is looked up by. */
+  get maxSegments(): number {
+    return this.#maxSegments;
   }
 
   get paths(): string[] {

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '@runnel/telemetry';
+import type { GatewayMetrics } from '../gateway-metrics';
+import { HttpError } from '../protocol/http-error';
+import { type InputBounds, DEFAULT_INPUT_BOUNDS, setInputBounds } from '../protocol/input-bounds';
+import { Pinger } from '../protocol/sse-pinger';
+import { ClientDisconnectedError, RequestTimeoutError } from './abort-reasons';
+import { Admission } from './admission';
+import { CorsPolicy } from './cors-policy';
+import type { EndpointHandler, EndpointTable } from './endpoint-handler';
+import { errorBody, errorResponse, type ErrorResponse } from './error-response';
+import type { Guard, GuardContext } from './guard';
+import { capacityGuard, drainGuard } from './guards/admission-guards';
+import { bodyGuard } from './guards/body-guard';
+import { configHashGuard } from './guards/config-hash-guard';
+import { methodGuard } from './guards/method-guard';
+import { RequestAnsweredSignal } from './request-answered';
+import type { RequestContext } from './request-context';
+import { sendJson, setRequestId } from './response-writer';
+import { parseRoute, type RouteTable, type ServicePage } from './route-parser';
+
+/** A gateway page that is not a runnable's: the index, /openapi.json, /docs. */
+export type PageHandler = (req: IncomingMessage, res: ServerResponse, basePath: string) => void | Promise<void>;
+
+export interface GatewayHandlerOptions {
+  routes: RouteTable;
+  /** What serves each endpoint under a runnable's path (endpoints/route-table.ts). */
+  endpoints: EndpointTable;
+  pages: Readonly<Record<ServicePage, PageHandler>>;
+  /** Liveness and readiness, answered at `/health` and `/ready` (at the root, whatever BASE_PATH is). */
+  health: (req: IncomingMessage, res: ServerResponse) => void;
+  ready: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  corsOrigins: string[];
+  /**
+   * Who may call, in order (authenticate, authorize, rate limit): run for every endpoint but the
+   * public ones (the playground page), after the method check and before anything is decoded or read.
+   */
+  callerGuards: Guard[];
+  /** Whether callers need credentials: the playground page then asks for a key. */
+  authRequired: boolean;
+  /** Normalized BASE_PATH (`/api` or ''); see normalizeBasePath. */
+  basePath: string;
+  maxConcurrentRequests: number;
+  requestTimeoutMs: number;
+  bodyLimit: number;
+  pingIntervalMs: number;
+  inputBounds?: InputBounds;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * The gateway's request pipeline as one `(req, res)` handler, usable under node:http (GatewayServer),
+ * an Express app (addRoutes) or any framework that hands over Node's request and response:
+ * request id → CORS → route (pure, route-parser.ts) → guards in order → the endpoint's run, with
+ * abort on disconnect or REQUEST_TIMEOUT, metrics, and every failure answered by errorResponse.
+ */
+export class GatewayHandler {
+  readonly admission: Admission;
+  readonly #opts: GatewayHandlerOptions;
+  readonly #cors: CorsPolicy;
+  readonly #pinger: Pinger;
+  readonly #inputBounds: InputBounds;
+  /** Guards of every runnable endpoint, and of the public ones (no caller guards). */
+  readonly #guards: Guard[];
+  readonly #publicGuards: Guard[];
+
+  constructor(opts: GatewayHandlerOptions) {
+    this.#opts = opts;
+    this.#cors = new CorsPolicy(opts.corsOrigins);
+    this.#pinger = new Pinger(opts.pingIntervalMs);
+    this.#inputBounds = opts.inputBounds ?? DEFAULT_INPUT_BOUNDS;
+    this.admission = new Admission(opts.maxConcurrentRequests);
+    const method = methodGuard((ctx) => opts.endpoints[ctx.endpoint as keyof EndpointTable].method);
+    const after = [
+      configHashGuard(this.#inputBounds),
+      bodyGuard(opts.bodyLimit),
+      drainGuard(this.admission, opts.metrics),
+      capacityGuard(this.admission, opts.metrics),
+    ];
+    this.#guards = [method, ...opts.callerGuards, ...after];
+    this.#publicGuards = [method, ...after];
+  }
+
+  /** For `http.createServer(handler.listener)` and frameworks: never rejects, answers 500 on a bug. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    this.handle(req, res).catch((err) => {
+      this.#opts.logger.error({ err }, 'request handling failed');
+      if (!res.headersSent) sendJson(res, 500, { detail: 'Internal Server Error', message: 'Internal Server Error' });
+      else res.destroy();
+    });
+  };
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    setRequestId(res, requestId);
+    setInputBounds(req, this.#inputBounds);
+    if (this.#cors.apply(req, res)) return;
+
+    const match = parseRoute(path, this.#opts.routes, this.#opts.basePath);
+    // Express strips the prefix an app was mounted at from req.url and keeps it in req.baseUrl.
+    const mount = (req as { baseUrl?: unknown }).baseUrl;
+    const prefix = typeof mount === 'string' ? mount : '';
+    switch (match.kind) {
+      case 'probe':
+        return match.probe === 'health' ? this.#opts.health(req, res) : void (await this.#opts.ready(req, res));
+      case 'service':
+        return void (await this.#opts.pages[match.page](req, res, prefix + this.#opts.basePath));
+      case 'miss':
+        return this.#answerError(res, errorResponse(new HttpError(match.status, match.detail)), requestId);
+    }
+
+    const { route, endpoint } = match;
+    const handler = this.#opts.endpoints[endpoint];
+    let closers: (() => void)[] | undefined;
+    const ctx: GuardContext = {
+      req,
+      res,
+      requestId,
+      route,
+      endpoint,
+      configHash: match.configHash,
+      hashConfig: undefined,
+      identity: undefined,
+      onClose(fn) {
+        if (!closers) {
+          closers = [];
+          const list = closers;
+          res.once('close', () => list.forEach((f) => f()));
+        }
+        closers.push(fn);
+      },
+    };
+    try {
+      for (const guard of handler.public ? this.#publicGuards : this.#guards) await guard.check(ctx);
+    } catch (err) {
+      if (err instanceof RequestAnsweredSignal) {
+        this.#opts.metrics.countRequest(route.path, endpoint, res.headersSent ? String(res.statusCode) : '499');
+        return;
+      }
+      const answer = errorResponse(err);
+      if (answer.unexpected) this.#opts.logger.error({ err, requestId, endpoint }, 'guard failed');
+      this.#opts.metrics.errors.labels(answer.errorType, endpoint).inc();
+      this.#opts.metrics.countRequest(route.path, endpoint, String(answer.status));
+      return this.#answerError(res, answer, requestId);
+    }
+    await this.#run(ctx, handler, prefix + match.addressedPath);
+  }
+
+  async #run(guarded: GuardContext, handler: EndpointHandler, basePath: string): Promise<void> {
+    const { res, route, endpoint, requestId } = guarded;
+    const { metrics, logger } = this.#opts;
+    const started = performance.now();
+    const controller = new AbortController();
+    this.admission.enter(controller);
+    metrics.inFlight.inc();
+    const timer = setTimeout(() => controller.abort(new RequestTimeoutError(this.#opts.requestTimeoutMs)), this.#opts.requestTimeoutMs);
+    res.once('close', () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) controller.abort(new ClientDisconnectedError());
+      this.admission.leave(controller);
+      metrics.inFlight.dec();
+      metrics.countRequest(route.path, endpoint, res.writableFinished ? String(res.statusCode) : '499');
+      metrics.observeDuration(route.path, endpoint, (performance.now() - started) / 1000);
+    });
+    const ctx: RequestContext = {
+      req: guarded.req,
+      res,
+      route,
+      endpoint,
+      hashConfig: guarded.hashConfig,
+      requestId,
+      basePath,
+      identity: guarded.identity,
+      signal: controller.signal,
+      logger,
+      metrics,
+      pinger: this.#pinger,
+      bodyLimit: this.#opts.bodyLimit,
+      authRequired: this.#opts.authRequired,
+    };
+    try {
+      await handler.run(ctx);
+    } catch (err) {
+      const answer = errorResponse(err, controller.signal);
+      metrics.errors.labels(answer.errorType, endpoint).inc();
+      if (answer.unexpected) logger.error({ err, requestId, endpoint }, 'run failed');
+      else if (answer.status === 499) logger.info({ requestId, endpoint }, 'client disconnected; run cancelled');
+      this.#answerError(res, answer, requestId);
+    }
+  }
+
+  #answerError(res: ServerResponse, answer: ErrorResponse, requestId: string): void {
+    if (answer.status === 499) return;
+    sendJson(res, answer.status, errorBody(answer, requestId), answer.headers as Record<string, string>);
+  }
+}
