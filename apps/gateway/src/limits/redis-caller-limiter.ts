@@ -82,7 +82,9 @@ export class RedisCallerLimiter implements CallerLimiter {
     for (const lease of [...this.#held]) lease.stop();
     if (!this.options.ownsClient) return;
     // QUIT lets Redis close the socket (nothing left to time out); when Redis is away it fails within the command timeout.
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // disconnect() after it in any case: a QUIT answered while reconnecting leaves the reconnect timer running.
+    await this.redis.quit().catch(() => undefined);
+    this.redis.disconnect();
   }
 
   async #run(operation: LimiterOperation, command: () => Promise<unknown>): Promise<unknown> {
