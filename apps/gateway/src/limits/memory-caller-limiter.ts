@@ -16,8 +16,12 @@ function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-/** Past this many callers tracked, idle ones are swept on the next request, so the maps stay bounded by active callers. */
+/**
+ * Past this many callers tracked, idle ones are swept (at most once a second, so 10,000 busy callers
+ * do not make every request walk them all): the maps stay bounded by the callers active lately.
+ */
 const SWEEP_AT = 10_000;
+const SWEEP_EVERY_US = 1_000_000;
 
 /**
  * The limiter for one gateway instance (GATEWAY_REDIS_URL unset): the same GCRA and leased slots as
@@ -30,10 +34,11 @@ export class MemoryCallerLimiter implements CallerLimiter {
   /** Caller → slot id → lease expiry (µs). */
   readonly #slots = new Map<string, Map<string, number>>();
   readonly #held = new Set<SlotLease>();
+  #sweptAt = 0;
 
   async takeRequest(caller: string, { requestsPerMinute: limit }: RatePolicy): Promise<RateDecision> {
     const now = nowUs();
-    if (this.#tat.size > SWEEP_AT) for (const [c, t] of this.#tat) if (t <= now) this.#tat.delete(c);
+    this.#sweep(now);
     const interval = emissionIntervalUs(limit);
     const burst = interval * limit;
     const tat = Math.max(this.#tat.get(caller) ?? 0, now);
@@ -46,7 +51,7 @@ export class MemoryCallerLimiter implements CallerLimiter {
 
   async acquireSlot(caller: string, max: number, leaseMs = DEFAULT_LEASE_MS): Promise<SlotDecision> {
     const now = nowUs();
-    if (this.#slots.size > SWEEP_AT) for (const c of [...this.#slots.keys()]) this.#live(c, now);
+    this.#sweep(now);
     const slots = this.#live(caller, now) ?? new Map<string, number>();
     if (slots.size >= max) return { ok: false, inUse: slots.size, retryAfterSeconds: SLOT_RETRY_AFTER_SECONDS };
     const id = randomUUID();
@@ -73,6 +78,13 @@ export class MemoryCallerLimiter implements CallerLimiter {
 
   async close(): Promise<void> {
     for (const lease of [...this.#held]) lease.stop();
+  }
+
+  #sweep(now: number): void {
+    if (this.#tat.size + this.#slots.size <= SWEEP_AT || now - this.#sweptAt < SWEEP_EVERY_US) return;
+    this.#sweptAt = now;
+    for (const [caller, tat] of this.#tat) if (tat <= now) this.#tat.delete(caller);
+    for (const caller of [...this.#slots.keys()]) this.#live(caller, now);
   }
 
   /** The caller's slots with expired leases pruned (undefined, and forgotten, when none are left). */

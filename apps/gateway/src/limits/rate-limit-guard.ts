@@ -67,6 +67,8 @@ export class RateLimitGuard implements Guard {
       }
     }
 
+    // After the rate check: a request refused for concurrency has spent its unit of the rate budget
+    // (it was a request), and the slot is only taken by requests that will run.
     if (concurrency > 0) {
       const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
       const slot: SlotDecision | undefined = await this.#orFailOpen('acquire', name, () => limiter.acquireSlot(name, concurrency, leaseMs));
