@@ -358,6 +358,372 @@ describe('playground page in chromium', () => {
     expect(posts(requests, 'invoke')).toHaveLength(1);
   });
 
+  /** Waits for #status to read `text` exactly. */
+  const waitForStatus = (page: Page, text: string | RegExp) =>
+    page.waitForFunction(
+      (e: { s?: string; re?: string }) => {
+        const t = document.getElementById('status')?.textContent ?? '';
+        return e.s !== undefined ? t === e.s : new RegExp(e.re as string).test(t);
+      },
+      typeof text === 'string' ? { s: text } : { re: text.source },
+      { polling: 10 },
+    );
+
+  /** Records the text of the newest reply bubble at every change, and whether it was still pending. */
+  const watchReplies = (page: Page) =>
+    page.evaluate(() => {
+      const seen: { text: string; pending: boolean }[] = [];
+      (window as unknown as { __replies: typeof seen }).__replies = seen;
+      const log = document.getElementById('chat-log') as HTMLElement;
+      new MutationObserver(() => {
+        const last = Array.from(log.querySelectorAll('.msg-ai')).at(-1);
+        if (last) seen.push({ text: last.querySelector('.text')?.textContent ?? '', pending: last.classList.contains('pending') });
+      }).observe(log, { childList: true, characterData: true, subtree: true });
+    });
+  const replies = (page: Page) => page.evaluate(() => (window as unknown as { __replies: { text: string; pending: boolean }[] }).__replies);
+
+  const chatLog = (page: Page) =>
+    page.$$eval('#chat-log .msg', (els) => els.map((el) => [el.classList.contains('msg-human') ? 'human' : 'ai', el.querySelector('.text')?.textContent ?? '']));
+
+  it('chat mode on `chat` ({input, history}): two turns, each reply streamed token by token, history sent on the second', async () => {
+    const { page, requests } = await open(gw, 'chat');
+    expect(await page.isChecked('#mode-chat')).toBe(true);
+    expect(await page.isHidden('#input-form')).toBe(true);
+    await watchReplies(page);
+
+    await page.fill('#chat-input', 'first turn');
+    await page.click('#chat-send');
+    await waitForStatus(page, 'done (2 messages)');
+    const first = `${CHAT_PREFIX}first turn`;
+    // The reply was on screen in pieces before it was complete.
+    const partial = (await replies(page)).filter((r) => r.pending && r.text !== '' && r.text !== first);
+    expect(partial.length).toBeGreaterThan(1);
+    for (const r of partial) expect(first.startsWith(r.text)).toBe(true);
+    expect(await page.inputValue('#chat-input')).toBe('');
+
+    // Enter sends too.
+    await page.fill('#chat-input', 'second turn');
+    await page.press('#chat-input', 'Enter');
+    await waitForStatus(page, 'done (4 messages)');
+    const second = `${CHAT_PREFIX}second turn`;
+    expect(await chatLog(page)).toEqual([
+      ['human', 'first turn'],
+      ['ai', first],
+      ['human', 'second turn'],
+      ['ai', second],
+    ]);
+    const streams = posts(requests, 'stream');
+    expect(streams).toHaveLength(2);
+    expect(streams[0].body).toEqual({ input: { input: 'first turn', history: [] }, config: {} });
+    expect(streams[1].body.input).toEqual({
+      input: 'second turn',
+      history: [
+        { type: 'human', content: 'first turn' },
+        { type: 'ai', content: first },
+      ],
+    });
+
+    // New chat forgets the history.
+    await page.click('#chat-clear');
+    expect(await chatLog(page)).toEqual([]);
+    await page.fill('#chat-input', 'fresh');
+    await page.click('#chat-send');
+    await waitForStatus(page, 'done (2 messages)');
+    expect(posts(requests, 'stream')[2].body.input).toEqual({ input: 'fresh', history: [] });
+  });
+
+  it('chat mode on a message-list runnable that streams AIMessageChunks; a failed turn stays out of the history', async () => {
+    const { page, requests } = await open(gw, 'model');
+    expect(await page.isChecked('#mode-chat')).toBe(true);
+    await watchReplies(page);
+    await page.fill('#chat-input', 'one');
+    await page.click('#chat-send');
+    await waitForStatus(page, 'done (2 messages)');
+    expect((await replies(page)).filter((r) => r.pending && r.text !== '').length).toBeGreaterThan(1);
+    await page.fill('#chat-input', 'two');
+    await page.click('#chat-send');
+    await waitForStatus(page, 'done (4 messages)');
+    expect(await chatLog(page)).toEqual([
+      ['human', 'one'],
+      ['ai', `${CHAT_PREFIX}one`],
+      ['human', 'two'],
+      ['ai', `${CHAT_PREFIX}two`],
+    ]);
+    expect(posts(requests, 'stream')[1].body.input).toEqual([
+      { type: 'human', content: 'one' },
+      { type: 'ai', content: `${CHAT_PREFIX}one` },
+      { type: 'human', content: 'two' },
+    ]);
+
+    // A config the server refuses: the reply bubble shows the server's detail, the text goes back to the composer.
+    await page.fill('#config-extra', '{"configurable": "not an object"}');
+    await page.fill('#chat-input', 'three');
+    await page.click('#chat-send');
+    await page.waitForSelector('#chat-log .msg.error');
+    expect(await page.textContent('#chat-log .msg.error .text')).toMatch(/^422: /);
+    expect(await page.inputValue('#chat-input')).toBe('three');
+    await page.fill('#config-extra', '');
+    await page.click('#chat-send');
+    await waitForStatus(page, 'done (6 messages)');
+    // The failed turn was not sent as history.
+    expect(posts(requests, 'stream').at(-1)!.body.input).toHaveLength(5);
+  });
+
+  it('config editor: a field per configurable property; the values chosen reach the run; a bad one shows the 422 detail', async () => {
+    const { page, requests } = await open(gw, 'styled');
+    const kinds = await page.$$eval('#config-fields [id^="config-"]:is(input, select, textarea)', (els) =>
+      els.map((el) => [el.id, el.tagName, (el as HTMLInputElement).type]),
+    );
+    expect(kinds).toEqual([
+      ['config-configurable-style', 'SELECT', 'select-one'],
+      ['config-configurable-times', 'INPUT', 'number'],
+      ['config-configurable-shout', 'SELECT', 'select-one'],
+      ['config-configurable-suffix', 'INPUT', 'text'],
+      ['config-configurable-extra', 'TEXTAREA', 'textarea'],
+      ['config-extra', 'TEXTAREA', 'textarea'],
+    ]);
+    expect(await page.$$eval('#config-configurable-style option', (os) => os.map((o) => o.textContent))).toEqual(['(default: plain)', 'plain', 'fancy']);
+    // Every field has a label; the description is the field's hint.
+    for (const [id] of kinds) expect(await page.textContent(`label[for="${id}"]`)).toBeTruthy();
+    expect(await page.getAttribute('#config-configurable-style', 'aria-describedby')).toBe('config-configurable-style-hint');
+    expect(await page.textContent('#config-configurable-style-hint')).toBe('How to answer');
+
+    // Nothing chosen: no configurable sent, the run sees {}.
+    await page.fill('#field-input', '"plain run"');
+    await page.click('#invoke');
+    expect(JSON.parse(await waitForOutput(page, /plain run/))).toEqual({ input: 'plain run', configurable: {} });
+
+    await page.selectOption('#config-configurable-style', { label: 'fancy' });
+    await page.fill('#config-configurable-times', '3');
+    await page.selectOption('#config-configurable-shout', 'true');
+    await page.fill('#config-configurable-suffix', '!');
+    await page.fill('#config-configurable-extra', '{"a": 1}');
+    await page.fill('#field-input', '"configured"');
+    await page.click('#invoke');
+    const expected = { style: 'fancy', times: 3, shout: true, suffix: '!', extra: { a: 1 } };
+    expect(JSON.parse(await waitForOutput(page, /configured/))).toEqual({ input: 'configured', configurable: expected });
+    expect(posts(requests, 'invoke').at(-1)!.body.config).toEqual({ configurable: expected });
+
+    // …and on stream and stream_log too.
+    await page.click('#stream');
+    await waitForStatus(page, /^done/);
+    expect(JSON.parse((await snapshot(page)).output).configurable).toEqual(expected);
+    expect(posts(requests, 'stream').at(-1)!.body.config).toEqual({ configurable: expected });
+    await page.click('#stream-log');
+    await waitForStatus(page, /^done/);
+    expect(posts(requests, 'stream_log').at(-1)!.body.config).toEqual({ configurable: expected });
+
+    // A value the schema refuses: the server's detail, as an error.
+    await page.fill('#config-configurable-times', '1.5');
+    await page.click('#invoke');
+    const refused = await waitForOutput(page, /^422: /);
+    expect(refused).toMatch(/config\.configurable\.times/);
+    expect((await snapshot(page)).outputClass).toBe('error');
+    // Invalid JSON in a JSON field is caught in the page and sends nothing.
+    const before = posts(requests, 'invoke').length;
+    await page.fill('#config-configurable-times', '');
+    await page.fill('#config-configurable-extra', '{"a": ');
+    await page.click('#invoke');
+    expect(await waitForOutput(page, /^Config configurable\.extra: not valid JSON/)).toBeTruthy();
+    expect(posts(requests, 'invoke')).toHaveLength(before);
+  });
+
+  it('stream_log: runs nested by parent (inner sequence, parallel branches), with type, status and output; final output beside', async () => {
+    const { page } = await open(gw, 'nested');
+    await page.fill('#field-input', '"  x  "');
+    await page.click('#stream-log');
+    await waitForStatus(page, /^done \(\d+ steps\)$/);
+    // The map's keys come in the order its branches finished.
+    expect(JSON.parse(await waitForOutput(page, /right/))).toEqual({ left: 'x+a+b<', right: 'x+a+b>>' });
+
+    // The tree as (run, children) from the DOM: each <details> and the <details> directly under its list.
+    const tree = await page.evaluate(() => {
+      type Node = { run: string; name: string; type: string; status: string; output: string | null; children: Node[] };
+      const walk = (d: Element): Node => ({
+        run: (d as HTMLElement).dataset.run ?? '',
+        name: d.querySelector(':scope > summary .run-name')?.textContent ?? '',
+        type: d.querySelector(':scope > summary .badge')?.textContent ?? '',
+        status: (d as HTMLElement).dataset.status ?? '',
+        output: d.querySelector(':scope > .run-output')?.textContent ?? null,
+        children: Array.from(d.querySelectorAll(':scope > ul > li > details')).map(walk),
+      });
+      return walk(document.querySelector('#steps > details') as Element);
+    });
+    // Parallel branches start in no fixed order: children compared by name.
+    const shape = (n: typeof tree): unknown => [n.name, n.children.map(shape).sort((a: any, b: any) => String(a[0]).localeCompare(String(b[0])))];
+    expect(shape(tree)).toEqual([
+      '/nested',
+      [
+        ['inner', [['inner-a', []], ['inner-b', []]]],
+        ['prepare', []],
+        ['RunnableMap', [['left', []], ['right', [['right-1', []], ['right-2', []]]]]],
+      ],
+    ]);
+    expect(tree.type).toBe('chain');
+    expect(tree.status).toBe('done');
+    expect(tree.children.map((c) => c.name)).toEqual(['prepare', 'inner', 'RunnableMap']);
+    const inner = tree.children[1];
+    expect(inner.status).toBe('done');
+    expect(inner.output).toBe('x+a+b');
+    expect(inner.children[0]).toMatchObject({ name: 'inner-a', output: 'x+a', status: 'done' });
+    // Collapsible: a run's details toggle, and a redraw keeps what the user opened or closed.
+    const innerA = page.locator('details[data-run="inner-a"]');
+    expect(await innerA.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    await page.click('details[data-run="inner-a"] > summary');
+    expect(await innerA.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await page.isVisible('details[data-run="inner-a"] > .run-output')).toBe(true);
+  });
+
+  it('share link: the c/{hash} of the current config; the server decodes it, and the page opened from it starts with that config', async () => {
+    const { page } = await open(gw, 'styled');
+    const emptyLink = await page.inputValue('#share-link');
+    expect(emptyLink).toBe(`${gw.url}/styled/c/${LZString.compressToEncodedURIComponent('{}')}/playground`);
+    await page.selectOption('#config-configurable-style', { label: 'fancy' });
+    await page.fill('#config-configurable-times', '2');
+    await page.fill('#config-configurable-suffix', 'Zoë 😀 & <b>');
+    await page.waitForFunction((prev) => (document.getElementById('share-link') as HTMLInputElement).value !== prev, emptyLink);
+    const link = await page.inputValue('#share-link');
+    const m = new RegExp(`^${gw.url}/styled/c/([A-Za-z0-9+$-]+)/playground$`).exec(link);
+    expect(m).not.toBeNull();
+    const hash = m![1];
+    const config = { configurable: { style: 'fancy', times: 2, suffix: 'Zoë 😀 & <b>' } };
+    expect(JSON.parse(LZString.decompressFromEncodedURIComponent(hash))).toEqual(config);
+    expect(await page.getAttribute('#share-open', 'href')).toBe(link);
+
+    // The gateway's own decoder takes the page's hash.
+    const res = await fetch(`${gw.url}/styled/c/${hash}/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input": "via hash"}' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse((await res.json()).output)).toEqual({ input: 'via hash', configurable: config.configurable });
+
+    // Opened from the link: the editor holds the shared config, the page says so, and its calls carry it.
+    const shared = await open(gw, 'styled', `/styled/c/${hash}/playground`);
+    expect(await shared.page.isVisible('#share-banner')).toBe(true);
+    expect(await shared.page.$eval('#config-configurable-style', (el) => (el as HTMLSelectElement).selectedOptions[0].textContent)).toBe('fancy');
+    expect(await shared.page.inputValue('#config-configurable-times')).toBe('2');
+    expect(await shared.page.inputValue('#config-configurable-suffix')).toBe('Zoë 😀 & <b>');
+    expect(await shared.page.inputValue('#config-extra')).toBe('');
+    await shared.page.waitForFunction((l) => (document.getElementById('share-link') as HTMLInputElement).value === l, link);
+    await shared.page.fill('#field-input', '"from the shared page"');
+    await shared.page.click('#invoke');
+    expect(JSON.parse(await waitForOutput(shared.page, /from the shared page/))).toEqual({ input: 'from the shared page', configurable: config.configurable });
+    // Calls go to the runnable itself with the whole config in the body, so clearing a field really unsets it.
+    const invokes = posts(shared.requests, 'invoke');
+    expect(invokes.map((r) => r.url)).toEqual([`${gw.url}/styled/invoke`]);
+    expect(invokes[0].body.config).toEqual(config);
+    await shared.page.fill('#config-configurable-times', '');
+    await shared.page.click('#invoke');
+    await waitForOutput(shared.page, /^(?![\s\S]*"times")[\s\S]*from the shared page/);
+    expect(posts(shared.requests, 'invoke')[1].body.config).toEqual({ configurable: { style: 'fancy', suffix: 'Zoë 😀 & <b>' } });
+
+    // A shared config with keys no field covers keeps them, in "Other config".
+    const otherHash = LZString.compressToEncodedURIComponent(JSON.stringify({ configurable: { style: 'plain', unknown_key: 1 } }));
+    const other = await open(gw, 'styled', `/styled/c/${otherHash}/playground`);
+    expect(JSON.parse(await other.page.inputValue('#config-extra'))).toEqual({ configurable: { unknown_key: 1 } });
+    expect(await other.page.$eval('#config-configurable-style', (el) => (el as HTMLSelectElement).selectedOptions[0].textContent)).toBe('plain');
+  });
+
+  it('copy as: curl / JS / Python snippets of the current request with a key placeholder; the curl and JS ones run against the gateway', async () => {
+    const { page } = await open(authGw, 'styled');
+    await page.fill('#api-key', SECRET_KEY);
+    await page.press('#api-key', 'Tab');
+    await page.waitForSelector('#config-configurable-style');
+    await page.fill('#field-input', '{"question": "it\'s \\"quoted\\"", "n": [1, true, null]}');
+    await page.selectOption('#config-configurable-style', { label: 'fancy' });
+    await page.fill('#config-configurable-times', '2');
+    const input = { question: 'it\'s "quoted"', n: [1, true, null] };
+    const configurable = { style: 'fancy', times: 2 };
+    const snippet = async (kind: string): Promise<string> => {
+      await page.selectOption('#snippet-kind', kind);
+      await page.waitForFunction(() => /times/.test(document.getElementById('snippet')?.textContent ?? ''));
+      return (await page.textContent('#snippet')) ?? '';
+    };
+
+    const curl = await snippet('curl');
+    expect(curl).toContain(`'${authGw.url}/styled/invoke'`);
+    expect(curl).toContain('$RUNNEL_API_KEY');
+    const js = await snippet('js');
+    expect(js).toContain(`url: '${authGw.url}/styled'`);
+    expect(js).toContain("import { RemoteRunnable } from '@langchain/core/runnables/remote';");
+    expect(js).toContain('process.env.RUNNEL_API_KEY');
+    const py = await snippet('python');
+    expect(py).toContain(`RemoteRunnable(\n    "${authGw.url}/styled",`);
+    expect(py).toContain('os.environ["RUNNEL_API_KEY"]');
+    expect(py).toContain('"n": [\n        1,\n        True,\n        None,\n    ],');
+    expect(py).toContain('config={\n    "configurable": {\n        "style": "fancy",\n        "times": 2,\n    },\n})');
+    for (const s of [curl, js, py]) {
+      expect(s).not.toContain(SECRET_KEY);
+      expect(s).not.toContain('k1');
+    }
+
+    const expected = { input, configurable };
+    const env = { ...process.env, RUNNEL_API_KEY: SECRET_KEY };
+    // curl, as pasted into a shell.
+    const fromCurl = await run('sh', ['-c', curl], { env });
+    expect(JSON.parse(JSON.parse(fromCurl.stdout).output)).toEqual(expected);
+    // Without the variable the gateway refuses it: the key really comes from the environment.
+    const noKey = await run('sh', ['-c', curl], { env: { ...process.env, RUNNEL_API_KEY: '' } });
+    expect(JSON.parse(noKey.stdout).detail).toMatch(/API key/);
+    // JS, as an ES module; @langchain/core 0.3 is installed here as langchain-core-v03.
+    const fromJs = await run(process.execPath, ['--input-type=module', '-e', js.replace("'@langchain/core/runnables/remote'", "'langchain-core-v03/runnables/remote'")], {
+      env,
+      cwd: process.cwd(),
+    });
+    expect(JSON.parse(fromJs.stdout)).toEqual(expected);
+    // Python: at least valid syntax with the same literals (langserve is not installed here).
+    const parsed = await new Promise<string>((resolve, reject) => {
+      const child = execFile('python3', ['-c', 'import ast,sys; ast.parse(sys.stdin.read()); print("ok")'], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      child.stdin?.end(py);
+    });
+    expect(parsed.trim()).toBe('ok');
+
+    // In chat mode the snippet is the next turn's input.
+    await page.click('#mode-chat');
+    await page.fill('#chat-input', 'snippet turn');
+    await page.selectOption('#snippet-kind', 'curl');
+    await page.waitForFunction(() => /snippet turn/.test(document.getElementById('snippet')?.textContent ?? ''));
+    expect(await page.textContent('#snippet')).toContain('"input":[{"type":"human","content":"snippet turn"}]');
+  });
+
+  it('renders with content at 1280×800 and at 400 px wide (screenshots decoded), no sideways scrolling', async () => {
+    const { page } = await open(gw, 'chat');
+    await page.fill('#chat-input', 'screenshot turn');
+    await page.click('#chat-send');
+    await waitForStatus(page, 'done (2 messages)');
+    for (const [width, height] of [
+      [1280, 800],
+      [400, 800],
+    ]) {
+      await page.setViewportSize({ width, height });
+      const png = await page.screenshot();
+      if (process.env.PLAYGROUND_SCREENSHOT) await page.screenshot({ path: process.env.PLAYGROUND_SCREENSHOT.replace(/\.png$/, `-${width}.png`), fullPage: true });
+      const stats = pixelStats(png);
+      expect([stats.width, stats.height]).toEqual([width, height]);
+      // Text, buttons, bubbles: many colours (anti-aliased text alone gives dozens), and a real share of non-background pixels.
+      expect(stats.colours).toBeGreaterThan(50);
+      expect(stats.foreground).toBeGreaterThan(0.1);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      for (const id of ['#chat-input', '#chat-send', '#api-key', '#config-panel', '#output', '#share-link', '#snippet-kind']) {
+        if (id === '#api-key') continue; // auth is off on this gateway
+        const box = await page.locator(id).boundingBox();
+        expect(box).not.toBeNull();
+        expect(box!.x).toBeGreaterThanOrEqual(0);
+        expect(box!.x + box!.width).toBeLessThanOrEqual(width);
+      }
+    }
+    // At 400 px the columns stack: the output is below the chat, not beside it.
+    const chat = (await page.locator('#chat').boundingBox())!;
+    const output = (await page.locator('#output').boundingBox())!;
+    expect(output.y).toBeGreaterThan(chat.y + chat.height);
+    // Every form control has an accessible name.
+    const unnamed = await page.$$eval('input, select, textarea, button', (els) =>
+      els
+        .filter((el) => (el as HTMLElement).offsetParent !== null && el.getAttribute('type') !== 'radio')
+        .filter((el) => !((el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent?.trim())))
+        .map((el) => el.id),
+    );
+    expect(unnamed).toEqual([]);
+  });
+
   it('talks to no origin but the gateway (no CDN), and runs without script errors or CSP violations', async () => {
     const { page, requests } = await open(gw, 'chat');
     await page.click('#mode-form');

@@ -2,13 +2,19 @@
  * Page script: intermediate steps from `/stream_log`. Applies the RunLogPatch JSON-patch ops to the
  * run state (`{id, name, type, streamed_output, final_output, logs}`) and renders the runs as a tree.
  *
- * LangServe's log entries carry no parent run id, so the page nests each run under the innermost
- * run still open (no `end_time`) when it started — exact for sequences and nested chains. Branches
- * of a RunnableParallel (tagged `map:key:…`) run at once, so for them the innermost open
- * RunnableMap/RunnableParallel is the parent instead of a sibling branch that happens to be open.
+ * LangServe's log entries carry no parent run id, so the page works the nesting out from the order
+ * of the patches. A run starts after its parent starts and ends (its `end_time` patch) before its
+ * parent ends, so its parent is one of the runs whose start…end span holds its own; of those, the
+ * one that ended first (ancestors' spans nest, so that is the innermost). In a streaming sequence
+ * the next step starts before the previous one ends: siblings' spans overlap but do not nest.
+ * Parallel branches (tagged `map:key:…`) overlap freely, so for a branch only a
+ * RunnableMap/RunnableParallel span counts; a run inside overlapping branches goes to the branch
+ * that ended first after it, which can be wrong when a sibling branch is both shorter and holds it.
+ * While runs are open the tree is a guess (an open span holds every later run; the latest-started
+ * one wins); it is recomputed on every redraw and settled once the runs have ended.
  */
 export const RUN_TREE_SCRIPT = String.raw`
-function newRunLog() { return { state: null, order: [], parents: {}, ended: false, failed: false, open: {} }; }
+function newRunLog() { return { state: null, order: [], spans: {}, seq: 0, ended: false, failed: false, open: {} }; }
 
 function pointerTokens(path) {
   if (path === '') return [];
@@ -38,35 +44,47 @@ function applyPatchOp(doc, op) {
   return doc;
 }
 
-function isOpenRun(log, key) {
-  var entry = log.state && log.state.logs && log.state.logs[key];
-  return !!entry && (entry.end_time === null || entry.end_time === undefined);
+function isBranchRun(entry) {
+  var tags = (entry && entry.tags) || [];
+  return tags.some(function (t) { return typeof t === 'string' && t.indexOf('map:key:') === 0; });
 }
 
-// The run a newly started entry belongs to: '' is the root run.
-function parentForNewRun(log, entry) {
-  var tags = (entry && entry.tags) || [];
-  var isBranch = tags.some(function (t) { return typeof t === 'string' && t.indexOf('map:key:') === 0; });
-  var innermost = '';
-  for (var i = log.order.length - 1; i >= 0; i--) {
+// Whether span a holds span b (b started later); an open span (end Infinity) holds anything started after it.
+function spanHolds(a, b) { return a.start < b.start && (a.end === Infinity || (b.end !== Infinity && a.end > b.end)); }
+
+/** Each run's parent key ('' is the root run), from the patch-order spans. */
+function runParents(log) {
+  var parents = {};
+  var logs = (log.state && log.state.logs) || {};
+  for (var i = 0; i < log.order.length; i++) {
     var key = log.order[i];
-    if (!isOpenRun(log, key)) continue;
-    if (!isBranch) return key;
-    if (!innermost) innermost = key;
-    var name = log.state.logs[key].name || '';
-    if (/^Runnable(Map|Parallel)/.test(name)) return key;
+    var span = log.spans[key];
+    var branch = isBranchRun(logs[key]);
+    var best = '', bestSpan = null;
+    for (var j = i - 1; j >= 0; j--) {
+      var other = log.order[j], otherSpan = log.spans[other];
+      if (!spanHolds(otherSpan, span)) continue;
+      if (branch && !/^Runnable(Map|Parallel)/.test((logs[other] && logs[other].name) || '')) continue;
+      if (!bestSpan || otherSpan.end < bestSpan.end || (otherSpan.end === bestSpan.end && otherSpan.start > bestSpan.start)) { best = other; bestSpan = otherSpan; }
+    }
+    parents[key] = best;
   }
-  return innermost;
+  return parents;
 }
 
 function applyRunLogPatch(log, ops) {
   for (var i = 0; i < ops.length; i++) {
     var op = ops[i];
+    var at = ++log.seq;
     var tokens = pointerTokens(op.path);
-    var isNewRun = tokens.length === 2 && tokens[0] === 'logs' && op.op === 'add' && !(log.state && log.state.logs && tokens[1] in log.state.logs);
-    if (isNewRun) {
-      log.parents[tokens[1]] = parentForNewRun(log, op.value);
-      log.order.push(tokens[1]);
+    if (tokens[0] === 'logs' && tokens.length >= 2 && op.op !== 'remove') {
+      var key = tokens[1];
+      if (tokens.length === 2 && !log.spans[key]) {
+        log.order.push(key);
+        log.spans[key] = { start: at, end: op.value && op.value.end_time ? at : Infinity };
+      } else if (tokens.length === 3 && tokens[2] === 'end_time' && log.spans[key] && op.value) {
+        log.spans[key].end = at;
+      }
     }
     log.state = applyPatchOp(log.state, op);
   }
@@ -78,6 +96,15 @@ function runStatus(log, entry, isRoot) {
 }
 
 var MAX_STEP_OUTPUT = 4000;
+// Child runs log a non-object output as {output: X} (LangChain's callback form); the tree shows X.
+function shownOutput(value) {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    var keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === 'output') return value.output;
+  }
+  return value;
+}
+
 function shortJson(value) {
   var text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
   if (text === undefined) text = String(value);
@@ -102,7 +129,7 @@ function runNode(log, key, entry, children, depth) {
   if (entry.final_output !== null && entry.final_output !== undefined) {
     var out = document.createElement('pre'); out.className = 'run-output';
     out.setAttribute('aria-label', 'Output of ' + (entry.name || key || 'run'));
-    out.textContent = shortJson(entry.final_output);
+    out.textContent = shortJson(isRoot ? entry.final_output : shownOutput(entry.final_output));
     details.appendChild(out);
   }
   var kids = children[key] || [];
@@ -122,10 +149,11 @@ function renderRunTree(log, container) {
   container.textContent = '';
   if (!log.state) return;
   var children = {};
+  var parents = runParents(log);
   for (var i = 0; i < log.order.length; i++) {
     var key = log.order[i];
     if (!log.state.logs || !log.state.logs[key]) continue;
-    (children[log.parents[key]] = children[log.parents[key]] || []).push(key);
+    (children[parents[key]] = children[parents[key]] || []).push(key);
   }
   container.appendChild(runNode(log, '', log.state, children, 0));
 }
