@@ -60,8 +60,13 @@ export class ApiKeyAuthenticator {
 
   /** Checks a presented key. Synchronous: no I/O. */
   authenticate(key: string): AuthResult {
+    return this.authenticateKnown(key) ?? { invalid: 'unknown API key' };
+  }
+
+  /** As authenticate, but undefined for a key that is not one of ours (so a caller can try it as something else). */
+  authenticateKnown(key: string): AuthResult | undefined {
     const known = this.#keys.get(sha256Hex(key));
-    if (known === undefined) return { invalid: 'unknown API key' };
+    if (known === undefined) return undefined;
     if (known.disabled) return { invalid: `API key "${known.identity.name}" is disabled` };
     return { ok: known.identity };
   }

@@ -1,28 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '@runnel/config';
-import type { CryptoKey, JWK } from 'jose';
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { JwtAuthenticator, type JwtOptions } from './jwt-authenticator';
 
-/**
- * Tokens come from jose's SignJWT, keys from generateKeyPair, and the JWKS is a real node:http
- * server on loopback.
- *
- * jose is ESM-only: under jest it loads only once the gateway's jest preset compiles it to
- * CommonJS (transformIgnorePatterns `/node_modules/(?!jose/)` plus a transform for its .js files).
- * Until then these suites are skipped, with the reason in their name; JwtAuthenticator itself loads
- * jose with import() only when JWTs are configured, so no other suite is affected.
- */
-const jose: typeof import('jose') | undefined = (() => {
-  try {
-    return require('jose') as typeof import('jose');
-  } catch {
-    return undefined;
-  }
-})();
-const describeJose = jose ? describe : describe.skip;
-const SKIPPED = jose ? '' : ' [SKIPPED: jest cannot load jose (ESM) until jest.preset.js transforms it]';
-const { exportJWK, exportSPKI, generateKeyPair, SignJWT } = jose ?? ({} as typeof import('jose'));
+/** Tokens come from jose's SignJWT, keys from generateKeyPair, and the JWKS is a real node:http server on loopback. */
 
 const ISSUER = 'https://idp.example.test/';
 const AUDIENCE = 'runnel-gateway';
@@ -44,7 +26,6 @@ let jwksUrl: string;
 const hanging: (() => void)[] = [];
 
 beforeAll(async () => {
-  if (!jose) return;
   es = await generateKeyPair('ES256');
   rsa = await generateKeyPair('RS256');
   other = await generateKeyPair('ES256');
@@ -65,7 +46,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!jose) return;
   for (const end of hanging) end();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
@@ -88,7 +68,7 @@ function token(claims: Record<string, unknown>, opts: { key?: CryptoKey; alg?: s
 
 const viaJwks = (extra: Partial<JwtOptions> = {}) => JwtAuthenticator.create({ jwksUrl, issuer: ISSUER, audience: [AUDIENCE], ...extra });
 
-describeJose(`JwtAuthenticator with a JWKS URL${SKIPPED}`, () => {
+describe('JwtAuthenticator with a JWKS URL', () => {
   it('a valid token: named by sub, scopes from `scope`, claims kept', async () => {
     const auth = await viaJwks();
     const result = await auth.authenticate(await token({ scope: 'openid echo:invoke agents/*:run', tenant: 't1' }));
@@ -214,7 +194,7 @@ describeJose(`JwtAuthenticator with a JWKS URL${SKIPPED}`, () => {
   });
 });
 
-describeJose(`JwtAuthenticator with a PEM public key${SKIPPED}`, () => {
+describe('JwtAuthenticator with a PEM public key', () => {
   it('an EC key verifies ES256 tokens (no kid needed)', async () => {
     const auth = await JwtAuthenticator.create({ publicKeyPem: await exportSPKI(es.publicKey), issuer: ISSUER });
     expect(auth.description).toBe('public key (EC prime256v1: ES256)');

@@ -1,0 +1,59 @@
+import { Counter, type Registry } from '@runnel/metrics';
+
+export type AuthFailureReason = 'missing' | 'invalid' | 'unavailable' | 'forbidden';
+
+/** Callers counted under their own name at most; the rest share OTHER_CALLERS (JWT subjects can be one per end user). */
+export const MAX_CALLER_LABELS = 1_000;
+export const OTHER_CALLERS = '_other';
+
+/**
+ * Caller metrics (prefix runnel_gateway_). The `caller` label is an identity's name: key names are
+ * bounded by the keys file, but a JWT's `sub` may be one per end user, so past MAX_CALLER_LABELS
+ * distinct names new ones are counted as `_other` rather than growing the series without bound.
+ */
+export class IdentityMetrics {
+  readonly authFailures: Counter<'reason'>;
+  readonly callerRequests: Counter<'caller' | 'endpoint'>;
+
+  // labels() hashes its arguments on every call; on the request path the children are cached.
+  readonly #callerChildren = new Map<string, { inc(): void }>();
+  readonly #callers = new Set<string>();
+  readonly #failureChildren = new Map<AuthFailureReason, { inc(): void }>();
+
+  constructor(
+    registry: Registry,
+    private readonly maxCallers = MAX_CALLER_LABELS,
+  ) {
+    const registers = [registry];
+    this.authFailures = new Counter({
+      name: 'runnel_gateway_auth_failures_total',
+      help: 'Requests refused by caller checks: missing or invalid credentials (401), key set unavailable (503), scope forbids it (403)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.callerRequests = new Counter({
+      name: 'runnel_gateway_caller_requests_total',
+      help: `Authenticated requests by caller name and endpoint, before scope and rate-limit checks (callers past the first ${this.maxCallers} as "${OTHER_CALLERS}")`,
+      labelNames: ['caller', 'endpoint'],
+      registers,
+    });
+  }
+
+  countFailure(reason: AuthFailureReason): void {
+    let child = this.#failureChildren.get(reason);
+    if (!child) this.#failureChildren.set(reason, (child = this.authFailures.labels(reason)));
+    child.inc();
+  }
+
+  countCaller(name: string, endpoint: string): void {
+    let caller = name;
+    if (!this.#callers.has(name)) {
+      if (this.#callers.size >= this.maxCallers) caller = OTHER_CALLERS;
+      else this.#callers.add(name);
+    }
+    const key = `${caller}\u0000${endpoint}`;
+    let child = this.#callerChildren.get(key);
+    if (!child) this.#callerChildren.set(key, (child = this.callerRequests.labels(caller, endpoint)));
+    child.inc();
+  }
+}
