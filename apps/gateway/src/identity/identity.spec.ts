@@ -1,0 +1,18 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { type Identity, identityOf, setIdentity } from './identity';
+import { Scopes } from './scopes';
+
+describe('identityOf / setIdentity', () => {
+  it('is per request, and undefined until set', () => {
+    const a = new IncomingMessage(new Socket());
+    const b = new IncomingMessage(new Socket());
+    const id: Identity = { name: 'bot', kind: 'api_key', scopes: Scopes.all };
+    expect(identityOf(a)).toBeUndefined();
+    setIdentity(a, id);
+    expect(identityOf(a)).toBe(id);
+    expect(identityOf(b)).toBeUndefined();
+    // Not a property a handler could overwrite by accident.
+    expect(Object.keys(a)).not.toContain('identity');
+  });
+});
