@@ -12,7 +12,10 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
       '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
       // Lua scripts are imported as text (esbuild's text loader in the bundles).
       '^.+\\.lua$': path.join(root, 'tools/jest/text-transform.cjs'),
+      // ESM-only packages (jose 6) compiled to CommonJS for jest's module system; esbuild bundles them as they are.
+      '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }],
     },
+    transformIgnorePatterns: ['/node_modules/(?!jose/)'],
     moduleNameMapper: {
       '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
       '^@runnel/lake/records$': path.join(root, 'libs/lake/src/records.ts'),

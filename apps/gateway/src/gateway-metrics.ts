@@ -65,7 +65,7 @@ export class GatewayMetrics {
     });
     this.errors = new Counter({
       name: 'runnel_gateway_errors_total',
-      help: 'Failed requests by error type (validation, auth, overload, timeout, cancelled, runnable, internal)',
+      help: 'Failed or refused requests by error type (validation, client, auth, rate_limited, overload, draining, unavailable, timeout, cancelled, runnable)',
       labelNames: ['type', 'endpoint'],
       registers,
     });

@@ -27,10 +27,11 @@ export interface GatewayHandlerOptions {
   routes: RouteTable;
   /** What serves each endpoint under a runnable's path (endpoints/route-table.ts). */
   endpoints: EndpointTable;
-  pages: Readonly<Record<ServicePage, PageHandler>>;
-  /** Liveness and readiness, answered at `/health` and `/ready` (at the root, whatever BASE_PATH is). */
-  health: (req: IncomingMessage, res: ServerResponse) => void;
-  ready: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  /** The gateway's own pages; those left out are not served (embedded in another app: its own `/` stays its own). */
+  pages?: Readonly<Partial<Record<ServicePage, PageHandler>>>;
+  /** Liveness and readiness, answered at `/health` and `/ready` (at the root, whatever BASE_PATH is); not served when left out. */
+  health?: (req: IncomingMessage, res: ServerResponse) => void;
+  ready?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   logger: Logger;
   metrics: GatewayMetrics;
   corsOrigins: string[];
@@ -85,36 +86,42 @@ export class GatewayHandler {
     this.#publicGuards = [method, ...after];
   }
 
-  /** For `http.createServer(handler.listener)` and frameworks: never rejects, answers 500 on a bug. */
-  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
-    this.handle(req, res).catch((err) => {
+  /**
+   * For `http.createServer(handler.listener)`, and as connect/Express middleware: a request for
+   * something the gateway does not serve goes to `next` when there is one (404 otherwise). Never
+   * rejects; answers 500 on a bug.
+   */
+  readonly listener = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
+    this.handle(req, res, next).catch((err) => {
       this.#opts.logger.error({ err }, 'request handling failed');
       if (!res.headersSent) sendJson(res, 500, { detail: 'Internal Server Error', message: 'Internal Server Error' });
       else res.destroy();
     });
   };
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const match = parseRoute(path, this.#opts.routes, this.#opts.basePath);
+    const probe = match.kind === 'probe' ? this.#opts[match.probe] : undefined;
+    const page = match.kind === 'service' ? this.#opts.pages?.[match.page] : undefined;
+    if (next && !probe && !page && (match.kind !== 'runnable' && !(match.kind === 'miss' && match.route))) return next();
     setRequestId(res, requestId);
     setInputBounds(req, this.#inputBounds);
     if (this.#cors.apply(req, res)) return;
 
-    const match = parseRoute(path, this.#opts.routes, this.#opts.basePath);
     // Express strips the prefix an app was mounted at from req.url and keeps it in req.baseUrl.
     const mount = (req as { baseUrl?: unknown }).baseUrl;
     const prefix = typeof mount === 'string' ? mount : '';
-    switch (match.kind) {
-      case 'probe':
-        return match.probe === 'health' ? this.#opts.health(req, res) : void (await this.#opts.ready(req, res));
-      case 'service':
-        return void (await this.#opts.pages[match.page](req, res, prefix + this.#opts.basePath));
-      case 'miss':
-        return this.#answerError(res, errorResponse(new HttpError(match.status, match.detail)), requestId);
+    if (probe) return void (await probe(req, res));
+    if (page) return void (await page(req, res, prefix + this.#opts.basePath));
+    if (match.kind !== 'runnable') {
+      const status = match.kind === 'miss' ? match.status : 404;
+      const detail = match.kind === 'miss' ? match.detail : `Not found: ${path}`;
+      return this.#answerError(res, errorResponse(new HttpError(status, detail)), requestId);
     }
 
     const { route, endpoint } = match;

@@ -1,6 +1,9 @@
 import type { ServerResponse } from 'node:http';
 
 const REQUEST_ID = Symbol('runnel.requestId');
+const EXTRA_HEADERS = Symbol('runnel.extraHeaders');
+
+type WithExtra = ServerResponse & { [EXTRA_HEADERS]?: Record<string, string> };
 
 /**
  * The request id travels on the response object and goes out in the single writeHead call: a
@@ -19,6 +22,9 @@ export function requestIdOf(res: ServerResponse): string | undefined {
 export function headerList(res: ServerResponse, headers: Record<string, string | number>): string[] {
   const list: string[] = [];
   for (const name in headers) list.push(name, String(headers[name]));
+  const extra = (res as WithExtra)[EXTRA_HEADERS];
+  // The response's own headers win: a 429 already carries its RateLimit fields.
+  if (extra !== undefined) for (const name in extra) if (!(name in headers)) list.push(name, extra[name]);
   const id = requestIdOf(res);
   if (id !== undefined) list.push('x-request-id', id);
   return list;
@@ -29,4 +35,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   const text = JSON.stringify(body);
   res.writeHead(status, headerList(res, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }));
   res.end(text);
+}
+
+/**
+ * Headers a guard decided before the response is written (the RateLimit fields), kept on the
+ * response object until the single writeHead call: a `setHeader` before `writeHead` sends Node down
+ * its slower header-merging path. Names must be lower-case; a later call adds to (and overrides)
+ * an earlier one's.
+ */
+export function setExtraHeaders(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
+  const r = res as WithExtra;
+  r[EXTRA_HEADERS] = r[EXTRA_HEADERS] ? { ...r[EXTRA_HEADERS], ...headers } : { ...headers };
+}
+
+/** The headers setExtraHeaders recorded, or undefined (most responses: no object is allocated for them). */
+export function extraHeadersOf(res: ServerResponse): Readonly<Record<string, string>> | undefined {
+  return (res as WithExtra)[EXTRA_HEADERS];
 }

@@ -25,7 +25,13 @@ export type RouteMatch =
     }
   | { kind: 'service'; page: ServicePage }
   | { kind: 'probe'; probe: 'health' | 'ready' }
-  | { kind: 'miss'; status: 404 | 414; detail: string };
+  | {
+      kind: 'miss';
+      status: 404 | 414;
+      detail: string;
+      /** Set when the path is under a runnable's (an unknown or disabled endpoint): the gateway's 404, not another handler's. */
+      route?: ResolvedRoute;
+    };
 
 const SERVICE_PAGES: Record<string, ServicePage> = { '': 'index', 'openapi.json': 'openapi', docs: 'docs' };
 
@@ -62,19 +68,19 @@ export function parseRoute(path: string, table: RouteTable, basePath = ''): Rout
 
   let configHash: string | undefined;
   if (segments[next] === 'c') {
-    if (!route.enabled.has('config_hashes')) return miss('Config hash routes are disabled for this runnable');
+    if (!route.enabled.has('config_hashes')) return miss('Config hash routes are disabled for this runnable', route);
     configHash = segments[next + 1] ?? '';
     if (configHash.length > MAX_CONFIG_HASH_CHARS) {
-      return { kind: 'miss', status: 414, detail: `config hash: ${configHash.length} characters, more than the ${MAX_CONFIG_HASH_CHARS} characters accepted` };
+      return { kind: 'miss', status: 414, detail: `config hash: ${configHash.length} characters, more than the ${MAX_CONFIG_HASH_CHARS} characters accepted`, route };
     }
     addressedPath += `/c/${configHash}`;
     next += 2;
   }
   const name = segments[next] ?? '';
   if (!isEndpoint(name) || name === 'config_hashes' || (name !== 'playground' && segments.length > next + 1)) {
-    return miss(`Unknown endpoint ${JSON.stringify(segments.slice(next).join('/'))} for runnable "${route.path}"`);
+    return miss(`Unknown endpoint ${JSON.stringify(segments.slice(next).join('/'))} for runnable "${route.path}"`, route);
   }
-  if (!route.enabled.has(name)) return miss(`Endpoint "${name}" is disabled for runnable "${route.path}"`);
+  if (!route.enabled.has(name)) return miss(`Endpoint "${name}" is disabled for runnable "${route.path}"`, route);
   return { kind: 'runnable', route, endpoint: name, configHash, addressedPath };
 }
 
@@ -100,8 +106,8 @@ export function isBasePath(value: string): boolean {
   }
 }
 
-function miss(detail: string): RouteMatch {
-  return { kind: 'miss', status: 404, detail };
+function miss(detail: string, route?: ResolvedRoute): RouteMatch {
+  return route ? { kind: 'miss', status: 404, detail, route } : { kind: 'miss', status: 404, detail };
 }
 
 function decodeSegment(segment: string): string {

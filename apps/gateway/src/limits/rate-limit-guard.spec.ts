@@ -11,7 +11,7 @@ import type { CallerLimits, Identity } from '../identity/identity';
 import { parseScopes } from '../identity/scopes';
 import { HttpError } from '../protocol/http-error';
 import type { CallerLimiter } from './caller-limiter';
-import { extraHeadersOf } from './extra-headers';
+import { extraHeadersOf } from '../http/response-writer';
 import { LimitMetrics } from './limit-metrics';
 import { createCallerLimiter, LimitsConfig } from './limits-config';
 import { MemoryCallerLimiter } from './memory-caller-limiter';

@@ -2,7 +2,7 @@ import type { Logger } from '@runnel/telemetry';
 import type { Guard, GuardContext } from '../http/guard';
 import { HttpError } from '../protocol/http-error';
 import { type CallerLimiter, DEFAULT_LEASE_MS, type LimiterOperation, type SlotDecision } from './caller-limiter';
-import { extraHeadersOf, setExtraHeaders } from './extra-headers';
+import { extraHeadersOf, setExtraHeaders } from '../http/response-writer';
 import type { LimitMetrics } from './limit-metrics';
 import { LimiterWarnings } from './limiter-warnings';
 import { rateLimitHeaders, retryAfterHeader } from './ratelimit-headers';

@@ -30,6 +30,7 @@ export function prefetchJsonBody(req: IncomingMessage, limit: number): Promise<v
 }
 
 function readNow(req: IncomingMessage, limit: number): Promise<unknown> {
+  if (req.readableEnded) return alreadyRead(req, limit);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
@@ -78,6 +79,38 @@ function readNow(req: IncomingMessage, limit: number): Promise<unknown> {
       reject(new HttpError(400, `Could not read request body: ${err.message}`));
     });
   });
+}
+
+/**
+ * The body was read before the gateway saw the request: an app's own parser ran first (Express's
+ * `express.json()` leaves the value in `req.body`, `express.text()`/`raw()` a string or Buffer).
+ * The parsed value gets the same checks as one the gateway parsed itself: bounds (422) and size
+ * (413, as re-serialized, since the bytes are gone).
+ */
+function alreadyRead(req: IncomingMessage, limit: number): Promise<unknown> {
+  const body = (req as IncomingMessage & { body?: unknown }).body;
+  if (body === undefined) {
+    return Promise.reject(new HttpError(400, 'Request body was already consumed by another handler and not left in req.body; mount the gateway before it or use express.json()'));
+  }
+  let parsed: unknown = body;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const text = body.toString();
+    if (Buffer.byteLength(text) > limit) return Promise.reject(tooLarge(limit));
+    if (text.trim() === '') return Promise.reject(new RequestValidationError('Request body is empty: expected a JSON object'));
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      return Promise.reject(new RequestValidationError(`Malformed JSON body: ${shorten((err as Error).message)}`));
+    }
+  }
+  try {
+    // Bounds first: re-serializing a 100,000-deep value to measure it would overflow the stack.
+    checkInputBounds(parsed, inputBoundsOf(req));
+    if (typeof body !== 'string' && !Buffer.isBuffer(body) && Buffer.byteLength(JSON.stringify(parsed) ?? '') > limit) return Promise.reject(tooLarge(limit));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return Promise.resolve(parsed);
 }
 
 function tooLarge(limit: number): HttpError {
