@@ -56,18 +56,40 @@ function registerTestRunnables(r: RunnableRegistry): void {
     inputSchema: z.array(z.object({ type: z.enum(['human', 'ai', 'system']), content: z.string() })),
   });
   // Nested runs for stream_log: a sequence with an inner sequence, then a parallel map of two branches.
+  // `left` finishes only after `right` has (it waits for right-2, then a little longer), so the two
+  // branches' spans overlap with `left` holding all of `right`'s: the case the page must not mis-nest.
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const step = (name: string, fn: (x: any) => unknown, ms = 0) =>
+  // Made fresh by `prepare`, which runs before either branch starts.
+  const gate = () => {
+    let resolve: () => void = () => undefined;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+  let rightDone = gate();
+  const step = (name: string, fn: (x: any) => unknown, before?: () => Promise<unknown>) =>
     RunnableLambda.from(async (x: any) => {
-      if (ms) await pause(ms);
+      await before?.();
       return fn(x);
     }).withConfig({ runName: name });
   const inner = RunnableSequence.from([step('inner-a', (x: string) => `${x}+a`), step('inner-b', (x: string) => `${x}+b`)]).withConfig({ runName: 'inner' });
   const branches = RunnableParallel.from({
-    left: step('left', (x: string) => `${x}<`, 40),
-    right: RunnableSequence.from([step('right-1', (x: string) => `${x}>`, 5), step('right-2', (x: string) => `${x}>`, 5)]).withConfig({ runName: 'right' }),
+    left: step('left', (x: string) => `${x}<`, async () => {
+      await rightDone.promise;
+      await pause(20);
+    }),
+    right: RunnableSequence.from([
+      step('right-1', (x: string) => `${x}>`),
+      step('right-2', (x: string) => {
+        setImmediate(() => rightDone.resolve());
+        return `${x}>`;
+      }),
+    ]).withConfig({ runName: 'right' }),
   });
-  r.addRoutes(RunnableSequence.from([step('prepare', (x: string) => x.trim()), inner, branches]), { path: 'nested' });
+  const prepare = step('prepare', (x: string) => {
+    rightDone = gate();
+    return x.trim();
+  });
+  r.addRoutes(RunnableSequence.from([prepare, inner, branches]), { path: 'nested' });
 }
 
 /** Pixels of a PNG as playwright writes it (8-bit RGB or RGBA, not interlaced): decoded with node:zlib. */
@@ -682,6 +704,64 @@ describe('playground page in chromium', () => {
     await page.selectOption('#snippet-kind', 'curl');
     await page.waitForFunction(() => /snippet turn/.test(document.getElementById('snippet')?.textContent ?? ''));
     expect(await page.textContent('#snippet')).toContain('"input":[{"type":"human","content":"snippet turn"}]');
+  });
+
+  it('a multi-segment runnable under BASE_PATH: every call, the share link and the snippets keep the prefix', async () => {
+    const prefixed = await startTestGateway(
+      { BASE_PATH: '/api/v1', GATEWAY_API_KEYS: SECRET_KEY },
+      {
+        register: (r) =>
+          r.addRoutes(
+            RunnableLambda.from((input: unknown, config) => JSON.stringify({ input, configurable: config?.configurable ?? {} })),
+            { path: 'agents/support', configurableSchema: STYLED_CONFIGURABLE },
+          ),
+      },
+    );
+    try {
+      const base = '/api/v1/agents/support';
+      const { page, requests } = await open(prefixed, 'agents/support', `${base}/playground`);
+      expect(await page.textContent('#runnable-name')).toBe('agents/support');
+      await page.fill('#api-key', SECRET_KEY);
+      await page.press('#api-key', 'Tab');
+      await page.waitForSelector('#config-configurable-style');
+      await page.selectOption('#config-configurable-style', { label: 'fancy' });
+      await page.fill('#field-input', '"prefixed"');
+      await page.click('#invoke');
+      expect(JSON.parse(await waitForOutput(page, /prefixed/))).toEqual({ input: 'prefixed', configurable: { style: 'fancy' } });
+      await page.click('#stream-log');
+      await waitForStatus(page, /^done/);
+
+      await page.waitForFunction(() => /style/.test(document.getElementById('snippet')?.textContent ?? ''));
+      const link = await page.inputValue('#share-link');
+      const hash = new RegExp(`^${prefixed.url}${base}/c/([^/]+)/playground$`).exec(link)?.[1];
+      expect(hash).toBeDefined();
+      expect(JSON.parse(LZString.decompressFromEncodedURIComponent(hash!))).toEqual({ configurable: { style: 'fancy' } });
+      const curl = (await page.textContent('#snippet')) ?? '';
+      expect(curl).toContain(`'${prefixed.url}${base}/invoke'`);
+      const fromCurl = await run('sh', ['-c', curl], { env: { ...process.env, RUNNEL_API_KEY: SECRET_KEY } });
+      expect(JSON.parse(JSON.parse(fromCurl.stdout).output)).toEqual({ input: 'prefixed', configurable: { style: 'fancy' } });
+
+      // Every call the page made stayed under the prefix and the runnable's full path.
+      for (const r of requests) expect(r.url.startsWith(`${prefixed.url}${base}/`)).toBe(true);
+      expect(requests.map((r) => r.url.slice(prefixed.url.length + base.length)).filter((p) => p !== '/input_schema' && p !== '/config_schema')).toEqual([
+        '/playground',
+        '/invoke',
+        '/stream_log',
+      ]);
+
+      const shared = await open(prefixed, 'agents/support', `${base}/c/${hash}/playground`);
+      await shared.page.fill('#api-key', SECRET_KEY);
+      await shared.page.press('#api-key', 'Tab');
+      await shared.page.waitForSelector('#config-configurable-style');
+      expect(await shared.page.$eval('#config-configurable-style', (el) => (el as HTMLSelectElement).selectedOptions[0].textContent)).toBe('fancy');
+      await shared.page.fill('#field-input', '"shared prefixed"');
+      await shared.page.click('#invoke');
+      expect(JSON.parse(await waitForOutput(shared.page, /shared prefixed/))).toEqual({ input: 'shared prefixed', configurable: { style: 'fancy' } });
+      expect(posts(shared.requests, 'invoke').map((r) => r.url)).toEqual([`${prefixed.url}${base}/invoke`]);
+    } finally {
+      await Promise.all(pages.splice(0).map((p) => p.close()));
+      await prefixed.close();
+    }
   });
 
   it('renders with content at 1280×800 and at 400 px wide (screenshots decoded), no sideways scrolling', async () => {

@@ -25,6 +25,7 @@ button:focus-visible, input:focus-visible, textarea:focus-visible, select:focus-
 pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f0f2f5; padding: .8rem; border-radius: 4px; min-height: 2rem; margin: .4rem 0 0; font-size: .9rem; }
 .error { color: #b3261e; }
 .banner { background: #e8efff; border-color: #b8c8f5; }
+#chat-form { border: 0; padding: 0; margin: .6rem 0 0; background: none; }
 #chat-log { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: .5rem; max-height: 26rem; overflow-y: auto; }
 #chat-log:empty::before { content: 'No messages yet.'; color: #5b6475; }
 .msg { padding: .5rem .7rem; border-radius: 8px; max-width: 92%; overflow-wrap: anywhere; white-space: pre-wrap; }
