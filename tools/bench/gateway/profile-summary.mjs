@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
 
-export function summariseProfile(file, { top = 25, repoRoot = process.cwd(), window } = {}) {
+export function summariseProfile(file, { top = 25, repoRoot = process.cwd(), window, all = false } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const maps = new Map();
   const byId = new Map();
@@ -99,7 +99,61 @@ export function summariseProfile(file, { top = 25, repoRoot = process.cwd(), win
       .filter(([a]) => a !== '(idle)')
       .sort((a, b) => b[1] - a[1])
       .map(([area, us]) => ({ area, ms: us / 1000, pctOfBusy: pct(us) })),
+    // every function with its self and inclusive ms, for compareProfiles
+    ...(all ? { functions: fns.filter((f) => f.total > 0).map((f) => ({ name: f.name, where: f.where, area: f.area, selfMs: f.self / 1000, totalMs: f.total / 1000 })) } : {}),
   };
+}
+
+/**
+ * What a server does that its control does not, per request: `a` and `b` are summaries made with
+ * `{all: true}`, `requestsA`/`requestsB` the requests completed in their windows. Functions are matched
+ * by name and location, so a function of the server's own code (or a library path only it takes) has
+ * no counterpart; node internals and shared libraries are matched and compared by µs per request.
+ */
+export function compareProfiles(a, b, { requestsA, requestsB, top = 15 }) {
+  const key = (f) => `${f.name} ${f.where}`;
+  const inB = new Map(b.functions.map((f) => [key(f), f]));
+  const perReq = (ms, n) => (ms * 1000) / n;
+  const rows = a.functions.map((f) => {
+    const g = inB.get(key(f));
+    return {
+      name: f.name,
+      where: f.where,
+      area: f.area,
+      onlyInA: !g,
+      selfUs: perReq(f.selfMs, requestsA),
+      totalUs: perReq(f.totalMs, requestsA),
+      selfUsB: g ? perReq(g.selfMs, requestsB) : 0,
+      totalUsB: g ? perReq(g.totalMs, requestsB) : 0,
+    };
+  });
+  const only = rows.filter((r) => r.onlyInA);
+  return {
+    busyUsPerReq: { a: perReq(a.busyMs, requestsA), b: perReq(b.busyMs, requestsB) },
+    gcUsPerReq: { a: perReq(a.gcMs, requestsA), b: perReq(b.gcMs, requestsB) },
+    onlyInASelf: [...only].sort((x, y) => y.selfUs - x.selfUs).slice(0, top),
+    onlyInATotal: [...only].sort((x, y) => y.totalUs - x.totalUs).slice(0, top),
+    moreSelfInA: rows
+      .filter((r) => !r.onlyInA)
+      .map((r) => ({ ...r, extraSelfUs: r.selfUs - r.selfUsB }))
+      .sort((x, y) => y.extraSelfUs - x.extraSelfUs)
+      .slice(0, top),
+  };
+}
+
+export function formatComparison(c, { label = '', labelB = 'control' } = {}) {
+  const f1 = (x) => x.toFixed(1);
+  const lines = [];
+  lines.push(
+    `Profile comparison ${label}: busy ${f1(c.busyUsPerReq.a)} vs ${f1(c.busyUsPerReq.b)} us/request (${labelB}), GC ${f1(c.gcUsPerReq.a)} vs ${f1(c.gcUsPerReq.b)} us/request`,
+  );
+  lines.push(`  Only in ${label} (not in ${labelB}), top self, us/request:`);
+  for (const r of c.onlyInASelf) lines.push(`    ${f1(r.selfUs).padStart(6)} us  ${r.name}  ${r.where}`);
+  lines.push(`  Only in ${label}, top inclusive, us/request:`);
+  for (const r of c.onlyInATotal) lines.push(`    ${f1(r.totalUs).padStart(6)} us  ${r.name}  ${r.where}`);
+  lines.push(`  In both, most extra self time in ${label}, us/request (${label} vs ${labelB}):`);
+  for (const r of c.moreSelfInA) lines.push(`    +${f1(r.extraSelfUs).padStart(5)} us  (${f1(r.selfUs)} vs ${f1(r.selfUsB)})  ${r.name}  ${r.where}`);
+  return lines.join('\n');
 }
 
 function locate(cf, maps, repoRoot) {

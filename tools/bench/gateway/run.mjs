@@ -55,17 +55,23 @@
 //                         (--only=lambda --profile profiles the lambda servers; below target, --only=lambda,profile does)
 //   --json=PATH           also write the results JSON there
 //   --gateway-main=PATH   benchmark that gateway bundle instead of dist/apps/gateway/main.js (implies --no-build) [BENCH_GATEWAY_MAIN]
+//   --gateway-commit=REV  benchmark the gateway as committed at REV (git archive into a temp dir, node_modules
+//                         linked, bundled with esbuild as apps/gateway/project.json does; implies --no-build). For
+//                         before/after figures while others' uncommitted work sits in the tree.  [BENCH_GATEWAY_COMMIT]
+//   --lambda-also=REV|FILE  lambda phase only: a second gateway, as committed at REV (built like --gateway-commit) or
+//                         a bundle FILE (e.g. a patched copy), in the same interleaved rounds, so before/after
+//                         share the machine's noise  [BENCH_LAMBDA_ALSO]
 //   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS from apps/gateway/Dockerfile, as deployed)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { formatProfileSummary, summariseProfile } from './profile-summary.mjs';
+import { compareProfiles, formatComparison, formatProfileSummary, summariseProfile } from './profile-summary.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
@@ -121,12 +127,15 @@ const opts = {
   json: option('json', 'BENCH_JSON', undefined),
   // A/B: benchmark another gateway bundle (e.g. a patched copy) instead of dist/apps/gateway/main.js; no build then.
   gatewayMain: option('gateway-main', 'BENCH_GATEWAY_MAIN', undefined),
+  gatewayCommit: option('gateway-commit', 'BENCH_GATEWAY_COMMIT', undefined),
+  lambdaAlso: option('lambda-also', 'BENCH_LAMBDA_ALSO', undefined),
   // A/B: extra node flags for every gateway process, space-separated (e.g. "--max-semi-space-size=4")
   // Default: the flags the image runs the gateway with (NODE_OPTIONS in apps/gateway/Dockerfile).
   gatewayNodeArgs: String(option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', deployedNodeOptions())).split(' ').filter(Boolean),
 };
-const GATEWAY_MAIN = opts.gatewayMain ? resolve(opts.gatewayMain) : DEFAULT_GATEWAY_MAIN;
-if (opts.gatewayMain) opts.build = 'missing';
+if (opts.gatewayMain && opts.gatewayCommit) throw new Error('--gateway-main and --gateway-commit: give one');
+let GATEWAY_MAIN = opts.gatewayMain ? resolve(opts.gatewayMain) : DEFAULT_GATEWAY_MAIN;
+if (opts.gatewayMain || opts.gatewayCommit) opts.build = 'missing';
 
 // ------------------------------------------------------------------------------------------------
 // child processes: every one is tracked by pid and stopped on exit, error or signal
@@ -377,6 +386,34 @@ async function measured(server, fn) {
 // ------------------------------------------------------------------------------------------------
 // phases
 
+/** The gateway as committed at `rev`, bundled like apps/gateway/project.json's build target, in `tmp`. */
+async function buildCommit(rev, tmp) {
+  const git = (args, o = {}) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8', ...o });
+  const sha = git(['rev-parse', '--verify', `${rev}^{commit}`]).stdout?.trim();
+  if (!sha) throw new Error(`--gateway-commit: ${rev} is not a commit`);
+  const dir = join(tmp, `gateway-${sha.slice(0, 12)}`);
+  const archive = spawnSync('sh', ['-c', `mkdir -p "$1" && git archive "$2" | tar -x -C "$1"`, 'sh', dir, sha], { cwd: ROOT, encoding: 'utf8' });
+  if (archive.status !== 0) throw new Error(`--gateway-commit: git archive ${sha} failed: ${archive.stderr}`);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const esbuild = await import('esbuild');
+  const outfile = join(dir, 'dist/apps/gateway/main.js');
+  await esbuild.build({
+    entryPoints: [join(dir, 'apps/gateway/src/main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    packages: 'external', // project.json: thirdParty false
+    sourcemap: true,
+    tsconfig: join(dir, 'apps/gateway/tsconfig.json'),
+    logLevel: 'warning',
+  });
+  const subject = git(['log', '-1', '--format=%h %s', sha]).stdout.trim();
+  log(`build: gateway at ${subject.slice(0, 100)} -> ${outfile}`);
+  return { built: true, commit: sha, subject, gatewayMain: outfile };
+}
+
 function build() {
   if (opts.gatewayMain) {
     if (!existsSync(GATEWAY_MAIN)) throw new Error(`--gateway-main: ${GATEWAY_MAIN} does not exist`);
@@ -416,10 +453,10 @@ async function bundleEchoRunnable(tmp) {
   return outfile;
 }
 
-async function startGateway(name, { env = {}, nodeArgs = [], nofile } = {}) {
+async function startGateway(name, { env = {}, nodeArgs = [], nofile, main = GATEWAY_MAIN } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = startChild(name, [GATEWAY_MAIN], {
+  const child = startChild(name, [main], {
     nodeArgs: [...opts.gatewayNodeArgs, ...nodeArgs],
     nofile,
     env: {
@@ -506,6 +543,8 @@ function summariseRuns(runs) {
     // utime+stime over the runs divided by the requests they completed (not by req/s x wall time: the
     // measured wall time also holds autocannon's start-up and the IPC round trip).
     cpuUsPerReq: (sum(runs.map((r) => r.cpu.serverSeconds)) * 1e6) / sum(runs.map((r) => r.total)),
+    // The best round: other load only ever adds CPU time (cache and core sharing), so on a busy machine this is the steadier figure.
+    cpuUsPerReqMin: Math.min(...runs.map((r) => (r.cpu.serverSeconds * 1e6) / r.total)),
     loadGenCores: mean(runs.map((r) => r.cpu.loadGenCores)),
     otherCoresMax: Math.max(...runs.map((r) => r.cpu.otherCores)),
   };
@@ -546,8 +585,8 @@ async function throughputPhase(servers) {
 
 // --- lambda (issue 9) -----------------------------------------------------------------------------
 
-function startLambdaGateway(name, { nodeArgs = [] } = {}) {
-  return startGateway(name, { nodeArgs, env: { RUNNABLES_MODULE: LAMBDA_MODULE, LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
+function startLambdaGateway(name, { nodeArgs = [], main } = {}) {
+  return startGateway(name, { nodeArgs, main, env: { RUNNABLES_MODULE: LAMBDA_MODULE, LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
 }
 
 function startLambdaBare(name, { nodeArgs = [] } = {}) {
@@ -594,14 +633,19 @@ async function lambdaSanityCheck(server) {
   return { streamData: frames.filter((f) => f.event === 'data').map((f) => f.data), streamBytes: Buffer.byteLength(text) };
 }
 
-async function lambdaPhase(gateway, bare) {
-  const checks = [await lambdaSanityCheck(gateway), await lambdaSanityCheck(bare)];
-  if (!isDeepStrictEqual(checks[0].streamData, checks[1].streamData)) {
-    throw new Error(`lambda: the servers stream different chunks:\n${JSON.stringify(checks[0].streamData)}\n${JSON.stringify(checks[1].streamData)}`);
+/** `gateways[0]` is the gateway under test; any others (--lambda-also) run in the same rounds for comparison. */
+async function lambdaPhase(gateways, bare) {
+  const servers = [...gateways, bare];
+  const checks = [];
+  for (const s of servers) checks.push(await lambdaSanityCheck(s));
+  for (let i = 0; i < servers.length - 1; i++) {
+    if (!isDeepStrictEqual(checks[i].streamData, checks.at(-1).streamData)) {
+      throw new Error(`lambda: ${servers[i].name} and ${bare.name} stream different chunks:\n${JSON.stringify(checks[i].streamData)}\n${JSON.stringify(checks.at(-1).streamData)}`);
+    }
   }
-  log(`lambda: both servers answer alike (stream: ${LAMBDA_CHUNKS} data frames + end; ${checks[0].streamBytes} vs ${checks[1].streamBytes} bytes per stream body)`);
-  const servers = [gateway, bare];
-  const out = { streamBytes: { gateway: checks[0].streamBytes, bare: checks[1].streamBytes } };
+  log(`lambda: the servers answer alike (stream: ${LAMBDA_CHUNKS} data frames + end; ${checks.map((c) => c.streamBytes).join(' / ')} bytes per stream body)`);
+  const gateway = gateways[0];
+  const out = { streamBytes: { gateway: checks[0].streamBytes, bare: checks.at(-1).streamBytes }, gateways: gateways.map((g) => ({ name: g.name, main: g.main })) };
   for (const [endpoint, load] of Object.entries(LAMBDA_LOADS)) {
     log(`lambda ${endpoint}: POST ${load.path}, warm-up ${opts.warmup} s per server, ${opts.connections} connections`);
     for (const s of servers) await autocannonRun(s, { duration: opts.warmup, connections: opts.connections, ...load });
@@ -618,14 +662,20 @@ async function lambdaPhase(gateway, bare) {
       }
     }
     const summary = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, summariseRuns(v)]));
-    const g = summary[gateway.name];
     const b = summary[bare.name];
+    // gateway / bare: req/s, and CPU per request inverted (bare µs / gateway µs) so that both read "1.0 = as fast as bare"
+    const ratiosOf = (g) => ({
+      reqPerSec: g.reqPerSec / b.reqPerSec,
+      cpu: b.cpuUsPerReq / g.cpuUsPerReq,
+      cpuBestRound: b.cpuUsPerReqMin / g.cpuUsPerReqMin,
+      cpuUsPerReqGatewayOverBare: g.cpuUsPerReq / b.cpuUsPerReq,
+    });
     out[endpoint] = {
       path: load.path,
       runs,
       summary,
-      // gateway / bare: req/s, and CPU per request inverted (bare µs / gateway µs) so that both read "1.0 = as fast as bare"
-      ratios: { reqPerSec: g.reqPerSec / b.reqPerSec, cpu: b.cpuUsPerReq / g.cpuUsPerReq, cpuUsPerReqGatewayOverBare: g.cpuUsPerReq / b.cpuUsPerReq },
+      ratios: ratiosOf(summary[gateway.name]),
+      ratiosBy: Object.fromEntries(gateways.map((g) => [g.name, ratiosOf(summary[g.name])])),
     };
   }
   return out;
@@ -827,13 +877,33 @@ async function profileServers(tmp, group, targets, loads) {
     const file = join(dir, files[0]);
     for (const w of windows) {
       const key = loads.length === 1 ? name : `${name} ${w.load.path}`;
-      const summary = summariseProfile(file, { top: 25, repoRoot: ROOT, window: { fromMs: w.fromMs + 250, toMs: w.toMs - 250 } });
+      const windowMs = { fromMs: w.fromMs + 250, toMs: w.toMs - 250 };
+      const summary = summariseProfile(file, { top: 25, repoRoot: ROOT, window: windowMs, all: true });
       const cpuUsPerReq = (w.run.cpu.serverSeconds * 1e6) / w.run.total;
-      out[key] = { file, path: w.load.path, reqPerSecUnderProfiler: w.run.reqPerSec, requests: w.run.total, cpuUsPerReqUnderProfiler: cpuUsPerReq, summary };
+      // requests completed inside the summarised window (the run's rate times the window), for per-request figures
+      const requests = w.run.total * ((windowMs.toMs - windowMs.fromMs) / (w.toMs - w.fromMs));
+      const { functions, ...kept } = summary;
+      out[key] = { file, path: w.load.path, reqPerSecUnderProfiler: w.run.reqPerSec, requests, cpuUsPerReqUnderProfiler: cpuUsPerReq, summary: kept };
+      Object.defineProperty(out[key], 'functions', { value: functions, enumerable: false }); // not in the results JSON
       process.stdout.write(
         `\n${formatProfileSummary(summary, { label: `${key} (${w.run.reqPerSec.toFixed(0)} req/s, ${cpuUsPerReq.toFixed(0)} us CPU/req under the profiler; ${w.run.total} requests)` })}\n\n`,
       );
     }
+  }
+  // The first target is the gateway, the second its control: what the gateway runs that the control does not.
+  const [a, b] = targets.map((t) => t.name);
+  out.comparisons = {};
+  for (const load of loads) {
+    const ka = loads.length === 1 ? a : `${a} ${load.path}`;
+    const kb = loads.length === 1 ? b : `${b} ${load.path}`;
+    if (!out[ka]?.functions || !out[kb]?.functions) continue;
+    const c = compareProfiles(
+      { ...out[ka].summary, functions: out[ka].functions },
+      { ...out[kb].summary, functions: out[kb].functions },
+      { requestsA: out[ka].requests, requestsB: out[kb].requests, top: 20 },
+    );
+    out.comparisons[load.path] = c;
+    process.stdout.write(`\n${formatComparison(c, { label: `${a} ${load.path}`, labelB: b })}\n\n`);
   }
   return out;
 }
@@ -884,6 +954,8 @@ function report(results) {
       `${m.cgroupCpuMax ? `, cgroup cpu.max ${m.cgroupCpuMax}` : ''}; load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}`,
   );
   lines.push(`Command: node_modules/.bin/node tools/bench/gateway/run.mjs ${process.argv.slice(2).join(' ')}`.trimEnd());
+  const b = results.build;
+  lines.push(`Gateway: ${b.commit ? `commit ${b.subject}` : b.gatewayMain ? b.gatewayMain : `working tree (${b.built ? 'built now' : 'existing build'}; HEAD ${results.head})`}`);
   const t = results.throughput;
   if (t) {
     lines.push(
@@ -911,19 +983,21 @@ function report(results) {
         `${opts.connections} connections, ${opts.duration} s x ${opts.rounds} rounds interleaved (after ${opts.warmup} s warm-up each); means of rounds; ` +
         `CPU us/req = server utime+stime / completed requests`,
     );
-    const rows = [['endpoint', 'server', 'req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'bad body', 'server CPU', 'CPU us/req', 'loadgen CPU', 'other CPU (max)']];
+    const rows = [['endpoint', 'server', 'req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'bad body', 'server CPU', 'CPU us/req', 'best round', 'loadgen CPU', 'other CPU (max)']];
     for (const endpoint of Object.keys(LAMBDA_LOADS)) {
       for (const [name, x] of Object.entries(la[endpoint].summary)) {
-        rows.push([la[endpoint].path, name, f0(x.reqPerSec), f0(x.reqPerSecMin), f0(x.reqPerSecMax), f1(x.p50), f1(x.p99), x.errors, x.non2xx, x.mismatches, f2(x.serverCores), f1(x.cpuUsPerReq), f2(x.loadGenCores), f2(x.otherCoresMax)]);
+        rows.push([la[endpoint].path, name, f0(x.reqPerSec), f0(x.reqPerSecMin), f0(x.reqPerSecMax), f1(x.p50), f1(x.p99), x.errors, x.non2xx, x.mismatches, f2(x.serverCores), f1(x.cpuUsPerReq), f1(x.cpuUsPerReqMin), f2(x.loadGenCores), f2(x.otherCoresMax)]);
       }
     }
     lines.push(table(rows));
     for (const endpoint of Object.keys(LAMBDA_LOADS)) {
-      const q = la[endpoint].ratios;
-      lines.push(
-        `Ratios ${endpoint.padEnd(6)} gateway / bare: req/s ${f2(q.reqPerSec)}   CPU per request (bare us / gateway us) ${f2(q.cpu)}   (gateway uses ${f2(q.cpuUsPerReqGatewayOverBare)}x the bare server's CPU per request)`,
-      );
+      for (const [name, q] of Object.entries(la[endpoint].ratiosBy)) {
+        lines.push(
+          `Ratios ${endpoint.padEnd(6)} ${name} / bare: req/s ${f2(q.reqPerSec)}   CPU per request (bare us / gateway us) ${f2(q.cpu)}, best rounds ${f2(q.cpuBestRound)}   (gateway uses ${f2(q.cpuUsPerReqGatewayOverBare)}x the bare server's CPU per request)`,
+        );
+      }
     }
+    if (la.gateways.length > 1) lines.push(`  (gateways: ${la.gateways.map((g) => `${g.name} = ${g.main}`).join('; ')})`);
     lines.push(`  (stream bodies: ${LAMBDA_CHUNKS} data frames + metadata + end, every body checked; ${la.streamBytes.gateway} bytes from the gateway, ${la.streamBytes.bare} from bare)`);
   }
   const r = results.rate;
@@ -1023,10 +1097,13 @@ function report(results) {
 // main
 
 async function main() {
-  const results = { machine: machine(), options: opts, startedAt: new Date().toISOString() };
+  const results = { machine: machine(), options: opts, startedAt: new Date().toISOString(), head: spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim().slice(0, 100) };
   log(`machine: ${JSON.stringify(results.machine)}`);
   const tmp = mkdtempSync(join(os.tmpdir(), 'runnel-bench-gateway-'));
-  results.build = build();
+  if (opts.gatewayCommit) {
+    results.build = await buildCommit(opts.gatewayCommit, tmp);
+    GATEWAY_MAIN = results.build.gatewayMain;
+  } else results.build = build();
   const bundle = await bundleEchoRunnable(tmp);
 
   // Open files: the stream gateway and the load worker each hold one socket per stream.
@@ -1059,12 +1136,19 @@ async function main() {
   }
   let lambdaRatio;
   if (opts.only.has('lambda')) {
-    const gateway = await startLambdaGateway('gateway-lambda');
+    const gateways = [Object.assign(await startLambdaGateway('gateway-lambda'), { main: results.build.subject ?? GATEWAY_MAIN })];
+    if (opts.lambdaAlso) {
+      const file = opts.lambdaAlso.endsWith('.js') && existsSync(resolve(opts.lambdaAlso)) ? resolve(opts.lambdaAlso) : undefined;
+      const also = file ? { gatewayMain: file, subject: file } : await buildCommit(opts.lambdaAlso, tmp);
+      results.lambdaAlsoBuild = also;
+      const name = file ? 'gateway-also' : `gateway@${also.commit.slice(0, 7)}`;
+      gateways.push(Object.assign(await startLambdaGateway(name, { main: also.gatewayMain }), { main: also.subject }));
+    }
     const bare = await startLambdaBare('bare-lambda');
-    log(`lambda servers up: gateway-lambda :${gateway.port} (pid ${gateway.pid}), bare-lambda :${bare.port} (pid ${bare.pid})`);
-    results.lambda = await lambdaPhase(gateway, bare);
+    log(`lambda servers up: ${gateways.map((g) => `${g.name} :${g.port} (pid ${g.pid})`).join(', ')}, bare-lambda :${bare.port} (pid ${bare.pid})`);
+    results.lambda = await lambdaPhase(gateways, bare);
     lambdaRatio = Math.min(results.lambda.invoke.ratios.reqPerSec, results.lambda.stream.ratios.reqPerSec);
-    await Promise.all([gateway, bare].map((c) => stopChild(c)));
+    await Promise.all([...gateways, bare].map((c) => stopChild(c)));
   }
   if (opts.only.has('streams')) results.streams = await streamsPhase(nofile);
 
