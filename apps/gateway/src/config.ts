@@ -1,6 +1,8 @@
 import { env } from '@runnel/config';
 import { z } from 'zod';
 import { isBasePath } from './http/route-parser';
+import { IdentityConfig } from './identity/identity-config';
+import { LimitsConfig } from './limits/limits-config';
 
 const CHAT_PROVIDER_NAMES = ['openai', 'anthropic', 'local'] as const;
 
@@ -103,10 +105,15 @@ export const GatewayConfigSchema = {
   MAX_CONNECTIONS: env.int(5_000, { min: 1, max: 1_000_000 }),
   /**
    * Comma-separated API keys clients must send as `Authorization: Bearer <key>` or `X-API-Key: <key>` (401
-   * otherwise; the playground page itself is exempt). Empty or unset: no auth, every route is open. Secret:
-   * redacted in logs.
+   * otherwise; the playground page itself is exempt). Each is a caller named `env-key-1`, `env-key-2`, … with
+   * every scope; use GATEWAY_API_KEYS_FILE for named keys with scopes and limits. With neither (nor a JWT
+   * setting): no auth, every route is open. Secret: redacted in logs.
    */
   GATEWAY_API_KEYS: env.secretList(),
+  // GATEWAY_API_KEYS_FILE and GATEWAY_JWT_*: named callers with scopes (identity/identity-config.ts).
+  ...IdentityConfig,
+  // GATEWAY_REDIS_URL, GATEWAY_RATE_LIMIT, GATEWAY_CALLER_CONCURRENCY (limits/limits-config.ts).
+  ...LimitsConfig,
   /**
    * Comma-separated browser origins (exact, e.g. `https://app.example.com`) allowed to call the gateway
    * cross-origin, or `*` for any; empty allows none (same-origin use such as the playground always works).

@@ -6,9 +6,17 @@ import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
 import type { GatewayConfigSchema } from './config';
 import { GatewayMetrics } from './gateway-metrics';
 import { LANGSERVE_ENDPOINTS } from './endpoints/route-table';
-import { ApiKeyAuth, apiKeyGuard } from './http/api-key-auth';
 import { GatewayHandler } from './http/gateway-handler';
 import { GatewayServer } from './http/gateway-server';
+import type { Guard } from './http/guard';
+import { createAuthenticateGuard } from './identity/authenticate-guard';
+import { createAuthorizeGuard } from './identity/authorize-guard';
+import { createAuthenticators } from './identity/identity-config';
+import { IdentityMetrics } from './identity/identity-metrics';
+import type { CallerLimiter } from './limits/caller-limiter';
+import { LimitMetrics } from './limits/limit-metrics';
+import { createCallerLimiter } from './limits/limits-config';
+import { RateLimitGuard } from './limits/rate-limit-guard';
 import { sendJson } from './http/response-writer';
 import { normalizeBasePath } from './http/route-parser';
 import { DOCS_PATH, OPENAPI_PATH, serveOpenApi } from './openapi/openapi-routes';
@@ -81,8 +89,39 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   if (runnables.size === 0) throw new Error('No runnables to serve: DISABLE_BUILTINS is set and RUNNABLES_MODULE registered none');
 
   const basePath = normalizeBasePath(config.BASE_PATH);
-  const apiKeys = new ApiKeyAuth(config.GATEWAY_API_KEYS);
-  const authRequired = apiKeys.enabled;
+  // Callers: API keys (GATEWAY_API_KEYS, GATEWAY_API_KEYS_FILE) and/or JWTs; then per-caller limits.
+  const authenticator = await createAuthenticators(config, logger);
+  const authRequired = authenticator !== undefined;
+  const callerGuards: Guard[] = [];
+  let limiter: CallerLimiter | undefined;
+  if (authenticator) {
+    const identityMetrics = new IdentityMetrics(registry);
+    const limitMetrics = new LimitMetrics(registry);
+    limiter = createCallerLimiter(config, logger, limitMetrics);
+    callerGuards.push(
+      createAuthenticateGuard({ authenticator, metrics: identityMetrics, logger }),
+      createAuthorizeGuard({ metrics: identityMetrics, logger }),
+      new RateLimitGuard({
+        limiter,
+        defaults: { requestsPerMinute: config.GATEWAY_RATE_LIMIT, concurrency: config.GATEWAY_CALLER_CONCURRENCY },
+        metrics: limitMetrics,
+        logger,
+      }),
+    );
+    if (options.handleProcessEvents !== false && config.GATEWAY_API_KEYS_FILE) {
+      // kill -HUP: pick up added, removed or disabled keys without a restart; a bad file keeps the old keys.
+      process.on('SIGHUP', () => {
+        try {
+          const summary = authenticator.reload();
+          logger.info({ keys: summary?.fromFile, disabled: summary?.disabled }, 'GATEWAY_API_KEYS_FILE reloaded');
+        } catch (err) {
+          logger.error({ err }, 'GATEWAY_API_KEYS_FILE reload failed; the keys already loaded stay in use');
+        }
+      });
+    }
+  } else if (config.GATEWAY_RATE_LIMIT > 0 || config.GATEWAY_CALLER_CONCURRENCY > 0) {
+    logger.warn('GATEWAY_RATE_LIMIT / GATEWAY_CALLER_CONCURRENCY apply per caller and auth is off: no limits are enforced');
+  }
   const handler = new GatewayHandler({
     routes: runnables,
     endpoints: LANGSERVE_ENDPOINTS,
@@ -96,7 +135,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
     logger,
     metrics,
     corsOrigins: config.CORS_ORIGINS,
-    callerGuards: authRequired ? [apiKeyGuard(apiKeys)] : [],
+    callerGuards,
     authRequired,
     basePath,
     maxConcurrentRequests: config.MAX_CONCURRENT_REQUESTS,
@@ -141,6 +180,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   const graceMs = Math.max(0, config.SHUTDOWN_TIMEOUT - Math.min(2_000, config.SHUTDOWN_TIMEOUT / 5));
   lifecycle
     .onShutdown('http', () => server.drain(graceMs))
+    .onShutdown('limiter', () => limiter?.close())
     .onShutdown('ops', () => new Promise<void>((resolve) => ops.close(() => resolve())))
     .onShutdown('tracing', stopTracing);
   lifecycle.start();

@@ -47,7 +47,7 @@ describe('API key auth', () => {
       const res = await fetch(`${gw.url}${path}`, { method, body: method === 'POST' ? '{"input":1}' : undefined });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
-      expect((await res.json()).detail).toMatch(/Missing API key/);
+      expect((await res.json()).detail).toMatch(/Missing credentials/);
     }
   });
 

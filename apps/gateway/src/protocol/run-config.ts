@@ -4,6 +4,7 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import LZString from 'lz-string';
 import type { ResolvedRoute } from '../registry/resolved-route';
 import { type WireConfigLayer, mergeConfigs } from './config-merge';
+import { identityOf } from '../identity/identity';
 import { HttpError, RequestValidationError } from './http-error';
 import { describeIssues } from './request-schemas';
 
@@ -105,7 +106,7 @@ export async function clientRunConfig(
   req: IncomingMessage,
 ): Promise<RunnableConfig> {
   let config = allowListConfig(route, [hashConfig, bodyConfig]);
-  if (route.perRequestConfigModifier) config = await route.perRequestConfigModifier(config, req);
+  if (route.perRequestConfigModifier) config = await route.perRequestConfigModifier(config, req, identityOf(req));
   return config;
 }
 
@@ -126,18 +127,28 @@ export function serverRunConfig(
   signal: AbortSignal,
   useClientRunId = true,
 ): ServerRunConfig {
+  const caller = identityOf(req);
+  const metadata: Record<string, unknown> = {
+    ...(config.metadata ?? {}),
+    __useragent: req.headers['user-agent'],
+    __langserve_version: LANGSERVE_PROTOCOL_VERSION,
+    __langserve_endpoint: endpoint,
+  };
+  // Who called, for traces and the runnable; never what a client wrote there itself.
+  if (caller) {
+    metadata.runnel_caller = caller.name;
+    metadata.runnel_caller_kind = caller.kind;
+  } else {
+    delete metadata.runnel_caller;
+    delete metadata.runnel_caller_kind;
+  }
   return {
     ...config,
     configurable: { ...config.configurable },
     runName: runNameOf(route),
     runId: (useClientRunId && config.runId) || randomUUID(),
     signal,
-    metadata: {
-      ...(config.metadata ?? {}),
-      __useragent: req.headers['user-agent'],
-      __langserve_version: LANGSERVE_PROTOCOL_VERSION,
-      __langserve_endpoint: endpoint,
-    },
+    metadata,
   };
 }
 

@@ -1,19 +1,23 @@
 import type { IncomingMessage } from 'node:http';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import type { z } from 'zod';
+import type { Identity } from '../identity/identity';
 import type { Endpoint } from './endpoint';
 
 /** Config keys a client may set, in LangServe's (snake_case) spelling. `run_name` never is. */
 export type ClientConfigKey = 'configurable' | 'tags' | 'metadata' | 'recursion_limit' | 'max_concurrency' | 'run_id';
 
 /**
- * Called for every run with the config that survived the allow-list, and the request; returns the
- * config to run with. Use it to put the caller's identity into `configurable` (it wins over anything
- * the client sent) or to refuse a request by throwing an HttpError.
+ * Called for every run with the config that survived the allow-list, the request, and the caller
+ * the gateway authenticated (API key or JWT; undefined when auth is off — an app embedding the
+ * gateway reads its own auth from the request); returns the config to run with. Use it to put the
+ * caller's identity into `configurable` (it wins over anything the client sent) or to refuse a
+ * request by throwing an HttpError.
  */
 export type PerRequestConfigModifier = (
   config: RunnableConfig,
   request: IncomingMessage,
+  caller: Identity | undefined,
 ) => RunnableConfig | Promise<RunnableConfig>;
 
 /** Options of `addRoutes`, as LangServe's `add_routes` keyword arguments. */
