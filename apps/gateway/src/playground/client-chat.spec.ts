@@ -25,7 +25,8 @@ describe('page script: chat mode', () => {
       properties: { messages: { type: 'array', items: { $ref: '#/$defs/HumanMessage' } } },
     };
     expect(chat.detectChatShape(pydantic)).toEqual({ kind: 'messages', key: 'messages', roleKey: 'type' });
-    for (const other of [{}, { type: 'string' }, schemaOf(z.object({ a: z.string(), b: z.array(z.number()) })), schemaOf(z.array(z.string()))]) {
+    const selfReferencing = { $defs: { M: { anyOf: [{ $ref: '#/$defs/M' }] } }, type: 'array', items: { $ref: '#/$defs/M' } };
+    for (const other of [{}, { type: 'string' }, selfReferencing, schemaOf(z.object({ a: z.string(), b: z.array(z.number()) })), schemaOf(z.array(z.string()))]) {
       expect(chat.detectChatShape(other)).toBeNull();
     }
   });

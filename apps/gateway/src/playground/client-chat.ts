@@ -26,11 +26,13 @@ function mainAlternative(s, root) {
   return s;
 }
 
-function isMessageSchema(s, root) {
+// depth: a schema may reference itself through anyOf; a few levels is all a message union needs.
+function isMessageSchema(s, root, depth) {
+  depth = depth || 0;
   s = derefSchema(s, root);
-  if (!s) return false;
+  if (!s || depth > 8) return false;
   var alts = s.anyOf || s.oneOf;
-  if (alts) return alts.some(function (a) { return isMessageSchema(a, root); });
+  if (Array.isArray(alts)) return alts.some(function (a) { return isMessageSchema(a, root, depth + 1); });
   var p = s.properties;
   return !!p && !!p.content && !!(p.type || p.role);
 }
