@@ -28,10 +28,7 @@ function register(r: RunnableRegistry): void {
   );
 }
 
-// describe.skip until the identity wiring (IdentityConfig in GatewayConfigSchema, createAuthenticators and the
-// authenticate/authorize guards in gateway-app.ts, runnel_caller in run metadata) is committed; it passes
-// against that wiring. Then make this `describe`.
-describe.skip('callers with identities over HTTP', () => {
+describe('callers with identities over HTTP', () => {
   let gw: TestGateway;
   let dir: string;
   let jwks: Server;
