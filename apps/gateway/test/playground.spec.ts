@@ -32,7 +32,8 @@ interface OpenedPage {
   requests: { method: string; url: string; body?: any }[];
 }
 
-jest.setTimeout(15_000);
+// Each test drives a browser through several runs; generous for shared, busy machines.
+jest.setTimeout(30_000);
 
 const run = promisify(execFile);
 
