@@ -146,7 +146,11 @@ export class GatewayHandler {
       },
     };
     try {
-      for (const guard of handler.public ? this.#publicGuards : this.#guards) await guard.check(ctx);
+      // Most guards answer synchronously: awaiting only real promises saves a microtask turn per guard.
+      for (const guard of handler.public ? this.#publicGuards : this.#guards) {
+        const pending = guard.check(ctx);
+        if (pending) await pending;
+      }
     } catch (err) {
       if (err instanceof RequestAnsweredSignal) {
         this.#opts.metrics.countRequest(route.path, endpoint, res.headersSent ? String(res.statusCode) : '499');

@@ -43,13 +43,18 @@ export class RateLimitGuard implements Guard {
     this.#warnings = new LimiterWarnings(options.metrics, options.logger);
   }
 
-  async check(ctx: GuardContext): Promise<void> {
+  check(ctx: GuardContext): Promise<void> | undefined {
     const identity = ctx.identity;
-    if (!identity) return;
-    const { defaults, limiter, metrics } = this.options;
-    const name = identity.name;
-    const requestsPerMinute = identity.limits?.requestsPerMinute ?? defaults.requestsPerMinute;
-    const concurrency = identity.limits?.concurrency ?? defaults.concurrency;
+    if (!identity) return undefined;
+    const requestsPerMinute = identity.limits?.requestsPerMinute ?? this.options.defaults.requestsPerMinute;
+    const concurrency = identity.limits?.concurrency ?? this.options.defaults.concurrency;
+    // No limit for this caller: answer synchronously (no promise, no limiter round trip).
+    if (requestsPerMinute <= 0 && concurrency <= 0) return undefined;
+    return this.#check(ctx, identity.name, requestsPerMinute, concurrency);
+  }
+
+  async #check(ctx: GuardContext, name: string, requestsPerMinute: number, concurrency: number): Promise<void> {
+    const { limiter, metrics } = this.options;
 
     if (requestsPerMinute > 0) {
       const decision = await this.#orFailOpen('take', name, () => limiter.takeRequest(name, { requestsPerMinute }));
