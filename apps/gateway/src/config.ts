@@ -130,9 +130,9 @@ export const GatewayConfigSchema = {
    */
   DISABLE_BUILTINS: env.bool(false),
   /**
-   * Key for OpenAI, or for the OpenAI-compatible server at OPENAI_BASE_URL; when set, `chat` uses it (ahead
-   * of ANTHROPIC_API_KEY), and with neither key `chat` answers from a local deterministic model. Secret:
-   * redacted in logs.
+   * Key for OpenAI, or for the OpenAI-compatible server at OPENAI_BASE_URL; when set (and CHAT_PROVIDERS is
+   * unset) `chat` asks OpenAI first and falls back to Anthropic when ANTHROPIC_API_KEY is set too; with neither
+   * key `chat` answers from a local deterministic model. Secret: redacted in logs.
    */
   OPENAI_API_KEY: env.secret(),
   /**
@@ -157,8 +157,8 @@ export const GatewayConfigSchema = {
   /** Model `chat` asks OpenAI (or the OPENAI_BASE_URL server) for. */
   OPENAI_MODEL: env.str('gpt-4o-mini'),
   /**
-   * Key for Anthropic; `chat` uses Anthropic when this is set and OPENAI_API_KEY is not. Secret: redacted in
-   * logs.
+   * Key for Anthropic; with CHAT_PROVIDERS unset `chat` uses Anthropic first when OPENAI_API_KEY is not set,
+   * and as OpenAI's fallback when it is. Secret: redacted in logs.
    */
   ANTHROPIC_API_KEY: env.secret(),
   /** Model `chat` asks Anthropic for (when ANTHROPIC_API_KEY is the key in use). */

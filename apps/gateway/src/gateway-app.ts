@@ -84,7 +84,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
 
   const runnables = new RunnableRegistry();
   if (!config.DISABLE_BUILTINS) registerBuiltins(runnables, chat);
-  if (config.RUNNABLES_MODULE) await loadRunnablesModule(config.RUNNABLES_MODULE, runnables, { chatModel: chat.model, env: process.env });
+  if (config.RUNNABLES_MODULE) await loadRunnablesModule(config.RUNNABLES_MODULE, runnables, { chatModel: chat.model, chat: chat.runnable, env: process.env });
   await options.register?.(runnables);
   if (runnables.size === 0) throw new Error('No runnables to serve: DISABLE_BUILTINS is set and RUNNABLES_MODULE registered none');
 

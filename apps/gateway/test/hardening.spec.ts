@@ -411,3 +411,28 @@ describe('bounds, unit by unit', () => {
     expect(() => createServer(opts).close()).not.toThrow();
   });
 });
+
+describe('smaller bounds found in review', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ CORS_ORIGINS: 'https://app.example.com' });
+  });
+  afterAll(() => gw?.close());
+
+  it('a config hash that inflates past 64 KiB of JSON is 413, not decoded into memory', async () => {
+    const hash = encodeConfigHash({ configurable: { pad: 'a'.repeat(200_000) } });
+    expect(hash.length).toBeLessThan(4_096);
+    const res = await fetch(`${gw.url}/echo/c/${hash}/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"x"}' });
+    expect(res.status).toBe(413);
+    expect((await res.json()).detail).toBe('config hash: decodes to more than 65536 characters of JSON');
+  });
+
+  it('a refused CORS preflight says why', async () => {
+    const res = await fetch(`${gw.url}/echo/invoke`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(res.status).toBe(403);
+    expect((await res.json()).detail).toBe('Origin https://evil.example is not allowed: add it to CORS_ORIGINS');
+  });
+});

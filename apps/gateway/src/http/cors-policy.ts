@@ -31,8 +31,15 @@ export class CorsPolicy {
         res.setHeader('access-control-allow-headers', ALLOWED_HEADERS);
         res.setHeader('access-control-max-age', '600');
       }
-      res.writeHead(allowed ? 204 : 403);
-      res.end();
+      if (allowed) {
+        res.writeHead(204);
+        res.end();
+      } else {
+        const detail = `Origin ${origin} is not allowed: add it to CORS_ORIGINS`;
+        const text = JSON.stringify({ detail, message: detail });
+        res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      }
       return true;
     }
     return false;

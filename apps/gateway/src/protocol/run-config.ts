@@ -21,12 +21,18 @@ const KEY_SPELLINGS: Record<string, { js: keyof RunnableConfig; wire: string[] }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `c/{config_hash}/…` routes carry a config compressed with LZString, as LangServe's playground makes them. */
+/** Longest JSON text a `c/{hash}` may decode to. */
+export const MAX_CONFIG_HASH_JSON_CHARS = 65_536;
+
 export function decodeConfigHash(hash: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     const text = LZString.decompressFromEncodedURIComponent(hash);
+    // 4,096 hash characters can inflate to megabytes; a config is small.
+    if (text && text.length > MAX_CONFIG_HASH_JSON_CHARS) throw new HttpError(413, `config hash: decodes to more than ${MAX_CONFIG_HASH_JSON_CHARS} characters of JSON`);
     parsed = text ? JSON.parse(text) : undefined;
-  } catch {
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
     parsed = undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, 'Invalid config hash');

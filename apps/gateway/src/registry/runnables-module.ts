@@ -6,6 +6,15 @@ import type { RunnableRegistry } from './runnable-registry';
 export interface RunnablesModuleContext {
   /** The chat model the gateway configured (provider key, local fallback, retries, timeouts). */
   chatModel: import('@langchain/core/language_models/chat_models').BaseChatModel;
+  /**
+   * The same model with the fallbacks CHAT_PROVIDERS configures (LangChain's `withFallbacks`): use it
+   * where a chain should survive one provider failing; `chatModel` is the first provider alone (it has
+   * `bindTools`, `withStructuredOutput`, which a fallback chain does not).
+   */
+  chat: import('@langchain/core/runnables').Runnable<
+    import('@langchain/core/language_models/base').BaseLanguageModelInput,
+    import('@langchain/core/messages').AIMessageChunk
+  >;
   env: NodeJS.ProcessEnv;
 }
 
