@@ -419,12 +419,12 @@ describe('smaller bounds found in review', () => {
   });
   afterAll(() => gw?.close());
 
-  it('a config hash that inflates past 64 KiB of JSON is 413, not decoded into memory', async () => {
-    const hash = encodeConfigHash({ configurable: { pad: 'a'.repeat(200_000) } });
+  it('a config hash that inflates past MAX_BODY_SIZE is 413, not parsed', async () => {
+    const hash = encodeConfigHash({ configurable: { pad: 'a'.repeat(2_000_000) } });
     expect(hash.length).toBeLessThan(4_096);
     const res = await fetch(`${gw.url}/echo/c/${hash}/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"x"}' });
     expect(res.status).toBe(413);
-    expect((await res.json()).detail).toBe('config hash: decodes to more than 65536 characters of JSON');
+    expect((await res.json()).detail).toBe('config hash: decodes to more than the 1048576 characters of JSON accepted (MAX_BODY_SIZE)');
   });
 
   it('a refused CORS preflight says why', async () => {

@@ -77,7 +77,7 @@ export class GatewayHandler {
     this.admission = new Admission(opts.maxConcurrentRequests);
     const method = methodGuard((ctx) => opts.endpoints[ctx.endpoint as keyof EndpointTable].method);
     const after = [
-      configHashGuard(this.#inputBounds),
+      configHashGuard(this.#inputBounds, opts.bodyLimit),
       bodyGuard(opts.bodyLimit),
       drainGuard(this.admission, opts.metrics),
       capacityGuard(this.admission, opts.metrics),

@@ -21,15 +21,15 @@ const KEY_SPELLINGS: Record<string, { js: keyof RunnableConfig; wire: string[] }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `c/{config_hash}/…` routes carry a config compressed with LZString, as LangServe's playground makes them. */
-/** Longest JSON text a `c/{hash}` may decode to. */
-export const MAX_CONFIG_HASH_JSON_CHARS = 65_536;
-
-export function decodeConfigHash(hash: string): Record<string, unknown> {
+/**
+ * `maxChars`: the longest JSON text the hash may decode to (the gateway passes MAX_BODY_SIZE: a config
+ * in the URL is bounded like one in the body); 4,096 hash characters can inflate to megabytes.
+ */
+export function decodeConfigHash(hash: string, maxChars = Number.POSITIVE_INFINITY): Record<string, unknown> {
   let parsed: unknown;
   try {
     const text = LZString.decompressFromEncodedURIComponent(hash);
-    // 4,096 hash characters can inflate to megabytes; a config is small.
-    if (text && text.length > MAX_CONFIG_HASH_JSON_CHARS) throw new HttpError(413, `config hash: decodes to more than ${MAX_CONFIG_HASH_JSON_CHARS} characters of JSON`);
+    if (text && text.length > maxChars) throw new HttpError(413, `config hash: decodes to more than the ${maxChars} characters of JSON accepted (MAX_BODY_SIZE)`);
     parsed = text ? JSON.parse(text) : undefined;
   } catch (err) {
     if (err instanceof HttpError) throw err;
