@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { RunnableLambda } from '@langchain/core/runnables';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { sha256Hex } from '../src/identity/api-keys-file';
-import { identityOf } from '../src/identity/identity';
+import { identityOf } from '../src/caller/identity';
 import type { RunnableRegistry } from '../src/registry/runnable-registry';
 import { postJson, startTestGateway, type TestGateway } from './gateway-harness';
 

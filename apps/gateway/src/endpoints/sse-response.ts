@@ -1,7 +1,7 @@
 import { errorResponse, sseErrorMessage } from '../http/error-response';
 import type { RequestContext } from '../http/request-context';
 import { pythonJsonDumps } from '../protocol/langserve-json';
-import { SseStream } from '../protocol/sse-stream';
+import { SseStream } from '../http/sse-stream';
 
 /**
  * Runs an already-validated request to the client as SSE. Validation happens before this, so

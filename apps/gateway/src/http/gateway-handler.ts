@@ -4,7 +4,7 @@ import type { Logger } from '@runnel/telemetry';
 import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
 import { type InputBounds, DEFAULT_INPUT_BOUNDS, setInputBounds } from '../protocol/input-bounds';
-import { Pinger } from '../protocol/sse-pinger';
+import { Pinger } from './sse-pinger';
 import { ClientDisconnectedError, RequestTimeoutError } from './abort-reasons';
 import { Admission } from './admission';
 import { CorsPolicy } from './cors-policy';

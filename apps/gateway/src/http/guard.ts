@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Identity } from '../identity/identity';
+import type { Identity } from '../caller/identity';
 import type { Endpoint } from '../registry/endpoint';
 import type { ResolvedRoute } from '../registry/resolved-route';
 

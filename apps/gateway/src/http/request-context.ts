@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Identity } from '../identity/identity';
+import type { Identity } from '../caller/identity';
 import type { Logger } from '@runnel/telemetry';
 import type { GatewayMetrics } from '../gateway-metrics';
-import type { Pinger } from '../protocol/sse-pinger';
+import type { Pinger } from './sse-pinger';
 import type { Endpoint } from '../registry/endpoint';
 import type { ResolvedRoute } from '../registry/resolved-route';
 

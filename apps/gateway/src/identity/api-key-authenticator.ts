@@ -1,8 +1,8 @@
 import { ConfigError, type Secret } from '@runnel/config';
 import { type ApiKeyEntry, ApiKeysFileError, loadApiKeysFile, sha256Hex } from './api-keys-file';
 import type { AuthResult } from './credentials';
-import type { Identity } from './identity';
-import { Scopes } from './scopes';
+import type { Identity } from '../caller/identity';
+import { Scopes } from '../caller/scopes';
 
 interface KnownKey {
   readonly identity: Identity;

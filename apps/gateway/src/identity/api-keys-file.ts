@@ -1,8 +1,8 @@
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { CallerLimits } from './identity';
-import { parseScopes, ScopeError, type Scopes } from './scopes';
+import type { CallerLimits } from '../caller/identity';
+import { parseScopes, ScopeError, type Scopes } from '../caller/scopes';
 
 /**
  * Thrown by `loadApiKeysFile` / `parseApiKeysFile` when GATEWAY_API_KEYS_FILE cannot be read or is

@@ -3,7 +3,7 @@ import type { Guard, GuardContext } from '../http/guard';
 import { HttpError } from '../protocol/http-error';
 import type { CallerAuthenticator } from './caller-authenticator';
 import type { AuthResult } from './credentials';
-import { setIdentity } from './identity';
+import { setIdentity } from '../caller/identity';
 import type { IdentityMetrics } from './identity-metrics';
 
 export const MISSING_CREDENTIALS = 'Missing credentials: send Authorization: Bearer <key or token> or X-API-Key: <key>';

@@ -1,5 +1,5 @@
 import { forbiddenDetail } from './authorize-guard';
-import { parseScopes } from './scopes';
+import { parseScopes } from '../caller/scopes';
 
 describe('forbiddenDetail', () => {
   const scopes = parseScopes(['echo:invoke'], 'test');

@@ -1,7 +1,7 @@
 import type { Logger } from '@runnel/telemetry';
 import type { Guard } from '../http/guard';
 import { HttpError } from '../protocol/http-error';
-import type { Identity } from './identity';
+import type { Identity } from '../caller/identity';
 import type { IdentityMetrics } from './identity-metrics';
 
 /** The 403 detail: who, what, where. Names are not secret; the credential never appears. */

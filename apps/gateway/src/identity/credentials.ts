@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Identity } from './identity';
+import type { Identity } from '../caller/identity';
 
 /** What an authenticator answers. Reasons are for the log: they name keys, claims and algorithms, never a credential. */
 export type AuthResult =

@@ -5,7 +5,7 @@ import type { Guard, GuardContext } from '../http/guard';
 import type { Endpoint } from '../registry/endpoint';
 import type { ResolvedRoute } from '../registry/resolved-route';
 import { HttpError } from '../protocol/http-error';
-import { identityOf } from './identity';
+import { identityOf } from '../caller/identity';
 
 /** For the guard specs: what one request through the harness answered. */
 export interface GuardReply {

@@ -2,8 +2,8 @@ import { createPublicKey } from 'node:crypto';
 import { ConfigError } from '@runnel/config';
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import type { AuthResult } from './credentials';
-import type { Identity } from './identity';
-import { parseTokenScopes } from './scopes';
+import type { Identity } from '../caller/identity';
+import { parseTokenScopes } from '../caller/scopes';
 
 /** Signature algorithms a token may use. No HS*: a shared secret has no place beside a public key (algorithm confusion). */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;

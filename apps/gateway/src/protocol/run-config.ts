@@ -4,7 +4,7 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import LZString from 'lz-string';
 import type { ResolvedRoute } from '../registry/resolved-route';
 import { type WireConfigLayer, mergeConfigs } from './config-merge';
-import { identityOf } from '../identity/identity';
+import { identityOf } from '../caller/identity';
 import { HttpError, RequestValidationError } from './http-error';
 import { describeIssues } from './request-schemas';
 

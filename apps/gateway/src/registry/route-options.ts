@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import type { z } from 'zod';
-import type { Identity } from '../identity/identity';
+import type { Identity } from '../caller/identity';
 import type { Endpoint } from './endpoint';
 
 /** Config keys a client may set, in LangServe's (snake_case) spelling. `run_name` never is. */

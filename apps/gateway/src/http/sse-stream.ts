@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { headerList } from '../http/response-writer';
+import { headerList } from './response-writer';
 
 const CRLF = '\r\n';
 
