@@ -5,6 +5,10 @@ import * as ts from 'typescript';
 // The docs are generated from the services' own metric factories; nothing ships from tools/.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { GatewayMetrics } from '../../apps/gateway/src/gateway-metrics';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { IdentityMetrics } from '../../apps/gateway/src/identity/identity-metrics';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { LimitMetrics } from '../../apps/gateway/src/limits/limit-metrics';
 
 export const PIPELINE_SERVICES = ['change-reader', 'batch-writer', 's3-uploader'] as const;
 export const SERVICES = ['gateway', ...PIPELINE_SERVICES] as const;
@@ -28,6 +32,9 @@ export function serviceRegistries(): { service: ServiceName; registry: Registry;
     const props = new Map<string, string>();
     if (service === 'gateway') {
       new GatewayMetrics(registry);
+      // Registered when auth is on (gateway-app.ts): callers, their failures and their limits.
+      new IdentityMetrics(registry);
+      new LimitMetrics(registry);
     } else {
       for (const [prop, metric] of Object.entries(pipelineMetrics(registry))) props.set((metric as unknown as { name: string }).name, prop);
     }
