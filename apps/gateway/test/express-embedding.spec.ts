@@ -1,11 +1,24 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RunnableLambda } from '@langchain/core/runnables';
+import { type RunnableConfig, RunnableLambda } from '@langchain/core/runnables';
+import { parseConfig } from '@runnel/config';
 import express from 'express';
 import { RemoteRunnable } from 'langchain-core-v03/runnables/remote';
 import { z } from 'zod';
-import { addRoutes, EmbeddedGateway } from '../src/embed';
+import { GatewayConfigSchema } from '../src/config';
+import {
+  addRoutes,
+  createAuthenticateGuard,
+  createAuthenticators,
+  createAuthorizeGuard,
+  EmbeddedGateway,
+  type Guard,
+  HttpError,
+  type Identity,
+  parseScopes,
+} from '../src/embed';
+import { IdentityConfig } from '../src/identity/identity-config';
 import { EchoRunnable } from '../src/runnables/echo-runnable';
 import { postJson } from './gateway-harness';
 
@@ -164,6 +177,36 @@ describe('EmbeddedGateway as a plain node:http handler', () => {
       expect(miss.body.detail).toBe('Nothing is served outside /lc/');
     } finally {
       await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('an embedded gateway with caller guards', () => {
+  it('takes the gateway\'s own API-key guard, or an app\'s guard setting the identity, and the modifier sees the caller', async () => {
+    const config = parseConfig({ ...IdentityConfig, GATEWAY_API_KEYS: GatewayConfigSchema.GATEWAY_API_KEYS }, { GATEWAY_API_KEYS: 'k-123456' });
+    const authenticator = await createAuthenticators(config);
+    const whoami = RunnableLambda.from((_x: unknown, c) => ({ caller: c?.configurable?.caller, meta: c?.metadata?.runnel_caller }));
+    const modifier = { perRequestConfigModifier: (c: RunnableConfig, _r: IncomingMessage, caller: Identity | undefined) => ({ ...c, configurable: { caller: caller?.name } }) };
+    // An app-defined guard: trusts a header its own proxy sets.
+    const fromProxy: Guard = {
+      name: 'proxy-identity',
+      check(ctx) {
+        const user = ctx.req.headers['x-proxy-user'];
+        if (typeof user !== 'string') throw new HttpError(401, 'no proxy user');
+        ctx.identity = { name: user, kind: 'api_key', scopes: parseScopes(['*:*'], 'proxy') };
+      },
+    };
+    const withKeys = new EmbeddedGateway({ callerGuards: [createAuthenticateGuard({ authenticator: authenticator! }), createAuthorizeGuard()] }).addRoutes(whoami, { path: 'me', ...modifier });
+    const withProxy = new EmbeddedGateway({ callerGuards: [fromProxy] }).addRoutes(whoami, { path: 'me', ...modifier });
+    const servers = [createServer(withKeys.listener), createServer(withProxy.listener)];
+    const [keysUrl, proxyUrl] = await Promise.all(servers.map(listen));
+    try {
+      expect((await postJson(`${keysUrl}/me/invoke`, { input: 1 })).status).toBe(401);
+      expect((await postJson(`${keysUrl}/me/invoke`, { input: 1 }, { 'x-api-key': 'k-123456' })).body.output).toEqual({ caller: 'env-key-1', meta: 'env-key-1' });
+      expect((await postJson(`${proxyUrl}/me/invoke`, { input: 1 })).body.detail).toBe('no proxy user');
+      expect((await postJson(`${proxyUrl}/me/invoke`, { input: 1 }, { 'x-proxy-user': 'ada' })).body.output).toEqual({ caller: 'ada', meta: 'ada' });
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     }
   });
 });

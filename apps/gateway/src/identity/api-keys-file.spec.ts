@@ -91,8 +91,9 @@ describe('parseApiKeysFile', () => {
     expect(problemsOf({ keys: [{ name: 'bot', scopes: 'echo:*', key: KEY }] })).toContain('key 0 ("bot"): scopes must be an array of strings');
   });
 
-  it('limits are whole numbers of at least 1', () => {
-    expect(problemsOf({ keys: [{ name: 'a', scopes: [], key: KEY, requests_per_minute: 0 }] })).toContain('requests_per_minute must be at least 1');
+  it('limits are whole numbers, 0 exempting the key from the default', () => {
+    expect(problemsOf({ keys: [{ name: 'a', scopes: [], key: KEY, requests_per_minute: -1 }] })).toContain('requests_per_minute must be 0 (no limit) or more');
+    expect(parseApiKeysFile(JSON.stringify({ keys: [{ name: 'a', scopes: [], key: KEY, requests_per_minute: 0 }] }), FILE)[0].limits).toEqual({ requestsPerMinute: 0 });
     expect(problemsOf({ keys: [{ name: 'a', scopes: [], key: KEY, concurrency: 2.5 }] })).toContain('concurrency must be a whole number');
     expect(problemsOf({ keys: [{ name: 'a', scopes: [], key: KEY, concurrency: '10' }] })).toContain('concurrency must be a number');
   });

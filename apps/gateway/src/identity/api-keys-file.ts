@@ -38,8 +38,9 @@ export function sha256Hex(key: string): string {
   return hash('sha256', key, 'hex');
 }
 
-const positiveInt = (what: string) =>
-  z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
+/** 0 exempts the key from the gateway-wide default (GATEWAY_RATE_LIMIT / GATEWAY_CALLER_CONCURRENCY). */
+const limitInt = (what: string) =>
+  z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(0, `${what} must be 0 (no limit) or more`);
 
 // Messages are written here, not zod's defaults, so that no issue can quote a value: a `key` or
 // `sha256` that is the wrong type or shape is reported by field name only.
@@ -57,8 +58,8 @@ const EntrySchema = z
         .refine((k) => k.trim() === k, 'key must not start or end with whitespace (it could never be sent as is)')
         .optional(),
       scopes: z.array(z.unknown(), { error: 'scopes must be an array of strings' }),
-      requests_per_minute: positiveInt('requests_per_minute').optional(),
-      concurrency: positiveInt('concurrency').optional(),
+      requests_per_minute: limitInt('requests_per_minute').optional(),
+      concurrency: limitInt('concurrency').optional(),
       disabled: z.boolean({ error: 'disabled must be true or false' }).optional(),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}` : 'must be an object') },
@@ -149,7 +150,7 @@ export function parseApiKeysFile(text: string, file: string): ApiKeyEntry[] {
  * Each entry gives exactly one of `sha256` (the SHA-256 of the key in hex — recommended: the file then
  * holds nothing a caller could send; make one with `printf %s "$KEY" | sha256sum`) or `key` (the key in
  * plaintext). `name` (`[A-Za-z0-9._-]{1,64}`, unique) is what logs, metrics and run metadata show.
- * `scopes` uses the grammar of scopes.ts. `requests_per_minute` and `concurrency` (whole numbers ≥ 1)
+ * `scopes` uses the grammar of scopes.ts. `requests_per_minute` and `concurrency` (whole numbers; 0 exempts the key from the default limit)
  * override the gateway-wide defaults for this key. `disabled: true` refuses the key with 401 (logged
  * by name) without deleting it.
  * @throws ApiKeysFileError when the file cannot be read or is invalid.

@@ -1,10 +1,9 @@
 import { Counter, type Registry } from '@runnel/metrics';
+import { CallerLabels, MAX_CALLER_LABELS, OTHER_CALLERS } from '../caller/caller-labels';
+
+export { MAX_CALLER_LABELS, OTHER_CALLERS };
 
 export type AuthFailureReason = 'missing' | 'invalid' | 'unavailable' | 'forbidden';
-
-/** Callers counted under their own name at most; the rest share OTHER_CALLERS (JWT subjects can be one per end user). */
-export const MAX_CALLER_LABELS = 1_000;
-export const OTHER_CALLERS = '_other';
 
 /**
  * Caller metrics (prefix runnel_gateway_). The `caller` label is an identity's name: key names are
@@ -17,7 +16,7 @@ export class IdentityMetrics {
 
   // labels() hashes its arguments on every call; on the request path the children are cached.
   readonly #callerChildren = new Map<string, { inc(): void }>();
-  readonly #callers = new Set<string>();
+  readonly #labels: CallerLabels;
   readonly #failureChildren = new Map<AuthFailureReason, { inc(): void }>();
 
   constructor(
@@ -25,6 +24,7 @@ export class IdentityMetrics {
     private readonly maxCallers = MAX_CALLER_LABELS,
   ) {
     const registers = [registry];
+    this.#labels = new CallerLabels(maxCallers);
     this.authFailures = new Counter({
       name: 'runnel_gateway_auth_failures_total',
       help: 'Requests refused by caller checks: missing or invalid credentials (401), key set unavailable (503), scope forbids it (403)',
@@ -46,11 +46,7 @@ export class IdentityMetrics {
   }
 
   countCaller(name: string, endpoint: string): void {
-    let caller = name;
-    if (!this.#callers.has(name)) {
-      if (this.#callers.size >= this.maxCallers) caller = OTHER_CALLERS;
-      else this.#callers.add(name);
-    }
+    const caller = this.#labels.of(name);
     const key = `${caller}\u0000${endpoint}`;
     let child = this.#callerChildren.get(key);
     if (!child) this.#callerChildren.set(key, (child = this.callerRequests.labels(caller, endpoint)));

@@ -1,16 +1,17 @@
 import { Counter, Gauge, type Registry } from '@runnel/metrics';
+import { CallerLabels } from '../caller/caller-labels';
 import type { LimiterOperation } from './caller-limiter';
 
 export type LimitKind = 'requests' | 'concurrency';
 
 /**
  * Metrics of the per-caller limits. The `caller` label is the identity's name (a keys-file name, a
- * JWT subject), never a key: one series per caller, so JWT issuers with unbounded subjects should
- * map callers to a bounded name claim (GATEWAY_JWT_NAME_CLAIM).
+ * JWT subject), never a key; past 1,000 distinct names new ones share `_other` (caller/caller-labels.ts).
  */
 export class LimitMetrics {
   readonly rateLimited: Counter<'caller' | 'limit'>;
   readonly slotsInUse: Gauge<'caller'>;
+  readonly #labels = new CallerLabels();
   readonly limiterErrors: Counter<'operation'>;
 
   constructor(registry: Registry) {
@@ -35,8 +36,13 @@ export class LimitMetrics {
     });
   }
 
+  /** The `caller` label for a name: bounded like the identity metrics' (past 1,000 names: `_other`). */
+  callerLabel(name: string): string {
+    return this.#labels.of(name);
+  }
+
   countRefused(caller: string, limit: LimitKind): void {
-    this.rateLimited.labels(caller, limit).inc();
+    this.rateLimited.labels(this.#labels.of(caller), limit).inc();
   }
 
   countError(operation: LimiterOperation): void {

@@ -86,7 +86,7 @@ export class RateLimitGuard implements Guard {
           { ...extraHeadersOf(ctx.res), ...retryAfterHeader(slot.retryAfterSeconds) },
         );
       }
-      const gauge = metrics.slotsInUse.labels(name);
+      const gauge = metrics.slotsInUse.labels(metrics.callerLabel(name));
       gauge.inc();
       let released = false;
       const release = () => {

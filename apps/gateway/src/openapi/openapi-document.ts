@@ -9,12 +9,12 @@ import type { RunnableRegistry } from '../registry/runnable-registry';
  * path per enabled endpoint of each route (and its `c/{config_hash}/` twin when config hashes are
  * on), bodies typed with the route's input/output/config JSON Schemas (the same ones served at
  * input_schema, output_schema and config_schema), SSE responses as text/event-stream, the error
- * statuses the gateway answers with, and the API-key scheme when GATEWAY_API_KEYS is set.
+ * statuses the gateway answers with, and the API-key / bearer schemes when callers must authenticate.
  */
 export type JsonObject = Record<string, unknown>;
 
 export interface OpenApiOptions {
-  /** GATEWAY_API_KEYS is set: every operation but the playground requires a key. */
+  /** Callers must authenticate (API keys or JWT configured): every operation but the playground requires credentials. */
   authRequired: boolean;
   version?: string;
   /** BASE_PATH (normalized, `/api` or ''): the document's `servers` entry, paths stay relative to it. */
@@ -104,7 +104,13 @@ function errorResponses(endpoint: Served, authRequired: boolean, hashed: boolean
     '405': errorResponse('Wrong method; the `Allow` header names the right one'),
   };
   if (authRequired && endpoint !== 'playground') {
-    out['401'] = errorResponse('Missing or invalid API key', { 'WWW-Authenticate': { schema: { type: 'string', const: 'Bearer' } } });
+    out['401'] = errorResponse('Missing or invalid API key or JWT', { 'WWW-Authenticate': { schema: { type: 'string' } } });
+    out['403'] = errorResponse("The caller's scopes do not include this endpoint of this runnable");
+    out['429'] = errorResponse("The caller's rate limit (requests per minute) or concurrency quota is used up", {
+      ...RETRY_AFTER,
+      RateLimit: { description: 'IETF RateLimit: remaining budget and seconds to reset, e.g. `"requests";r=0;t=12`', schema: { type: 'string' } },
+      'RateLimit-Policy': { description: 'IETF RateLimit-Policy: e.g. `"requests";q=600;w=60`', schema: { type: 'string' } },
+    });
   }
   if (hashed) {
     out['400'] = errorResponse('Invalid config hash');
@@ -118,7 +124,12 @@ function errorResponses(endpoint: Served, authRequired: boolean, hashed: boolean
     '413': errorResponse('Body larger than MAX_BODY_SIZE'),
     '422': errorResponse('Body, input or config (or config hash) fails validation; `detail` names the field (or the MAX_INPUT_DEPTH / MAX_INPUT_ITEMS limit)'),
     '500': errorResponse('The runnable failed; `request_id` ties it to the gateway log'),
-    '503': errorResponse('MAX_CONCURRENT_REQUESTS reached, or the gateway is shutting down', RETRY_AFTER),
+    '503': errorResponse(
+      authRequired
+        ? 'MAX_CONCURRENT_REQUESTS reached, the gateway is shutting down, or the JWT key set cannot be fetched'
+        : 'MAX_CONCURRENT_REQUESTS reached, or the gateway is shutting down',
+      RETRY_AFTER,
+    ),
     '504': errorResponse(
       SSE.has(endpoint) ? 'REQUEST_TIMEOUT passed before the stream started (later, an `error` event with `status_code: 504`)' : 'REQUEST_TIMEOUT passed',
     ),
@@ -263,7 +274,7 @@ export function buildOpenApiDocument(registry: RunnableRegistry, opts: OpenApiOp
       properties: {
         detail: { description: 'What went wrong (a string, or a list for some validation errors)' },
         message: { type: 'string', description: 'Same as `detail` when it is a string' },
-        request_id: { type: 'string', description: 'Present when a run failed, timed out or was cut off by shutdown' },
+        request_id: { type: 'string', description: 'The request id (also the `x-request-id` header): ties the answer to the gateway log' },
       },
     },
     RunMetadata: {
@@ -304,8 +315,8 @@ export function buildOpenApiDocument(registry: RunnableRegistry, opts: OpenApiOp
   };
   if (opts.authRequired) {
     components.securitySchemes = {
-      bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <one of GATEWAY_API_KEYS>' },
-      apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: <one of GATEWAY_API_KEYS>' },
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <an API key (GATEWAY_API_KEYS, GATEWAY_API_KEYS_FILE) or a JWT>' },
+      apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: <an API key (GATEWAY_API_KEYS, GATEWAY_API_KEYS_FILE)>' },
     };
   }
   return {
