@@ -20,6 +20,12 @@ const LEGACY_KEY = 'legacy-key-0123456789';
 
 function register(r: RunnableRegistry): void {
   r.addRoutes(
+    RunnableLambda.from(() => {
+      throw new Error('internal failure');
+    }),
+    { path: 'boom' },
+  );
+  r.addRoutes(
     RunnableLambda.from((_input: unknown, config) => ({ metadata: config?.metadata ?? {}, configurable: config?.configurable ?? {} })),
     {
       path: 'agents/whoami',
@@ -108,6 +114,14 @@ describe('callers with identities over HTTP', () => {
     expect(r.body.output.metadata).toMatchObject({ runnel_caller: 'alice', runnel_caller_kind: 'jwt' });
     expect((await invoke({ authorization: `Bearer ${tokenNoScopes}` })).body.detail).toBe('Token subject "alice" may not call invoke on "/agents/whoami"');
     expect(JSON.stringify(gw.logs)).not.toContain(token);
+  });
+
+  it('a failed run is logged with the caller\'s name, never its key', async () => {
+    const r = await postJson(`${gw.url}/boom/invoke`, { input: 1 }, { 'x-api-key': LEGACY_KEY });
+    expect(r.status).toBe(500);
+    const line = gw.logs.find((l) => l.msg === 'run failed' && l.runnable === 'boom');
+    expect(line).toMatchObject({ caller: 'env-key-1', endpoint: 'invoke' });
+    expect(JSON.stringify(gw.logs)).not.toContain(LEGACY_KEY);
   });
 
   it('the playground page needs no credentials', async () => {

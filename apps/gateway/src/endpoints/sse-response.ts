@@ -34,7 +34,7 @@ export async function sendSse(
     const answer = errorResponse(err, ctx.signal);
     if (sse.open && answer.status !== 499) {
       ctx.metrics.errors.labels(answer.errorType, ctx.endpoint).inc();
-      if (answer.unexpected) ctx.logger.error({ err, requestId: ctx.requestId, runnable: ctx.route.path, endpoint: ctx.endpoint }, 'stream failed');
+      if (answer.unexpected) ctx.logger.error({ err, requestId: ctx.requestId, runnable: ctx.route.path, endpoint: ctx.endpoint, caller: ctx.identity?.name }, 'stream failed');
       await sse.send('error', pythonJsonDumps({ status_code: answer.status, message: sseErrorMessage(answer) }));
     }
   } finally {

@@ -205,8 +205,8 @@ export class GatewayHandler {
     } catch (err) {
       const answer = errorResponse(err, controller.signal);
       metrics.errors.labels(answer.errorType, endpoint).inc();
-      if (answer.unexpected) logger.error({ err, requestId, endpoint }, 'run failed');
-      else if (answer.status === 499) logger.info({ requestId, endpoint }, 'client disconnected; run cancelled');
+      if (answer.unexpected) logger.error({ err, requestId, runnable: route.path, endpoint, caller: guarded.identity?.name }, 'run failed');
+      else if (answer.status === 499) logger.info({ requestId, runnable: route.path, endpoint, caller: guarded.identity?.name }, 'client disconnected; run cancelled');
       this.#answerError(res, answer, requestId);
     }
   }
