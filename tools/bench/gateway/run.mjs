@@ -56,7 +56,8 @@
 //   --json=PATH           also write the results JSON there
 //   --gateway-main=PATH   benchmark that gateway bundle instead of dist/apps/gateway/main.js (implies --no-build) [BENCH_GATEWAY_MAIN]
 //   --gateway-commit=REV  benchmark the gateway as committed at REV (git archive into a temp dir, node_modules
-//                         linked, bundled with esbuild as apps/gateway/project.json does; implies --no-build). For
+//                         linked, bundled with esbuild using that commit's apps/gateway/project.json build options;
+//                         implies --no-build). For
 //                         before/after figures while others' uncommitted work sits in the tree.  [BENCH_GATEWAY_COMMIT]
 //   --lambda-also=REV|FILE  lambda phase only: a second gateway, as committed at REV (built like --gateway-commit) or
 //                         a bundle FILE (e.g. a patched copy), in the same interleaved rounds, so before/after
@@ -386,6 +387,26 @@ async function measured(server, fn) {
 // ------------------------------------------------------------------------------------------------
 // phases
 
+/** Bundles `dir`'s gateway as its apps/gateway/project.json build target does (its esbuildOptions, e.g. loaders, included). */
+async function bundleGateway(dir, outfile) {
+  const esbuild = await import('esbuild');
+  const o = JSON.parse(readFileSync(join(dir, 'apps/gateway/project.json'), 'utf8')).targets.build.options;
+  const { outExtension, ...extra } = o.esbuildOptions ?? {};
+  await esbuild.build({
+    logLevel: 'warning',
+    ...extra,
+    entryPoints: [join(dir, o.main)],
+    outfile,
+    bundle: o.bundle !== false,
+    platform: o.platform ?? 'node',
+    format: o.format?.[0] ?? 'cjs',
+    target: o.target ?? 'node24',
+    ...(o.thirdParty === false ? { packages: 'external' } : {}),
+    sourcemap: o.sourcemap ?? true,
+    tsconfig: join(dir, o.tsConfig),
+  });
+}
+
 /** The gateway as committed at `rev`, bundled like apps/gateway/project.json's build target, in `tmp`. */
 async function buildCommit(rev, tmp) {
   const git = (args, o = {}) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8', ...o });
@@ -395,20 +416,8 @@ async function buildCommit(rev, tmp) {
   const archive = spawnSync('sh', ['-c', `mkdir -p "$1" && git archive "$2" | tar -x -C "$1"`, 'sh', dir, sha], { cwd: ROOT, encoding: 'utf8' });
   if (archive.status !== 0) throw new Error(`--gateway-commit: git archive ${sha} failed: ${archive.stderr}`);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  const esbuild = await import('esbuild');
   const outfile = join(dir, 'dist/apps/gateway/main.js');
-  await esbuild.build({
-    entryPoints: [join(dir, 'apps/gateway/src/main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node24',
-    packages: 'external', // project.json: thirdParty false
-    sourcemap: true,
-    tsconfig: join(dir, 'apps/gateway/tsconfig.json'),
-    logLevel: 'warning',
-  });
+  await bundleGateway(dir, outfile);
   const subject = git(['log', '-1', '--format=%h %s', sha]).stdout.trim();
   log(`build: gateway at ${subject.slice(0, 100)} -> ${outfile}`);
   return { built: true, commit: sha, subject, gatewayMain: outfile };
@@ -890,20 +899,26 @@ async function profileServers(tmp, group, targets, loads) {
       );
     }
   }
-  // The first target is the gateway, the second its control: what the gateway runs that the control does not.
-  const [a, b] = targets.map((t) => t.name);
+  // The last target is the bare control: what each gateway runs that the control does not; with a second
+  // gateway (--lambda-also), also what it runs that the first does not.
+  const names = targets.map((t) => t.name);
+  const control = names.at(-1);
+  const pairs = names.slice(0, -1).map((n) => [n, control]);
+  if (names.length > 2) pairs.push([names[1], names[0]]);
   out.comparisons = {};
   for (const load of loads) {
-    const ka = loads.length === 1 ? a : `${a} ${load.path}`;
-    const kb = loads.length === 1 ? b : `${b} ${load.path}`;
-    if (!out[ka]?.functions || !out[kb]?.functions) continue;
-    const c = compareProfiles(
-      { ...out[ka].summary, functions: out[ka].functions },
-      { ...out[kb].summary, functions: out[kb].functions },
-      { requestsA: out[ka].requests, requestsB: out[kb].requests, top: 20 },
-    );
-    out.comparisons[load.path] = c;
-    process.stdout.write(`\n${formatComparison(c, { label: `${a} ${load.path}`, labelB: b })}\n\n`);
+    for (const [a, b] of pairs) {
+      const ka = loads.length === 1 ? a : `${a} ${load.path}`;
+      const kb = loads.length === 1 ? b : `${b} ${load.path}`;
+      if (!out[ka]?.functions || !out[kb]?.functions) continue;
+      const c = compareProfiles(
+        { ...out[ka].summary, functions: out[ka].functions },
+        { ...out[kb].summary, functions: out[kb].functions },
+        { requestsA: out[ka].requests, requestsB: out[kb].requests, top: 20 },
+      );
+      out.comparisons[`${a} vs ${b} ${load.path}`] = c;
+      process.stdout.write(`\n${formatComparison(c, { label: `${a} ${load.path}`, labelB: b })}\n\n`);
+    }
   }
   return out;
 }
@@ -920,12 +935,13 @@ function profilePhase(bundle, tmp) {
   );
 }
 
-function lambdaProfilePhase(tmp) {
+function lambdaProfilePhase(tmp, also) {
   return profileServers(
     tmp,
     'lambda',
     [
       { name: 'gateway', start: (nodeArgs) => startLambdaGateway('gateway-lambda-profiled', { nodeArgs }) },
+      ...(also ? [{ name: 'gateway-also', start: (nodeArgs) => startLambdaGateway('gateway-also-profiled', { nodeArgs, main: also.gatewayMain }) }] : []),
       { name: 'bare-lambda', start: (nodeArgs) => startLambdaBare('bare-lambda-profiled', { nodeArgs }) },
     ],
     Object.values(LAMBDA_LOADS),
@@ -1163,7 +1179,7 @@ async function main() {
   }
   if (results.lambda && (forced || (auto && opts.only.has('profile') && below(lambdaRatio)))) {
     log(forced ? 'profile (lambda): --profile given' : `profile (lambda): gateway at ${f2(lambdaRatio)}x bare node:http (< ${TARGETS.ratio}x); profiling`);
-    results.lambdaProfile = await lambdaProfilePhase(tmp);
+    results.lambdaProfile = await lambdaProfilePhase(tmp, results.lambdaAlsoBuild);
   }
 
   await stopChild(worker);
