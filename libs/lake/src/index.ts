@@ -5,4 +5,3 @@ export * from './object-store';
 export * from './lake-objects';
 export * from './lake-verifier';
 export * from './lake-state';
-export * from './current-state';
