@@ -62,6 +62,7 @@
 //   --lambda-also=REV|FILE  lambda phase only: a second gateway, as committed at REV (built like --gateway-commit) or
 //                         a bundle FILE (e.g. a patched copy), in the same interleaved rounds, so before/after
 //                         share the machine's noise  [BENCH_LAMBDA_ALSO]
+//   --lambda-bare-node-args="--flag ..."  node flags for the bare lambda control    [BENCH_LAMBDA_BARE_NODE_ARGS]  (the gateway's flags)
 //   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS from apps/gateway/Dockerfile, as deployed)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -134,6 +135,7 @@ const opts = {
   // Default: the flags the image runs the gateway with (NODE_OPTIONS in apps/gateway/Dockerfile).
   gatewayNodeArgs: String(option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', deployedNodeOptions())).split(' ').filter(Boolean),
 };
+opts.lambdaBareNodeArgs = String(option('lambda-bare-node-args', 'BENCH_LAMBDA_BARE_NODE_ARGS', opts.gatewayNodeArgs.join(' '))).split(' ').filter(Boolean);
 if (opts.gatewayMain && opts.gatewayCommit) throw new Error('--gateway-main and --gateway-commit: give one');
 let GATEWAY_MAIN = opts.gatewayMain ? resolve(opts.gatewayMain) : DEFAULT_GATEWAY_MAIN;
 if (opts.gatewayMain || opts.gatewayCommit) opts.build = 'missing';
@@ -274,6 +276,41 @@ function procCpuSeconds(pid) {
   }
 }
 
+/**
+ * utime+stime per thread of a process, by thread id, with the thread's name: MainThread (the event loop),
+ * V8Worker (GC helpers, concurrent compilation), libuv-worker (fs, dns, crypto.pbkdf2/randomFill async…),
+ * and the few others. A thread that is gone by the second read simply drops out.
+ */
+function procThreadCpu(pid) {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name, seconds: (Number(rest[11]) + Number(rest[12])) / CLK_TCK });
+    } catch {}
+  }
+  return out;
+}
+
+/** CPU seconds per thread group between two procThreadCpu reads: main, v8 (V8Worker), libuv (libuv-worker), other. */
+function threadGroupsDelta(before, after) {
+  const groups = { main: 0, v8: 0, libuv: 0, other: 0 };
+  for (const [tid, a] of after) {
+    const d = a.seconds - (before.get(tid)?.seconds ?? 0);
+    const g = a.name === 'MainThread' || a.name === 'node' ? 'main' : a.name.startsWith('V8Worker') ? 'v8' : a.name.startsWith('libuv-worker') ? 'libuv' : 'other';
+    groups[g] += d;
+  }
+  return groups;
+}
+
 /** Busy CPU seconds of the whole machine (all cores). */
 function machineBusySeconds() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -363,6 +400,7 @@ function ask(type, o) {
 /** Runs a load step and measures CPU use of the server, the load generator and everything else on the machine. */
 async function measured(server, fn) {
   const s0 = procCpuSeconds(server.pid);
+  const t0threads = procThreadCpu(server.pid);
   const w0 = procCpuSeconds(worker.pid);
   const p0 = procCpuSeconds(process.pid);
   const m0 = machineBusySeconds();
@@ -370,6 +408,7 @@ async function measured(server, fn) {
   const result = await fn();
   const wall = (performance.now() - t0) / 1000;
   const server_ = procCpuSeconds(server.pid) - s0;
+  const threads = threadGroupsDelta(t0threads, procThreadCpu(server.pid));
   const worker_ = procCpuSeconds(worker.pid) - w0;
   const parent_ = procCpuSeconds(process.pid) - p0;
   const machine_ = machineBusySeconds() - m0;
@@ -377,6 +416,7 @@ async function measured(server, fn) {
     ...result,
     cpu: {
       serverSeconds: server_,
+      serverThreads: threads,
       serverCores: server_ / wall,
       loadGenCores: worker_ / wall,
       otherCores: Math.max(0, machine_ - server_ - worker_ - parent_) / wall,
@@ -554,6 +594,10 @@ function summariseRuns(runs) {
     cpuUsPerReq: (sum(runs.map((r) => r.cpu.serverSeconds)) * 1e6) / sum(runs.map((r) => r.total)),
     // The best round: other load only ever adds CPU time (cache and core sharing), so on a busy machine this is the steadier figure.
     cpuUsPerReqMin: Math.min(...runs.map((r) => (r.cpu.serverSeconds * 1e6) / r.total)),
+    // the same split by thread: the event loop, V8's helper threads (GC, compiler), libuv's pool, the rest
+    cpuUsPerReqByThread: Object.fromEntries(
+      ['main', 'v8', 'libuv', 'other'].map((g) => [g, (sum(runs.map((r) => r.cpu.serverThreads?.[g] ?? 0)) * 1e6) / sum(runs.map((r) => r.total))]),
+    ),
     loadGenCores: mean(runs.map((r) => r.cpu.loadGenCores)),
     otherCoresMax: Math.max(...runs.map((r) => r.cpu.otherCores)),
   };
@@ -598,8 +642,10 @@ function startLambdaGateway(name, { nodeArgs = [], main } = {}) {
   return startGateway(name, { nodeArgs, main, env: { RUNNABLES_MODULE: LAMBDA_MODULE, LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
 }
 
+// The lambda control runs with the gateway's node flags (by default the image's NODE_OPTIONS, e.g. a smaller
+// young generation), so the two differ in server code only; --lambda-bare-node-args="" gives it V8's defaults.
 function startLambdaBare(name, { nodeArgs = [] } = {}) {
-  return startBare(name, 'lambda', '', { nodeArgs, env: { LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
+  return startBare(name, 'lambda', '', { nodeArgs: [...opts.lambdaBareNodeArgs, ...nodeArgs], env: { LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
 }
 
 /** SSE text -> [{event, data}] (LangServe frames: `event: X\r\ndata: Y\r\n\r\n`; `: ping` comments skipped). */
@@ -996,6 +1042,7 @@ function report(results) {
     lines.push(
       '',
       `Lambda (issue 9): gateway with RUNNABLES_MODULE=lambda-runnables.cjs vs bare node:http serving the same runnables; ${BODY}, ` +
+        `node flags: gateway [${opts.gatewayNodeArgs.join(' ')}], bare [${opts.lambdaBareNodeArgs.join(' ')}]; ` +
         `${opts.connections} connections, ${opts.duration} s x ${opts.rounds} rounds interleaved (after ${opts.warmup} s warm-up each); means of rounds; ` +
         `CPU us/req = server utime+stime / completed requests`,
     );
@@ -1006,6 +1053,13 @@ function report(results) {
       }
     }
     lines.push(table(rows));
+    lines.push('CPU us/req by thread (event loop / V8 helper threads: GC, compiler / libuv pool / other):');
+    for (const endpoint of Object.keys(LAMBDA_LOADS)) {
+      for (const [name, x] of Object.entries(la[endpoint].summary)) {
+        const t = x.cpuUsPerReqByThread;
+        lines.push(`  ${la[endpoint].path.padEnd(22)} ${name.padEnd(16)} main ${f1(t.main).padStart(6)}  v8 ${f1(t.v8).padStart(6)}  libuv ${f1(t.libuv).padStart(5)}  other ${f1(t.other).padStart(5)}`);
+      }
+    }
     for (const endpoint of Object.keys(LAMBDA_LOADS)) {
       for (const [name, q] of Object.entries(la[endpoint].ratiosBy)) {
         lines.push(
