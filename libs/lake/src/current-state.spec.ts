@@ -1,9 +1,9 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Binary, BSONRegExp, Decimal128, type Document, Double, Int32, Long, MongoClient, ObjectId } from 'mongodb';
-import { MongoStandIn, S3Server } from '@runnel/testing';
+import { MongoStandIn, REPO_ROOT, S3Server } from '@runnel/testing';
 import type { ChangeEnvelope } from './change-envelope';
 import {
   collectionState,
@@ -249,6 +249,22 @@ describe('currentStateFromLake', () => {
 
   it('refuses a namespace without a database', async () => {
     await expect(currentStateFromLake({ dir: root }, { ...SCOPE, namespace: 'orders' })).rejects.toThrow(TypeError);
+  });
+});
+
+describe('loading', () => {
+  // tools/dev/run-ts.mjs bundles a tool with only `dependencies` external; DuckDB is a devDependency
+  // with a native binding, which a literal import in this module made esbuild try (and fail) to bundle.
+  it('@runnel/lake bundles as run-ts bundles the tools, DuckDB left to be required at run time', async () => {
+    const { build } = await import('esbuild');
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const result = await build({
+      stdin: { contents: "export * from '@runnel/lake';", resolveDir: REPO_ROOT, loader: 'ts' },
+      bundle: true, platform: 'node', format: 'cjs', target: 'node24', write: false, metafile: true, logLevel: 'silent',
+      tsconfig: join(REPO_ROOT, 'tsconfig.base.json'), external: Object.keys(pkg.dependencies), nodePaths: [join(REPO_ROOT, 'node_modules')],
+    });
+    expect(Object.keys(result.metafile.inputs).filter((f) => f.includes('@duckdb'))).toEqual([]);
+    expect(result.outputFiles[0].text).toContain('("@duckdb/node-api")');
   });
 });
 

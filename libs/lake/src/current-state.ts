@@ -1,9 +1,10 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-// Types only: DuckDB is a native module and a devDependency, loaded when the function runs, so
-// the services importing @runnel/lake never load it.
+// Types only: DuckDB is a native module and a devDependency, loaded when currentStateFromLake runs
+// (see loadDuckDb), so nothing that imports @runnel/lake loads it or needs it installed.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EJSON } from 'bson';
 import type { Collection, Document } from 'mongodb';
@@ -32,7 +33,7 @@ export interface CurrentState {
   documents: DocumentsState;
   /** Objects of the stream generation read (every namespace: a dropDatabase lives in the database's partition). */
   objects: number;
-  /** Document rows of the namespace (insert, replace, update, delete, snapshot) after the last drop. */
+  /** Document rows of the namespace (insert, replace, update, delete, snapshot) after its last drop, copies of a row included. */
   rows: number;
   /** Keys whose latest row is a delete (not in `documents`). */
   deleted: number;
@@ -114,6 +115,16 @@ const COLUMNS = ['operation', 'database', 'collection', 'document_key', 'full_do
 // DuckDB's defaults stop at 16 MB per JSON object and 2 MB per CSV line.
 const MAX_ROW_BYTES = 512 * 1024 * 1024;
 const DOWNLOAD_PARALLELISM = 8;
+
+/**
+ * `@duckdb/node-api`, required at run time through createRequire, on purpose: esbuild bundles the
+ * target of a literal import()/require, and tools/dev/run-ts.mjs (which keeps only `dependencies`
+ * external) then failed on DuckDB's native `.node` binding for every tool importing @runnel/lake.
+ * A CommonJS require (not import()) also resolves through NODE_PATH, as run-ts's bundles need.
+ */
+function loadDuckDb(): typeof import('@duckdb/node-api') {
+  return createRequire(__filename)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+}
 
 const sql = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -208,7 +219,7 @@ export async function currentStateFromLake(source: LakeSource, scope: LakeScope)
     const empty: CurrentState = { documents: new Map(), objects: 0, rows: 0, deleted: 0 };
     if (files.length === 0) return empty;
 
-    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const { DuckDBInstance } = loadDuckDb();
     // Only the built-in extensions (json, parquet): nothing may be downloaded.
     const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', threads: '2' });
     const db = await instance.connect();
@@ -217,8 +228,12 @@ export async function currentStateFromLake(source: LakeSource, scope: LakeScope)
       for (const f of files) byExtension.set(f.extension, [...(byExtension.get(f.extension) ?? []), f.path]);
       // objectFiles kept only extensions parseExtension knows.
       const union = [...byExtension].map(([extension, paths]) => scan(paths, parseExtension(extension) ?? { format: 'jsonl', compression: 'none' })).join(' UNION ALL ');
-      // The rows of the stream generation, once (the names said so; the columns are checked too).
-      await db.run(`CREATE TEMP TABLE mine AS SELECT * FROM (${union}) WHERE stream = ${sql(scope.stream)} AND generation = ${scope.generation}`);
+      // The rows that can matter, read once: the stream generation's (the names said so; the columns
+      // are checked too) of this collection, its database's dropDatabase, and renames onto it.
+      await db.run(
+        `CREATE TEMP TABLE mine AS SELECT * FROM (${union}) WHERE stream = ${sql(scope.stream)} AND generation = ${scope.generation} ` +
+          `AND ((database = ${sql(database)} AND (collection = ${sql(collection)} OR collection IS NULL)) OR (operation = 'rename' AND to_namespace = ${sql(scope.namespace)}))`,
+      );
       const here = `database = ${sql(database)} AND collection = ${sql(collection)}`;
       const [{ barrier }] = await rows(db, `SELECT coalesce(max(seq), 0)::VARCHAR AS barrier FROM mine WHERE database = ${sql(database)} AND ((collection = ${sql(collection)} AND operation IN ('drop', 'rename')) OR (collection IS NULL AND operation = 'dropDatabase'))`);
 

@@ -5,3 +5,4 @@ export * from './object-store';
 export * from './lake-objects';
 export * from './lake-verifier';
 export * from './lake-state';
+export * from './current-state';
