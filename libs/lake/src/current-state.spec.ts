@@ -11,6 +11,7 @@ import {
   currentStateFromLake,
   type DocumentsState,
   diffStates,
+  downloadLakeObjects,
   RenamedIntoError,
   UnknownStateError,
   UnplaceableRowsError,
@@ -159,6 +160,12 @@ describe('currentStateFromLake', () => {
       const state = await currentStateFromLake({ s3: client, bucket: 'lake', prefix: 'mine/' }, SCOPE);
       expect(state.documents).toEqual(EXPECTED);
       expect(state).toMatchObject({ objects: 4, rows: 13, deleted: 2 });
+      // Downloaded once for several collections: the same states from the directory.
+      const dir = fresh();
+      mkdirSync(dir);
+      expect(await downloadLakeObjects(client, 'lake', 'mine/', SCOPE, dir)).toBe(4);
+      expect((await currentStateFromLake({ dir }, SCOPE)).documents).toEqual(EXPECTED);
+      expect((await currentStateFromLake({ dir }, { ...SCOPE, namespace: 'shop.users' })).documents).toEqual(new Map([[ej(oid), ej({ _id: oid, user: true })]]));
     } finally {
       client.destroy();
       await s3.stop();

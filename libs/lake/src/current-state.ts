@@ -155,8 +155,13 @@ function objectFiles(dir: string, scope: LakeScope): { path: string; extension: 
   return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** The scope's objects under an S3 prefix, downloaded as they are into `dir` (DuckDB here has no httpfs: nothing is downloaded into it). */
-async function download(s3: S3Client, bucket: string, prefix: string, scope: LakeScope, dir: string): Promise<void> {
+/**
+ * One stream generation's objects under an S3 prefix, downloaded as they are into `dir` (flat, every
+ * namespace), returning how many. currentStateFromLake does this itself for an S3 source (DuckDB here
+ * has no httpfs, and none may be downloaded); for the state of several collections download once and
+ * pass `{ dir }`.
+ */
+export async function downloadLakeObjects(s3: S3Client, bucket: string, prefix: string, scope: Pick<LakeScope, 'stream' | 'generation'>, dir: string): Promise<number> {
   const keys: { key: string; extension: string }[] = [];
   let token: string | undefined;
   do {
@@ -180,6 +185,7 @@ async function download(s3: S3Client, bucket: string, prefix: string, scope: Lak
     }
   };
   await Promise.all(Array.from({ length: Math.min(DOWNLOAD_PARALLELISM, keys.length) }, worker));
+  return keys.length;
 }
 
 /**
@@ -213,7 +219,7 @@ export async function currentStateFromLake(source: LakeSource, scope: LakeScope)
     if ('dir' in source) dir = source.dir;
     else {
       dir = downloaded = mkdtempSync(join(tmpdir(), 'runnel-current-state-'));
-      await download(source.s3, source.bucket, source.prefix ?? '', scope, dir);
+      await downloadLakeObjects(source.s3, source.bucket, source.prefix ?? '', scope, dir);
     }
     const files = objectFiles(dir, scope);
     const empty: CurrentState = { documents: new Map(), objects: 0, rows: 0, deleted: 0 };
