@@ -13,14 +13,26 @@ import { ServerError } from './server-error';
  * with `$sum $avg $min $max $first $last $push $count` (countDocuments is `$match` + `$group`).
  * Expressions are field paths (`'$a.b'`) and constants.
  */
-export function runAggregate(c: StoredCollection | undefined, stages: Document[]): Document[] {
+export interface AggregateContext {
+  ns: string;
+  /** host:port, as `$collStats` reports it. */
+  host: string;
+}
+
+export function runAggregate(c: StoredCollection | undefined, stages: Document[], context?: AggregateContext): Document[] {
   let i = 0;
   let filter: Document | undefined;
-  if (stages[0]?.['$match']) {
-    filter = stages[0]['$match'] as Document;
+  let docs: Document[];
+  if (stages[0]?.['$collStats'] !== undefined) {
+    docs = [collStats(c, stages[0]['$collStats'] as Document, context)];
     i = 1;
+  } else {
+    if (stages[0]?.['$match']) {
+      filter = stages[0]['$match'] as Document;
+      i = 1;
+    }
+    docs = runQuery(c, { filter });
   }
-  let docs = runQuery(c, { filter });
   for (; i < stages.length; i++) {
     const [name, arg] = Object.entries(stages[i])[0] ?? [];
     switch (name) {
@@ -64,11 +76,30 @@ export function runAggregate(c: StoredCollection | undefined, stages: Document[]
       case '$group':
         docs = group(docs, arg as Document);
         break;
+      case '$collStats':
+        throw new ServerError(40602, '$collStats is only valid as the first stage in a pipeline');
       default:
         throw new ServerError(40324, `Unrecognized pipeline stage name: '${name}' (not supported by the stand-in)`);
     }
   }
   return docs;
+}
+
+/**
+ * `$collStats: {count: {}}` — the document count from the collection's metadata (what a progress
+ * estimate reads without scanning). storageStats, latencyStats and queryExecStats are not kept.
+ */
+function collStats(c: StoredCollection | undefined, spec: Document, context: AggregateContext | undefined): Document {
+  const ns = context?.ns ?? c?.ns ?? '';
+  for (const k of Object.keys(spec ?? {})) {
+    if (k !== 'count') throw new ServerError(2, `$collStats ${k} is not supported by the stand-in (only count)`);
+  }
+  const out: Document = { ns, host: context?.host ?? '', localTime: new Date() };
+  if ('count' in (spec ?? {})) {
+    if (!c) throw new ServerError(26, `Unable to retrieve count in $collStats stage :: caused by :: Collection [${ns}] not found.`);
+    out['count'] = c.docs.size;
+  }
+  return out;
 }
 
 function expression(v: unknown): (d: Document) => unknown {

@@ -1,4 +1,5 @@
 import { Binary, type Document, type Long } from 'bson';
+import { compareExact, type ExactNumber, exactFromDecimalString, exactFromDouble, exactFromLong, exactKey } from './exact-numbers';
 
 /**
  * BSON values as the server compares them: the canonical type order used by sort and range
@@ -51,8 +52,8 @@ export function bool(v: unknown): boolean {
 
 /**
  * The type brackets of BSON's comparison order: MinKey < null < numbers < string/symbol < object <
- * array < binData < ObjectId < bool < date < timestamp < regex < code < MaxKey. A missing field
- * sorts and compares as null.
+ * array < binData < ObjectId < bool < date < timestamp < regex < code < code with scope < MaxKey
+ * (the server's canonical types). A missing field sorts and compares as null.
  */
 export function typeRank(v: unknown): number {
   if (v === undefined || v === null) return 2;
@@ -93,27 +94,48 @@ export function typeRank(v: unknown): number {
     case 'BSONRegExp':
       return 12;
     case 'Code':
-      return 13;
+      // Code and code-with-scope are two canonical types (60 and 65 on the server).
+      return (v as { scope?: unknown }).scope ? 14 : 13;
     default:
       return 50;
   }
 }
 
-const INT64_LIMIT = 2 ** 53;
+/**
+ * A numeric value exactly: doubles, int32 and int64 within ±2^53 compare as JS numbers (exact for
+ * them); Decimal128 and larger int64 go through their exact decimal value.
+ */
+function exactOf(v: unknown): ExactNumber {
+  if (typeof v === 'number') return exactFromDouble(v);
+  if (typeof v === 'bigint') return exactFromLong(v);
+  const t = bsonType(v);
+  if (t === 'Long') return exactFromLong(v as Long);
+  if (t === 'Decimal128') return exactFromDecimalString((v as { toString(): string }).toString());
+  return exactFromDouble(toNumber(v));
+}
 
-/** Compares two numeric values exactly where it matters (int64 beyond 2^53 against each other). */
+/** The value as a JS number when that is exact (every double and int32, int64 within ±2^53), else undefined. */
+function plainNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  const t = bsonType(v);
+  if (t === 'Int32' || t === 'Double') return (v as { value: number }).value;
+  if (t === 'Long') {
+    const l = v as Long;
+    const n = l.toNumber();
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/** Numbers compare by value whatever their BSON types; NaN is below every number and equal to NaN; -0 equals 0. */
 function compareNumbers(a: unknown, b: unknown): number {
-  const ta = bsonType(a);
-  const tb = bsonType(b);
-  const bigA = typeof a === 'bigint' ? a : ta === 'Long' ? BigInt((a as Long).toString()) : undefined;
-  const bigB = typeof b === 'bigint' ? b : tb === 'Long' ? BigInt((b as Long).toString()) : undefined;
-  if (bigA !== undefined && bigB !== undefined) return bigA < bigB ? -1 : bigA > bigB ? 1 : 0;
-  const x = toNumber(a);
-  const y = toNumber(b);
-  if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : -1) : 1; // NaN sorts below every number
-  if (bigA !== undefined && Math.abs(x) >= INT64_LIMIT && Number.isInteger(y)) return compareNumbers(a, BigInt(y));
-  if (bigB !== undefined && Math.abs(y) >= INT64_LIMIT && Number.isInteger(x)) return compareNumbers(BigInt(x), b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  const x = plainNumber(a);
+  const y = plainNumber(b);
+  if (x !== undefined && y !== undefined) {
+    if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : -1) : 1;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return compareExact(exactOf(a), exactOf(b));
 }
 
 function compareStrings(a: string, b: string): number {
@@ -160,8 +182,12 @@ export function compareValues(a: unknown, b: unknown): number {
       return Buffer.compare(Buffer.from((a as { id: Uint8Array }).id), Buffer.from((b as { id: Uint8Array }).id));
     case 9:
       return a === b ? 0 : a ? 1 : -1;
-    case 10:
-      return Math.sign((a as Date).getTime() - (b as Date).getTime());
+    case 10: {
+      // Signed 64-bit milliseconds (dates before 1970 sort first).
+      const x = (a as Date).getTime();
+      const y = (b as Date).getTime();
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
     case 11: {
       const x = a as Long;
       const y = b as Long;
@@ -172,6 +198,8 @@ export function compareValues(a: unknown, b: unknown): number {
       const [pb, fb] = regexParts(b);
       return compareStrings(pa, pb) || compareStrings(fa, fb);
     }
+    case 14:
+      return compareStrings((a as { code: string }).code, (b as { code: string }).code) || compareDocuments((a as { scope: Document }).scope, (b as { scope: Document }).scope);
     default:
       return compareStrings(String((a as { code?: string }).code ?? a), String((b as { code?: string }).code ?? b));
   }
@@ -290,16 +318,9 @@ export function valueKey(v: unknown): string {
 }
 
 function numericKey(v: unknown): string {
-  if (typeof v === 'bigint') return v.toString();
-  if (bsonType(v) === 'Long') return (v as Long).toString();
-  const n = toNumber(v);
-  if (Number.isInteger(n) && Math.abs(n) < INT64_LIMIT) return String(n);
-  if (bsonType(v) === 'Decimal128') {
-    const s = (v as { toString(): string }).toString();
-    if (/^-?\d+$/.test(s)) return BigInt(s).toString();
-  }
-  if (Number.isInteger(n)) return BigInt(n).toString();
-  return Object.is(n, -0) ? '0' : String(n);
+  const n = plainNumber(v);
+  if (n !== undefined && Number.isSafeInteger(n)) return String(n); // the common case, and what exactKey prints for it
+  return exactKey(exactOf(v));
 }
 
 /**

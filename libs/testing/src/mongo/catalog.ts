@@ -1,5 +1,6 @@
 import type { Binary, Document } from 'bson';
-import { compareValues, newUuid, valueKey } from './bson-values';
+import { newUuid, valueKey } from './bson-values';
+import { IdIndex } from './id-index';
 
 /**
  * The data: databases, their collections (with a UUID, options, index specs) and documents keyed
@@ -9,8 +10,8 @@ import { compareValues, newUuid, valueKey } from './bson-values';
 export class StoredCollection {
   readonly docs = new Map<string, Document>();
   readonly indexes: Document[] = [{ v: 2, key: { _id: 1 }, name: '_id_' }];
-  /** Document keys in `_id` order, rebuilt lazily after inserts and deletes. */
-  #sorted: string[] | undefined;
+  /** The `_id` index: every `_id` in BSON order, maintained on insert and delete. */
+  readonly idIndex = new IdIndex();
 
   constructor(
     public db: string,
@@ -35,22 +36,12 @@ export class StoredCollection {
 
   put(doc: Document): void {
     const key = valueKey(doc['_id']);
-    if (!this.docs.has(key)) this.#sorted = undefined;
+    if (!this.docs.has(key)) this.idIndex.insert(doc['_id'], key);
     this.docs.set(key, doc);
   }
 
   remove(id: unknown): void {
-    if (this.docs.delete(valueKey(id))) this.#sorted = undefined;
-  }
-
-  /** Document keys sorted by `_id` (BSON order), for range scans and `_id` sorts. */
-  sortedKeys(): string[] {
-    if (!this.#sorted) {
-      const entries = [...this.docs.entries()];
-      entries.sort((a, b) => compareValues(a[1]['_id'], b[1]['_id']));
-      this.#sorted = entries.map((e) => e[0]);
-    }
-    return this.#sorted;
+    if (this.docs.delete(valueKey(id))) this.idIndex.delete(id);
   }
 }
 

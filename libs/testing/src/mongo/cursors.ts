@@ -9,27 +9,65 @@ import { BatchBuilder, toBson } from './raw-bson';
  * Ids are 64-bit, never reused, and the registry can forget every cursor at once (what a
  * failover or a restart does to them: the next getMore answers 43 CursorNotFound).
  */
+/**
+ * Where a query cursor's documents come from: a result set taken when the query ran, or a live
+ * `_id` index scan that reads as getMores come (see IdScan).
+ */
+export interface DocSource {
+  /** The next document, or undefined at the end. */
+  next(): Document | undefined;
+  /** True once the source knows it has nothing more (its end or the query's limit was reached). */
+  readonly exhausted: boolean;
+}
+
+export class ArraySource implements DocSource {
+  #next = 0;
+  constructor(readonly docs: readonly Document[]) {}
+  next(): Document | undefined {
+    return this.#next < this.docs.length ? this.docs[this.#next++] : undefined;
+  }
+  get exhausted(): boolean {
+    return this.#next >= this.docs.length;
+  }
+}
+
 export class QueryCursor {
   readonly kind = 'query';
   killed = false;
-  #next = 0;
+  readonly #source: DocSource;
+  /** A document read but not sent (the batch was full by size). */
+  #held: Buffer | undefined;
 
   constructor(
     readonly id: bigint,
     readonly ns: string,
-    readonly docs: Document[],
-  ) {}
+    source: DocSource | readonly Document[],
+  ) {
+    this.#source = Array.isArray(source) ? new ArraySource(source) : (source as DocSource);
+  }
 
-  /** The next batch: at most `limit` documents and 16 MiB (at least one). */
+  /**
+   * The next batch: at most `limit` documents and 16 MiB (at least one). A live source is not read
+   * ahead, so (as on a server) a batch that ends exactly at the last document leaves the cursor
+   * open and the next getMore answers an empty batch with cursor id 0.
+   */
   take(limit: number): { docs: BatchBuilder; exhausted: boolean } {
     const out = new BatchBuilder();
-    while (this.#next < this.docs.length && out.count < limit) {
-      const b = toBson(this.docs[this.#next]);
-      if (out.count > 0 && out.bytes + b.length > BSON_OBJ_MAX_USER_SIZE) break;
+    while (out.count < limit) {
+      let b = this.#held;
+      this.#held = undefined;
+      if (!b) {
+        const d = this.#source.next();
+        if (!d) break;
+        b = toBson(d);
+      }
+      if (out.count > 0 && out.bytes + b.length > BSON_OBJ_MAX_USER_SIZE) {
+        this.#held = b;
+        break;
+      }
       out.push(b);
-      this.#next++;
     }
-    return { docs: out, exhausted: this.#next >= this.docs.length };
+    return { docs: out, exhausted: !this.#held && this.#source.exhausted };
   }
 }
 

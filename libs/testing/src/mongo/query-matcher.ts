@@ -117,6 +117,9 @@ function compileCondition(cond: unknown): CandidateTest {
             const r = typeRank(v);
             if (r !== rank && rank !== 1 && rank !== 100) return false;
             if (v === undefined && rank === 2) return op === '$gte' || op === '$lte';
+            // NaN equals NaN and compares false with every other number (the server's special case;
+            // so `$lt: 5` does not match NaN although NaN sorts below every number).
+            if (rank === 3 && (isNaNValue(v) || isNaNValue(arg))) return op !== '$gt' && op !== '$lt' && isNaNValue(v) && isNaNValue(arg);
             return ok(compareValues(v, arg));
           }),
         );
@@ -195,6 +198,11 @@ function equalsForMatch(v: unknown, want: unknown): boolean {
   if (want === null) return v === null || v === undefined || bsonType(v) === 'BSONUndefined';
   if (v === undefined) return false;
   return valuesEqual(v, want);
+}
+
+function isNaNValue(v: unknown): boolean {
+  if (bsonType(v) === 'Decimal128') return /nan/i.test(String(v));
+  return typeRank(v) === 3 && Number.isNaN(toNumber(v));
 }
 
 function toBool(v: unknown): boolean {

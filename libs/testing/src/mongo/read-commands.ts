@@ -2,10 +2,10 @@ import { type Document, Int32, Long } from 'bson';
 import { runAggregate } from './aggregation';
 import { bool, num, valueKey } from './bson-values';
 import { ChangeStreamCursor, type StreamScope } from './change-stream';
-import { QueryCursor } from './cursors';
+import { type DocSource, QueryCursor } from './cursors';
 import { getPath } from './document-paths';
 import { compileProjection } from './projection';
-import { runQuery } from './query-engine';
+import { planQuery, runQuery } from './query-engine';
 import { cursorReply } from './raw-bson';
 import { ServerError } from './server-error';
 import { type CommandHandler, type CommandRequest, RawReply, type ServerState } from './server-state';
@@ -24,7 +24,7 @@ function cursorId(v: unknown): bigint {
 }
 
 /** A query cursor's first batch; the cursor is kept only if more remains. */
-export function openQueryCursor(state: ServerState, ns: string, docs: Document[], batchSize: number | undefined, single = false): RawReply {
+export function openQueryCursor(state: ServerState, ns: string, docs: Document[] | DocSource, batchSize: number | undefined, single = false): RawReply {
   const c = new QueryCursor(state.cursors.newId(), ns, docs);
   const { docs: batch, exhausted } = c.take(batchSize ?? DEFAULT_BATCH);
   const open = !exhausted && !single;
@@ -38,15 +38,18 @@ const find: CommandHandler = (state, req) => {
   if (typeof coll !== 'string') throw new ServerError(73, 'Invalid collection name');
   const limit = num(b['limit']);
   const single = bool(b['singleBatch']) || (limit !== undefined && limit < 0);
-  const docs = runQuery(state.storage.collection(req.db, coll), {
+  const source = planQuery(state.storage.collection(req.db, coll), {
     filter: b['filter'] as Document | undefined,
     sort: b['sort'] as Document | undefined,
     skip: num(b['skip']),
     limit: limit === undefined ? undefined : Math.abs(limit),
+    hint: b['hint'],
+    min: b['min'] as Document | undefined,
+    max: b['max'] as Document | undefined,
+    project: compileProjection(b['projection'] as Document | undefined),
   });
-  const project = compileProjection(b['projection'] as Document | undefined);
   const batchSize = num(b['batchSize']);
-  return openQueryCursor(state, `${req.db}.${coll}`, project ? docs.map(project) : docs, batchSize === 0 ? 0 : batchSize, single);
+  return openQueryCursor(state, `${req.db}.${coll}`, source, batchSize === 0 ? 0 : batchSize, single);
 };
 
 function streamScope(req: CommandRequest, spec: Document): StreamScope {
@@ -93,7 +96,7 @@ const aggregate: CommandHandler = (state, req) => {
   if (pipeline[0]?.['$changeStream'] !== undefined) return openChangeStream(state, req, pipeline as Document[]);
   const target = req.body['aggregate'];
   if (typeof target !== 'string') throw new ServerError(2, 'collection-less aggregates (other than $changeStream) are not supported by the stand-in');
-  const docs = runAggregate(state.storage.collection(req.db, target), pipeline as Document[]);
+  const docs = runAggregate(state.storage.collection(req.db, target), pipeline as Document[], { ns: `${req.db}.${target}`, host: state.address });
   return openQueryCursor(state, `${req.db}.${target}`, docs, num((req.body['cursor'] as Document)['batchSize']));
 };
 
@@ -145,8 +148,13 @@ const killCursors: CommandHandler = (state, req) => {
 const count: CommandHandler = (state, req) => {
   const coll = req.body['count'];
   if (typeof coll !== 'string') throw new ServerError(73, 'Invalid collection name');
-  const docs = runQuery(state.storage.collection(req.db, coll), {
-    filter: req.body['query'] as Document | undefined,
+  const c = state.storage.collection(req.db, coll);
+  const query = req.body['query'] as Document | undefined;
+  // estimatedDocumentCount: no query, no skip or limit — the collection's size, O(1) as on a server (its metadata count).
+  if ((!query || Object.keys(query).length === 0) && req.body['skip'] === undefined && req.body['limit'] === undefined) return { n: new Int32(c?.docs.size ?? 0), ok: 1 };
+  const docs = runQuery(c, {
+    filter: query,
+    hint: req.body['hint'],
     skip: num(req.body['skip']),
     limit: num(req.body['limit']) === undefined ? undefined : Math.abs(num(req.body['limit'])!),
   });
