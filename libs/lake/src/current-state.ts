@@ -198,9 +198,10 @@ export async function downloadLakeObjects(s3: S3Client, bucket: string, prefix: 
  * with `collectionState` of the server's collection.
  *
  * Keys are compared as canonical EJSON, type included: `_id` int32 1 and int64 1 are two keys,
- * although MongoDB's `_id` index holds them equal. That is exact, not lax: a document's `_id` never
- * changes (nor its type), and every event of it carries the `_id` as stored, so an `_id` changing
- * type is a delete followed by an insert — two keys, the old one's latest row a delete. Two live keys
+ * although MongoDB's `_id` index holds them equal. That is exact, not lax: `_id` is immutable (an
+ * update may not alter it, type included) and every event of a document carries the `_id` as stored
+ * (find() too), so an `_id` changing type is a delete followed by an insert — two keys, the old
+ * one's latest row a delete. Two live keys
  * that MongoDB holds equal can only come from a broken lake, and then show as `extra` in diffStates.
  *
  * Throws UnknownStateError (latest rows without a document), ConflictingRowsError (two versions of
@@ -231,7 +232,11 @@ export async function currentStateFromLake(source: LakeSource, scope: LakeScope)
     const db = await instance.connect();
     try {
       const byExtension = new Map<string, string[]>();
-      for (const f of files) byExtension.set(f.extension, [...(byExtension.get(f.extension) ?? []), f.path]);
+      for (const f of files) {
+        const paths = byExtension.get(f.extension);
+        if (paths) paths.push(f.path);
+        else byExtension.set(f.extension, [f.path]);
+      }
       // objectFiles kept only extensions parseExtension knows.
       const union = [...byExtension].map(([extension, paths]) => scan(paths, parseExtension(extension) ?? { format: 'jsonl', compression: 'none' })).join(' UNION ALL ');
       // The rows that can matter, read once: the stream generation's (the names said so; the columns
