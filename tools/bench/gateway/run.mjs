@@ -31,7 +31,8 @@
 //                                           same frames. Every body is checked: `event: end` and exactly 8 data frames.
 //    For every server: req/s (wall), p50/p99, and server CPU µs per completed request (utime+stime of the server
 //    process from /proc/<pid>/stat before and after the run, divided by the requests autocannon completed);
-//    ratios gateway/bare for both. Target >= 0.8x on each.
+//    ratios gateway/bare for both; the best round's CPU µs/req; and the CPU split by thread (/proc/<pid>/task:
+//    event loop, V8 helper threads for GC and compilation, libuv pool). Target >= 0.8x on each.
 // 6. CPU profile (when the gateway is below 0.8x its bare control, or with --profile): the gateway and its bare
 //    control are each run under `node --cpu-prof` during a load run, and the top self and inclusive functions
 //    are printed (see profile-summary.mjs): /echo/invoke vs bare-langchain when the throughput phase ran, and
@@ -57,8 +58,8 @@
 //   --gateway-main=PATH   benchmark that gateway bundle instead of dist/apps/gateway/main.js (implies --no-build) [BENCH_GATEWAY_MAIN]
 //   --gateway-commit=REV  benchmark the gateway as committed at REV (git archive into a temp dir, node_modules
 //                         linked, bundled with esbuild using that commit's apps/gateway/project.json build options;
-//                         implies --no-build). For
-//                         before/after figures while others' uncommitted work sits in the tree.  [BENCH_GATEWAY_COMMIT]
+//                         implies --no-build): before/after figures while others' uncommitted work sits in the
+//                         tree  [BENCH_GATEWAY_COMMIT]
 //   --lambda-also=REV|FILE  lambda phase only: a second gateway, as committed at REV (built like --gateway-commit) or
 //                         a bundle FILE (e.g. a patched copy), in the same interleaved rounds, so before/after
 //                         share the machine's noise  [BENCH_LAMBDA_ALSO]
