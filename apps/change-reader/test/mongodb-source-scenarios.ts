@@ -93,6 +93,9 @@ export function everyType(): Document {
     minKey: new MinKey(),
     maxKey: new MaxKey(),
     regex: new BSONRegExp('^a.c$', 'i'),
+    // Flags JS RegExp lacks (x) or that EJSON refuses from a JS RegExp (s): kept only as BSONRegExp.
+    regexExtended: new BSONRegExp('a b # spaced', 'x'),
+    regexDotAll: new BSONRegExp('a.b', 'ms'),
     text: 'é',
     flag: true,
     nothing: null,

@@ -5,7 +5,8 @@ import type { ChangeStream } from 'mongodb';
  * stays a bson Double (5.0 is not an int), an int32 an Int32, an int64 a Long (bigint needs
  * promotion, so `useBigInt64` must be off with it; bson refuses the pair).
  */
-export const EXACT_BSON = { promoteValues: false, promoteLongs: false, promoteBuffers: false, useBigInt64: false } as const;
+// bsonRegExp: a JS RegExp cannot hold the `x` flag and EJSON refuses one with `s`; BSONRegExp keeps the pattern and flags as stored.
+export const EXACT_BSON = { promoteValues: false, promoteLongs: false, promoteBuffers: false, useBigInt64: false, bsonRegExp: true } as const;
 
 /** The parts of the driver's (7.9) ChangeStream and its cursor this file relies on. Not public API. */
 interface DriverCursor {
