@@ -3,7 +3,10 @@ import { Double, Int32, Long } from 'bson';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { CheckpointStore } from '@runnel/checkpoint';
-import { lakeState, readLakeEnvelopes, type StreamReport, verifyLake } from '@runnel/lake';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collectionState, currentStateFromLake, diffStates, downloadLakeObjects, lakeState, readLakeEnvelopes, type StreamReport, verifyLake } from '@runnel/lake';
 import { eventually, freePort, MongoStandIn, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import { compareStates, serverCollectionState } from '../chaos/collection-state';
 import { runWorkload } from '../mongo/workload';
@@ -100,6 +103,22 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
         const names = (await client.db(db).listCollections().toArray()).map((c) => c.name);
         return { comparison: compareStates(lake.collections, await serverCollectionState(client, db, names)), unknown: lake.unknown };
       },
+      /** The same equality read independently, by DuckDB from the objects (latest row per _id by seq): a summary per collection that differs. */
+      duckdbDiffs: async (generation: number): Promise<string[]> => {
+        const dir = mkdtempSync(join(tmpdir(), 'runnel-e2e-lake-'));
+        try {
+          await downloadLakeObjects(s3client, 'lake', `${db}/`, { stream: db, generation }, dir);
+          const diffs: string[] = [];
+          for (const name of (await client.db(db).listCollections().toArray()).map((c) => c.name)) {
+            const lake = await currentStateFromLake({ dir }, { stream: db, generation, namespace: `${db}.${name}` });
+            const diff = diffStates(lake.documents, await collectionState(client.db(db).collection(name)));
+            if (!diff.equal) diffs.push(`${name}: ${diff.summary}`);
+          }
+          return diffs;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
     };
   }
 
@@ -157,6 +176,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
       const { comparison, unknown } = await p.state();
       expect(unknown).toEqual([]);
       expect(comparison).toMatchObject({ equal: true, missing: 0, different: 0, extra: 0 });
+      expect(await p.duckdbDiffs(lake.generation)).toEqual([]);
       const readerMetrics = await (await fetch(`http://127.0.0.1:${p.readerPort}/metrics`)).text();
       expect(readerMetrics).toMatch(/runnel_replays_total\{[^}]*\} [1-9]/);
     } finally {
