@@ -10,21 +10,31 @@ import { SseStream } from '../http/sse-stream';
  */
 export async function sendSse(
   ctx: RequestContext,
-  start: () => AsyncIterable<string> | Promise<AsyncIterable<string>>,
+  start: () => AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>,
+  /** The chunk's `data` line (no generator in between: one fewer promise per chunk). */
+  serialize: (chunk: unknown) => string | undefined,
   metadata?: string,
 ): Promise<void> {
   const sse = new SseStream(ctx.res);
-  sse.start();
+  // With a metadata frame to follow at once, the headers go out with it in one write.
+  sse.start(metadata === undefined);
   ctx.pinger.add(sse);
   ctx.metrics.openStreams.inc();
   let sent = 0;
   try {
-    if (metadata !== undefined) await sse.send('metadata', metadata);
+    if (metadata !== undefined) {
+      const written = sse.send('metadata', metadata);
+      if (written) await written;
+    }
     // Started after the headers: LangChain's stream() waits for the first chunk, and the client
     // should see the stream open (and pings) while a slow model thinks.
-    for await (const data of await start()) {
+    for await (const chunk of await start()) {
       if (!sse.open) break;
-      await sse.send('data', data);
+      const data = serialize(chunk);
+      if (data === undefined) continue;
+      // send() returns a promise only when the socket is full: awaiting nothing costs a microtask turn.
+      const written = sse.send('data', data);
+      if (written) await written;
       sent++;
     }
     if (ctx.signal.aborted) throw ctx.signal.reason;

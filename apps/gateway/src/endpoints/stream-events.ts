@@ -1,3 +1,4 @@
+import type { StreamEvent } from '@langchain/core/tracers/log_stream';
 import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { parseRequest, StreamLogRequest } from '../protocol/request-schemas';
@@ -17,23 +18,21 @@ export async function streamEvents(ctx: RequestContext): Promise<void> {
   const input = prepareRunInput(ctx.route, body.input);
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   const parents = new RunParents();
-  async function* chunks() {
-    const events = ctx.route.runnable.streamEvents(input, { ...config, callbacks: parents.addTo(config.callbacks), version: 'v2' }, runFilters(body));
-    for await (const event of events) {
-      const metadata: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(event.metadata ?? {})) if (!k.startsWith('__')) metadata[k] = v;
-      yield JSON.stringify(
-        serializeOutput({
-          event: event.event,
-          name: event.name,
-          run_id: event.run_id,
-          tags: event.tags ?? [],
-          metadata,
-          data: event.data,
-          parent_ids: parents.ancestorsOf(event.run_id),
-        }),
-      );
-    }
-  }
-  await sendSse(ctx, chunks);
+  const events = () => ctx.route.runnable.streamEvents(input, { ...config, callbacks: parents.addTo(config.callbacks), version: 'v2' }, runFilters(body));
+  await sendSse(ctx, events, (chunk) => {
+    const event = chunk as StreamEvent;
+    const metadata: Record<string, unknown> = {};
+    for (const k in event.metadata ?? {}) if (!k.startsWith('__')) metadata[k] = event.metadata[k];
+    return JSON.stringify(
+      serializeOutput({
+        event: event.event,
+        name: event.name,
+        run_id: event.run_id,
+        tags: event.tags ?? [],
+        metadata,
+        data: event.data,
+        parent_ids: parents.ancestorsOf(event.run_id),
+      }),
+    );
+  });
 }

@@ -1,3 +1,4 @@
+import type { RunLogPatch } from '@langchain/core/tracers/log_stream';
 import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
 import { parseRequest, StreamLogRequest } from '../protocol/request-schemas';
@@ -28,12 +29,13 @@ export async function streamLog(ctx: RequestContext): Promise<void> {
   const body = parseRequest(StreamLogRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
-  async function* chunks() {
-    const patches = new RunLogPatches();
-    for await (const patch of ctx.route.runnable.streamLog(input, config, runFilters(body))) {
-      const ops = patches.adapt(patch.ops);
-      if (ops.length) yield JSON.stringify({ ops: serializeOutput(ops) });
-    }
-  }
-  await sendSse(ctx, chunks);
+  const patches = new RunLogPatches();
+  await sendSse(
+    ctx,
+    () => ctx.route.runnable.streamLog(input, config, runFilters(body)),
+    (patch) => {
+      const ops = patches.adapt((patch as RunLogPatch).ops);
+      return ops.length ? JSON.stringify({ ops: serializeOutput(ops) }) : undefined;
+    },
+  );
 }

@@ -12,8 +12,10 @@ export async function stream(ctx: RequestContext): Promise<void> {
   const body = parseRequest(InvokeRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
-  async function* chunks() {
-    for await (const chunk of await ctx.route.runnable.stream(input, config)) yield JSON.stringify(serializeOutput(chunk));
-  }
-  await sendSse(ctx, chunks, pythonJsonDumps({ run_id: config.runId }));
+  await sendSse(
+    ctx,
+    () => ctx.route.runnable.stream(input, config),
+    (chunk) => JSON.stringify(serializeOutput(chunk)),
+    pythonJsonDumps({ run_id: config.runId }),
+  );
 }

@@ -17,7 +17,11 @@ export class SseStream {
     return this.#open && !this.res.destroyed;
   }
 
-  start(): void {
+  /**
+   * `flush`: send the headers now. Leave it off only when a frame is written right after: Node then
+   * sends headers and frame in one write (a separate header write cost a syscall per stream).
+   */
+  start(flush = true): void {
     this.res.writeHead(
       200,
       headerList(this.res, {
@@ -28,7 +32,7 @@ export class SseStream {
         'x-accel-buffering': 'no',
       }),
     );
-    this.res.flushHeaders();
+    if (flush) this.res.flushHeaders();
   }
 
   /** Writes one event; resolves when the socket can take more, so a slow client slows the run instead of growing memory. */

@@ -20,6 +20,11 @@ export function pythonJsonDumps(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+const NON_ASCII = /[\u007f-\uffff]/;
+const NON_ASCII_ALL = /[\u007f-\uffff]/g;
+
 function asciiString(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify(s);
+  // Run ids and keys are ASCII: a test is cheaper than a replace that finds nothing.
+  return NON_ASCII.test(json) ? json.replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }

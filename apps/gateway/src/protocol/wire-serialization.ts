@@ -22,7 +22,18 @@ import { ChatPromptValue, StringPromptValue } from '@langchain/core/prompt_value
  */
 export function toWire(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(toWire);
+  if (Array.isArray(value)) {
+    // Copy-on-write: most chunks are plain JSON already, and a copy per chunk was a measurable
+    // share of a stream's allocation (docs/benchmarks.md, issue 9).
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === null || typeof v !== 'object') continue;
+      const w = toWire(v);
+      if (w !== v) (copy ??= value.slice())[i] = w;
+    }
+    return copy ?? value;
+  }
   if (isBaseMessage(value)) return messageToWire(value);
   if (value instanceof Document) {
     return { page_content: value.pageContent, metadata: toWire(value.metadata), type: 'Document', id: value.id };
@@ -41,9 +52,23 @@ export function toWire(value: unknown): unknown {
   if (proto !== Object.prototype && proto !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return value;
   }
+  const obj = value as Record<string, unknown>;
+  if (proto === Object.prototype || proto === null) {
+    // A plain object goes out as itself unless something inside it needs converting; undefined and
+    // function values are left for JSON.stringify, which drops them from objects as this did.
+    let copy: Record<string, unknown> | undefined;
+    for (const key in obj) {
+      const v = obj[key];
+      if (v === null || typeof v !== 'object') continue;
+      const w = toWire(v);
+      if (w !== v) (copy ??= { ...obj })[key] = w;
+    }
+    return copy ?? obj;
+  }
+  // Another class's instance: its enumerable fields, as a plain object.
   const out: Record<string, unknown> = {};
-  for (const key in value as Record<string, unknown>) {
-    const v = (value as Record<string, unknown>)[key];
+  for (const key in obj) {
+    const v = obj[key];
     if (v !== undefined && typeof v !== 'function') out[key] = toWire(v);
   }
   return out;
