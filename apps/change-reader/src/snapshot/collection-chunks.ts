@@ -1,0 +1,35 @@
+import type { Collection, Document } from 'mongodb';
+import { EXACT_BSON } from '../sources/exact-bson-cursors';
+import { documentKeyOf } from './document-key';
+
+/** One chunk of a collection in `_id` order. */
+export interface CollectionChunk {
+  /** The documents, in the `_id` index's (BSON) order, values as the server stored them (EXACT_BSON). */
+  readonly rows: Document[];
+  /** `_id` of the last row: where the next chunk starts (exclusive). Undefined when the chunk is empty. */
+  readonly lastId: unknown;
+  /** No document after this chunk (the chunk had fewer rows than asked for). */
+  readonly done: boolean;
+}
+
+/**
+ * Reads the `size` documents after `afterId` (exclusive; from the start when undefined) in the
+ * `_id` index's order. A `$gt` query cannot walk a collection whose `_id`s have several BSON types
+ * (MongoDB compares only within a type bracket), so the index scan is bounded with `min` (inclusive,
+ * across brackets) and `hint`, and the row equal to `afterId` is dropped. A document inserted behind
+ * the position is not returned (its insert event is in the stream); one deleted ahead is simply absent.
+ */
+export async function readChunk(collection: Collection, afterId: unknown, size: number): Promise<CollectionChunk> {
+  const options = {
+    ...EXACT_BSON,
+    hint: { _id: 1 },
+    sort: { _id: 1 } as const,
+    limit: afterId === undefined ? size : size + 1,
+    batchSize: Math.min(size + 1, 10_000),
+    ...(afterId === undefined ? {} : { min: { _id: afterId } }),
+  };
+  let rows = await collection.find({}, options).toArray();
+  if (afterId !== undefined && rows.length > 0 && documentKeyOf(rows[0]._id) === documentKeyOf(afterId)) rows = rows.slice(1);
+  else if (rows.length > size) rows = rows.slice(0, size);
+  return { rows, lastId: rows.length ? rows[rows.length - 1]._id : undefined, done: rows.length < size };
+}
