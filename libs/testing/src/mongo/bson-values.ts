@@ -312,6 +312,8 @@ export function valueKey(v: unknown): string {
       return `t${(v as Long).toString()}`;
     case 12:
       return `r${regexParts(v).join('/')}`;
+    case 14:
+      return `w${JSON.stringify((v as { code: string }).code)}:${valueKey((v as { scope: Document }).scope)}`;
     default:
       return `x${rank}:${String((v as { code?: string }).code ?? v)}`;
   }

@@ -52,7 +52,10 @@ import { encodeReply, MessageFramer, parseRequest } from './wire';
  * `m.onCommand` sees each command as it arrives.
  *
  * Differences from a real server, on purpose or not yet done: no authentication, TLS or
- * compression; no indexes beyond their specs (queries scan, `_id` ranges use a sorted key list);
+ * compression; no secondary index data beyond the specs (a hint of one sorts by its key; other
+ * queries scan), while the `_id` index is real: a sorted structure in BSON order that `_id` sorts,
+ * `hint: {_id: 1}`/`'_id_'`, `min`/`max` bounds and `_id` ranges read lazily across getMores (see
+ * query-engine.ts, id-index.ts);
  * multi-document transactions are not isolated (their writes are visible at once; their events
  * are written at commit under one cluster time, with lsid/txnNumber; abort undoes the writes);
  * the aggregation language is a small subset; the idle no-op that moves cluster time is virtual

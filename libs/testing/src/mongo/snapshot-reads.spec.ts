@@ -1,5 +1,5 @@
 import { EJSON } from 'bson';
-import { Binary, BSONSymbol, type Collection, Decimal128, type Document, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId, Timestamp } from 'mongodb';
+import { Binary, BSONRegExp, BSONSymbol, Code, type Collection, Decimal128, type Document, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId, Timestamp } from 'mongodb';
 import { MongoStandIn } from './mongo-stand-in';
 
 /**
@@ -88,6 +88,18 @@ describe('MongoStandIn snapshot reads (real driver)', () => {
       const byField = fresh();
       await byField.insertMany(ordered.map(([label, id], i) => ({ _id: i, k: id, label })).reverse());
       expect((await byField.find().sort({ k: 1 }).toArray()).map((d) => d['label'])).toEqual(labels);
+      // The types an _id cannot hold, in a field: timestamp < regex < code < code with scope < maxKey.
+      const tail = fresh();
+      await tail.insertMany([
+        { _id: 1, k: new MaxKey(), label: 'maxKey' },
+        { _id: 2, k: new Code('b', { s: 1 }), label: 'code b with scope' },
+        { _id: 3, k: new Code('b'), label: 'code b' },
+        { _id: 4, k: new BSONRegExp('b', 'i'), label: 'regex /b/i' },
+        { _id: 5, k: new BSONRegExp('a', 'm'), label: 'regex /a/m' },
+        { _id: 6, k: new Code('a', { s: 2 }), label: 'code a with scope' },
+        { _id: 7, k: new Timestamp({ t: 5, i: 1 }), label: 'timestamp' },
+      ]);
+      expect((await tail.find().sort({ k: 1 }).toArray()).map((d) => d['label'])).toEqual(['timestamp', 'regex /a/m', 'regex /b/i', 'code b', 'code a with scope', 'code b with scope', 'maxKey']);
     });
 
     it('returns each _id with its exact BSON type', async () => {
