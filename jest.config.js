@@ -11,6 +11,7 @@ module.exports = {
     preset('libs/service', 'service'),
     preset('libs/testing', 'testing'),
     preset('libs/queue', 'queue'),
+    preset('libs/redis-scripts', 'redis-scripts'),
     preset('libs/checkpoint', 'checkpoint'),
     preset('libs/lake', 'lake'),
     preset('apps/gateway', 'gateway'),
