@@ -1,11 +1,13 @@
 import './instrument';
-import { loadConfigOrExit } from '@runnel/config';
+import { exitProcess, loadConfigOrExit } from '@runnel/config';
 import { GatewayConfigSchema } from './config';
 import { startGateway } from './gateway-app';
 
 const config = loadConfigOrExit('gateway', GatewayConfigSchema);
 
-startGateway(config).catch((err: Error) => {
-  process.stderr.write(`gateway: failed to start: ${err.message}\n`);
-  process.exit(1);
-});
+if (config) {
+  startGateway(config).catch((err: Error) => {
+    process.stderr.write(`gateway: failed to start: ${err.message}\n`);
+    exitProcess(1);
+  });
+}

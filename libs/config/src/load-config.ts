@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error';
+import { exitProcess } from './exit-process';
 
 export type EnvShape = Record<string, z.ZodType>;
 export type ConfigOf<S extends EnvShape> = { [K in keyof S]: z.output<S[K]> };
@@ -19,20 +20,25 @@ export function parseConfig<S extends EnvShape>(shape: S, env: NodeJS.ProcessEnv
 }
 
 /**
- * For service start-up: parse or exit 1 with every bad variable listed on stderr, before anything
- * else starts (no logger yet, so plain text that any log collector shows as-is).
+ * For service start-up: the parsed config, or — with every bad variable listed on stderr (no logger
+ * yet, so plain text that any log collector shows as-is) — undefined, and the process exits 1 as
+ * soon as its event loop is empty (exitProcess). The caller must then start nothing:
+ *
+ *   const config = loadConfigOrExit('gateway', GatewayConfigSchema);
+ *   if (config) startGateway(config);
  */
 export function loadConfigOrExit<S extends EnvShape>(
   service: string,
   shape: S,
   env: NodeJS.ProcessEnv = process.env,
-): ConfigOf<S> {
+): ConfigOf<S> | undefined {
   try {
     return parseConfig(shape, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${service}: ${err.message}\n`);
-      process.exit(1);
+      exitProcess(1);
+      return undefined;
     }
     throw err;
   }
