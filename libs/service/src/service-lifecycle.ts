@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { exitProcess } from '@runnel/config';
 import type { Logger } from '@runnel/telemetry';
 import { runChecks, type ReadinessCheck, type ReadinessReport } from './readiness';
 
@@ -30,13 +31,18 @@ export class ServiceLifecycle {
   readonly #steps: ShutdownStep[] = [];
   #started = false;
   #draining: Promise<void> | undefined;
+  /** No exit injected: the drain timeout ends the process at once, whatever is still running. */
+  readonly #hardExit: boolean;
 
   constructor(opts: ServiceLifecycleOptions) {
+    this.#hardExit = opts.exit === undefined;
     // Per key, so an explicit `undefined` from a caller still gets the default.
     this.#opts = {
       ...opts,
       checkTimeoutMs: opts.checkTimeoutMs ?? 2_000,
-      exit: opts.exit ?? ((code) => process.exit(code)),
+      // After a clean drain the loop is (nearly) empty: let it end by itself (exitProcess says why
+      // process.exit can hang). The drain timeout below stays a hard process.exit.
+      exit: opts.exit ?? ((code) => exitProcess(code, 1_000)),
       handleProcessEvents: opts.handleProcessEvents ?? true,
     };
   }
@@ -110,7 +116,8 @@ export class ServiceLifecycle {
     let exitCode = code;
     const timer = setTimeout(() => {
       logger.error({ timeoutMs: shutdownTimeoutMs }, 'drain timed out; exiting');
-      exit(1);
+      if (this.#hardExit) process.exit(1);
+      else exit(1);
     }, shutdownTimeoutMs);
     timer.unref();
     for (const step of this.#steps) {
