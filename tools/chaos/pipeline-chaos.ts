@@ -2,7 +2,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { CheckpointStore } from '@runnel/checkpoint';
 import { type StreamReport, verifyLake } from '@runnel/lake';
-import { DEFAULT_PREFIX } from '@runnel/queue';
+import { Queue } from 'bullmq';
+import { DEFAULT_PREFIX, QUEUES } from '@runnel/queue';
 import { eventually, FlakyProxy, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import type { ChaosHarness, ChaosSource, ReaderReplica, ReaderStatus, SourceCheck } from './chaos-source';
 import { syntheticChaosSource } from './synthetic-chaos-source';
@@ -220,7 +221,8 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
       const s3c = new S3Client(s3.clientConfig);
       const lake = await source.diagnose?.(s3c, 'lake', 'chaos/').catch((e: Error) => [`(diagnosis failed: ${e.message})`]);
       s3c.destroy();
-      throw new Error(`${err.message} (expected ${expected} events)\n  ${[...readersNow, ...others, ...(lake ?? [])].join('\n  ')}`);
+      const pipeline = await pipelineState(redis.url).catch((e: Error) => [`(queue state unreadable: ${e.message})`]);
+      throw new Error(`${err.message} (expected ${expected} events)\n  ${[...readersNow, ...others, ...pipeline, ...(lake ?? [])].join('\n  ')}`);
     });
     const client = new S3Client(s3.clientConfig);
     const keys = new Redis(redis.url);
@@ -258,4 +260,30 @@ export function describeChaos(r: ChaosReport): string[] {
     `redis: ${r.leftoverBodies} batch/object bodies left over (expire after 7 days)`,
     ...r.sourceCheck.lines,
   ];
+}
+
+/**
+ * Where a stuck pipeline stands, for a settle failure's message: each queue's job counts and the
+ * checkpoint's pending batch records (the first one is what holds the checkpoint back).
+ */
+export async function pipelineState(redisUrl: string): Promise<string[]> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const lines: string[] = [];
+    for (const name of Object.values(QUEUES)) {
+      const queue = new Queue(name, { connection, prefix: DEFAULT_PREFIX });
+      lines.push(`queue ${name}: ${JSON.stringify(await queue.getJobCounts())}`);
+      await queue.close();
+    }
+    const store = new CheckpointStore(connection, { prefix: DEFAULT_PREFIX, ttlMs: 0 });
+    const marker = `${DEFAULT_PREFIX}:ckpt:`;
+    for (const key of await connection.keys(`${marker}*:pending`)) {
+      const stream = key.slice(marker.length, -':pending'.length);
+      const records = await store.records(stream);
+      lines.push(`${stream}: checkpoint ${JSON.stringify(await store.load(stream))}; ${records.length} pending batch records, first: ${JSON.stringify(records.slice(0, 3))}`);
+    }
+    return lines;
+  } finally {
+    connection.disconnect();
+  }
 }
