@@ -122,7 +122,10 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       const holder = await eventually('a reader holding the lease', () => h.activeReader(), 60_000, 200);
       const standby = h.readers.find((r) => r.name !== holder.name);
       if (!standby) throw new Error('the lease takeover needs a second reader replica');
-      await eventually('the other replica to stand by', async () => (await standby.status())?.state === 'standby', 30_000, 200);
+      let seen: Awaited<ReturnType<typeof standby.status>>;
+      await eventually('the other replica to stand by', async () => (seen = await standby.status())?.state === 'standby', 30_000, 200).catch((err: Error) => {
+        throw new Error(`${err.message}: ${standby.name} is ${JSON.stringify(seen)}; ${holder.name} holds the lease\n${standby.process.stdout.slice(-3000)}`);
+      });
       const t0 = Date.now();
       holder.process.child.kill('SIGSTOP');
       try {
