@@ -77,7 +77,9 @@ export function describeEnvVar(name: string, schema: z.ZodType, description = ''
   const required = !unset.ok;
   const one = probe(schema, 'x');
   const two = probe(schema, 'a,b');
-  const secret = (one.ok && one.data instanceof Secret) || (two.ok && two.data instanceof Secret);
+  // A URL builder refuses 'x': probe it with a URL of its own protocol (GATEWAY_REDIS_URL is a secret URL).
+  const asUrl = shape.urlProtocols ? probe(schema, `${shape.urlProtocols[0]}://host:1`) : undefined;
+  const secret = (one.ok && one.data instanceof Secret) || (two.ok && two.data instanceof Secret) || (asUrl?.ok === true && asUrl.data instanceof Secret);
   const secretList = two.ok && two.data instanceof Secret && Array.isArray(two.data.reveal());
   const asBool = probe(schema, 'true');
   const asBytes = probe(schema, '1kb');
