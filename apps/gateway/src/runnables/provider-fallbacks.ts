@@ -1,7 +1,8 @@
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { AIMessageChunk } from '@langchain/core/messages';
-import { Runnable, type RunnableConfig } from '@langchain/core/runnables';
+import { HumanMessage } from '@langchain/core/messages';
+import { Runnable, type RunnableConfig, RunnableLambda } from '@langchain/core/runnables';
 import { isRetryable } from './retry-policy';
 
 /**
@@ -36,8 +37,9 @@ interface Failure {
 }
 
 /**
- * Per-run memory shared by the steps of one fallback list, keyed by the run's input object (LangChain's
- * RunnableWithFallbacks hands every step the same one; a new one is made per run by the prompt).
+ * Per-run memory shared by the steps of one fallback list, keyed by the run's input object: LangChain's
+ * RunnableWithFallbacks hands every step the same one, and withProviderFallbacks makes it a new array
+ * per run (freshInput), so a string input or one list shared by concurrent runs still has its own key.
  */
 type FailureMemory = WeakMap<object, Failure>;
 
@@ -69,10 +71,6 @@ export class ProviderStep extends Runnable<BaseLanguageModelInput, AIMessageChun
     return 'ProviderStep';
   }
 
-  get model(): BaseChatModel {
-    return this.#o.model;
-  }
-
   override async invoke(input: BaseLanguageModelInput, options?: Partial<RunnableConfig>): Promise<AIMessageChunk> {
     const key = this.#enter(input);
     try {
@@ -97,9 +95,8 @@ export class ProviderStep extends Runnable<BaseLanguageModelInput, AIMessageChun
   }
 
   /** Checks the run's earlier failure, if any: rethrows it when it must not fall back, else counts the fallback. */
-  #enter(input: BaseLanguageModelInput): object | undefined {
-    const key = typeof input === 'object' && input !== null ? (input as object) : undefined;
-    if (!key) return undefined;
+  #enter(input: BaseLanguageModelInput): object {
+    const key = input as object;
     if (this.#o.index === 0) {
       this.#o.memory.delete(key);
       return key;
@@ -110,8 +107,7 @@ export class ProviderStep extends Runnable<BaseLanguageModelInput, AIMessageChun
     return key;
   }
 
-  #remember(key: object | undefined, error: unknown, options?: Partial<RunnableConfig>): void {
-    if (!key) return;
+  #remember(key: object, error: unknown, options?: Partial<RunnableConfig>): void {
     const fallBack = !options?.signal?.aborted && shouldFallBack(error);
     this.#o.memory.set(key, { from: this.#o.provider, error, fallBack });
   }
@@ -128,5 +124,16 @@ export function withProviderFallbacks(
   if (models.length === 1) return models[0].model as unknown as Runnable<BaseLanguageModelInput, AIMessageChunk>;
   const memory: FailureMemory = new WeakMap();
   const [first, ...rest] = models.map((m, index) => new ProviderStep({ ...m, index, memory, onFallback }));
-  return first.withFallbacks(rest);
+  return RunnableLambda.from(freshInput).pipe(first.withFallbacks(rest));
+}
+
+/**
+ * The run's input as a new message list, the key of its failure memory: a string has no identity to
+ * key by (a refused request fell back silently), and a list a caller passes to two runs at once would
+ * be one key for both. The models read a list as they read the string or prompt value it came from.
+ */
+function freshInput(input: BaseLanguageModelInput): BaseLanguageModelInput {
+  if (typeof input === 'string') return [new HumanMessage(input)];
+  if (Array.isArray(input)) return [...input];
+  return input.toChatMessages();
 }
