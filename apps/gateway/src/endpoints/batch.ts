@@ -1,5 +1,6 @@
 import type { RunnableConfig } from '@langchain/core/runnables';
-import { sendJson, type RequestContext } from '../http/request-context';
+import type { RequestContext } from '../http/request-context';
+import { sendJson } from '../http/response-writer';
 import { RequestValidationError } from '../protocol/http-error';
 import { readJsonBody } from '../protocol/request-body';
 import { BatchRequest, parseRequest } from '../protocol/request-schemas';

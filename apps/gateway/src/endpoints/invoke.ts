@@ -1,4 +1,5 @@
-import { sendJson, type RequestContext } from '../http/request-context';
+import type { RequestContext } from '../http/request-context';
+import { sendJson } from '../http/response-writer';
 import { readJsonBody } from '../protocol/request-body';
 import { InvokeRequest, parseRequest } from '../protocol/request-schemas';
 import { buildRunConfig } from '../protocol/run-config';

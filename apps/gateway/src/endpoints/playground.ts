@@ -1,4 +1,5 @@
-import { headerList, type RequestContext } from '../http/request-context';
+import type { RequestContext } from '../http/request-context';
+import { headerList } from '../http/response-writer';
 import { playgroundPage } from '../playground/playground-page';
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { sendJson, type RequestContext } from '../http/request-context';
+import type { RequestContext } from '../http/request-context';
+import { sendJson } from '../http/response-writer';
 
 function jsonSchema(schema: z.ZodType | undefined, title: string): Record<string, unknown> {
   if (!schema) return { title };

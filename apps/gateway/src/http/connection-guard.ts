@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { sendJson } from './request-context';
+import { sendJson } from './response-writer';
 
 /**
  * Bounds on what slow or idle clients can hold (HEADERS_TIMEOUT, BODY_TIMEOUT, KEEP_ALIVE_TIMEOUT,

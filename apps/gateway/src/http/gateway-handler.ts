@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@runnel/telemetry';
-import { identityOf, setIdentity } from '../caller/identity';
+import { setIdentity } from '../caller/identity';
 import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
 import { type InputBounds, DEFAULT_INPUT_BOUNDS, setInputBounds } from '../protocol/input-bounds';
@@ -153,7 +153,7 @@ export class GatewayHandler {
         if (pending) await pending;
       }
       // One source of truth for who called: what the guards decided is what the modifier and metadata read.
-      if (ctx.identity && identityOf(req) !== ctx.identity) setIdentity(req, ctx.identity);
+      if (ctx.identity) setIdentity(req, ctx.identity);
     } catch (err) {
       if (err instanceof RequestAnsweredSignal) {
         this.#opts.metrics.countRequest(route.path, endpoint, res.headersSent ? String(res.statusCode) : '499');
@@ -213,6 +213,6 @@ export class GatewayHandler {
 
   #answerError(res: ServerResponse, answer: ErrorResponse, requestId: string): void {
     if (answer.status === 499) return;
-    sendJson(res, answer.status, errorBody(answer, requestId), answer.headers as Record<string, string>);
+    sendJson(res, answer.status, errorBody(answer, requestId), answer.headers);
   }
 }

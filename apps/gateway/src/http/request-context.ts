@@ -28,6 +28,3 @@ export interface RequestContext {
   /** The authenticated caller; undefined when auth is off. */
   identity: Identity | undefined;
 }
-
-// Endpoints write responses with these; they live in response-writer.ts (no imports back into http/).
-export { headerList, sendJson } from './response-writer';

@@ -3,7 +3,6 @@ import type { Guard, GuardContext } from '../http/guard';
 import { HttpError } from '../protocol/http-error';
 import type { CallerAuthenticator } from './caller-authenticator';
 import type { AuthResult } from './credentials';
-import { setIdentity } from '../caller/identity';
 import type { IdentityMetrics } from './identity-metrics';
 
 export const MISSING_CREDENTIALS = 'Missing credentials: send Authorization: Bearer <key or token> or X-API-Key: <key>';
@@ -23,14 +22,13 @@ export interface AuthenticateGuardDeps {
  * Establishes who is calling, or refuses: 401 for missing or invalid credentials (the body says
  * which, never why an invalid one failed: that goes to the log with the key's name when known),
  * 503 with Retry-After when a token cannot be checked because the JWKS is unreachable. On success
- * sets `ctx.identity` and `identityOf(ctx.req)`. The playground page passes untouched (it holds no
- * data and sends the key on its own calls).
+ * sets `ctx.identity` (the handler records it for `identityOf(req)`). Public pages (the playground)
+ * never reach it: the handler runs no caller guard for them.
  */
 export function createAuthenticateGuard({ authenticator, metrics, logger }: AuthenticateGuardDeps): Guard {
   const settle = (ctx: GuardContext, result: AuthResult): void => {
     if ('ok' in result) {
       ctx.identity = result.ok;
-      setIdentity(ctx.req, result.ok);
       metrics?.countCaller(result.ok.name, ctx.endpoint);
       return;
     }
@@ -51,7 +49,7 @@ export function createAuthenticateGuard({ authenticator, metrics, logger }: Auth
   return {
     name: 'authenticate',
     check(ctx) {
-      if (authenticator === undefined || ctx.endpoint === 'playground') return;
+      if (authenticator === undefined) return;
       const result = authenticator.authenticate(ctx.req);
       // API keys answer synchronously: no promise (and no microtask) on that path.
       if (typeof (result as Promise<AuthResult>).then === 'function') return (result as Promise<AuthResult>).then((r) => settle(ctx, r));

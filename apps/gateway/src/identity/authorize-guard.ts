@@ -17,14 +17,14 @@ export interface AuthorizeGuardDeps {
 
 /**
  * Refuses with 403 a caller whose scopes do not allow the endpoint on the route's runnable. Runs
- * after authenticate; with auth off (no identity) every request passes, and so does the playground page.
+ * after authenticate; with auth off (no identity) every request passes.
  */
 export function createAuthorizeGuard({ metrics, logger }: AuthorizeGuardDeps = {}): Guard {
   return {
     name: 'authorize',
     check(ctx) {
       const { identity } = ctx;
-      if (identity === undefined || ctx.endpoint === 'playground') return;
+      if (identity === undefined) return;
       if (identity.scopes.allows(ctx.route.path, ctx.endpoint)) return;
       metrics?.countFailure('forbidden');
       logger?.info({ requestId: ctx.requestId, caller: identity.name, runnable: ctx.route.path, endpoint: ctx.endpoint, scopes: identity.scopes.list }, 'caller refused: scope');

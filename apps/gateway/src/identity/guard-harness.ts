@@ -5,12 +5,11 @@ import type { Guard, GuardContext } from '../http/guard';
 import type { Endpoint } from '../registry/endpoint';
 import type { ResolvedRoute } from '../registry/resolved-route';
 import { HttpError } from '../protocol/http-error';
-import { identityOf } from '../caller/identity';
 
 /** For the guard specs: what one request through the harness answered. */
 export interface GuardReply {
   status: number;
-  body: { detail?: unknown; caller?: string; kind?: string; sameOnRequest?: boolean };
+  body: { detail?: unknown; caller?: string; kind?: string };
   headers: Headers;
 }
 
@@ -23,7 +22,7 @@ export interface GuardHarness {
 /**
  * A loopback HTTP server that runs guards in order as the gateway does: the route and endpoint from
  * the URL (`/<path>/<endpoint>`), an HttpError answered as JSON `{detail}` with its headers; after the
- * last guard, 200 with the identity the guards established (ctx.identity and identityOf(req)).
+ * last guard, 200 with the identity the guards established (ctx.identity).
  */
 export async function startGuardHarness(guards: Guard[]): Promise<GuardHarness> {
   const server: Server = createServer((req, res) => {
@@ -37,7 +36,7 @@ export async function startGuardHarness(guards: Guard[]): Promise<GuardHarness> 
     };
     run().then(
       () => {
-        const body = { caller: ctx.identity?.name, kind: ctx.identity?.kind, sameOnRequest: identityOf(req) === ctx.identity };
+        const body = { caller: ctx.identity?.name, kind: ctx.identity?.kind };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       },
       (err: unknown) => {
