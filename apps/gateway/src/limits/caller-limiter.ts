@@ -4,9 +4,10 @@
  *
  * Rate algorithm: GCRA (the generic cell rate algorithm, as redis-cell and `throttled` use) over a
  * 60 s window with a burst of the whole limit. A caller with 600 requests per minute may send 600
- * at once, then earns one back every 100 ms; it is never allowed more than 600 in any 60 s. The
- * state is one timestamp per caller (the theoretical arrival time), so it is cheap and exact, and
- * has none of a fixed window's double burst at the window edge.
+ * at once, then earns one back every 100 ms. So a sliding minute can hold up to about twice the
+ * limit (600 at the end of one minute's budget, then the ~600 earned back over the next 60 s), as
+ * with any token bucket of that burst; what GCRA bounds is the long-run rate. The state is one
+ * timestamp per caller (the theoretical arrival time): cheap and exact.
  *
  * Concurrency: a caller's slots are leases that expire unless their holder renews them (a timer
  * while the slot is held), so a replica that dies mid-request frees its slots after one lease.
