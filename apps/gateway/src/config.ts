@@ -1,10 +1,10 @@
 import { env } from '@runnel/config';
 import { z } from 'zod';
 import { isBasePath } from './http/route-parser';
+import { CHAT_PROVIDER_NAMES, type ChatProvider } from './runnables/chat-model-factory';
 import { IdentityConfig } from './identity/identity-config';
 import { LimitsConfig } from './limits/limits-config';
 
-const CHAT_PROVIDER_NAMES = ['openai', 'anthropic', 'local'] as const;
 
 /** The gateway's environment. Keys are the variable names; see docs/deployment.md for the table. */
 export const GatewayConfigSchema = {
@@ -153,7 +153,7 @@ export const GatewayConfigSchema = {
       z
         .array(z.enum(CHAT_PROVIDER_NAMES, { error: () => `must list only ${CHAT_PROVIDER_NAMES.join(', ')}` }))
         .refine((names) => new Set(names).size === names.length, 'must not name a provider twice'),
-    ) as unknown as z.ZodType<(typeof CHAT_PROVIDER_NAMES)[number][]>,
+    ) as unknown as z.ZodType<ChatProvider[]>,
   /** Model `chat` asks OpenAI (or the OPENAI_BASE_URL server) for. */
   OPENAI_MODEL: env.str('gpt-4o-mini'),
   /**

@@ -24,6 +24,7 @@ import { RunnableRegistry } from './registry/runnable-registry';
 import { loadRunnablesModule } from './registry/runnables-module';
 import { registerBuiltins } from './runnables/builtin-runnables';
 import { createChatModel } from './runnables/chat-model-factory';
+import { statusOf } from './runnables/retry-policy';
 
 export type GatewayConfig = ConfigOf<typeof GatewayConfigSchema>;
 
@@ -72,7 +73,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
     duration: metrics.llmDuration,
     onFallback: (from, to, err) => {
       metrics.modelFallbacks.labels(from, to).inc();
-      logger.warn({ from, to, status: (err as { status?: unknown })?.status, error: (err as Error)?.name }, 'chat provider failed; falling back');
+      logger.warn({ from, to, status: statusOf(err), error: (err as Error)?.name }, 'chat provider failed; falling back');
     },
   });
   if (chat.providers.length === 1 && chat.provider === 'local' && !config.OPENAI_API_KEY && !config.ANTHROPIC_API_KEY) logger.warn('no OPENAI_API_KEY or ANTHROPIC_API_KEY: "chat" uses the local deterministic model');

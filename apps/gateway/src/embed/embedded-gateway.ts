@@ -1,13 +1,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Runnable } from '@langchain/core/runnables';
-import { parseConfig } from '@runnel/config';
+import { type ConfigOf, parseConfig } from '@runnel/config';
 import { createMetricsRegistry, type Registry } from '@runnel/metrics';
 import { createLogger, type Logger } from '@runnel/telemetry';
 import { GatewayConfigSchema } from '../config';
 import { LANGSERVE_ENDPOINTS } from '../endpoints/route-table';
 import { GatewayMetrics } from '../gateway-metrics';
-import { ShutdownAbortError } from '../http/abort-reasons';
-import { ConnectionGuard, type ConnectionLimits } from '../http/connection-guard';
+import { ConnectionGuard, type ConnectionLimits, serverTimeouts } from '../http/connection-guard';
 import { GatewayHandler, type PageHandler } from '../http/gateway-handler';
 import type { Guard } from '../http/guard';
 import { normalizeBasePath } from '../http/route-parser';
@@ -47,15 +46,17 @@ export class EmbeddedGateway {
   readonly handler: GatewayHandler;
   readonly #logger: Logger;
   readonly #metrics: GatewayMetrics;
+  /** The standalone gateway's defaults (GatewayConfigSchema with no environment). */
+  readonly #defaults: ConfigOf<typeof GatewayConfigSchema>;
 
   constructor(options: EmbeddedGatewayOptions = {}) {
-    const defaults = parseConfig(GatewayConfigSchema, {});
+    const defaults = (this.#defaults = parseConfig(GatewayConfigSchema, {}));
+    const authRequired = (options.callerGuards ?? []).length > 0;
     this.#logger = options.logger ?? createLogger({ service: 'gateway', level: 'info' });
     this.metricsRegistry = options.metricsRegistry ?? createMetricsRegistry('gateway');
     this.#metrics = new GatewayMetrics(this.metricsRegistry);
     const pages: Partial<Record<'openapi' | 'docs', PageHandler>> = {};
     if (options.serveDocs) {
-      const authRequired = (options.callerGuards ?? []).length > 0;
       pages.openapi = (req, res, base) => serveOpenApi(req, res, OPENAPI_PATH, this.registry, authRequired, base);
       pages.docs = (req, res, base) => serveOpenApi(req, res, DOCS_PATH, this.registry, authRequired, base);
     }
@@ -67,7 +68,7 @@ export class EmbeddedGateway {
       metrics: this.#metrics,
       corsOrigins: options.corsOrigins ?? [],
       callerGuards: options.callerGuards ?? [],
-      authRequired: (options.callerGuards ?? []).length > 0,
+      authRequired,
       basePath: normalizeBasePath(options.basePath ?? ''),
       maxConcurrentRequests: options.maxConcurrentRequests ?? defaults.MAX_CONCURRENT_REQUESTS,
       requestTimeoutMs: options.requestTimeoutMs ?? defaults.REQUEST_TIMEOUT,
@@ -98,25 +99,22 @@ export class EmbeddedGateway {
    * KEEP_ALIVE_TIMEOUT as server timeouts, and MAX_CONNECTIONS closing the longest-idle socket first.
    */
   protect(server: Server, limits?: Partial<ConnectionLimits>): void {
-    const defaults = parseConfig(GatewayConfigSchema, {});
+    const d = this.#defaults;
     const l: ConnectionLimits = {
-      headersTimeoutMs: limits?.headersTimeoutMs ?? defaults.HEADERS_TIMEOUT,
-      bodyTimeoutMs: limits?.bodyTimeoutMs ?? defaults.BODY_TIMEOUT,
-      keepAliveTimeoutMs: limits?.keepAliveTimeoutMs ?? defaults.KEEP_ALIVE_TIMEOUT,
-      maxConnections: limits?.maxConnections ?? defaults.MAX_CONNECTIONS,
+      headersTimeoutMs: limits?.headersTimeoutMs ?? d.HEADERS_TIMEOUT,
+      bodyTimeoutMs: limits?.bodyTimeoutMs ?? d.BODY_TIMEOUT,
+      keepAliveTimeoutMs: limits?.keepAliveTimeoutMs ?? d.KEEP_ALIVE_TIMEOUT,
+      maxConnections: limits?.maxConnections ?? d.MAX_CONNECTIONS,
     };
-    server.requestTimeout = Math.max(1, Math.ceil(l.bodyTimeoutMs));
-    server.headersTimeout = Math.min(server.requestTimeout, Math.max(1, Math.ceil(l.headersTimeoutMs)));
-    server.keepAliveTimeout = Math.max(1, Math.ceil(l.keepAliveTimeoutMs));
+    // connectionsCheckingInterval can only be given to createServer: an existing server keeps Node's
+    // (30 s), so a header or body timeout may fire up to that much late.
+    const { headersTimeout, requestTimeout, keepAliveTimeout } = serverTimeouts(l);
+    Object.assign(server, { headersTimeout, requestTimeout, keepAliveTimeout });
     new ConnectionGuard(server, l, (reason) => this.#metrics.rejected.labels(reason).inc());
   }
 
   /** Refuses new runs (503), waits up to `graceMs` for those in flight, then cancels the rest. The app closes its server. */
   async drain(graceMs: number): Promise<void> {
-    const { admission } = this.handler;
-    const idle = admission.drain();
-    const timer = setTimeout(() => admission.abortAll(new ShutdownAbortError()), graceMs);
-    await idle;
-    clearTimeout(timer);
+    await this.handler.admission.drain(graceMs, (inFlight) => this.#logger.warn({ inFlight }, 'drain grace period over; cancelling runs still in flight'));
   }
 }

@@ -1,10 +1,12 @@
+import { ShutdownAbortError } from './abort-reasons';
+
 /**
  * The runs one gateway instance has in flight: the MAX_CONCURRENT_REQUESTS cap, the draining flag
  * set at shutdown, and the abort handle of every run so the drain can cancel stragglers.
  */
 export class Admission {
   readonly #running = new Set<AbortController>();
-  #draining = false;
+  #draining: Promise<void> | undefined;
   #idle: (() => void) | undefined;
 
   constructor(readonly maxConcurrent: number) {}
@@ -14,7 +16,7 @@ export class Admission {
   }
 
   get draining(): boolean {
-    return this.#draining;
+    return this.#draining !== undefined;
   }
 
   get full(): boolean {
@@ -30,14 +32,26 @@ export class Admission {
     if (this.#running.size === 0) this.#idle?.();
   }
 
-  /** Refuses new runs from now on; resolves when the last run in flight has ended. */
-  drain(): Promise<void> {
-    this.#draining = true;
-    if (this.#running.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.#idle = resolve));
+  /**
+   * Refuses new runs from now on; resolves when the last run in flight has ended, cancelling what is
+   * still running after `graceMs` (with `reason`). Later calls wait for the same drain.
+   */
+  drain(graceMs: number, onGraceOver?: (inFlight: number) => void): Promise<void> {
+    this.#draining ??= new Promise<void>((resolve) => {
+      if (this.#running.size === 0) return resolve();
+      const timer = setTimeout(() => {
+        onGraceOver?.(this.#running.size);
+        this.#abortAll(new ShutdownAbortError());
+      }, graceMs);
+      this.#idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    return this.#draining;
   }
 
-  abortAll(reason: Error): void {
+  #abortAll(reason: Error): void {
     for (const run of this.#running) run.abort(reason);
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestIdOf, sendJson } from './response-writer';
 
 const ALLOWED_HEADERS = 'authorization, content-type, x-api-key, x-request-id';
 
@@ -36,9 +37,7 @@ export class CorsPolicy {
         res.end();
       } else {
         const detail = `Origin ${origin} is not allowed: add it to CORS_ORIGINS`;
-        const text = JSON.stringify({ detail, message: detail });
-        res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
+        sendJson(res, 403, { detail, message: detail, request_id: requestIdOf(res) });
       }
       return true;
     }

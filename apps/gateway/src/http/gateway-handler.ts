@@ -18,7 +18,7 @@ import { configHashGuard } from './guards/config-hash-guard';
 import { methodGuard } from './guards/method-guard';
 import { RequestAnsweredSignal } from './request-answered';
 import type { RequestContext } from './request-context';
-import { sendJson, setRequestId } from './response-writer';
+import { requestIdOf, sendJson, setRequestId } from './response-writer';
 import { parseRoute, type RouteTable, type ServicePage } from './route-parser';
 
 /** A gateway page that is not a runnable's: the index, /openapi.json, /docs. */
@@ -95,7 +95,7 @@ export class GatewayHandler {
   readonly listener = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
     this.handle(req, res, next).catch((err) => {
       this.#opts.logger.error({ err }, 'request handling failed');
-      if (!res.headersSent) sendJson(res, 500, { detail: 'Internal Server Error', message: 'Internal Server Error' });
+      if (!res.headersSent) sendJson(res, 500, errorBody(errorResponse(err), requestIdOf(res) ?? ''));
       else res.destroy();
     });
   };

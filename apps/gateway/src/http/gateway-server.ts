@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '@runnel/telemetry';
 import type { GatewayMetrics } from '../gateway-metrics';
-import { ShutdownAbortError } from './abort-reasons';
 import { ConnectionGuard, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, serverTimeouts } from './connection-guard';
 import type { GatewayHandler } from './gateway-handler';
 
@@ -50,17 +49,11 @@ export class GatewayServer {
    * left and closes the listener. Resolves when every response has ended.
    */
   async drain(graceMs: number): Promise<void> {
-    const { admission } = this.#opts.handler;
-    const idle = admission.drain();
+    const idle = this.#opts.handler.admission.drain(graceMs, (inFlight) =>
+      this.#opts.logger.warn({ inFlight }, 'drain grace period over; cancelling runs still in flight'),
+    );
     this.server.closeIdleConnections?.();
-    if (admission.inFlight > 0) {
-      const timer = setTimeout(() => {
-        this.#opts.logger.warn({ inFlight: admission.inFlight }, 'drain grace period over; cancelling runs still in flight');
-        admission.abortAll(new ShutdownAbortError());
-      }, graceMs);
-      await idle;
-      clearTimeout(timer);
-    }
+    await idle;
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections?.();

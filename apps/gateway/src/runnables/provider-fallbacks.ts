@@ -3,7 +3,7 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { AIMessageChunk } from '@langchain/core/messages';
 import { HumanMessage } from '@langchain/core/messages';
 import { Runnable, type RunnableConfig, RunnableLambda } from '@langchain/core/runnables';
-import { isRetryable } from './retry-policy';
+import { isRetryable, statusOf } from './retry-policy';
 
 /**
  * Statuses that say a provider refuses this gateway, not this request: its key is wrong or revoked (401),
@@ -11,11 +11,6 @@ import { isRetryable } from './retry-policy';
  * which the next provider, with its own key and model, does fix.
  */
 const PROVIDER_SIDE_STATUS = new Set([401, 403, 404]);
-
-function statusOf(err: unknown): number | undefined {
-  const s = (err as { status?: unknown } | null | undefined)?.status;
-  return typeof s === 'number' ? s : undefined;
-}
 
 /**
  * Whether the next provider should be asked after `err` (the provider's retries, if any, already spent):

@@ -12,7 +12,8 @@ export class ModelTimeoutError extends Error {
   }
 }
 
-function statusOf(err: unknown): number | undefined {
+/** The HTTP status a provider SDK's error carries (`status`, `response.status` or `statusCode`), if any. */
+export function statusOf(err: unknown): number | undefined {
   const e = err as { status?: unknown; response?: { status?: unknown }; statusCode?: unknown };
   for (const s of [e?.status, e?.response?.status, e?.statusCode]) if (typeof s === 'number') return s;
   return undefined;
