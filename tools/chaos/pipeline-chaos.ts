@@ -166,7 +166,9 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
         await harness.stopReader(reader);
         harness.startReader(reader);
       } else {
-        await services.get(victim as Service)?.stop('SIGKILL');
+        const service = services.get(victim as Service);
+        if (!service) throw new Error(`chaos: no ${victim} to kill`);
+        await service.stop('SIGKILL');
         kills[victim]++;
         startService(victim as Service);
       }

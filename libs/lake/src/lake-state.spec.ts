@@ -115,6 +115,21 @@ describe('lakeState', () => {
     expect(state.unknown).toEqual([{ namespace: 'archive.orders', id: ej(b), operation: 'update', generation: 1, seq: 2 }]);
   });
 
+  it('snapshot rows are documents: later events of the same _id supersede them, a delete removes them', () => {
+    const state = lakeState([
+      ev(1, 1, 'snapshot', 'shop.orders', a, { _id: a, n: new Int32(1) }),
+      ev(1, 2, 'snapshot', 'shop.orders', b, { _id: b, n: new Int32(1) }),
+      ev(1, 3, 'snapshot', 'shop.orders', c, { _id: c }),
+      ev(1, 4, 'update', 'shop.orders', a, { _id: a, n: new Int32(2) }),
+      ev(1, 5, 'delete', 'shop.orders', b, null),
+    ]);
+    expect([...state.collections.get('shop.orders')!]).toEqual([
+      [ej(a), ej({ _id: a, n: new Int32(2) })],
+      [ej(c), ej({ _id: c })],
+    ]);
+    expect(state.ignored).toBe(0);
+  });
+
   it('events that change no document are counted as ignored', () => {
     const state = lakeState([
       ev(1, 1, 'create', 'shop.fresh', undefined, null),

@@ -54,7 +54,8 @@ export class UnplaceableEventError extends Error {
   }
 }
 
-const DOCUMENT_WRITES: ReadonlySet<string> = new Set(['insert', 'replace', 'update']);
+// Rows that carry the document as it then was (a snapshot row is the document as the snapshot read it).
+const DOCUMENT_WRITES: ReadonlySet<string> = new Set(['insert', 'replace', 'update', 'snapshot']);
 
 /**
  * The collections' current state computed from the lake alone: one stream's events in
