@@ -8,6 +8,7 @@ import { GatewayMetrics } from './gateway-metrics';
 import { LANGSERVE_ENDPOINTS } from './endpoints/route-table';
 import { GatewayHandler } from './http/gateway-handler';
 import { GatewayServer } from './http/gateway-server';
+import { CallerLabels } from './caller/caller-labels';
 import type { Guard } from './http/guard';
 import { createAuthenticateGuard } from './identity/authenticate-guard';
 import { createAuthorizeGuard } from './identity/authorize-guard';
@@ -96,8 +97,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   const callerGuards: Guard[] = [];
   let limiter: CallerLimiter | undefined;
   if (authenticator) {
-    const identityMetrics = new IdentityMetrics(registry);
-    const limitMetrics = new LimitMetrics(registry);
+    const callerLabels = new CallerLabels();
+    const identityMetrics = new IdentityMetrics(registry, callerLabels);
+    const limitMetrics = new LimitMetrics(registry, callerLabels);
     limiter = createCallerLimiter(config, logger, limitMetrics);
     callerGuards.push(
       createAuthenticateGuard({ authenticator, metrics: identityMetrics, logger }),

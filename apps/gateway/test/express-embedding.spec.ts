@@ -97,7 +97,7 @@ describe('addRoutes on an Express 5 app', () => {
   it('keeps the protocol: 422 naming the field, stream frames, run name with the path', async () => {
     const bad = await postJson(`${url}/ai/math/add/invoke`, { input: { a: 'x', b: 2 } }, as);
     expect(bad.status).toBe(422);
-    expect(JSON.stringify(bad.body.detail)).toContain('a');
+    expect(bad.body.detail).toMatch(/^input\.a: .*number/);
     const res = await fetch(`${url}/ai/echo/stream`, { method: 'POST', headers: { ...as, 'content-type': 'application/json' }, body: JSON.stringify({ input: 'abc' }) });
     const text = await res.text();
     expect(text.startsWith('event: metadata\r\ndata: {"run_id": "')).toBe(true);

@@ -1,5 +1,6 @@
+import { CallerLabels, OTHER_CALLERS } from '../caller/caller-labels';
 import { Registry } from '@runnel/metrics';
-import { IdentityMetrics, OTHER_CALLERS } from './identity-metrics';
+import { IdentityMetrics } from './identity-metrics';
 
 async function values(registry: Registry, name: string) {
   return ((await registry.getSingleMetric(name)?.get())?.values ?? []).map((v) => ({ ...v.labels, value: v.value }));
@@ -27,7 +28,7 @@ describe('IdentityMetrics', () => {
 
   it('past the cap, new caller names share one label; known names keep theirs', async () => {
     const registry = new Registry();
-    const m = new IdentityMetrics(registry, 2);
+    const m = new IdentityMetrics(registry, new CallerLabels(2));
     for (const name of ['a', 'b', 'c', 'd', 'a']) m.countCaller(name, 'invoke');
     expect(await values(registry, 'runnel_gateway_caller_requests_total')).toEqual([
       { caller: 'a', endpoint: 'invoke', value: 2 },

@@ -1,7 +1,5 @@
 import { Counter, type Registry } from '@runnel/metrics';
-import { CallerLabels, MAX_CALLER_LABELS, OTHER_CALLERS } from '../caller/caller-labels';
-
-export { MAX_CALLER_LABELS, OTHER_CALLERS };
+import { CallerLabels, OTHER_CALLERS } from '../caller/caller-labels';
 
 export type AuthFailureReason = 'missing' | 'invalid' | 'unavailable' | 'forbidden';
 
@@ -19,12 +17,10 @@ export class IdentityMetrics {
   readonly #labels: CallerLabels;
   readonly #failureChildren = new Map<AuthFailureReason, { inc(): void }>();
 
-  constructor(
-    registry: Registry,
-    private readonly maxCallers = MAX_CALLER_LABELS,
-  ) {
+  /** `labels`: shared with the limit metrics, so one caller has one label value in every series. */
+  constructor(registry: Registry, labels: CallerLabels = new CallerLabels()) {
     const registers = [registry];
-    this.#labels = new CallerLabels(maxCallers);
+    this.#labels = labels;
     this.authFailures = new Counter({
       name: 'runnel_gateway_auth_failures_total',
       help: 'Requests refused by caller checks: missing or invalid credentials (401), key set unavailable (503), scope forbids it (403)',
@@ -33,7 +29,7 @@ export class IdentityMetrics {
     });
     this.callerRequests = new Counter({
       name: 'runnel_gateway_caller_requests_total',
-      help: `Authenticated requests by caller name and endpoint, before scope and rate-limit checks (callers past the first ${this.maxCallers} as "${OTHER_CALLERS}")`,
+      help: `Authenticated requests by caller name and endpoint, before scope and rate-limit checks (callers past the first ${labels.max} as "${OTHER_CALLERS}")`,
       labelNames: ['caller', 'endpoint'],
       registers,
     });

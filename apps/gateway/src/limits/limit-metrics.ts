@@ -11,10 +11,12 @@ export type LimitKind = 'requests' | 'concurrency';
 export class LimitMetrics {
   readonly rateLimited: Counter<'caller' | 'limit'>;
   readonly slotsInUse: Gauge<'caller'>;
-  readonly #labels = new CallerLabels();
+  readonly #labels: CallerLabels;
   readonly limiterErrors: Counter<'operation'>;
 
-  constructor(registry: Registry) {
+  /** `labels`: shared with the identity metrics, so one caller has one label value in every series. */
+  constructor(registry: Registry, labels: CallerLabels = new CallerLabels()) {
+    this.#labels = labels;
     const registers = [registry];
     this.rateLimited = new Counter({
       name: 'runnel_gateway_rate_limited_total',
