@@ -112,7 +112,9 @@ describe('MongoStandIn change streams (real driver)', () => {
 
   it('startAtOperationTime in the future shows nothing written before that time', async () => {
     const c = client.db('cs').collection(name());
-    const future = new Timestamp({ t: Math.floor(Date.now() / 1000) + 1, i: 0 });
+    // Two seconds ahead (not one): with one, a loaded machine could cross into that second before
+    // 'before' was written, and 'before' then rightly showed up (a fresh-clone run did).
+    const future = new Timestamp({ t: Math.floor(Date.now() / 1000) + 2, i: 0 });
     const cs = c.watch([], { maxAwaitTimeMS: 100, startAtOperationTime: future });
     await cs.tryNext();
     await c.insertOne({ _id: 'before' as never });
