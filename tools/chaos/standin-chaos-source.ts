@@ -134,7 +134,10 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
         const before = (await standby.status())?.checkpointSeq ?? 0;
         await eventually('the new holder to move the checkpoint', async () => ((await standby.status())?.checkpointSeq ?? 0) > before, 5000, 200).catch(() => undefined);
         holder.process.child.kill('SIGCONT');
-        const stoodBy = await eventually('the old holder to stand by', async () => ((await holder.status())?.state === 'standby' ? Date.now() - t0 : undefined), 30_000, 100);
+        let held: Awaited<ReturnType<typeof holder.status>>;
+        const stoodBy = await eventually('the old holder to stand by', async () => ((held = await holder.status())?.state === 'standby' ? Date.now() - t0 : undefined), 30_000, 100).catch((err: Error) => {
+          throw new Error(`${err.message}: ${holder.name} is ${JSON.stringify(held)}; ${standby.name} reads\n${holder.process.stdout.slice(-4000)}`);
+        });
         const still = await standby.status();
         if (still?.state !== 'reading') throw new Error(`after the old holder came back, ${standby.name} is ${still?.state}`);
         return `${holder.name} SIGSTOPped; ${standby.name} took over after ${took} ms; ${holder.name} continued and stood by (${stoodBy} ms after the stop)`;
@@ -160,6 +163,8 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       FULL_DOCUMENT: 'updateLookup',
       OVERSIZE_EVENTS: 'split',
       ON_HISTORY_LOST: 'fail',
+      // Change events only (the workload's count is the stream's); the snapshot's chaos run is snapshot-chaos-source.ts.
+      SNAPSHOT_MODE: 'never',
       // Lease, resume and generation lines: a failed run's message shows each replica's story.
       LOG_LEVEL: 'info',
     }),

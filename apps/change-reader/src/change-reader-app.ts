@@ -7,14 +7,31 @@ import type { ChangeReaderConfigSchema } from './config';
 import type { ChangeSource } from './sources/change-source';
 import { createMongoSource } from './sources/mongodb-source';
 import { SyntheticSource } from './sources/synthetic-source';
+import { redisFirstWriteStore, SnapshotChunks } from './snapshot/snapshot-chunks';
+import { SnapshotProgress } from './snapshot/snapshot-progress';
+import { SnapshotSource } from './snapshot/snapshot-source';
 
 export type ChangeReaderConfig = ConfigOf<typeof ChangeReaderConfigSchema>;
 
-function createSource(config: ChangeReaderConfig): { source: ChangeSource; kind: string; scope?: string } {
+type Runtime = Awaited<ReturnType<typeof PipelineRuntime.create>>;
+
+function createSource(config: ChangeReaderConfig, rt: Runtime, progress: (stream: string) => SnapshotProgress): { source: ChangeSource; kind: string; scope?: string } {
   const kind = config.SOURCE === 'auto' ? (config.MONGODB_URI ? 'mongodb' : 'synthetic') : config.SOURCE;
   if (kind === 'mongodb') {
-    const source = createMongoSource(config);
-    return { kind, source, scope: source.describe() };
+    const inner = createMongoSource(config);
+    // The snapshot sits in front of the change stream (SNAPSHOT_MODE decides when it runs).
+    const source = new SnapshotSource({
+      inner,
+      scope: inner.scope,
+      connect: () => inner.newClient(),
+      mode: config.SNAPSHOT_MODE,
+      chunkSize: config.SNAPSHOT_CHUNK_SIZE,
+      parallelism: config.SNAPSHOT_PARALLELISM,
+      chunks: new SnapshotChunks(redisFirstWriteStore(rt.redis), config.QUEUE_PREFIX, inner.stream),
+      progress: progress(inner.stream),
+      logger: rt.logger,
+    });
+    return { kind, source, scope: inner.describe() };
   }
   return {
     kind,
@@ -33,9 +50,13 @@ function createSource(config: ChangeReaderConfig): { source: ChangeSource; kind:
 
 /** change-reader: one stream, read by whichever replica holds its lease. */
 export async function startChangeReader(config: ChangeReaderConfig, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}) {
-  const { source, kind, scope } = createSource(config);
   const rt = await PipelineRuntime.create('change-reader', config, options);
   const { logger, metrics } = rt;
+  let snapshot: SnapshotProgress | undefined;
+  const { source, kind, scope } = createSource(config, rt, (stream) => (snapshot = new SnapshotProgress(stream, metrics)));
+  // when_needed re-snapshots where ON_HISTORY_LOST=fail would stop: a new generation, then its snapshot.
+  const onHistoryLost = kind === 'mongodb' && config.SNAPSHOT_MODE === 'when_needed' ? 'latest' : config.ON_HISTORY_LOST;
+  if (onHistoryLost !== config.ON_HISTORY_LOST) logger.info({ stream: source.stream }, 'SNAPSHOT_MODE=when_needed: a lost resume point starts a new generation with a snapshot (ON_HISTORY_LOST=fail does not apply)');
   if (kind === 'mongodb') logger.info({ stream: source.stream, scope }, `SOURCE=mongodb: watching ${scope}`);
   if (kind === 'synthetic') logger.warn({ stream: source.stream }, 'SOURCE=synthetic: reading generated events, not MongoDB (set MONGODB_URI to read a real deployment)');
   const prefix = config.QUEUE_PREFIX;
@@ -54,7 +75,7 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
     cutter: { batchSize: config.BATCH_SIZE, maxBytes: config.BATCH_MAX_BYTES, timeoutMs: config.BATCH_TIMEOUT_MS },
     bufferLimit: config.CHANNEL_BUFFER_SIZE,
     leaseTtlMs: config.LEASE_TTL_MS,
-    onHistoryLost: config.ON_HISTORY_LOST,
+    onHistoryLost,
     metrics,
     logger,
   });
@@ -77,6 +98,7 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
         has_position: checkpoint?.token !== undefined,
         in_flight_events: reader.state === 'reading' ? reader.lastSeq - (checkpoint?.seq ?? 0) : null,
         checkpoint_age_s: checkpoint ? Math.round((Date.now() - checkpoint.updatedAt) / 1000) : null,
+        snapshot: snapshot?.status ?? null,
       },
     };
   });

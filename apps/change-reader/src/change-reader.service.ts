@@ -18,10 +18,10 @@ import { jsonlLine } from '@runnel/lake/records';
 import { EJSON } from 'bson';
 import { type BodyStore, CHANGE_EVENTS, deadLetter, jobIdFor } from '@runnel/queue';
 import type { Logger } from '@runnel/telemetry';
-import { BatchCutter, type CutterAction, type CutterOptions, cutSize } from './batching/batch-cutter';
+import { BatchCutter, type CutterAction, type CutterOptions, cutSize, namespaceOf } from './batching/batch-cutter';
 import { BatchHandoff } from './batching/batch-handoff';
 import { clusterSeconds, MalformedChangeError, toEnvelope } from './change-envelope-mapper';
-import { type ChangeSource, HistoryLostError, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange } from './sources/change-source';
+import { type ChangeSource, type FreshStart, HistoryLostError, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange } from './sources/change-source';
 import { pause } from './pause';
 
 export interface ChangeReaderOptions {
@@ -50,9 +50,10 @@ export interface ChangeReaderOptions {
  * standby: another replica reads; reading; history_lost: the resume point is gone and
  * ON_HISTORY_LOST=fail (an operator must act); state_lost: Redis came back without this stream's
  * state (an operator must act); oversize_event: an event over 16 MB that OVERSIZE_EVENTS does not
- * let through (an operator must act); stopped.
+ * let through (an operator must act); snapshot_complete: SNAPSHOT_MODE=initial_only has emitted
+ * every row and reads no further (done, ready); stopped.
  */
-export type ReaderState = 'standby' | 'reading' | 'history_lost' | 'state_lost' | 'oversize_event' | 'stopped';
+export type ReaderState = 'standby' | 'reading' | 'history_lost' | 'state_lost' | 'oversize_event' | 'snapshot_complete' | 'stopped';
 
 /** States in which the reader has stopped for an operator (not ready). */
 export const HALTED: readonly ReaderState[] = ['history_lost', 'state_lost', 'oversize_event'];
@@ -140,11 +141,11 @@ export class ChangeReaderService {
       }
     }
     if (this.#running) this.state = 'stopped';
-    else metrics.readerHalted.labels(this.stream, this.state).set(1);
+    else if (HALTED.includes(this.state)) metrics.readerHalted.labels(this.stream, this.state).set(1);
   }
 
   get #running(): boolean {
-    return !HALTED.includes(this.state);
+    return !HALTED.includes(this.state) && this.state !== 'snapshot_complete';
   }
 
   /** Standby or not: remember the stream's generation, and notice when Redis has forgotten it. */
@@ -163,25 +164,26 @@ export class ChangeReaderService {
    * Where this term starts: the checkpoint of the stream's generation, or a new generation (a new
    * stream; or, with ON_HISTORY_LOST=latest, a checkpoint that expired). Never a silent restart.
    */
-  async #startingPoint(writer: StreamWriter): Promise<{ generation: number; seq: number; token?: ResumeToken; clusterTime?: string }> {
+  async #startingPoint(writer: StreamWriter): Promise<{ generation: number; seq: number; token?: ResumeToken; clusterTime?: string; fresh?: FreshStart }> {
     const { checkpoints, logger, metrics } = this.o;
     const [g, checkpoint] = await Promise.all([checkpoints.generation(this.stream), checkpoints.load(this.stream)]);
     // A checkpoint of another generation than the stream's is not this stream's position (a
     // half-deleted state): treated as missing, never read from.
-    if (checkpoint && (!g || checkpoint.generation === g.generation)) return checkpoint;
+    // A generation whose position is not recorded yet starts from nothing, for the reason it was started.
+    if (checkpoint && (!g || checkpoint.generation === g.generation)) return checkpoint.token ? checkpoint : { ...checkpoint, fresh: freshStart(g?.reason) };
     if (!g) {
       if (this.generation !== undefined) throw new StreamStateLostError(this.stream, this.generation);
       const generation = await writer.startGeneration(undefined, 'new stream');
       metrics.generationsStarted.labels(this.stream, 'new stream').inc();
       logger.info({ stream: this.stream, generation }, 'new stream: generation started, reading from now');
-      return { generation, seq: 0 };
+      return { generation, seq: 0, fresh: 'new stream' };
     }
     const missing = new CheckpointMissingError(this.stream, g.generation);
     if (this.o.onHistoryLost === 'fail') throw missing;
     const generation = await writer.startGeneration(g.generation, 'checkpoint missing');
     metrics.generationsStarted.labels(this.stream, 'checkpoint missing').inc();
-    logger.error({ stream: this.stream, from: g.generation, generation }, `${missing.message}. ON_HISTORY_LOST=latest: a new generation reads from now; events between the old checkpoint and now are NOT in the lake: backfill them from a snapshot.`);
-    return { generation, seq: 0 };
+    logger.error({ stream: this.stream, from: g.generation, generation }, `${missing.message}. ON_HISTORY_LOST=latest: a new generation reads from now; events between the old checkpoint and now are NOT in the lake unless SNAPSHOT_MODE=when_needed snapshots them.`);
+    return { generation, seq: 0, fresh: 'checkpoint missing' };
   }
 
   async #term(term: LeaseTerm): Promise<void> {
@@ -249,7 +251,7 @@ export class ChangeReaderService {
     try {
       while (!signal.aborted) {
         let invalidated = false;
-        for await (const item of source.read(from, signal)) {
+        for await (const item of source.read(from, signal, from ? undefined : { fresh: start.fresh })) {
           if (signal.aborted || failure) break;
           if (item.type === 'change') {
             if (this.lastSeq - this.checkpointSeq >= this.o.bufferLimit) await this.#waitForRoom(signal);
@@ -270,6 +272,7 @@ export class ChangeReaderService {
             // Most events only join an open batch: no promise to wait for (a per-event await was a
             // measurable share of the reader's CPU at tens of thousands of events per second).
             if (actions.length) await apply(actions);
+            if (item.endOfRun) await apply(cutter.cutNamespace(namespaceOf(envelope)));
             lastToken = item.token;
             lastClusterTime = envelope.cluster_time;
             lag.set(Math.max(0, Date.now() / 1000 - clusterSeconds(envelope.cluster_time)));
@@ -286,6 +289,14 @@ export class ChangeReaderService {
             }
             await chain;
             if (cutter.openBatches === 0) await writer.advanceIdle(generation, this.lastSeq + 1, item.token, lastClusterTime);
+          } else if (item.type === 'snapshot-complete') {
+            // SNAPSHOT_MODE=initial_only: hand on every open batch; the checkpoint reaches the last
+            // row once the uploader has stored it, and nothing more is read.
+            await apply(cutter.flush());
+            await chain;
+            this.state = 'snapshot_complete';
+            logger.info({ stream: this.stream, rows: this.lastSeq }, 'snapshot handed on; SNAPSHOT_MODE=initial_only: reading stops here');
+            break;
           } else {
             // invalidate: cut what is open, then continue after it with startAfter.
             await apply(cutter.flush());
@@ -337,6 +348,11 @@ export class ChangeReaderService {
       await pause(50, signal);
     }
   }
+}
+
+/** A generation's recorded reason, as the fresh start a source may snapshot for. */
+function freshStart(reason: string | undefined): FreshStart {
+  return reason === 'history lost' || reason === 'checkpoint missing' ? reason : 'new stream';
 }
 
 /** What a dead letter keeps of a skipped event: where it was and which document, not its 16 MB. */

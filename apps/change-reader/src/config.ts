@@ -57,6 +57,19 @@ export const ChangeReaderConfigSchema = {
    */
   ON_HISTORY_LOST: env.oneOf(['fail', 'latest'], 'fail'),
   /**
+   * Whether the documents the watched collections already hold reach the lake, as `operation: "snapshot"`
+   * rows before the stream's change events: `initial` snapshots a new stream (no checkpoint), then streams
+   * from the position taken before the first read; `when_needed` also snapshots instead of stopping when the
+   * resume point is gone (history lost, checkpoint missing: a new generation; it overrides
+   * ON_HISTORY_LOST=fail); `initial_only` snapshots a new stream and stops; `never` reads changes from now.
+   * MongoDB source only.
+   */
+  SNAPSHOT_MODE: env.oneOf(['initial', 'never', 'when_needed', 'initial_only'], 'initial'),
+  /** Documents per snapshot chunk: one find each; the unit a restarted snapshot goes back to at most. */
+  SNAPSHOT_CHUNK_SIZE: env.int(1000, { min: 1, max: 100_000 }),
+  /** Snapshot chunk reads in flight at once: the next chunk of the collection being read, and the next collections' first. */
+  SNAPSHOT_PARALLELISM: env.int(2, { min: 1, max: 32 }),
+  /**
    * Events per batch (one S3 object) at most; a collection's batch is also cut at BATCH_MAX_BYTES, after
    * BATCH_TIMEOUT_MS, and at each hour of cluster time.
    */

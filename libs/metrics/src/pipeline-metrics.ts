@@ -27,6 +27,11 @@ export function pipelineMetrics(registry: Registry) {
     generationsStarted: new Counter({ name: 'runnel_generations_started_total', help: 'New generations begun, by reason (new stream, history lost, checkpoint missing)', labelNames: ['stream', 'reason'] as const, registers }),
     replays: new Counter({ name: 'runnel_replays_total', help: 'Reads restarted from the checkpoint because Redis lost state the reader had written, by reason', labelNames: ['stream', 'reason'] as const, registers }),
     keptFirst: new Counter({ name: 'runnel_objects_kept_first_total', help: 'Rebuilt objects whose bytes differed from the object already stored under the same identity (the first stored is kept)', registers }),
+    snapshotRows: new Counter({ name: 'runnel_snapshot_rows_total', help: 'Snapshot rows emitted by the reader (a replayed row counts again)', labelNames: ['stream', 'collection'] as const, registers }),
+    snapshotChunks: new Counter({ name: 'runnel_snapshot_chunks_total', help: 'Snapshot chunks emitted by the reader', labelNames: ['stream', 'collection'] as const, registers }),
+    snapshotActive: new Gauge({ name: 'runnel_snapshot_active', help: '1 while this reader emits snapshot rows', labelNames: ['stream'] as const, registers }),
+    snapshotRemainingRows: new Gauge({ name: 'runnel_snapshot_remaining_rows', help: 'Rows of the collection still to read, from its estimated document count', labelNames: ['stream', 'collection'] as const, registers }),
+    snapshotLastProgress: new Gauge({ name: 'runnel_snapshot_last_progress_timestamp_seconds', help: 'When the running snapshot last emitted a chunk (the stall alert compares it with time())', labelNames: ['stream'] as const, registers }),
     readerHalted: new Gauge({ name: 'runnel_reader_halted', help: '1 while the reader has stopped for an operator (state history_lost, state_lost or oversize_event)', labelNames: ['stream', 'state'] as const, registers }),
     historyLost: new Counter({ name: 'runnel_history_lost_total', help: 'Change stream history lost (error 286) occurrences', labelNames: ['stream'] as const, registers }),
   };

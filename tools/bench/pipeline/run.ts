@@ -714,7 +714,7 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
     };
     if (mongo) {
       const uri = String((await nextMessage(mongo, 'ready', 30_000)).uri);
-      sourceEnv = { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: STANDIN_DATABASE, FULL_DOCUMENT: 'updateLookup' };
+      sourceEnv = { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: STANDIN_DATABASE, FULL_DOCUMENT: 'updateLookup', SNAPSHOT_MODE: 'never' };
       const positioning = startChild('change-reader (start position)', [join(dist, 'change-reader/main.js')], { env: { ...common, METRICS_PORT: String(ports.reader), ...sourceEnv } });
       try {
         await waitForPosition(redis.url, STANDIN_DATABASE, positioning);

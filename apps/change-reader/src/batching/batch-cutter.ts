@@ -156,6 +156,18 @@ export class BatchCutter {
     return actions;
   }
 
+  /**
+   * Cuts `namespace`'s open batch, if any: where the source says a run of its events ends (a
+   * collection's last snapshot row: every row carries the snapshot's one cluster time, so no
+   * timeout would ever cut it before the stream moves on, and it would hold the checkpoint back
+   * while later collections fill the buffer). The source says so at the same event on every
+   * replay, so the cut is as deterministic as the others. A replayed batch keeps its recorded end.
+   */
+  cutNamespace(namespace: string): CutterAction[] {
+    const batch = this.#open.get(namespace);
+    return batch && batch.replayEnd === undefined ? [this.#cut(batch)] : [];
+  }
+
   /** Cuts everything still open (an invalidate ends the stream). */
   flush(): CutterAction[] {
     return [...this.#open.values()].filter((b) => b.replayEnd === undefined).map((b) => this.#cut(b));

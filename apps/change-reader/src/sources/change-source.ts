@@ -41,7 +41,14 @@ export type SourceItem =
    * ($changeStreamSplitLargeEvent) comes reassembled, once, with the token after its last fragment
    * and `fragments` set; the source never reports a position between two fragments.
    */
-  | { type: 'change'; change: SourceChange; token: ResumeToken; fragments?: number }
+  | {
+      type: 'change';
+      change: SourceChange;
+      token: ResumeToken;
+      fragments?: number;
+      /** The last of a run of events of its namespace that no cluster time will close (a collection's last snapshot row): cut its batch here. */
+      endOfRun?: boolean;
+    }
   /** No events, but the stream moved on: a post-batch resume token to checkpoint while idle. */
   | { type: 'idle'; token: ResumeToken; clusterTime?: string }
   /** The stream ended (drop/rename/dropDatabase): resume with startAfter this token. */
@@ -54,7 +61,12 @@ export type SourceItem =
    * could not even split, the position before it — a replay meets it again and skips it again,
    * with the same key and reason.
    */
-  | SkippedEvent;
+  | SkippedEvent
+  /**
+   * SNAPSHOT_MODE=initial_only: every snapshot row has been delivered and the stream is not to be
+   * read; the reader hands on what it holds and stops. `token`: the position after the last row.
+   */
+  | { type: 'snapshot-complete'; token: ResumeToken };
 
 export interface SkippedEvent {
   type: 'skipped';
@@ -81,7 +93,15 @@ export interface ChangeSource {
   /** e.g. `shop.orders`, `shop`, `*` — names the checkpoint and appears in every envelope. */
   readonly stream: string;
   /** Reads from just after `from` (or from now); ends when closed or after an invalidate. */
-  read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem>;
+  read(from: ResumePoint | undefined, signal: AbortSignal, options?: ReadOptions): AsyncIterable<SourceItem>;
+}
+
+/** Why a read starts from nothing: a new stream, or a new generation after history was lost. */
+export type FreshStart = 'new stream' | 'history lost' | 'checkpoint missing';
+
+export interface ReadOptions {
+  /** Set when `from` is undefined: why (SNAPSHOT_MODE decides from it whether to snapshot first). */
+  fresh?: FreshStart;
 }
 
 /**

@@ -212,11 +212,16 @@ export class MongoChangeSource implements ChangeSource {
     return client.watch(pipeline, options);
   }
 
+  /** A client to the deployment (not connected), as the change stream uses: for the snapshot's reads. */
+  newClient(): MongoClient {
+    return new MongoClient(this.#o.uri.reveal(), { appName: 'runnel-change-reader', ...this.#o.clientOptions });
+  }
+
   async *read(from: ResumePoint | undefined, signal: AbortSignal): AsyncIterable<SourceItem> {
     if (signal.aborted) return;
     const idleRepeatMs = this.#o.idleRepeatMs ?? 10_000;
     const mode = this.oversizeEvents;
-    const client = new MongoClient(this.#o.uri.reveal(), { appName: 'runnel-change-reader', ...this.#o.clientOptions });
+    const client = this.newClient();
     let cs: ChangeStream | undefined;
     // Where the stream stands: always between whole events, never inside a split event, whose
     // fragments each carry a token of their own.
