@@ -67,6 +67,15 @@
  *                            as in a live stream                             [BENCH_SYNTHETIC_EVENTS_PER_SECOND] (1000)
  *   --rounds=N               repeat the pipeline phase N times, the variants in alternating order (A B, B A, …), and
  *                            report each variant's runs, mean and spread                   [BENCH_ROUNDS]           (1)
+ *   --standin-writes=W       what the stand-in variants preload: `workload` (tools/mongo/workload.ts, the mixed N events)
+ *                            or `inserts` (N inserts, standin-documents.ts)     [BENCH_STANDIN_WRITES] (inserts when
+ *                            --sources holds standin-snapshot, else workload; standin-snapshot always inserts)
+ *   --snapshot-chunk-sizes=a,b  SNAPSHOT_CHUNK_SIZE: one standin-snapshot variant per size [BENCH_SNAPSHOT_CHUNK_SIZES] (1000)
+ *   --snapshot-parallelism=N SNAPSHOT_PARALLELISM                            [BENCH_SNAPSHOT_PARALLELISM] (2)
+ *   --profile-sources=a,b    the variants the profile phase runs (by source; standin-snapshot: every chunk size)
+ *                            [BENCH_PROFILE_SOURCES] (synthetic; with standin-snapshot in --sources: standin,standin-snapshot.
+ *                            Under --profile=auto: synthetic when below its target, the stand-in pair when the snapshot is
+ *                            below 1.0× streaming)
  *
  * --sources=standin: the stand-in runs in its own process (its CPU is a column: "mongo"), started empty. A first
  * change-reader (not measured) records the stream's start position and stops; then the workload writer
@@ -74,8 +83,21 @@
  * --collections of database `shop` (inserts, updates, replaces, deletes), so they are all in the stand-in's oplog
  * before the measured reader starts (SOURCE=mongodb, FULL_DOCUMENT=updateLookup): the figure is reading, not writing.
  * The lake check is the same (N events, 0 missing, 0 duplicates); the generator comparison is skipped.
+ *
+ * --sources=standin-snapshot (issue 10, the initial snapshot): the stand-in as above, but the N documents
+ * (standin-documents.ts: N inserts of about --doc-bytes each over --collections) are inserted BEFORE any reader
+ * runs, and the measured reader starts with SNAPSHOT_MODE=initial (SNAPSHOT_CHUNK_SIZE, SNAPSHOT_PARALLELISM): it
+ * records its position (checkpoint seq 0 with a token), reads the N documents as N snapshot rows (seqs 1..N), then
+ * streams from the position (nothing more comes). End to end is measured as for the others: N / (reader spawn ..
+ * /ready checkpoint_seq == N). With --sources=standin,standin-snapshot the standin variant preloads the SAME N
+ * inserts (--standin-writes=inserts) and reads them as N insert events (SNAPSHOT_MODE=never), so the two move the
+ * same documents through the same config; the report's "Snapshot vs streaming" section gives rows/s over events/s,
+ * CPU µs per row vs per event per process, the reader's own snapshot rate (/ready snapshot detail), and the target
+ * "snapshot ≥ 1.0× streaming". The lake check adds the operations (N `snapshot` rows, or N `insert` events) and
+ * a digest of (collection, document_key, full_document) over all N, which must be equal between the two variants.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -85,10 +107,11 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CheckpointStore } from '@runnel/checkpoint';
-import { type ChangeEnvelope, decodeObject, parseObjectKey, verifyLake } from '@runnel/lake';
+import { type ChangeEnvelope, decodeObject, parseObjectKey, readLakeObjects, verifyLake } from '@runnel/lake';
 import { DEFAULT_PREFIX } from '@runnel/queue';
 import { freePort, MongoStandIn, RedisServer } from '@runnel/testing';
 import { describeWorkload, runWorkload } from '../../mongo/workload';
+import { insertStandInDocuments } from './standin-documents';
 import { deployedNodeOptions } from '../../load/gateway-under-test';
 import { parseMetrics, procCpuSeconds, procMemMiB } from '../../load/rss-sampler';
 // The benchmark must generate exactly what the reader generates, so it uses the reader's code.
@@ -124,6 +147,7 @@ const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()
 
 function parseOptions() {
   const count = Math.round(num('count', 'BENCH_COUNT', 200_000));
+  const sources = list(option('sources', 'BENCH_SOURCES', 'synthetic'));
   const writerWorkers = Math.round(num('writer-workers', 'BENCH_WRITER_WORKERS', 2));
   return {
     count,
@@ -151,11 +175,26 @@ function parseOptions() {
     dist: option('dist', 'BENCH_DIST', join(ROOT, 'dist/apps'))!,
     serviceNodeArgs: option('service-node-args', 'BENCH_SERVICE_NODE_ARGS'),
     json: option('json', 'BENCH_JSON'),
-    sources: list(option('sources', 'BENCH_SOURCES', 'synthetic')),
+    sources,
     compareDist: option('compare-dist', 'BENCH_COMPARE_DIST'),
     rounds: Math.round(num('rounds', 'BENCH_ROUNDS', 1)),
     syntheticEventsPerSecond: Math.round(num('synthetic-events-per-second', 'BENCH_SYNTHETIC_EVENTS_PER_SECOND', SYNTHETIC_EVENTS_PER_SECOND)),
+    standinWrites: standinWrites(option('standin-writes', 'BENCH_STANDIN_WRITES'), sources),
+    snapshotChunkSizes: list(option('snapshot-chunk-sizes', 'BENCH_SNAPSHOT_CHUNK_SIZES', '1000')).map((x) => {
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`--snapshot-chunk-sizes: ${x} is not an integer in 1..100000 (SNAPSHOT_CHUNK_SIZE)`);
+      return n;
+    }),
+    snapshotParallelism: Math.round(num('snapshot-parallelism', 'BENCH_SNAPSHOT_PARALLELISM', 2)),
+    profileSources: list(option('profile-sources', 'BENCH_PROFILE_SOURCES', sources.includes('standin-snapshot') ? 'standin,standin-snapshot' : 'synthetic')),
   };
+}
+
+/** --standin-writes: the mixed workload unless the snapshot is compared, which needs the same documents both ways. */
+function standinWrites(value: string | undefined, sources: string[]): 'workload' | 'inserts' {
+  const v = value ?? (sources.includes('standin-snapshot') ? 'inserts' : 'workload');
+  if (v !== 'workload' && v !== 'inserts') throw new Error(`--standin-writes: ${v} is neither workload nor inserts`);
+  return v;
 }
 type Options = ReturnType<typeof parseOptions>;
 
@@ -590,12 +629,15 @@ async function baselineOnce(opts: Options, { jobSize, generate }: { jobSize: num
 
 /** What the pipeline phase runs: a source on a build. */
 interface Variant {
-  source: 'synthetic' | 'standin';
+  source: 'synthetic' | 'standin' | 'standin-snapshot';
   /** DIR of DIR/<service>/main.js. */
   dist: string;
   /** '' for the default (synthetic on --dist), else e.g. `standin` or `synthetic @ /tmp/base`. */
   label: string;
+  /** standin-snapshot: SNAPSHOT_CHUNK_SIZE. */
+  snapshotChunkSize?: number;
 }
+const SOURCES = ['synthetic', 'standin', 'standin-snapshot'] as const;
 
 interface PipelineResult {
   config: string;
@@ -626,7 +668,33 @@ interface PipelineResult {
   redisInfo: Record<string, number | string>;
   lake: { objects: number; events: number; missing: number; duplicates: number; badObjects: number; maxSeq: number; collections: Record<string, number>; exact: boolean };
   eventsMatchGenerator: { object: string; events: number; equal: boolean; firstDifference?: number } | null;
+  /** The stand-in variants: what was written into the stand-in before the measured reader started. */
+  preload?: { writes: 'workload' | 'inserts'; description: string; perSecond: number };
+  /** The stand-in variants: the lake's events by operation, and a digest of the documents they carry. */
+  lakeDocuments?: LakeDocuments;
+  /** standin-snapshot: the reader's snapshot as its /ready showed it (polled every --poll-ms). */
+  snapshot?: SnapshotRun;
   profiles?: Record<string, unknown>;
+}
+
+interface SnapshotRun {
+  chunkSize: number;
+  parallelism: number;
+  /** Rows /ready counted when the phase left `reading` (or at the end). */
+  rows: number;
+  /** Seconds after the reader was spawned: first row emitted, last row emitted (phase no longer `reading`). */
+  firstRowS: number;
+  rowsDoneS: number;
+  /** The reader's own snapshot rate: rows between those two samples / seconds between them. */
+  rowsPerSec: number;
+  phaseAtEnd: string | null;
+  collections: Record<string, { rows: number; chunks: number; rowsPerSec: number | null }>;
+}
+
+interface ReadySnapshot {
+  phase: string;
+  rows: number;
+  collections: Record<string, { state: string; rows: number; chunks: number; rows_per_s: number | null }>;
 }
 
 interface Sample {
@@ -672,7 +740,7 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
   // s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 only has in its legacy provider:
   // without it every listing longer than one page (1,000 keys) fails with InternalError.
   const s3 = startChild('s3rver', [process.argv[1], '--role=s3rver'], { ipc: true, nodeArgs: ['--openssl-legacy-provider'] });
-  const mongo = variant.source === 'standin' ? startChild('mongo', [process.argv[1], '--role=mongo'], { ipc: true }) : undefined;
+  const mongo = variant.source !== 'synthetic' ? startChild('mongo', [process.argv[1], '--role=mongo'], { ipc: true }) : undefined;
   const started: Partial<Record<Service, Child>> = {};
   const ports = { reader: await freePort(), writer: await freePort(), uploader: await freePort() };
   const s3Prefix = `bench/${config.replace('+', '-')}`;
@@ -712,19 +780,33 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
       SYNTHETIC_RATE: '0',
       SYNTHETIC_EVENTS_PER_SECOND: String(opts.syntheticEventsPerSecond),
     };
+    let preload: PipelineResult['preload'];
+    const what = `${config} ${variant.label || variant.source}`;
     if (mongo) {
       const uri = String((await nextMessage(mongo, 'ready', 30_000)).uri);
-      sourceEnv = { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: STANDIN_DATABASE, FULL_DOCUMENT: 'updateLookup', SNAPSHOT_MODE: 'never' };
-      const positioning = startChild('change-reader (start position)', [join(dist, 'change-reader/main.js')], { env: { ...common, METRICS_PORT: String(ports.reader), ...sourceEnv } });
-      try {
-        await waitForPosition(redis.url, STANDIN_DATABASE, positioning);
-      } finally {
-        await stopChild(positioning);
+      const mongodb = { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: STANDIN_DATABASE, FULL_DOCUMENT: 'updateLookup' };
+      if (variant.source === 'standin-snapshot') {
+        // The documents first, then the reader: a new stream (no checkpoint) snapshots them all, then
+        // streams from the position it took before reading (where no event follows).
+        preload = await preloadInserts(opts, uri, what);
+        sourceEnv = { ...mongodb, SNAPSHOT_MODE: 'initial', SNAPSHOT_CHUNK_SIZE: String(variant.snapshotChunkSize ?? 1000), SNAPSHOT_PARALLELISM: String(opts.snapshotParallelism) };
+      } else {
+        sourceEnv = { ...mongodb, SNAPSHOT_MODE: 'never' };
+        const positioning = startChild('change-reader (start position)', [join(dist, 'change-reader/main.js')], { env: { ...common, METRICS_PORT: String(ports.reader), ...sourceEnv } });
+        try {
+          await waitForPosition(redis.url, STANDIN_DATABASE, positioning);
+        } finally {
+          await stopChild(positioning);
+        }
+        if (opts.standinWrites === 'inserts') preload = await preloadInserts(opts, uri, what);
+        else {
+          const t0 = now();
+          const w = await runWorkload({ uri, database: STANDIN_DATABASE, collections: opts.collections, count: N, rate: 0, seed: 1, documentBytes: opts.docBytes });
+          preload = { writes: 'workload', description: describeWorkload(w), perSecond: w.events / ((now() - t0) / 1000) };
+          log(`${what}: preloaded ${preload.description} (${f0(preload.perSecond)} events/s through the driver)`);
+          if (w.events !== N) throw new Error(`the workload wrote ${w.events} events, not ${N}`);
+        }
       }
-      const t0 = now();
-      const w = await runWorkload({ uri, database: STANDIN_DATABASE, collections: opts.collections, count: N, rate: 0, seed: 1, documentBytes: opts.docBytes });
-      log(`${config} standin: preloaded ${describeWorkload(w)} (${f0(w.events / ((now() - t0) / 1000))} events/s through the driver)`);
-      if (w.events !== N) throw new Error(`the workload wrote ${w.events} events, not ${N}`);
     }
 
     const settings = {
@@ -737,6 +819,8 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
       BATCH_SIZE: opts.batchSize,
       BATCH_TIMEOUT_MS: opts.batchTimeoutMs,
       CHANNEL_BUFFER_SIZE: opts.buffer,
+      ...(mongo ? { 'stand-in writes': preload?.writes ?? '', SNAPSHOT_MODE: sourceEnv.SNAPSHOT_MODE } : {}),
+      ...(variant.source === 'standin-snapshot' ? { SNAPSHOT_CHUNK_SIZE: Number(sourceEnv.SNAPSHOT_CHUNK_SIZE), SNAPSHOT_PARALLELISM: opts.snapshotParallelism } : {}),
       'batch-writer NUM_WORKERS': opts.writerWorkers,
       's3-uploader NUM_WORKERS': opts.uploaderWorkers,
       ...Object.fromEntries(SERVICES.map((s) => [`${s} node flags`, serviceNodeArgs(opts, s).join(' ')])),
@@ -799,13 +883,19 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
 
     const deadline = tStart + opts.timeoutS * 1000;
     let tDone = Number.NaN;
+    const snapshotSamples: { t: number; phase: string; rows: number }[] = [];
+    let lastSnapshot: ReadySnapshot | undefined;
     for (;;) {
       for (const c of Object.values(started)) if (c.exited) throw new Error(`${c.name} exited (${c.exitCode}) during the run:\n${tail(c)}`);
       if (now() > deadline) throw new Error(`${config}: checkpoint did not reach ${N} within ${opts.timeoutS} s (last: ${JSON.stringify(samples.at(-1))})\n--- change-reader output:\n${tail(reader)}`);
       const body = (await getJson(ports.reader, '/ready').catch(() => undefined)) as
-        | { checks?: { reader?: { detail?: { read_seq?: number; checkpoint_seq?: number | null; in_flight_events?: number } }; queues?: { detail?: { batches?: { waiting?: number } } } } }
+        | { checks?: { reader?: { detail?: { read_seq?: number; checkpoint_seq?: number | null; in_flight_events?: number; snapshot?: ReadySnapshot | null } }; queues?: { detail?: { batches?: { waiting?: number } } } } }
         | undefined;
       const d = body?.checks?.reader?.detail;
+      if (d?.snapshot) {
+        lastSnapshot = d.snapshot;
+        snapshotSamples.push({ t: now() - tStart, phase: d.snapshot.phase, rows: d.snapshot.rows });
+      }
       if (d) {
         const s: Sample = { t: now() - tStart, read: d.read_seq ?? 0, ckpt: d.checkpoint_seq ?? 0, inFlight: d.in_flight_events ?? 0, batchesWaiting: body?.checks?.queues?.detail?.batches?.waiting ?? 0 };
         samples.push(s);
@@ -835,6 +925,13 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
     const lake = report
       ? { objects: report.objects, events: report.events, missing: report.missing, duplicates: report.duplicates, badObjects: report.badObjects.length, maxSeq: report.maxSeq, collections: report.collections, exact: report.events === N && report.maxSeq === N && report.missing === 0 && report.duplicates === 0 && report.badObjects.length === 0 }
       : { objects: 0, events: 0, missing: N, duplicates: 0, badObjects: 0, maxSeq: 0, collections: {}, exact: false };
+    // The stand-in's inserts: every one of the N is an insert event, or a snapshot row.
+    const lakeDocuments = mongo ? await lakeDocumentsOf(s3Client, s3Prefix) : undefined;
+    const expectedOperation = variant.source === 'standin-snapshot' ? 'snapshot' : preload?.writes === 'inserts' ? 'insert' : undefined;
+    if (lakeDocuments && expectedOperation && lakeDocuments.operations[expectedOperation] !== N) {
+      lake.exact = false;
+      log(`${what}: the lake holds ${JSON.stringify(lakeDocuments.operations)} by operation, not ${N} ${expectedOperation}`);
+    }
     // Only the build under test writes what this bench's generator writes (a saved build may predate the envelope).
     const eventsMatchGenerator = variant.source === 'synthetic' && variant.dist === opts.dist ? await compareWithGenerator(s3Client, s3Prefix, opts) : null;
 
@@ -875,6 +972,9 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
       redisInfo,
       lake,
       eventsMatchGenerator,
+      ...(preload ? { preload } : {}),
+      ...(lakeDocuments ? { lakeDocuments } : {}),
+      ...(variant.source === 'standin-snapshot' ? { snapshot: snapshotRun(snapshotSamples, lastSnapshot, Number(sourceEnv.SNAPSHOT_CHUNK_SIZE), opts.snapshotParallelism) } : {}),
       ...(profileDir ? { profiles: { dir: profileDir, monoStartUs, monoDoneUs } } : {}),
     };
   } catch (err) {
@@ -886,6 +986,55 @@ async function pipelineOnce(opts: Options, config: string, { profileDir, variant
     await stopChild(mongo);
     await stopRedis(redis);
   }
+}
+
+async function preloadInserts(opts: Options, uri: string, what: string): Promise<NonNullable<PipelineResult['preload']>> {
+  const r = await insertStandInDocuments({ uri, database: STANDIN_DATABASE, collections: opts.collections, count: opts.count, documentBytes: opts.docBytes, seed: 1 });
+  if (r.documents !== opts.count) throw new Error(`${what}: inserted ${r.documents} documents, not ${opts.count}`);
+  const description = `${r.documents} inserts into ${STANDIN_DATABASE}.{${opts.collections.join(',')}} (${Object.values(r.perCollection).join(' / ')}), ${f0(r.meanBsonBytes)} B BSON each on average, in ${f1(r.seconds)} s`;
+  log(`${what}: preloaded ${description} (${f0(r.documents / r.seconds)} documents/s through the driver)`);
+  return { writes: 'inserts', description, perSecond: r.documents / r.seconds };
+}
+
+interface LakeDocuments {
+  operations: Record<string, number>;
+  /** Events with a full_document. */
+  documents: number;
+  /** Order-free: the sum mod 2^64 of sha256(collection, document_key, full_document) over those events. */
+  digest: string;
+}
+
+/** The lake's events by operation, and a digest of the documents they carry (equal for the same documents, whatever the order and batching). */
+async function lakeDocumentsOf(s3: S3Client, prefix: string): Promise<LakeDocuments> {
+  const operations: Record<string, number> = {};
+  let documents = 0;
+  let sum = 0n;
+  for await (const o of readLakeObjects(s3, BUCKET, `${prefix}/`)) {
+    for (const e of o.events) {
+      operations[e.operation] = (operations[e.operation] ?? 0) + 1;
+      if (e.full_document === null) continue;
+      documents++;
+      sum = (sum + createHash('sha256').update(`${e.collection}\n${e.document_key}\n${e.full_document}`).digest().readBigUInt64BE(0)) & 0xffff_ffff_ffff_ffffn;
+    }
+  }
+  return { operations, documents, digest: sum.toString(16).padStart(16, '0') };
+}
+
+/** The reader's own snapshot rate, from /ready's snapshot detail: first row emitted → phase past `reading`. */
+function snapshotRun(samples: { t: number; phase: string; rows: number }[], last: ReadySnapshot | undefined, chunkSize: number, parallelism: number): SnapshotRun {
+  const first = samples.find((s) => s.rows > 0);
+  const done = samples.find((s) => s.phase !== 'reading') ?? samples.at(-1);
+  const rowsPerSec = first && done && done.t > first.t ? (done.rows - first.rows) / ((done.t - first.t) / 1000) : Number.NaN;
+  return {
+    chunkSize,
+    parallelism,
+    rows: done?.rows ?? 0,
+    firstRowS: (first?.t ?? Number.NaN) / 1000,
+    rowsDoneS: (done?.t ?? Number.NaN) / 1000,
+    rowsPerSec,
+    phaseAtEnd: last?.phase ?? null,
+    collections: Object.fromEntries(Object.entries(last?.collections ?? {}).map(([ns, c]) => [ns, { rows: c.rows, chunks: c.chunks, rowsPerSec: c.rows_per_s }])),
+  };
 }
 
 /** When a series first moved and when it reached n (times in seconds after the reader started), and its rate in between. */
@@ -1056,6 +1205,74 @@ function sourceSummary(pipeline: PipelineResult[]): string | undefined {
   return ['By variant (each run of the pipeline phase; spread = (max − min) / mean; µs/event = CPU seconds of the process over the run / N):', table(rows)].join('\n');
 }
 
+const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const PROCS = ['change-reader', 'batch-writer', 's3-uploader', 'redis', 's3rver', 'mongo'];
+
+/** Per config, the snapshot variants against the stand-in streaming the same documents (means over rounds). */
+function snapshotRatios(pipeline: PipelineResult[]): { config: string; label: string; snapshot: PipelineResult[]; streaming: PipelineResult[]; ratio: number; cpuRatio: number }[] {
+  const out: { config: string; label: string; snapshot: PipelineResult[]; streaming: PipelineResult[]; ratio: number; cpuRatio: number }[] = [];
+  const allUs = (r: PipelineResult) => PROCS.reduce((sum, k) => sum + (r.cpuUsPerEvent[k] ?? 0), 0);
+  for (const config of new Set(pipeline.map((p) => p.config))) {
+    const streaming = pipeline.filter((p) => p.config === config && p.variant.source === 'standin');
+    for (const label of new Set(pipeline.filter((p) => p.config === config && p.variant.source === 'standin-snapshot').map((p) => p.variant.label))) {
+      const snapshot = pipeline.filter((p) => p.config === config && p.variant.label === label);
+      const ratio = streaming.length ? meanOf(snapshot.map((p) => p.eventsPerSec)) / meanOf(streaming.map((p) => p.eventsPerSec)) : Number.NaN;
+      const cpuRatio = streaming.length ? meanOf(snapshot.map(allUs)) / meanOf(streaming.map(allUs)) : Number.NaN;
+      out.push({ config, label, snapshot, streaming, ratio, cpuRatio });
+    }
+  }
+  return out;
+}
+
+/**
+ * The issue-10 comparison: rows/s of the snapshot next to events/s of streaming the same documents, CPU
+ * µs per row / per event of each process (steadier than wall time on a shared machine), the reader's own
+ * snapshot rate, and the target "snapshot ≥ 1.0× streaming". Undefined without a standin-snapshot run.
+ */
+function snapshotSummary(pipeline: PipelineResult[]): { text: string; targets: { name: string; met: boolean; detail: string }[] } | undefined {
+  const ratios = snapshotRatios(pipeline);
+  if (!ratios.length) return undefined;
+  const lines: string[] = ['Snapshot vs streaming the same documents (stand-in: N inserts read as N snapshot rows vs as N insert events; means over the runs; µs = CPU µs per row or event):'];
+  const rows: (string | number)[][] = [['config', 'variant', 'runs: /s', 'mean /s', 'vs streaming', ...PROCS.map((p) => `µs ${p}`), 'µs all', 'CPU vs streaming', 'reader snapshot rows/s', 'objects', 'mean batch', 'lake exact', 'documents digest']];
+  const streamingRows = new Map<string, PipelineResult[]>();
+  for (const r of ratios) streamingRows.set(r.config, r.streaming);
+  const row = (config: string, label: string, runs: PipelineResult[], vs: string, cpuVs: string) => {
+    const us = (k: string) => (runs.every((p) => p.cpuUsPerEvent[k] !== undefined) ? meanOf(runs.map((p) => p.cpuUsPerEvent[k])) : Number.NaN);
+    const digests = [...new Set(runs.map((p) => p.lakeDocuments?.digest ?? '–'))];
+    const snapRate = runs.flatMap((p) => (p.snapshot ? [p.snapshot.rowsPerSec] : []));
+    return [
+      config,
+      label,
+      runs.map((p) => f0(p.eventsPerSec)).join(' / '),
+      f0(meanOf(runs.map((p) => p.eventsPerSec))),
+      vs,
+      ...PROCS.map((k) => f1(us(k))),
+      f1(meanOf(runs.map((p) => PROCS.reduce((sum, k) => sum + (p.cpuUsPerEvent[k] ?? 0), 0)))),
+      cpuVs,
+      snapRate.length ? snapRate.map(f0).join(' / ') : '–',
+      [...new Set(runs.map((p) => p.objects))].join('/'),
+      f0(meanOf(runs.map((p) => p.meanBatchEvents))),
+      runs.every((p) => p.lake.exact) ? `yes (${Object.entries(runs[0].lakeDocuments?.operations ?? {}).map(([op, n]) => `${n} ${op}`).join(', ')})` : 'NO',
+      digests.join(' / '),
+    ];
+  };
+  for (const [config, runs] of streamingRows) if (runs.length) rows.push(row(config, runs[0].variant.label, runs, '1.00×', '1.00×'));
+  for (const r of ratios) rows.push(row(r.config, r.label, r.snapshot, `${f2(r.ratio)}×`, `${f2(r.cpuRatio)}×`));
+  lines.push(table(rows));
+  const targets: { name: string; met: boolean; detail: string }[] = [];
+  for (const r of ratios) {
+    const same = r.streaming.length > 0 && [...r.snapshot, ...r.streaming].every((p) => p.lakeDocuments?.digest === r.streaming[0].lakeDocuments?.digest);
+    const rowsPerSec = meanOf(r.snapshot.map((p) => p.eventsPerSec));
+    const eventsPerSec = r.streaming.length ? meanOf(r.streaming.map((p) => p.eventsPerSec)) : Number.NaN;
+    const detail = r.streaming.length
+      ? `${f2(r.ratio)}× (${f0(rowsPerSec)} rows/s vs ${f0(eventsPerSec)} events/s, ${r.snapshot.length} and ${r.streaming.length} run(s)); CPU per row ${f2(r.cpuRatio)}× per event; same documents: ${same ? 'yes' : 'NO'}`
+      : 'no standin run to compare with (--sources=standin,standin-snapshot)';
+    lines.push(`target: snapshot >= 1.0x streaming (${r.config}, ${r.label}): ${detail} — ${r.streaming.length && r.ratio >= 1 && same ? 'met' : 'NOT MET'}`);
+    targets.push({ name: `${r.config} ${r.label} ≥ 1.0× streaming the same documents`, met: r.streaming.length > 0 && r.ratio >= 1 && same, detail });
+  }
+  return { text: lines.join('\n'), targets };
+}
+
 function report(opts: Options, m: ReturnType<typeof machine>, baseline: BaselineResult[], pipeline: PipelineResult[]): { text: string; targets: { name: string; met: boolean; detail: string }[] } {
   const lines: string[] = [];
   lines.push('', `Machine: ${m.nproc} CPUs (${m.cpuModel}${m.cpuMHz ? `, ${m.cpuMHz} MHz` : ''}), ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.kernel}, Node ${m.node}, redis-server ${m.redis}${m.cgroupCpuMax ? `, cgroup cpu.max ${m.cgroupCpuMax}` : ''}`);
@@ -1136,6 +1353,11 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
 
     const bySource = sourceSummary(pipeline);
     if (bySource) lines.push('', bySource);
+    const snapshot = snapshotSummary(pipeline);
+    if (snapshot) {
+      lines.push('', snapshot.text);
+      targets.push(...snapshot.targets);
+    }
     for (const [config, ratio] of Object.entries(TARGETS)) {
       // The targets are about the synthetic source on the build under test.
       const p = pipeline.find((x) => x.config === config && x.variant.source === 'synthetic' && x.variant.dist === opts.dist);
@@ -1148,7 +1370,7 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
       const peak = Math.max(worst.peakRssMiB[s], worst.hwmMiB[s]);
       targets.push({ name: `${s} < ${RSS_TARGET_MIB} MiB RSS`, met: peak < RSS_TARGET_MIB, detail: `peak ${f1(peak)} MiB (${worst.config})` });
     }
-    targets.push({ name: 'lake exact (every config: N events, 0 missing, 0 duplicates)', met: pipeline.every((p) => p.lake.exact), detail: pipeline.map((p) => `${p.config}: ${p.lake.exact ? 'exact' : 'NOT exact'}`).join(', ') });
+    targets.push({ name: 'lake exact (every config: N events, 0 missing, 0 duplicates)', met: pipeline.every((p) => p.lake.exact), detail: pipeline.map((p) => `${p.name}: ${p.lake.exact ? 'exact' : 'NOT exact'}`).join(', ') });
     lines.push('', 'Targets:');
     for (const t of targets) lines.push(`  ${t.met ? 'met    ' : 'NOT MET'}  ${t.name}: ${t.detail}`);
   }
@@ -1162,12 +1384,22 @@ function report(opts: Options, m: ReturnType<typeof machine>, baseline: Baseline
 
 /** The pipeline phase's variants: each --sources entry on --dist, and the synthetic source on --compare-dist. */
 function pipelineVariants(opts: Options): Variant[] {
-  const variants: Variant[] = [];
-  for (const s of opts.sources) {
-    if (s !== 'synthetic' && s !== 'standin') throw new Error(`--sources: ${s} is neither synthetic nor standin`);
-    variants.push({ source: s, dist: opts.dist, label: s === 'synthetic' && opts.sources.length === 1 && !opts.compareDist ? '' : s });
-  }
+  const variants = variantsOf(opts, opts.sources, '--sources');
   if (opts.compareDist) variants.push({ source: 'synthetic', dist: opts.compareDist, label: `synthetic @ ${opts.compareDist}` });
+  return variants;
+}
+
+/** The variants of `sources` on --dist (standin-snapshot: one per --snapshot-chunk-sizes entry). */
+function variantsOf(opts: Options, sources: string[], flag: string): Variant[] {
+  const variants: Variant[] = [];
+  for (const s of sources) {
+    if (!(SOURCES as readonly string[]).includes(s)) throw new Error(`${flag}: ${s} is none of ${SOURCES.join(', ')}`);
+    if (s === 'standin-snapshot') {
+      for (const size of opts.snapshotChunkSizes) variants.push({ source: s, dist: opts.dist, label: opts.snapshotChunkSizes.length === 1 && size === 1000 ? s : `${s} chunk=${size}`, snapshotChunkSize: size });
+    } else {
+      variants.push({ source: s as Variant['source'], dist: opts.dist, label: s === 'synthetic' && sources.length === 1 && !opts.compareDist ? '' : s });
+    }
+  }
   return variants;
 }
 
@@ -1175,7 +1407,9 @@ function logPipelineAttempt(a: PipelineResult): void {
   log(
     `pipeline: ${a.name}: ${f0(a.eventsPerSec)} events/s in ${f2(a.seconds)} s; lake ${a.lake.exact ? 'exact' : 'NOT EXACT'} (${a.lake.objects} objects); ` +
       `CPU reader ${f2(a.cpu.cores['change-reader'])} writer ${f2(a.cpu.cores['batch-writer'])} uploader ${f2(a.cpu.cores['s3-uploader'])} redis ${f2(a.cpu.cores.redis)} s3rver ${f2(a.cpu.cores.s3rver)}${a.cpu.cores.mongo === undefined ? '' : ` mongo ${f2(a.cpu.cores.mongo)}`} other ${f2(a.cpu.otherCores)}; ` +
-      `peak RSS ${SERVICES.map((s) => f0(Math.max(a.peakRssMiB[s], a.hwmMiB[s]))).join('/')} MiB`,
+      `peak RSS ${SERVICES.map((s) => f0(Math.max(a.peakRssMiB[s], a.hwmMiB[s]))).join('/')} MiB` +
+      (a.lakeDocuments ? `; lake by operation ${JSON.stringify(a.lakeDocuments.operations)}, documents digest ${a.lakeDocuments.digest}` : '') +
+      (a.snapshot ? `; snapshot (chunk ${a.snapshot.chunkSize}, parallelism ${a.snapshot.parallelism}): ${a.snapshot.rows} rows emitted ${f2(a.snapshot.firstRowS)}–${f2(a.snapshot.rowsDoneS)} s, ${f0(a.snapshot.rowsPerSec)} rows/s in the reader, phase at the end ${a.snapshot.phaseAtEnd}` : ''),
   );
 }
 
@@ -1229,16 +1463,29 @@ async function main(): Promise<void> {
   const profiled: PipelineResult[] = [];
   if (opts.only.has('profile') && opts.profile !== 'never') {
     const ref = baseline.find((b) => b.jobSize === 1000 && !b.generated);
-    const want = opts.configs.filter((c) => {
-      if (opts.profile === 'always') return true;
-      const p = pipeline.find((x) => x.config === c);
-      return p !== undefined && ref !== undefined && TARGETS[c] !== undefined && p.eventsPerSec / ref.eventsPerSec < TARGETS[c];
-    });
-    for (const config of want) {
-      const dir = join(out, `profile-${config.replace('+', '-')}`);
+    const below = snapshotRatios(pipeline).filter((r) => !(r.ratio >= 1));
+    const want: { config: string; variant: Variant }[] = [];
+    for (const config of opts.configs) {
+      for (const variant of variantsOf(opts, opts.profileSources, '--profile-sources')) {
+        if (opts.profile !== 'always') {
+          if (variant.source === 'synthetic') {
+            const p = pipeline.find((x) => x.config === config && x.variant.source === 'synthetic');
+            if (!(p !== undefined && ref !== undefined && TARGETS[config] !== undefined && p.eventsPerSec / ref.eventsPerSec < TARGETS[config])) continue;
+          } else {
+            // The stand-in pair, for where the snapshot's time goes next to streaming's.
+            const slow = below.filter((r) => r.config === config);
+            if (!slow.length || (variant.source === 'standin-snapshot' && !slow.some((r) => r.label === variant.label))) continue;
+          }
+        }
+        want.push({ config, variant });
+      }
+    }
+    for (const { config, variant } of want) {
+      const name = variant.label ? `${config} ${variant.label}` : config;
+      const dir = join(out, `profile-${name.replace(/[^a-z0-9]+/gi, '-')}`);
       for (const s of SERVICES) mkdirSync(join(dir, s), { recursive: true });
-      log(`profile: ${config} again with --cpu-prof on the three services ...`);
-      const r = await pipelineOnce(opts, config, { profileDir: dir });
+      log(`profile: ${name} again with --cpu-prof on the three services ...`);
+      const r = await pipelineOnce(opts, config, { profileDir: dir, variant });
       r.profiles = { ...(r.profiles as object), summaries: summariseProfiles(r) };
       profiled.push(r);
     }
@@ -1251,7 +1498,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\n`);
   if (sweep) process.stdout.write(`${sweep.text}\n`);
   for (const p of profiled) {
-    process.stdout.write(`\nProfiled run of ${p.config} (under --cpu-prof): ${f0(p.eventsPerSec)} events/s; CPU µs/event: ${Object.entries(p.cpuUsPerEvent).map(([k, v]) => `${k} ${f0(v)}`).join(', ')}\n`);
+    process.stdout.write(`\nProfiled run of ${p.name} (under --cpu-prof): ${f0(p.eventsPerSec)} events/s; CPU µs/event: ${Object.entries(p.cpuUsPerEvent).map(([k, v]) => `${k} ${f0(v)}`).join(', ')}\n`);
     const sums = (p.profiles as { summaries: Record<string, { text?: string; error?: string }> }).summaries;
     for (const s of SERVICES) process.stdout.write(`\n[${s}]\n${sums[s]?.text ?? sums[s]?.error ?? ''}\n`);
   }

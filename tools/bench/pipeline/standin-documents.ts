@@ -1,0 +1,128 @@
+/**
+ * The documents the snapshot benchmark moves: N inserts of about --doc-bytes BSON bytes each, written
+ * through the real driver into the MongoDB stand-in. Both stand-in variants of the comparison write
+ * exactly these (same seed, same ids, same bytes): `standin` reads them back as N insert change
+ * events from the oplog, `standin-snapshot` as N snapshot rows from the collections. The mixed
+ * workload (tools/mongo/workload.ts: updates, replaces, deletes, at most 1,000 live documents per
+ * collection) cannot serve here: what it leaves in the collections is not what its events carry.
+ *
+ * Deterministic: the documents depend only on the options. Document i goes to collection
+ * i mod |collections|; ids by the collection's position as in the workload (integers, strings,
+ * ObjectIds, repeating), so a snapshot walks the `_id` index of three BSON types.
+ */
+import { BSON, Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, type Document } from 'mongodb';
+
+export interface StandInDocumentsOptions {
+  uri: string;
+  database: string;
+  collections: string[];
+  count: number;
+  /** Pad each document with a `payload` string to about this many BSON bytes. */
+  documentBytes: number;
+  seed?: number;
+  /** Documents per insertMany round over all collections (default 3,000: ~1,000 per collection). */
+  round?: number;
+}
+
+export interface StandInDocumentsReport {
+  documents: number;
+  perCollection: Record<string, number>;
+  /** Mean BSON size of a document. */
+  meanBsonBytes: number;
+  seconds: number;
+}
+
+/** mulberry32, as the workload uses: a seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The id of a collection's n-th document (from 1), by the collection's kind (its position mod 3). */
+export function documentId(collection: string, kind: number, n: number, seed: number): number | string | ObjectId {
+  if (kind === 0) return n;
+  if (kind === 1) return `${collection.slice(0, 1)}-${String(n).padStart(6, '0')}`;
+  return new ObjectId((seed >>> 0).toString(16).padStart(8, '0') + String(kind).padStart(4, '0') + n.toString(16).padStart(12, '0'));
+}
+
+/** The documents, in insertion order, as [collection, document] pairs. */
+export function* standInDocuments(o: Omit<StandInDocumentsOptions, 'uri' | 'database' | 'round'>): Generator<[string, Document]> {
+  const seed = o.seed ?? 1;
+  const random = prng(seed ^ 0x5eed);
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ';
+  // Filler that compresses like text, not like one repeated character.
+  const pool = Array.from({ length: 65_536 }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+  const filler = (k: number, bytes: number) => {
+    let out = '';
+    for (let at = (k * 7919) % pool.length; out.length < bytes; at = 0) out += pool.slice(at, at + bytes - out.length);
+    return out;
+  };
+  const next = o.collections.map(() => 1);
+  for (let k = 1; k <= o.count; k++) {
+    const c = (k - 1) % o.collections.length;
+    const name = o.collections[c];
+    const doc: Document = {
+      _id: documentId(name, c % 3, next[c]++, seed),
+      version: new Int32(1),
+      count: new Int32(k % 1000),
+      price: new Double(k % 50),
+      ratio: new Double((k % 97) / 7),
+      total: Long.fromNumber(k * 1_000_003),
+      amount: Decimal128.fromString(`${k}.${String(k % 100).padStart(2, '0')}`),
+      at: new Date(Date.UTC(2026, 0, 1) + k * 1000),
+      ref: new ObjectId(k.toString(16).padStart(24, '0')),
+      bin: new Binary(Buffer.from(`bytes-${k}`), 0),
+      ts: new Timestamp({ t: 1_767_225_600 + k, i: (k % 7) + 1 }),
+      tags: [`t${k % 5}`, `t${k % 3}`],
+      nested: { grid: [[k, k + 1], [new Int32(k % 3)]], note: `document ${k}` },
+    };
+    const missing = o.documentBytes - BSON.calculateObjectSize(doc) - 16;
+    if (missing > 0) doc['payload'] = filler(k, missing);
+    yield [name, doc];
+  }
+}
+
+/** Inserts the documents (insertMany per collection, round by round); resolves with what it wrote. */
+export async function insertStandInDocuments(o: StandInDocumentsOptions): Promise<StandInDocumentsReport> {
+  const t0 = performance.now();
+  const client = new MongoClient(o.uri, { appName: 'runnel-bench-documents' });
+  const round = o.round ?? 3000;
+  const perCollection: Record<string, number> = Object.fromEntries(o.collections.map((c) => [c, 0]));
+  let bytes = 0;
+  let documents = 0;
+  try {
+    await client.connect();
+    const db = client.db(o.database);
+    let pending = new Map<string, Document[]>();
+    const flush = async () => {
+      for (const [name, docs] of pending) {
+        const r = await db.collection(name).insertMany(docs, { ordered: true });
+        if (r.insertedCount !== docs.length) throw new Error(`insertMany into ${name}: ${r.insertedCount} of ${docs.length} inserted`);
+        perCollection[name] += docs.length;
+        documents += docs.length;
+      }
+      pending = new Map();
+    };
+    let inRound = 0;
+    for (const [name, doc] of standInDocuments(o)) {
+      bytes += BSON.calculateObjectSize(doc);
+      const list = pending.get(name) ?? [];
+      list.push(doc);
+      pending.set(name, list);
+      if (++inRound >= round) {
+        await flush();
+        inRound = 0;
+      }
+    }
+    await flush();
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+  return { documents, perCollection, meanBsonBytes: documents ? bytes / documents : 0, seconds: (performance.now() - t0) / 1000 };
+}
