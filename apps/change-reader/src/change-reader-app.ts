@@ -1,4 +1,4 @@
-import { CheckpointStore, StreamLease } from '@runnel/checkpoint';
+import { CheckpointStore, ResnapshotRequests, StreamLease } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
 import { BodyStore, createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/queue';
 import { clusterSeconds } from './change-envelope-mapper';
@@ -10,6 +10,8 @@ import { SyntheticSource } from './sources/synthetic-source';
 import { redisFirstWriteStore, SnapshotChunks } from './snapshot/snapshot-chunks';
 import { SnapshotProgress } from './snapshot/snapshot-progress';
 import { SnapshotSource } from './snapshot/snapshot-source';
+import { redisDropSets } from './snapshot/incremental-snapshot';
+
 
 export type ChangeReaderConfig = ConfigOf<typeof ChangeReaderConfigSchema>;
 
@@ -30,6 +32,7 @@ function createSource(config: ChangeReaderConfig, rt: Runtime, progress: (stream
       chunks: new SnapshotChunks(redisFirstWriteStore(rt.redis), config.QUEUE_PREFIX, inner.stream),
       progress: progress(inner.stream),
       logger: rt.logger,
+      incremental: { requests: new ResnapshotRequests(rt.redis, config.QUEUE_PREFIX, inner.stream), drops: redisDropSets(rt.redis), prefix: config.QUEUE_PREFIX },
     });
     return { kind, source, scope: inner.describe() };
   }

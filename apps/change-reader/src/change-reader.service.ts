@@ -251,7 +251,7 @@ export class ChangeReaderService {
     try {
       while (!signal.aborted) {
         let invalidated = false;
-        for await (const item of source.read(from, signal, from ? undefined : { fresh: start.fresh })) {
+        for await (const item of source.read(from, signal, from ? { caughtUp: records.length === 0 } : { fresh: start.fresh })) {
           if (signal.aborted || failure) break;
           if (item.type === 'change') {
             if (this.lastSeq - this.checkpointSeq >= this.o.bufferLimit) await this.#waitForRoom(signal);
@@ -288,7 +288,7 @@ export class ChangeReaderService {
               await apply(cutter.due(clusterSeconds(item.clusterTime)));
             }
             await chain;
-            if (cutter.openBatches === 0) await writer.advanceIdle(generation, this.lastSeq + 1, item.token, lastClusterTime);
+            if (cutter.openBatches === 0 && (await writer.advanceIdle(generation, this.lastSeq + 1, item.token, lastClusterTime))) await source.checkpointed?.(item.token);
           } else if (item.type === 'snapshot-complete') {
             // SNAPSHOT_MODE=initial_only: hand on every open batch; the checkpoint reaches the last
             // row once the uploader has stored it, and nothing more is read.

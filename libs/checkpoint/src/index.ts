@@ -5,3 +5,4 @@ export * from './lease-term';
 export * from './state-errors';
 export * from './stream-lease';
 export * from './stream-writer';
+export * from './resnapshot-requests';

@@ -100,5 +100,5 @@ export class SnapshotChunks {
 
 // Canonical EJSON both ways: every value comes back as the BSON type it was read as (an Int32 stays
 // an Int32, a double 1.0 a Double), so the envelope a replay builds is byte for byte the same.
-const encode = (c: StoredChunk) => EJSON.stringify({ rows: c.rows, done: c.done }, { relaxed: false });
+const encode = (c: StoredChunk) => EJSON.stringify(c, { relaxed: false }); // with whatever the reader adds (a window's watermarks)
 const decode = (text: string): StoredChunk => EJSON.parse(text, { relaxed: false }) as StoredChunk;

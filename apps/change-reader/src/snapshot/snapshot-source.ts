@@ -6,6 +6,7 @@ import type { ChangeSource, FreshStart, ReadOptions, ResumePoint, SourceChange, 
 import type { WatchScope } from '../sources/mongodb-source';
 import { tokenClusterTime } from '../sources/resume-token-time';
 import { readChunk } from './collection-chunks';
+import { IncrementalSnapshot, type IncrementalSnapshotOptions, streamTokenOf } from './incremental-snapshot';
 import { documentKeyOf } from './document-key';
 import { type SnapshotChunks, type SnapshotPlan, type StoredChunk } from './snapshot-chunks';
 import { type SnapshotPosition, snapshotPositionOf, snapshotToken } from './snapshot-position';
@@ -34,6 +35,8 @@ export interface SnapshotSourceOptions {
   chunks: SnapshotChunks;
   progress: SnapshotProgress;
   logger: Logger;
+  /** On-demand re-snapshots while streaming (their requests, drop sets); unset: none. */
+  incremental?: Omit<IncrementalSnapshotOptions, 'stream' | 'chunks' | 'chunkSize' | 'progress' | 'logger' | 'watches'>;
 }
 
 /** Whether SNAPSHOT_MODE snapshots a read that starts from nothing for `why`. */
@@ -59,6 +62,7 @@ export function snapshotsOn(mode: SnapshotMode, why: FreshStart | undefined): bo
  */
 export class SnapshotSource implements ChangeSource {
   readonly stream: string;
+  #incremental: IncrementalSnapshot | undefined;
 
   constructor(private readonly o: SnapshotSourceOptions) {
     this.stream = o.inner.stream;
@@ -67,7 +71,7 @@ export class SnapshotSource implements ChangeSource {
   async *read(from: ResumePoint | undefined, signal: AbortSignal, options?: ReadOptions): AsyncIterable<SourceItem> {
     let snapshot = snapshotPositionOf(from?.token);
     if (!snapshot) {
-      if (from || !snapshotsOn(this.o.mode, options?.fresh)) return yield* this.o.inner.read(from, signal, options);
+      if (from || !snapshotsOn(this.o.mode, options?.fresh)) return yield* this.#stream(from, signal, options);
       const position = await this.#position(signal, options);
       if (!position) return; // aborted
       snapshot = { position };
@@ -87,7 +91,41 @@ export class SnapshotSource implements ChangeSource {
     }
     this.o.progress.finish('streaming');
     this.o.logger.info({ stream: this.stream, cluster_time: tokenClusterTime(snapshot.position) ?? null }, 'snapshot complete; streaming from its position');
-    yield* this.o.inner.read({ token: snapshot.position }, signal);
+    yield* this.#stream({ token: snapshot.position }, signal, {});
+  }
+
+  /** The change stream, with any requested re-snapshot woven in (incremental-snapshot.ts). */
+  async *#stream(from: ResumePoint | undefined, signal: AbortSignal, options: ReadOptions | undefined): AsyncIterable<SourceItem> {
+    if (!this.o.incremental) return yield* this.o.inner.read(from, signal, options);
+    const inc = new IncrementalSnapshot({
+      ...this.o.incremental,
+      stream: this.stream,
+      chunks: this.o.chunks,
+      chunkSize: this.o.chunkSize,
+      progress: this.o.progress,
+      logger: this.o.logger,
+      watches: (ns) => this.#watches(ns),
+    });
+    this.#incremental = inc;
+    const inner = this.o.inner.read(from ? { ...from, token: streamTokenOf(from.token) } : undefined, signal, options);
+    try {
+      yield* inc.weave(from?.token, options?.caughtUp ?? false, inner, this.o.connect, signal);
+    } finally {
+      if (this.#incremental === inc) this.#incremental = undefined;
+    }
+  }
+
+  async checkpointed(token: ResumeToken): Promise<void> {
+    await this.#incremental?.checkpointed(token);
+  }
+
+  #watches(namespace: string): boolean {
+    const s = this.o.scope;
+    const [db, coll] = splitNamespace(namespace);
+    if (!db || !coll || coll.startsWith('system.')) return false;
+    if (s.kind === 'collection') return s.database === db && s.collection === coll;
+    if (s.kind === 'database') return s.database === db && (s.collections.length === 0 || s.collections.includes(coll));
+    return !SYSTEM_DATABASES.has(db);
   }
 
   /** P: the change stream's own first position ("now, before any event"), as a fresh read reports it. */

@@ -94,6 +94,11 @@ export interface ChangeSource {
   readonly stream: string;
   /** Reads from just after `from` (or from now); ends when closed or after an invalidate. */
   read(from: ResumePoint | undefined, signal: AbortSignal, options?: ReadOptions): AsyncIterable<SourceItem>;
+  /**
+   * The reader has checkpointed `token`, a position this read yielded, with nothing after it
+   * handed on: a point where the source may start something new (a requested re-snapshot).
+   */
+  checkpointed?(token: ResumeToken): Promise<void>;
 }
 
 /** Why a read starts from nothing: a new stream, or a new generation after history was lost. */
@@ -102,6 +107,8 @@ export type FreshStart = 'new stream' | 'history lost' | 'checkpoint missing';
 export interface ReadOptions {
   /** Set when `from` is undefined: why (SNAPSHOT_MODE decides from it whether to snapshot first). */
   fresh?: FreshStart;
+  /** Nothing after `from` has been handed on (no batch recorded after the checkpoint): a requested re-snapshot may start right there. */
+  caughtUp?: boolean;
 }
 
 /**
