@@ -178,7 +178,7 @@ describe('Grafana dashboards: structure', () => {
     expect(exprs.some((e) => /by \(runnable, endpoint\)/.test(e) && e.includes('runnel_gateway_requests_total'))).toBe(true);
   });
 
-  test('the pipeline dashboard covers events, lags, queue depth, batch size and bytes, uploads, retries, DLQ and the lease', () => {
+  test('the pipeline dashboard covers events, lags, queue depth, batch size and bytes, uploads, retries, DLQ, the lease and snapshots', () => {
     const pipeline = dashboards.find((d) => d.file === 'pipeline.json')!.dashboard;
     expect([...metricsOf(pipeline)]).toEqual(
       expect.arrayContaining([
@@ -192,11 +192,33 @@ describe('Grafana dashboards: structure', () => {
         'runnel_retries_total',
         'runnel_dlq_size',
         'runnel_lease_holder',
+        'runnel_snapshot_rows_total',
+        'runnel_snapshot_remaining_rows',
+        'runnel_snapshot_active',
+        'runnel_snapshot_last_progress_timestamp_seconds',
       ]),
     );
     const exprs = exprsOf(pipeline).map((e) => e.expr);
     expect(exprs.some((e) => /by \(collection, operation\)/.test(e) && e.includes('runnel_events_processed_total'))).toBe(true);
     expect(exprs.some((e) => /by \(queue, state\)/.test(e) && e.includes('runnel_queue_depth'))).toBe(true);
+  });
+
+  test('the pipeline dashboard has a Snapshot row: rows/s and rows remaining by collection, active snapshots, time since the last progress while active, time left', () => {
+    const pipeline = dashboards.find((d) => d.file === 'pipeline.json')!.dashboard;
+    // The panels between the "Snapshot" row and the next row (rows are flat, not collapsed).
+    const panels = pipeline.panels ?? [];
+    const start = panels.findIndex((p) => p.type === 'row' && p.title === 'Snapshot');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const end = panels.findIndex((p, i) => i > start && p.type === 'row');
+    const exprs = panels.slice(start + 1, end < 0 ? undefined : end).flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
+    const has = (test: (e: string) => boolean) => exprs.some(test);
+    expect(has((e) => /by \(collection\)/.test(e) && /rate\(runnel_snapshot_rows_total\{/.test(e))).toBe(true);
+    expect(has((e) => /by \([^)]*collection[^)]*\)/.test(e) && e.includes('runnel_snapshot_remaining_rows') && !e.includes('rate('))).toBe(true);
+    expect(has((e) => /^sum\(runnel_snapshot_active\{/.test(e))).toBe(true);
+    // Seconds since the last chunk, only where a snapshot is running (a finished one keeps its last stamp).
+    expect(has((e) => e.includes('time() - runnel_snapshot_last_progress_timestamp_seconds') && /and on \([^)]*\) \(runnel_snapshot_active\{[^}]*\} == 1\)/.test(e))).toBe(true);
+    // Time left: rows remaining over the rate of rows.
+    expect(has((e) => /runnel_snapshot_remaining_rows[\s\S]*\/[\s\S]*rate\(runnel_snapshot_rows_total/.test(e))).toBe(true);
   });
 });
 

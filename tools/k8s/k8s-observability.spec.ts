@@ -156,6 +156,8 @@ const RUNBOOK_ANCHORS = [
   'new-generation',
   'kept-first-objects',
   'redis-lost-data',
+  'snapshot',
+  'snapshot-stalled',
 ];
 
 /** Anchors GitHub gives the headings of a Markdown file, plus explicit <a id> / <a name>. */
@@ -187,6 +189,9 @@ const REQUIRED_ALERTS: Array<{ alert: string; uses: string; threshold?: RegExp }
   { alert: 'RunnelDeadLetterQueueNotEmpty', uses: 'runnel_dlq_size', threshold: />\s*0\s*$/ },
   { alert: 'RunnelStreamLeaseLost', uses: 'runnel_lease_holder', threshold: /<\s*1\s*$/ },
   { alert: 'RunnelChangeStreamHistoryLost', uses: 'runnel_history_lost_total', threshold: />\s*0\s*$/ },
+  { alert: 'RunnelSnapshotStalled', uses: 'runnel_snapshot_last_progress_timestamp_seconds', threshold: />\s*600\s*$/ },
+  // Only while the reader emits rows: a finished or handed-over snapshot keeps its last stamp.
+  { alert: 'RunnelSnapshotStalled', uses: 'runnel_snapshot_active' },
 ];
 
 // ---------------------------------------------------------------------------
