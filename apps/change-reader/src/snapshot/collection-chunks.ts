@@ -22,6 +22,9 @@ export interface CollectionChunk {
 export async function readChunk(collection: Collection, afterId: unknown, size: number): Promise<CollectionChunk> {
   const options = {
     ...EXACT_BSON,
+    // From the primary, whatever the URI's readPreference: a secondary that lags could return a
+    // document older than the stream position P, and no event after P would correct it.
+    readPreference: 'primary' as const,
     hint: { _id: 1 },
     sort: { _id: 1 } as const,
     limit: afterId === undefined ? size : size + 1,

@@ -124,13 +124,13 @@ describe('IncrementalSnapshot', () => {
   it('a request for a collection the stream does not watch is refused, with the reason', async () => {
     const database = `inc${n + 1}`;
     const { source, requests } = setup(database);
-    await client.db(database).collection('c').insertOne({ _id: 1 });
+    await client.db(database).collection('c').insertOne({ _id: 1 } as never);
     const ac = new AbortController();
     const it = source.read(undefined, ac.signal, { fresh: 'new stream' })[Symbol.asyncIterator]();
     try {
       await it.next();
       await requests.request('elsewhere.c');
-      await client.db(database).collection('c').insertOne({ _id: 2 });
+      await client.db(database).collection('c').insertOne({ _id: 2 } as never);
       await it.next();
       await it.next();
     } finally {
