@@ -79,6 +79,7 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
     bufferLimit: config.CHANNEL_BUFFER_SIZE,
     leaseTtlMs: config.LEASE_TTL_MS,
     onHistoryLost,
+    snapshotMode: kind === 'mongodb' ? config.SNAPSHOT_MODE : 'never',
     metrics,
     logger,
   });
@@ -107,6 +108,9 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
   });
   rt.lifecycle.addReadinessCheck('queues', async () => ({ ok: true, detail: await sampleQueueDepth([batches], metrics, dlq) }));
   rt.onScrape(() => sampleQueueDepth([batches], metrics, dlq));
+  rt.onScrape(async () => {
+    if (reader.state !== 'reading') snapshot?.notReading();
+  });
   // Checkpoint lag, from the active reader only: how old the checkpoint is in cluster time while
   // events are read but not yet in S3 (so a pipeline that stores nothing shows a growing lag), and
   // 0 when everything read is stored (an idle stream is not behind).

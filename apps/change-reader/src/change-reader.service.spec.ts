@@ -160,7 +160,7 @@ describe('ChangeReaderService', () => {
     await service.run(new AbortController().signal); // returns by itself
     expect(service.state).toBe('history_lost');
     expect(source.reads).toHaveLength(1);
-    expect(lines.find((l) => l.level === 'fatal')?.msg).toMatch(/HISTORY LOST.*backfill/s);
+    expect(lines.find((l) => l.level === 'fatal')?.msg).toMatch(/HISTORY LOST.*SNAPSHOT_MODE=when_needed/s);
     expect(await registry.getSingleMetricAsString('runnel_history_lost_total')).toMatch(/stream="db".* 1/);
     expect(await registry.getSingleMetricAsString('runnel_reader_halted')).toMatch(/stream="db",state="history_lost".*} 1/);
   });

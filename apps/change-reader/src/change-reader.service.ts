@@ -40,6 +40,8 @@ export interface ChangeReaderOptions {
   leaseTtlMs: number;
   /** What to do when the resume point is gone (history lost, or the checkpoint expired). */
   onHistoryLost: 'fail' | 'latest';
+  /** SNAPSHOT_MODE, for the log lines that say what happens next. */
+  snapshotMode?: string;
   /** How often the reader checks that every handed-on batch is still carried by a job. Default 5 s. */
   auditIntervalMs?: number;
   metrics: PipelineMetrics;
@@ -66,11 +68,11 @@ class HandoffLostError extends Error {
 }
 
 const HISTORY_LOST_FAIL =
-  "CHANGE STREAM HISTORY LOST: the checkpoint is older than the oplog. Reading stopped (ON_HISTORY_LOST=fail). To continue: backfill the lake from a snapshot, then restart with ON_HISTORY_LOST=latest (a new generation from now; earlier objects stay as they are); consider a larger oplog.";
+  "CHANGE STREAM HISTORY LOST: the checkpoint is older than the oplog. Reading stopped (ON_HISTORY_LOST=fail). To continue: restart with SNAPSHOT_MODE=when_needed (a new generation that snapshots the watched collections, then streams; earlier objects stay as they are), or with ON_HISTORY_LOST=latest to read from now without the documents changed in between (docs/runbooks.md#history-lost); consider a larger oplog.";
 const CHECKPOINT_MISSING_FAIL =
-  "CHECKPOINT MISSING: the stream has a generation in Redis but no checkpoint (it expired after CHECKPOINT_TTL with no reader running, or was deleted). Reading stopped (ON_HISTORY_LOST=fail) rather than silently starting from now. To continue: restart with ON_HISTORY_LOST=latest (a new generation from now) and backfill the gap from a snapshot; keep CHECKPOINT_TTL at least as long as the longest reader outage.";
+  "CHECKPOINT MISSING: the stream has a generation in Redis but no checkpoint (it expired after CHECKPOINT_TTL with no reader running, or was deleted). Reading stopped (ON_HISTORY_LOST=fail) rather than silently starting from now. To continue: restart with SNAPSHOT_MODE=when_needed (a new generation that snapshots the watched collections, then streams), or with ON_HISTORY_LOST=latest (a new generation from now, without the changes in between); keep CHECKPOINT_TTL at least as long as the longest reader outage.";
 const STATE_LOST_FATAL =
-  "REDIS STATE LOST: Redis came back with no state for this stream (no AOF/RDB, a new instance, or a flushed database). Reading stopped rather than silently starting from now. Events since the last checkpoint may not be in the lake: check with `npm run lake:verify`, restore Redis from a backup if you have one, or start a new generation from now by restarting the readers (a fresh process starts one) and backfill the gap from a snapshot.";
+  "REDIS STATE LOST: Redis came back with no state for this stream (no AOF/RDB, a new instance, or a flushed database). Reading stopped rather than silently starting from now. Events since the last checkpoint may not be in the lake: check with `npm run lake:verify`, restore Redis from a backup if you have one, or start a new generation by restarting the readers (a fresh process starts one, and unless SNAPSHOT_MODE=never it snapshots the watched collections first).";
 
 /**
  * change-reader's loop for one stream: hold the lease (or stand by), resume from the checkpoint,
@@ -175,14 +177,17 @@ export class ChangeReaderService {
       if (this.generation !== undefined) throw new StreamStateLostError(this.stream, this.generation);
       const generation = await writer.startGeneration(undefined, 'new stream');
       metrics.generationsStarted.labels(this.stream, 'new stream').inc();
-      logger.info({ stream: this.stream, generation }, 'new stream: generation started, reading from now');
+      const snapshots = this.o.snapshotMode !== undefined && this.o.snapshotMode !== 'never';
+      logger.info({ stream: this.stream, generation }, snapshots ? 'new stream: generation started; snapshot first, then changes' : 'new stream: generation started, reading from now');
       return { generation, seq: 0, fresh: 'new stream' };
     }
     const missing = new CheckpointMissingError(this.stream, g.generation);
     if (this.o.onHistoryLost === 'fail') throw missing;
     const generation = await writer.startGeneration(g.generation, 'checkpoint missing');
     metrics.generationsStarted.labels(this.stream, 'checkpoint missing').inc();
-    logger.error({ stream: this.stream, from: g.generation, generation }, `${missing.message}. ON_HISTORY_LOST=latest: a new generation reads from now; events between the old checkpoint and now are NOT in the lake unless SNAPSHOT_MODE=when_needed snapshots them.`);
+    logger.error({ stream: this.stream, from: g.generation, generation }, this.o.snapshotMode === 'when_needed'
+        ? `${missing.message}. SNAPSHOT_MODE=when_needed: a new generation snapshots the watched collections, then streams`
+        : `${missing.message}. ON_HISTORY_LOST=latest: a new generation reads from now; events between the old checkpoint and now are NOT in the lake (re-snapshot: npm run snapshot -- <db.coll>)`);
     return { generation, seq: 0, fresh: 'checkpoint missing' };
   }
 
@@ -203,7 +208,9 @@ export class ChangeReaderService {
       this.o.metrics.generationsStarted.labels(this.stream, 'history lost').inc();
       this.o.logger.error(
         { stream: this.stream, generation },
-        'CHANGE STREAM HISTORY LOST: ON_HISTORY_LOST=latest, a new generation reads from now. Events between the checkpoint and now are NOT in the lake; backfill them from a snapshot.',
+        this.o.snapshotMode === 'when_needed'
+          ? 'CHANGE STREAM HISTORY LOST: SNAPSHOT_MODE=when_needed, a new generation snapshots the watched collections, then streams. The changes between the checkpoint and now are NOT in the lake; the documents as they are now will be (docs/runbooks.md#history-lost).'
+          : 'CHANGE STREAM HISTORY LOST: ON_HISTORY_LOST=latest, a new generation reads from now. Events between the checkpoint and now are NOT in the lake; re-snapshot the collections (npm run snapshot -- <db.coll>) to bring their documents up to date.',
       );
     }
   }

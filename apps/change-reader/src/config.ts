@@ -53,7 +53,7 @@ export const ChangeReaderConfigSchema = {
    * What the reader does when its resume point is gone — it left the oplog (error 286), or the checkpoint
    * expired or was deleted while the stream's generation record remains: `fail` stops reading and reports not
    * ready until an operator acts; `latest` starts a new generation (seqs from 1, new object names) reading
-   * from now, leaving a gap in the lake to backfill.
+   * from now, leaving a gap in the lake (SNAPSHOT_MODE=when_needed snapshots into the new generation instead).
    */
   ON_HISTORY_LOST: env.oneOf(['fail', 'latest'], 'fail'),
   /**

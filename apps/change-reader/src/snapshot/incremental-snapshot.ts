@@ -207,13 +207,13 @@ export class IncrementalSnapshot {
 
   async #start(request: ResnapshotRequest): Promise<void> {
     this.o.logger.info({ stream: this.o.stream, collection: request.namespace, request: request.id }, 're-snapshot: started; change events keep flowing');
-    this.o.progress.begin(null, [request.namespace], {}, 0);
+    this.o.progress.begin(request.id, null, [request.namespace], {}, 0);
     this.o.progress.collection(request.namespace, await this.#estimate(request.namespace), 0);
     await this.#open({ id: request.id, namespace: request.namespace }, null, 0);
   }
 
   async #restore(s: ResnapshotState): Promise<void> {
-    this.o.progress.begin(null, [s.namespace], {}, s.nsRow);
+    this.o.progress.begin(s.id, null, [s.namespace], {}, s.nsRow);
     this.o.progress.collection(s.namespace, await this.#estimate(s.namespace), s.nsRow + (s.row === undefined ? 0 : s.row + 1));
     await this.#open({ id: s.id, namespace: s.namespace }, s.after, s.nsRow);
     const a = this.#active as Active;

@@ -51,6 +51,8 @@ export class SnapshotProgress {
   #clusterTime: string | null = null;
   #rows = 0;
   readonly #collections = new Map<string, Collection>();
+  /** The snapshot whose progress clock has been started in this process (a retry does not restart it). */
+  #stamped: string | undefined;
 
   constructor(
     private readonly stream: string,
@@ -58,8 +60,12 @@ export class SnapshotProgress {
     private readonly now = () => Date.now(),
   ) {}
 
-  /** A snapshot is read (or resumed) in this term, over `namespaces`; those before `resumeAt` are done, with their rows. */
-  begin(clusterTime: string | null, namespaces: string[], done: Record<string, number>, rowsBefore: number): void {
+  /**
+   * A snapshot (`id`) is read, or resumed, over `namespaces`; those in `done` are done, with their
+   * rows. The stall clock starts once per snapshot per process: a reader that fails and retries
+   * must not look like progress to RunnelSnapshotStalled.
+   */
+  begin(id: string, clusterTime: string | null, namespaces: string[], done: Record<string, number>, rowsBefore: number): void {
     this.#phase = 'reading';
     this.#clusterTime = clusterTime;
     this.#rows = rowsBefore;
@@ -69,7 +75,8 @@ export class SnapshotProgress {
       this.#collections.set(ns, { state: rows === undefined ? 'pending' : 'done', rows: rows ?? 0, chunks: 0, estimated: null, termRows: 0 });
     }
     this.metrics?.snapshotActive.labels(this.stream).set(1);
-    this.metrics?.snapshotLastProgress.labels(this.stream).set(this.now() / 1000);
+    if (this.#stamped !== id) this.metrics?.snapshotLastProgress.labels(this.stream).set(this.now() / 1000);
+    this.#stamped = id;
   }
 
   /** The collection is reached; `rowsBefore` of its rows were emitted before this term. */
@@ -113,9 +120,13 @@ export class SnapshotProgress {
     this.metrics?.snapshotActive.labels(this.stream).set(0);
   }
 
-  /** The term ended (lease lost, crash path): a new term begins its own. */
-  end(): void {
-    if (this.#phase === 'reading') this.metrics?.snapshotActive.labels(this.stream).set(0);
+  /**
+   * This replica no longer reads the stream (standby, halted, stopped): another one carries the
+   * snapshot on, and this one's gauges must not count. (A read that fails and is retried keeps
+   * `active`, so a snapshot that cannot get on still stalls the alert.)
+   */
+  notReading(): void {
+    this.metrics?.snapshotActive.labels(this.stream).set(0);
   }
 
   get status(): SnapshotStatus | null {

@@ -157,7 +157,7 @@ export class SnapshotSource implements ChangeSource {
       }
       const done: Record<string, number> = {};
       for (const ns of plan.namespaces.slice(0, start)) done[ns] = (await chunks.doneRows(P, ns)) ?? 0;
-      progress.begin(plan.clusterTime, plan.namespaces, done, from.at?.n ?? 0);
+      progress.begin(`initial ${plan.clusterTime}`, plan.clusterTime, plan.namespaces, done, from.at?.n ?? 0);
       const clusterTime = timestampOf(plan.clusterTime);
       let n = from.at?.n ?? 0;
       let last = snapshotToken(from);
@@ -227,7 +227,6 @@ export class SnapshotSource implements ChangeSource {
       if (signal.aborted) return false;
       throw err;
     } finally {
-      progress.end();
       ahead.clear();
       await client.close().catch(() => undefined);
     }
