@@ -17,7 +17,7 @@ export type ChangeReaderConfig = ConfigOf<typeof ChangeReaderConfigSchema>;
 
 type Runtime = Awaited<ReturnType<typeof PipelineRuntime.create>>;
 
-function createSource(config: ChangeReaderConfig, rt: Runtime, progress: (stream: string) => SnapshotProgress): { source: ChangeSource; kind: string; scope?: string } {
+function createSource(config: ChangeReaderConfig, rt: Runtime, checkpoints: CheckpointStore, progress: (stream: string) => SnapshotProgress): { source: ChangeSource; kind: string; scope?: string } {
   const kind = config.SOURCE === 'auto' ? (config.MONGODB_URI ? 'mongodb' : 'synthetic') : config.SOURCE;
   if (kind === 'mongodb') {
     const inner = createMongoSource(config);
@@ -32,6 +32,7 @@ function createSource(config: ChangeReaderConfig, rt: Runtime, progress: (stream
       chunks: new SnapshotChunks(redisFirstWriteStore(rt.redis), config.QUEUE_PREFIX, inner.stream),
       progress: progress(inner.stream),
       logger: rt.logger,
+      checkpoint: async () => (await checkpoints.load(inner.stream))?.token,
       incremental: { requests: new ResnapshotRequests(rt.redis, config.QUEUE_PREFIX, inner.stream), drops: redisDropSets(rt.redis), prefix: config.QUEUE_PREFIX },
     });
     return { kind, source, scope: inner.describe() };
@@ -56,14 +57,14 @@ export async function startChangeReader(config: ChangeReaderConfig, options: { h
   const rt = await PipelineRuntime.create('change-reader', config, options);
   const { logger, metrics } = rt;
   let snapshot: SnapshotProgress | undefined;
-  const { source, kind, scope } = createSource(config, rt, (stream) => (snapshot = new SnapshotProgress(stream, metrics)));
+  const checkpoints = new CheckpointStore(rt.redis, { prefix: config.QUEUE_PREFIX, ttlMs: config.CHECKPOINT_TTL * 1000 });
+  const { source, kind, scope } = createSource(config, rt, checkpoints, (stream) => (snapshot = new SnapshotProgress(stream, metrics)));
   // when_needed re-snapshots where ON_HISTORY_LOST=fail would stop: a new generation, then its snapshot.
   const onHistoryLost = kind === 'mongodb' && config.SNAPSHOT_MODE === 'when_needed' ? 'latest' : config.ON_HISTORY_LOST;
   if (onHistoryLost !== config.ON_HISTORY_LOST) logger.info({ stream: source.stream }, 'SNAPSHOT_MODE=when_needed: a lost resume point starts a new generation with a snapshot (ON_HISTORY_LOST=fail does not apply)');
   if (kind === 'mongodb') logger.info({ stream: source.stream, scope }, `SOURCE=mongodb: watching ${scope}`);
   if (kind === 'synthetic') logger.warn({ stream: source.stream }, 'SOURCE=synthetic: reading generated events, not MongoDB (set MONGODB_URI to read a real deployment)');
   const prefix = config.QUEUE_PREFIX;
-  const checkpoints = new CheckpointStore(rt.redis, { prefix, ttlMs: config.CHECKPOINT_TTL * 1000 });
   const batches = createQueue(QUEUES.batches, rt.connection(), prefix);
   const objects = createQueue(QUEUES.objects, rt.redis, prefix);
   const dlq = createQueue(QUEUES.deadLetter, rt.redis, prefix);

@@ -52,10 +52,14 @@ export const positionKey = (token: ResumeToken): string => EJSON.stringify(strea
 export interface DropSets {
   add(key: string, member: string, ttlMs: number): Promise<void>;
   members(key: string): Promise<string[]>;
+  forget(keys: string[]): Promise<void>;
 }
 
-export function redisDropSets(redis: { sadd(key: string, member: string): Promise<unknown>; pexpire(key: string, ms: number): Promise<unknown>; smembers(key: string): Promise<string[]> }): DropSets {
+export function redisDropSets(redis: { sadd(key: string, member: string): Promise<unknown>; pexpire(key: string, ms: number): Promise<unknown>; smembers(key: string): Promise<string[]>; del(...keys: string[]): Promise<unknown> }): DropSets {
   return {
+    async forget(keys) {
+      if (keys.length) await redis.del(...keys);
+    },
     async add(key, member, ttlMs) {
       await redis.sadd(key, member);
       await redis.pexpire(key, ttlMs);
@@ -75,6 +79,8 @@ export interface IncrementalSnapshotOptions {
   watches(namespace: string): boolean;
   progress: SnapshotProgress;
   logger: Logger;
+  /** The stream's checkpoint token now: chunks (and drop sets) it has passed are deleted. */
+  checkpoint?: () => Promise<ResumeToken | undefined>;
 }
 
 /** A chunk with its watermarks: read after the stream was at `low`, and before cluster time `high`. */
@@ -220,9 +226,15 @@ export class IncrementalSnapshot {
     if (s.row !== undefined) a.emitted = s.row + 1;
   }
 
+  /** Chunks of the running snapshot opened by this read, oldest first, until the checkpoint has passed them. */
+  #opened: (string | null)[] = [];
+
   /** Reads (or reads back) the chunk after `after` and opens its window. */
   async #open(request: Active['request'], after: string | null, nsRow: number): Promise<void> {
     const key = { resnapshot: request.id };
+    if (this.#active?.request.id !== request.id) this.#opened = [];
+    await this.#release(request);
+    this.#opened.push(after);
     const chunk = (await this.o.chunks.chunk(key, request.namespace, after, () => this.#read(request.namespace, after))) as WindowChunk;
     const dropped = new Set(await this.o.drops.members(this.#dropKey(request.id, after)));
     const remaining = new Map<string, Document>();
@@ -232,6 +244,18 @@ export class IncrementalSnapshot {
     }
     this.#active = { request, after, chunk, remaining, nsRow };
     this.o.progress.chunk(request.namespace);
+  }
+
+  /** Deletes the chunks and drop sets of this snapshot that the checkpoint has passed (a replay starts at or after its chunk). */
+  async #release(request: Active['request']): Promise<void> {
+    if (!this.o.checkpoint || this.#opened.length === 0) return;
+    const state = resnapshotStateOf(await this.o.checkpoint());
+    if (state?.id !== request.id) return;
+    const passed = this.#opened.indexOf(state.after);
+    if (passed <= 0) return;
+    const gone = this.#opened.splice(0, passed);
+    await this.o.chunks.forget({ resnapshot: request.id }, gone.map((after) => ({ namespace: request.namespace, after })));
+    await this.o.drops.forget(gone.map((after) => this.#dropKey(request.id, after)));
   }
 
   /** One chunk between its watermarks. */

@@ -8,10 +8,11 @@ export interface FirstWriteStore {
   /** Stores `value` under `key` unless the key holds one already; returns what the key holds. */
   keep(key: string, value: string, ttlMs: number): Promise<string>;
   get(key: string): Promise<string | null>;
+  delete(...keys: string[]): Promise<void>;
 }
 
 /** ioredis (or a Cluster): SET NX PX, then GET when another value was there first. */
-export function redisFirstWriteStore(redis: { set(...args: unknown[]): Promise<unknown>; get(key: string): Promise<string | null> }): FirstWriteStore {
+export function redisFirstWriteStore(redis: { set(...args: unknown[]): Promise<unknown>; get(key: string): Promise<string | null>; del(...keys: string[]): Promise<unknown> }): FirstWriteStore {
   return {
     async keep(key, value, ttlMs) {
       if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return value;
@@ -19,6 +20,9 @@ export function redisFirstWriteStore(redis: { set(...args: unknown[]): Promise<u
       return stored ?? value; // expired between the two calls: nobody holds another version
     },
     get: (key) => redis.get(key),
+    async delete(...keys) {
+      if (keys.length) await redis.del(...keys);
+    },
   };
 }
 
@@ -87,6 +91,11 @@ export class SnapshotChunks {
   async stored(position: ResumeToken, namespace: string, after: string | null): Promise<StoredChunk | undefined> {
     const text = await this.store.get(this.chunkKey(position, namespace, after));
     return text === null ? undefined : decode(text);
+  }
+
+  /** Deletes stored chunks the checkpoint has passed (no replay can start inside them any more). */
+  async forget(position: ResumeToken, chunks: { namespace: string; after: string | null }[]): Promise<void> {
+    await this.store.delete(...chunks.map((c) => this.chunkKey(position, c.namespace, c.after)));
   }
 
   /** The stored chunk, or `read()`'s, stored first: whichever version the key ends up holding. */

@@ -57,12 +57,12 @@ describe('SnapshotSource', () => {
     return name;
   }
 
-  function source(database: string, o: { mode?: SnapshotMode; chunkSize?: number; parallelism?: number; progress?: SnapshotProgress; prefix?: string } = {}) {
+  function source(database: string, o: { mode?: SnapshotMode; chunkSize?: number; parallelism?: number; progress?: SnapshotProgress; prefix?: string; checkpoint?: () => Promise<Record<string, unknown> | undefined> } = {}) {
     const inner = new MongoChangeSource({ uri: new Secret(mongo.uri), database, collections: [], fullDocument: 'updateLookup', fullDocumentBeforeChange: 'off', pipeline: [], maxAwaitTimeMS: 100, idleRepeatMs: 200 });
     const progress = o.progress ?? new SnapshotProgress(inner.stream);
     return new SnapshotSource({
       inner, scope: inner.scope, connect: () => inner.newClient(), mode: o.mode ?? 'initial', chunkSize: o.chunkSize ?? 50, parallelism: o.parallelism ?? 2,
-      chunks: new SnapshotChunks(redisFirstWriteStore(redis), o.prefix ?? `{t${db}}`, inner.stream), progress, logger,
+      chunks: new SnapshotChunks(redisFirstWriteStore(redis), o.prefix ?? `{t${db}}`, inner.stream), progress, logger, checkpoint: o.checkpoint,
     });
   }
 
@@ -140,6 +140,25 @@ describe('SnapshotSource', () => {
     const database = await seeded(100, ['a', 'b']);
     const r = rows(await take(source(database, { chunkSize: 50 }), undefined, 'new stream', (got) => rows(got).length >= 200));
     expect(r.flatMap((i, k) => (i.type === 'change' && i.endOfRun ? [k] : []))).toEqual([99, 199]);
+  });
+
+  it('deletes the stored chunks the checkpoint has passed, and a replay from the checkpoint still has what it needs', async () => {
+    const database = await seeded(300, ['a']);
+    const prefix = `{gc${db}}`;
+    let checkpoint: Record<string, unknown> | undefined;
+    const s = source(database, { chunkSize: 50, prefix, checkpoint: async () => checkpoint });
+    const chunkKeys = async () => (await redis.keys(`${prefix}:snapshot:*:chunk:*`)).length;
+    const first = rows(
+      await take(s, undefined, 'new stream', (got) => {
+        // The checkpoint reaches row 120 (the third chunk) once row 160 is read.
+        if (rows(got).length === 160) checkpoint = (rows(got)[120] as { token: Record<string, unknown> }).token;
+        return rows(got).length >= 300;
+      }),
+    );
+    // 6 chunks (and an empty seventh) were stored; the two the checkpoint passed are gone.
+    expect(await chunkKeys()).toBe(5);
+    const again = rows(await take(source(database, { chunkSize: 50, prefix }), { token: checkpoint! }, undefined, (got) => rows(got).length >= 179));
+    expect(again.map(keyOf)).toEqual(first.slice(121).map(keyOf));
   });
 
   it('resuming where the stored chunk is gone reads on after the checkpointed row (and says so)', async () => {

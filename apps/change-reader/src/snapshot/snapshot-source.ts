@@ -35,8 +35,10 @@ export interface SnapshotSourceOptions {
   chunks: SnapshotChunks;
   progress: SnapshotProgress;
   logger: Logger;
+  /** The stream's checkpoint token now: stored chunks it has passed are deleted (Redis holds only what a replay may need). */
+  checkpoint?: () => Promise<ResumeToken | undefined>;
   /** On-demand re-snapshots while streaming (their requests, drop sets); unset: none. */
-  incremental?: Omit<IncrementalSnapshotOptions, 'stream' | 'chunks' | 'chunkSize' | 'progress' | 'logger' | 'watches'>;
+  incremental?: Omit<IncrementalSnapshotOptions, 'stream' | 'chunks' | 'chunkSize' | 'progress' | 'logger' | 'watches' | 'checkpoint'>;
 }
 
 /** Whether SNAPSHOT_MODE snapshots a read that starts from nothing for `why`. */
@@ -104,6 +106,7 @@ export class SnapshotSource implements ChangeSource {
       chunkSize: this.o.chunkSize,
       progress: this.o.progress,
       logger: this.o.logger,
+      checkpoint: this.o.checkpoint,
       watches: (ns) => this.#watches(ns),
     });
     this.#incremental = inc;
@@ -161,6 +164,8 @@ export class SnapshotSource implements ChangeSource {
       const clusterTime = timestampOf(plan.clusterTime);
       let n = from.at?.n ?? 0;
       let last = snapshotToken(from);
+      /** Chunks emitted by this read, oldest first, until the checkpoint has passed them. */
+      const emitted: { namespace: string; after: string | null }[] = [];
 
       for (let i = start; i < plan.namespaces.length; i++) {
         if (signal.aborted) return false;
@@ -190,6 +195,8 @@ export class SnapshotSource implements ChangeSource {
         }
         let chunk = await fetch(after)();
         for (;;) {
+          await this.#release(P, emitted);
+          emitted.push({ namespace: ns, after });
           const lastId = chunk.rows.length ? documentKeyOf(chunk.rows[chunk.rows.length - 1]._id) : undefined;
           const more = !chunk.done && lastId !== undefined;
           // The next chunk is read while this one's rows go out.
@@ -230,6 +237,21 @@ export class SnapshotSource implements ChangeSource {
       ahead.clear();
       await client.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Deletes the stored chunks of `emitted` the checkpoint has passed: every chunk before the one it
+   * is in (or all of them, once it is past the snapshot). A replay starts at the checkpoint, so it
+   * never needs them; Redis holds about CHANNEL_BUFFER_SIZE rows of chunks, not the collections.
+   */
+  async #release(position: ResumeToken, emitted: { namespace: string; after: string | null }[]): Promise<void> {
+    if (!this.o.checkpoint || emitted.length === 0) return;
+    const token = await this.o.checkpoint();
+    const at = snapshotPositionOf(token)?.at;
+    if (!token || (snapshotPositionOf(token) && !at)) return; // nothing stored yet, or the start token
+    const passed = at ? emitted.findIndex((c) => c.namespace === at.namespace && c.after === at.chunkAfter) : emitted.length;
+    if (passed <= 0) return;
+    await this.o.chunks.forget(position, emitted.splice(0, passed));
   }
 
   /** The namespaces to read, by scope, in name order (a stored plan keeps this order on replays). */
