@@ -46,6 +46,11 @@ export interface ChaosScenario {
   name: string;
   /** When, as a fraction of the chaos window (0..1). */
   at: number;
+  /**
+   * Optional: from `at` on, the scenario runs only once this says true (e.g. "the snapshot is near
+   * its handoff"); the random kills go on meanwhile. After the window the run waits for it.
+   */
+  due?(h: ChaosHarness): Promise<boolean>;
   /** Resolves with a one-line outcome; throws when the pipeline misbehaved. */
   run(h: ChaosHarness): Promise<string>;
 }

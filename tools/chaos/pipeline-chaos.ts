@@ -150,7 +150,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
     while (Date.now() < end) {
       await new Promise((r) => setTimeout(r, 1000 + random() * 2000));
       const next = pending[0];
-      if (next && Date.now() >= t0 + next.at * o.durationMs) {
+      if (next && Date.now() >= t0 + next.at * o.durationMs && (next.due ? await next.due(harness) : true)) {
         pending.shift();
         log(`chaos: scenario ${next.name} ...`);
         const began = Date.now();
@@ -188,6 +188,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     // Scenarios the window was too short for still run: each is part of the proof.
     for (const s of pending) {
+      if (s.due) await eventually(`${s.name} to be due`, () => s.due!(harness), 180_000, 100);
       log(`chaos: scenario ${s.name} (after the window) ...`);
       scenarios[s.name] = await s.run(harness);
       log(`chaos: scenario ${s.name}: ${scenarios[s.name]}`);

@@ -84,12 +84,6 @@ async function holderOf(h: ChaosHarness): Promise<{ reader: ReaderReplica; ready
   return undefined;
 }
 
-/**
- * A scenario that may also say when it is due (proposed for ChaosScenario: the kill loop runs it at
- * `at` only once `due` agrees, and keeps killing meanwhile). A loop that does not ask starts it at `at`.
- */
-type HandoffScenario = ChaosScenario & { due?(h: ChaosHarness): Promise<boolean> };
-
 /** One seeded or written document the writer may pick. */
 interface Live {
   ref: DocumentRef;
@@ -534,10 +528,10 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
   /** Close enough to the handoff that the kill loop's next turn (1–3 s) might miss it. */
   const nearHandoff = () => known.handedOff || (secondsToHandoff() ?? Number.POSITIVE_INFINITY) < 6;
 
-  const killAtHandoff: HandoffScenario = {
+  const killAtHandoff: ChaosScenario = {
     name: 'kill-at-handoff',
     at: 0.01,
-    // For a kill loop that asks (ChaosScenario.due, proposed): random kills go on until the handoff is near.
+    // The kill loop asks: random kills (services, Redis, S3) go on until the handoff is near.
     due: async () => nearHandoff(),
     async run(h) {
       const rows = expectedRows();

@@ -52,7 +52,8 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
    * document key` (the big fields projected out, so no event needs splitting), read through the driver.
    */
   async function sourceEvents(): Promise<string[]> {
-    const cs = standIn().client.db(DATABASE).watch([{ $project: { fullDocument: 0, updateDescription: 0 } }], { resumeAfter: startToken, maxAwaitTimeMS: 100 });
+    // Values as the server sent them (a double _id 2^53 must not come back as an int64 key).
+    const cs = standIn().client.db(DATABASE).watch([{ $project: { fullDocument: 0, updateDescription: 0 } }], { resumeAfter: startToken, maxAwaitTimeMS: 100, promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
     const out: string[] = [];
     try {
       for (let idle = 0; idle < 3; ) {
