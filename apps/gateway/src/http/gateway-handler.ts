@@ -6,7 +6,7 @@ import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
 import { type InputBounds, DEFAULT_INPUT_BOUNDS, setInputBounds } from '../protocol/input-bounds';
 import { Pinger } from './sse-pinger';
-import { ClientDisconnectedError, RequestTimeoutError } from './abort-reasons';
+import { ClientDisconnectedError } from './abort-reasons';
 import { Admission } from './admission';
 import { CorsPolicy } from './cors-policy';
 import type { EndpointHandler, EndpointTable } from './endpoint-handler';
@@ -75,7 +75,7 @@ export class GatewayHandler {
     this.#cors = new CorsPolicy(opts.corsOrigins);
     this.#pinger = new Pinger(opts.pingIntervalMs);
     this.#inputBounds = opts.inputBounds ?? DEFAULT_INPUT_BOUNDS;
-    this.admission = new Admission(opts.maxConcurrentRequests);
+    this.admission = new Admission(opts.maxConcurrentRequests, opts.requestTimeoutMs);
     const method = methodGuard((ctx) => opts.endpoints[ctx.endpoint as keyof EndpointTable].method);
     const after = [
       configHashGuard(this.#inputBounds, opts.bodyLimit),
@@ -173,11 +173,10 @@ export class GatewayHandler {
     const { metrics, logger } = this.#opts;
     const started = performance.now();
     const controller = new AbortController();
-    this.admission.enter(controller);
+    // Also starts its REQUEST_TIMEOUT (one timer for all runs).
+    this.admission.enter(controller, started);
     metrics.inFlight.inc();
-    const timer = setTimeout(() => controller.abort(new RequestTimeoutError(this.#opts.requestTimeoutMs)), this.#opts.requestTimeoutMs);
     res.once('close', () => {
-      clearTimeout(timer);
       if (!res.writableFinished) controller.abort(new ClientDisconnectedError());
       this.admission.leave(controller);
       metrics.inFlight.dec();
