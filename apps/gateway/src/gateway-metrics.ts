@@ -18,6 +18,7 @@ export class GatewayMetrics {
   // labels() hashes its arguments on every call; on the request path the children are cached.
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #durationChildren = new Map<string, { observe(v: number): void }>();
+  readonly #chunkChildren = new Map<string, { observe(v: number): void }>();
 
   /** Counts one finished request. */
   countRequest(runnable: string, endpoint: string, status: string): void {
@@ -32,6 +33,14 @@ export class GatewayMetrics {
     let child = this.#durationChildren.get(key);
     if (!child) this.#durationChildren.set(key, (child = this.duration.labels(runnable, endpoint)));
     child.observe(seconds);
+  }
+
+  /** Events one streaming request sent. */
+  observeStreamChunks(runnable: string, endpoint: string, chunks: number): void {
+    const key = `${runnable}\u0000${endpoint}`;
+    let child = this.#chunkChildren.get(key);
+    if (!child) this.#chunkChildren.set(key, (child = this.streamChunks.labels(runnable, endpoint)));
+    child.observe(chunks);
   }
 
   constructor(registry: Registry) {

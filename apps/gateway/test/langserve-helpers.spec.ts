@@ -1,6 +1,6 @@
 import { AIMessageChunk } from '@langchain/core/messages';
 import { mergeConfigs } from '../src/protocol/config-merge';
-import { pythonJsonDumps } from '../src/protocol/langserve-json';
+import { pythonJsonDumps, runIdMetadata } from '../src/protocol/langserve-json';
 import { RunLogPatches } from '../src/protocol/run-log-patches';
 
 describe('pythonJsonDumps', () => {
@@ -13,6 +13,10 @@ describe('pythonJsonDumps', () => {
     expect(pythonJsonDumps({ s: 'héllo ☃ \u{1F600} \x7f \n"', f: 1.5, b: true, e: [], o: {} })).toBe(
       '{"s": "h\\u00e9llo \\u2603 \\ud83d\\ude00 \\u007f \\n\\"", "f": 1.5, "b": true, "e": [], "o": {}}',
     );
+  });
+
+  it('runIdMetadata writes the metadata event as pythonJsonDumps({ run_id }) does', () => {
+    for (const id of ['0b8d1f3e-7c1a-4b7e-9a57-3f0c2d6e8a11', '', 'h\u00e9"\n']) expect(runIdMetadata(id)).toBe(pythonJsonDumps({ run_id: id }));
   });
 });
 

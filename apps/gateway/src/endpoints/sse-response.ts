@@ -50,7 +50,7 @@ export async function sendSse(
   } finally {
     ctx.pinger.delete(sse);
     ctx.metrics.openStreams.dec();
-    ctx.metrics.streamChunks.labels(ctx.route.path, ctx.endpoint).observe(sent);
+    ctx.metrics.observeStreamChunks(ctx.route.path, ctx.endpoint, sent);
     sse.end();
   }
 }

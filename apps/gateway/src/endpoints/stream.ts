@@ -3,7 +3,7 @@ import { readJsonBody } from '../protocol/request-body';
 import { InvokeRequest, parseRequest } from '../protocol/request-schemas';
 import { buildRunConfig } from '../protocol/run-config';
 import { serializeOutput } from '../protocol/well-known-objects';
-import { pythonJsonDumps } from '../protocol/langserve-json';
+import { runIdMetadata } from '../protocol/langserve-json';
 import { sendSse } from './sse-response';
 import { prepareRunInput } from './run-input';
 
@@ -16,6 +16,6 @@ export async function stream(ctx: RequestContext): Promise<void> {
     ctx,
     () => ctx.route.runnable.stream(input, config),
     (chunk) => JSON.stringify(serializeOutput(chunk)),
-    pythonJsonDumps({ run_id: config.runId }),
+    runIdMetadata(config.runId),
   );
 }
