@@ -293,6 +293,22 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     expect(await p.duckdbDiffs(g2)).toEqual([]); // the gap is closed by the new generation's snapshot
   }, 180_000);
 
+  it('SNAPSHOT_MODE=initial_only: the documents reach the lake, then the reader stops reading, stays ready and keeps the lease', async () => {
+    await seed('only', 'orders', 250);
+    const p = await pipeline('only', { SNAPSHOT_MODE: 'initial_only', SNAPSHOT_CHUNK_SIZE: '100' });
+    await p.drained(250);
+    await eventually('snapshot_complete', async () => (await p.ready())?.state === 'snapshot_complete', 30_000, 100);
+    const res = await fetch(`http://127.0.0.1:${p.readerPort}/ready`);
+    expect(res.status).toBe(200);
+    await client.db('only').collection('orders').insertOne({ _id: 'after', i: -1 } as never);
+    await new Promise((r) => setTimeout(r, 2000));
+    const [lake, ...others] = await p.lake();
+    expect(others).toEqual([]);
+    expect(lake).toMatchObject({ events: 250, missing: 0, duplicates: 0 });
+    expect((await readLakeEnvelopes(s3client, 'lake', 'only/')).every((e) => e.operation === 'snapshot')).toBe(true);
+    expect(await (await fetch(`http://127.0.0.1:${p.readerPort}/metrics`)).text()).toMatch(/runnel_lease_holder\{[^}]*stream="only"[^}]*\} 1/);
+  }, 120_000);
+
   it('an on-demand re-snapshot of one collection (npm run snapshot) during live writes, the reader killed -9 inside it: one row per document, every event once, state equal', async () => {
     await seed('resnap', 'orders', 1500);
     const p = await pipeline('resnap', { SNAPSHOT_MODE: 'never', SNAPSHOT_CHUNK_SIZE: '100', BATCH_SIZE: '100' });

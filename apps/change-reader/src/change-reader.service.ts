@@ -303,6 +303,9 @@ export class ChangeReaderService {
             await chain;
             this.state = 'snapshot_complete';
             logger.info({ stream: this.stream, rows: this.lastSeq }, 'snapshot handed on; SNAPSHOT_MODE=initial_only: reading stops here');
+            // The lease is kept until the process stops (or loses it): a standby taking over would
+            // only find the snapshot finished, and nobody holding it looks like an outage.
+            await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
             break;
           } else {
             // invalidate: cut what is open, then continue after it with startAfter.
