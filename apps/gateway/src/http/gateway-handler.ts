@@ -4,7 +4,7 @@ import type { Logger } from '@runnel/telemetry';
 import { setIdentity } from '../caller/identity';
 import type { GatewayMetrics } from '../gateway-metrics';
 import { HttpError } from '../protocol/http-error';
-import { type InputBounds, DEFAULT_INPUT_BOUNDS, setInputBounds } from '../protocol/input-bounds';
+import { type InputBounds, DEFAULT_INPUT_BOUNDS } from '../protocol/input-bounds';
 import { Pinger } from './sse-pinger';
 import { ClientDisconnectedError } from './abort-reasons';
 import { Admission } from './admission';
@@ -79,7 +79,7 @@ export class GatewayHandler {
     const method = methodGuard((ctx) => opts.endpoints[ctx.endpoint as keyof EndpointTable].method);
     const after = [
       configHashGuard(this.#inputBounds, opts.bodyLimit),
-      bodyGuard(opts.bodyLimit),
+      bodyGuard(opts.bodyLimit, this.#inputBounds),
       drainGuard(this.admission, opts.metrics),
       capacityGuard(this.admission, opts.metrics),
     ];
@@ -111,7 +111,6 @@ export class GatewayHandler {
     const page = match.kind === 'service' ? this.#opts.pages?.[match.page] : undefined;
     if (next && !probe && !page && (match.kind !== 'runnable' && !(match.kind === 'miss' && match.route))) return next();
     setRequestId(res, requestId);
-    setInputBounds(req, this.#inputBounds);
     if (this.#cors.apply(req, res)) return;
 
     // Express strips the prefix an app was mounted at from req.url and keeps it in req.baseUrl.

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { RequestValidationError } from './http-error';
 
 /**
@@ -25,17 +24,6 @@ export const DEFAULT_INPUT_BOUNDS: InputBounds = { maxDepth: 100, maxItems: 10_0
  */
 export const MAX_CONFIG_HASH_CHARS = 4_096;
 
-const BOUNDS = Symbol('runnel.inputBounds');
-
-/** The server puts its configured bounds on each request, so the body reader finds them there. */
-export function setInputBounds(req: IncomingMessage, bounds: InputBounds): void {
-  (req as IncomingMessage & { [BOUNDS]?: InputBounds })[BOUNDS] = bounds;
-}
-
-export function inputBoundsOf(req: IncomingMessage): InputBounds {
-  return (req as IncomingMessage & { [BOUNDS]?: InputBounds })[BOUNDS] ?? DEFAULT_INPUT_BOUNDS;
-}
-
 interface Frame {
   value: object;
   depth: number;
@@ -50,6 +38,9 @@ interface Frame {
  */
 export function checkInputBounds(value: unknown, bounds: InputBounds, root = 'body'): void {
   if (value === null || typeof value !== 'object') return;
+  // The common case, a body within bounds, without a frame per object; only a body that is not
+  // gets the walk below, which finds the same first violation and names where it is.
+  if (bounds.maxDepth <= MAX_RECURSIVE_DEPTH && withinBounds(value, 1, bounds.maxDepth, bounds.maxItems)) return;
   const stack: Frame[] = [{ value, depth: 1, parent: undefined, key: root }];
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     if (frame.depth > bounds.maxDepth) {
@@ -71,6 +62,29 @@ export function checkInputBounds(value: unknown, bounds: InputBounds, root = 'bo
       }
     }
   }
+}
+
+/** MAX_INPUT_DEPTH's own maximum (config.ts): recursion this deep is far from the stack's limit. */
+const MAX_RECURSIVE_DEPTH = 1_000;
+
+/** Whether checkInputBounds would pass `value` (an object at `depth`): the same conditions, recursively. */
+function withinBounds(value: object, depth: number, maxDepth: number, maxItems: number): boolean {
+  if (depth > maxDepth) return false;
+  if (Array.isArray(value)) {
+    if (value.length > maxItems) return false;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item !== null && typeof item === 'object' && !withinBounds(item, depth + 1, maxDepth, maxItems)) return false;
+    }
+    return true;
+  }
+  let count = 0;
+  for (const key in value) {
+    if (++count > maxItems) return false;
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (item !== null && typeof item === 'object' && !withinBounds(item, depth + 1, maxDepth, maxItems)) return false;
+  }
+  return true;
 }
 
 function tooMany(frame: Frame, count: number, bounds: InputBounds): RequestValidationError {
