@@ -19,6 +19,20 @@ export class GatewayMetrics {
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #durationChildren = new Map<string, { observe(v: number): void }>();
   readonly #chunkChildren = new Map<string, { observe(v: number): void }>();
+  // The two gauges are read from their owners when scraped rather than inc()/dec()'d per request
+  // (four prom-client calls per stream, each hashing its labels).
+  readonly #inFlightSources = new Set<() => number>();
+  readonly #openStreamSources = new Set<() => number>();
+
+  /** `read` (a handler's runs in flight) is added into runnel_gateway_in_flight at every scrape. */
+  addInFlightSource(read: () => number): void {
+    this.#inFlightSources.add(read);
+  }
+
+  /** `read` (a handler's open SSE responses) is added into runnel_gateway_open_streams at every scrape. */
+  addOpenStreamsSource(read: () => number): void {
+    this.#openStreamSources.add(read);
+  }
 
   /** Counts one finished request. */
   countRequest(runnable: string, endpoint: string, status: string): void {
@@ -78,8 +92,24 @@ export class GatewayMetrics {
       labelNames: ['type', 'endpoint'],
       registers,
     });
-    this.inFlight = new Gauge({ name: 'runnel_gateway_in_flight', help: 'Requests being served now', registers });
-    this.openStreams = new Gauge({ name: 'runnel_gateway_open_streams', help: 'Open SSE responses', registers });
+    const inFlight = this.#inFlightSources;
+    const openStreams = this.#openStreamSources;
+    this.inFlight = new Gauge({
+      name: 'runnel_gateway_in_flight',
+      help: 'Requests being served now',
+      registers,
+      collect() {
+        this.set(sumOf(inFlight));
+      },
+    });
+    this.openStreams = new Gauge({
+      name: 'runnel_gateway_open_streams',
+      help: 'Open SSE responses',
+      registers,
+      collect() {
+        this.set(sumOf(openStreams));
+      },
+    });
     this.rejected = new Counter({
       name: 'runnel_gateway_rejected_total',
       help: 'Requests refused before running (overload, draining)',
@@ -100,4 +130,10 @@ export class GatewayMetrics {
       registers,
     });
   }
+}
+
+function sumOf(sources: ReadonlySet<() => number>): number {
+  let total = 0;
+  for (const read of sources) total += read();
+  return total;
 }

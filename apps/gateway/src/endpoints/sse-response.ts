@@ -18,8 +18,8 @@ export async function sendSse(
   const sse = new SseStream(ctx.res);
   // With a metadata frame to follow at once, the headers go out with it in one write.
   sse.start(metadata === undefined);
+  // Also what runnel_gateway_open_streams counts.
   ctx.pinger.add(sse);
-  ctx.metrics.openStreams.inc();
   let sent = 0;
   try {
     if (metadata !== undefined) {
@@ -49,7 +49,6 @@ export async function sendSse(
     }
   } finally {
     ctx.pinger.delete(sse);
-    ctx.metrics.openStreams.dec();
     ctx.metrics.observeStreamChunks(ctx.route.path, ctx.endpoint, sent);
     sse.end();
   }

@@ -76,6 +76,9 @@ export class GatewayHandler {
     this.#pinger = new Pinger(opts.pingIntervalMs);
     this.#inputBounds = opts.inputBounds ?? DEFAULT_INPUT_BOUNDS;
     this.admission = new Admission(opts.maxConcurrentRequests, opts.requestTimeoutMs);
+    // runnel_gateway_in_flight and runnel_gateway_open_streams are read from these at each scrape.
+    opts.metrics.addInFlightSource(() => this.admission.inFlight);
+    opts.metrics.addOpenStreamsSource(() => this.#pinger.size);
     const method = methodGuard((ctx) => opts.endpoints[ctx.endpoint as keyof EndpointTable].method);
     const after = [
       configHashGuard(this.#inputBounds, opts.bodyLimit),
@@ -174,11 +177,9 @@ export class GatewayHandler {
     const controller = new AbortController();
     // Also starts its REQUEST_TIMEOUT (one timer for all runs).
     this.admission.enter(controller, started);
-    metrics.inFlight.inc();
     res.once('close', () => {
       if (!res.writableFinished) controller.abort(new ClientDisconnectedError());
       this.admission.leave(controller);
-      metrics.inFlight.dec();
       metrics.countRequest(route.path, endpoint, res.writableFinished ? String(res.statusCode) : '499');
       metrics.observeDuration(route.path, endpoint, (performance.now() - started) / 1000);
     });
