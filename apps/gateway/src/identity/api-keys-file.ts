@@ -33,7 +33,7 @@ export interface ApiKeyEntry {
 
 export const API_KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** SHA-256 of a key as lower-case hex: how keys are stored (`sha256`) and looked up. */
+/** SHA-256 of a key as lower-case hex: how keys are stored (`sha256`; ApiKeyAuthenticator looks them up in base64). */
 export function sha256Hex(key: string): string {
   return hash('sha256', key, 'hex');
 }
