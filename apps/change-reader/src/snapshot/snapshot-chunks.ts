@@ -1,25 +1,25 @@
 import { createHash } from 'node:crypto';
-import { EJSON } from 'bson';
+import { BSON, EJSON } from 'bson';
+import { EXACT_BSON } from '../sources/exact-bson-cursors';
 import type { Document } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 
 /** The key-value half of Redis the snapshot needs: first writer wins, everyone reads the winner. */
 export interface FirstWriteStore {
-  /** Stores `value` under `key` unless the key holds one already; returns what the key holds. */
-  keep(key: string, value: string, ttlMs: number): Promise<string>;
-  get(key: string): Promise<string | null>;
+  /** Stores `value` under `key` unless the key holds one already: null when `value` was stored, else what the key holds. */
+  keep(key: string, value: Buffer, ttlMs: number): Promise<Buffer | null>;
+  get(key: string): Promise<Buffer | null>;
   delete(...keys: string[]): Promise<void>;
 }
 
 /** ioredis (or a Cluster): SET NX PX, then GET when another value was there first. */
-export function redisFirstWriteStore(redis: { set(...args: unknown[]): Promise<unknown>; get(key: string): Promise<string | null>; del(...keys: string[]): Promise<unknown> }): FirstWriteStore {
+export function redisFirstWriteStore(redis: { set(...args: unknown[]): Promise<unknown>; getBuffer(key: string): Promise<Buffer | null>; del(...keys: string[]): Promise<unknown> }): FirstWriteStore {
   return {
     async keep(key, value, ttlMs) {
-      if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return value;
-      const stored = await redis.get(key);
-      return stored ?? value; // expired between the two calls: nobody holds another version
+      if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return null;
+      return redis.getBuffer(key); // null: expired between the two calls, nobody holds another version
     },
-    get: (key) => redis.get(key),
+    get: (key) => redis.getBuffer(key),
     async delete(...keys) {
       if (keys.length) await redis.del(...keys);
     },
@@ -38,6 +38,9 @@ export interface StoredChunk {
   rows: Document[];
   /** No document after this chunk in its collection (when it was read). */
   done: boolean;
+  /** A re-snapshot's window (incremental-snapshot.ts): the cluster times it was read between. */
+  low?: string;
+  high?: string;
 }
 
 const hash = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
@@ -69,18 +72,20 @@ export class SnapshotChunks {
   async plan(position: ResumeToken, make: () => Promise<SnapshotPlan>): Promise<SnapshotPlan> {
     const key = `${this.#base(position)}:plan`;
     const stored = await this.store.get(key);
-    if (stored !== null) return JSON.parse(stored) as SnapshotPlan;
-    return JSON.parse(await this.store.keep(key, JSON.stringify(await make()), this.ttlMs)) as SnapshotPlan;
+    if (stored !== null) return JSON.parse(stored.toString()) as SnapshotPlan;
+    const plan = await make();
+    const kept = await this.store.keep(key, Buffer.from(JSON.stringify(plan)), this.ttlMs);
+    return kept ? (JSON.parse(kept.toString()) as SnapshotPlan) : plan;
   }
 
   /** A collection's row count once all its rows were emitted (for progress after a restart). */
   async collectionDone(position: ResumeToken, namespace: string, rows: number): Promise<void> {
-    await this.store.keep(`${this.#base(position)}:done:${hash(namespace)}`, String(rows), this.ttlMs);
+    await this.store.keep(`${this.#base(position)}:done:${hash(namespace)}`, Buffer.from(String(rows)), this.ttlMs);
   }
 
   async doneRows(position: ResumeToken, namespace: string): Promise<number | undefined> {
     const v = await this.store.get(`${this.#base(position)}:done:${hash(namespace)}`);
-    return v === null ? undefined : Number(v);
+    return v === null ? undefined : Number(v.toString());
   }
 
   chunkKey(position: ResumeToken, namespace: string, after: string | null): string {
@@ -89,8 +94,8 @@ export class SnapshotChunks {
 
   /** The stored chunk, if any. */
   async stored(position: ResumeToken, namespace: string, after: string | null): Promise<StoredChunk | undefined> {
-    const text = await this.store.get(this.chunkKey(position, namespace, after));
-    return text === null ? undefined : decode(text);
+    const stored = await this.store.get(this.chunkKey(position, namespace, after));
+    return stored === null ? undefined : decode(stored);
   }
 
   /** Deletes stored chunks the checkpoint has passed (no replay can start inside them any more). */
@@ -103,11 +108,38 @@ export class SnapshotChunks {
     const existing = await this.stored(position, namespace, after);
     if (existing) return existing;
     const chunk = await read();
-    return decode(await this.store.keep(this.chunkKey(position, namespace, after), encode(chunk), this.ttlMs));
+    // Stored first: the rows read are the ones everyone will emit (they were decoded from the
+    // server's BSON with the same exact-type options decode uses). Else: the first version's.
+    const kept = await this.store.keep(this.chunkKey(position, namespace, after), encode(chunk), this.ttlMs);
+    return kept ? decode(kept) : chunk;
   }
 }
 
-// Canonical EJSON both ways: every value comes back as the BSON type it was read as (an Int32 stays
-// an Int32, a double 1.0 a Double), so the envelope a replay builds is byte for byte the same.
-const encode = (c: StoredChunk) => EJSON.stringify(c, { relaxed: false }); // with whatever the reader adds (a window's watermarks)
-const decode = (text: string): StoredChunk => EJSON.parse(text, { relaxed: false }) as StoredChunk;
+// BSON, each row as its own document (a chunk can exceed 16 MiB; a row cannot), after a JSON header:
+// every value comes back as the BSON type it was read as (an Int32 stays an Int32, a double 1.0 a
+// Double), so the envelope a replay builds is byte for byte the same. (Canonical EJSON did the same
+// at three times the CPU per row: the benchmark's largest single cost in the snapshot reader.)
+function encode(c: StoredChunk): Buffer {
+  const header = Buffer.from(JSON.stringify({ done: c.done, low: c.low, high: c.high, rows: c.rows.length }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  const parts: Uint8Array[] = [length, header];
+  for (const row of c.rows) parts.push(BSON.serialize(row));
+  return Buffer.concat(parts);
+}
+
+function decode(b: Buffer): StoredChunk {
+  const headerLength = b.readUInt32LE(0);
+  const header = JSON.parse(b.subarray(4, 4 + headerLength).toString()) as { done: boolean; low?: string; high?: string; rows: number };
+  const rows: Document[] = [];
+  for (let off = 4 + headerLength; off < b.length; ) {
+    const size = b.readInt32LE(off);
+    rows.push(BSON.deserialize(b.subarray(off, off + size), EXACT_BSON));
+    off += size;
+  }
+  if (rows.length !== header.rows) throw new Error(`stored snapshot chunk is damaged: ${rows.length} rows of ${header.rows}`);
+  const chunk: StoredChunk = { rows, done: header.done };
+  if (header.low !== undefined) chunk.low = header.low;
+  if (header.high !== undefined) chunk.high = header.high;
+  return chunk;
+}

@@ -21,7 +21,8 @@ describe('SnapshotProgress', () => {
     expect(progress.status).toMatchObject({ phase: 'reading', position_cluster_time: '100.1', rows: 100, collections: { 'shop.a': { state: 'reading', rows: 100, rows_per_s: 100, eta_s: 9 }, 'shop.b': { state: 'pending' } } });
     progress.collectionDone('shop.a');
     progress.finish('streaming');
-    expect(progress.status).toMatchObject({ phase: 'streaming', collections: { 'shop.a': { state: 'done', eta_s: 0 } } });
+    tick(5000); // a finished collection's rate stays what it was
+    expect(progress.status).toMatchObject({ phase: 'streaming', collections: { 'shop.a': { state: 'done', eta_s: 0, rows_per_s: 100 } } });
   });
 
   it('a retry of the same snapshot does not restart the stall clock; only a chunk does; a replica that stops reading drops out of active', async () => {

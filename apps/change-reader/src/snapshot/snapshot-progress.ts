@@ -36,9 +36,12 @@ interface Collection {
   rows: number;
   chunks: number;
   estimated: number | null;
-  /** Rows emitted in this term, and when this term's first was. */
+  /** Rows emitted in this term, and when this term's first and last were. */
   termRows: number;
   termStart?: number;
+  termEnd?: number;
+  /** Rows not yet added to the rows counter (it is added to once per chunk, not per row). */
+  uncounted: number;
 }
 
 /**
@@ -72,7 +75,7 @@ export class SnapshotProgress {
     this.#collections.clear();
     for (const ns of namespaces) {
       const rows = done[ns];
-      this.#collections.set(ns, { state: rows === undefined ? 'pending' : 'done', rows: rows ?? 0, chunks: 0, estimated: null, termRows: 0 });
+      this.#collections.set(ns, { state: rows === undefined ? 'pending' : 'done', rows: rows ?? 0, chunks: 0, estimated: null, termRows: 0, uncounted: 0 });
     }
     this.metrics?.snapshotActive.labels(this.stream).set(1);
     if (this.#stamped !== id) this.metrics?.snapshotLastProgress.labels(this.stream).set(this.now() / 1000);
@@ -97,20 +100,24 @@ export class SnapshotProgress {
     const c = this.#get(ns);
     c.rows++;
     c.termRows++;
+    c.uncounted++;
     c.termStart ??= this.now();
     this.#rows++;
-    this.metrics?.snapshotRows.labels(this.stream, ns).inc();
   }
 
   /** After each chunk's rows: the stall alert's clock and the remaining-rows gauge. */
   emitted(ns: string): void {
+    const c = this.#get(ns);
+    if (c.uncounted) this.metrics?.snapshotRows.labels(this.stream, ns).inc(c.uncounted);
+    c.uncounted = 0;
     this.metrics?.snapshotLastProgress.labels(this.stream).set(this.now() / 1000);
-    this.#remaining(ns, this.#get(ns));
+    this.#remaining(ns, c);
   }
 
   collectionDone(ns: string): void {
     const c = this.#get(ns);
     c.state = 'done';
+    c.termEnd = this.now(); // its rate stops here
     this.metrics?.snapshotRemainingRows.labels(this.stream, ns).set(0);
   }
 
@@ -133,7 +140,7 @@ export class SnapshotProgress {
     if (!this.#phase) return null;
     const collections: Record<string, CollectionStatus> = {};
     for (const [ns, c] of this.#collections) {
-      const elapsed = c.termStart === undefined ? 0 : (this.now() - c.termStart) / 1000;
+      const elapsed = c.termStart === undefined ? 0 : ((c.termEnd ?? this.now()) - c.termStart) / 1000;
       const rate = elapsed > 0 ? c.termRows / elapsed : null;
       collections[ns] = {
         state: c.state,
@@ -149,7 +156,7 @@ export class SnapshotProgress {
 
   #get(ns: string): Collection {
     let c = this.#collections.get(ns);
-    if (!c) this.#collections.set(ns, (c = { state: 'pending', rows: 0, chunks: 0, estimated: null, termRows: 0 }));
+    if (!c) this.#collections.set(ns, (c = { state: 'pending', rows: 0, chunks: 0, estimated: null, termRows: 0, uncounted: 0 }));
     return c;
   }
 
