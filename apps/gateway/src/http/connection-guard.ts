@@ -95,7 +95,8 @@ export class ConnectionGuard {
     const socket = req.socket;
     this.#idle.delete(socket);
     this.#busy.set(socket, res);
-    res.once('close', () => {
+    // `on`, not `once`: a response emits 'close' once (node guards it), and once() wraps every listener.
+    res.on('close', () => {
       if (this.#busy.get(socket) === res) this.#busy.delete(socket);
       if (!socket.destroyed) {
         this.#idle.delete(socket);

@@ -143,7 +143,7 @@ export class GatewayHandler {
         if (!closers) {
           closers = [];
           const list = closers;
-          res.once('close', () => list.forEach((f) => f()));
+          res.on('close', () => list.forEach((f) => f()));
         }
         closers.push(fn);
       },
@@ -177,7 +177,8 @@ export class GatewayHandler {
     const controller = new AbortController();
     // Also starts its REQUEST_TIMEOUT (one timer for all runs).
     this.admission.enter(controller, started);
-    res.once('close', () => {
+    // `on`, not `once`: a response emits 'close' once (node guards it), and once() wraps every listener.
+    res.on('close', () => {
       if (!res.writableFinished) controller.abort(new ClientDisconnectedError());
       this.admission.leave(controller);
       metrics.countRequest(route.path, endpoint, res.writableFinished ? String(res.statusCode) : '499');

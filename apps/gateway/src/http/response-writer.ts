@@ -22,19 +22,39 @@ export function requestIdOf(res: ServerResponse): string | undefined {
 export function headerList(res: ServerResponse, headers: Record<string, string | number>): string[] {
   const list: string[] = [];
   for (const name in headers) list.push(name, String(headers[name]));
-  const extra = (res as WithExtra)[EXTRA_HEADERS];
   // The response's own headers win: a 429 already carries its RateLimit fields.
-  if (extra !== undefined) for (const name in extra) if (!(name in headers)) list.push(name, extra[name]);
+  return withExtraHeaders(res, list, headers);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  const length = String(Buffer.byteLength(text));
+  // Most answers (every 200) carry no headers of their own: the list is built directly, with no
+  // header object in between (the same list headerList would make from one).
+  const list =
+    headers === undefined || isEmpty(headers)
+      ? withExtraHeaders(res, ['content-type', 'application/json', 'content-length', length], JSON_HEADER_NAMES)
+      : headerList(res, { 'content-type': 'application/json', 'content-length': length, ...headers });
+  res.writeHead(status, list);
+  res.end(text);
+}
+
+/** The names sendJson sets itself, as an object: `in` answers for them exactly as for headerList's object. */
+const JSON_HEADER_NAMES: Readonly<Record<string, string>> = Object.freeze({ 'content-type': '', 'content-length': '' });
+
+function isEmpty(headers: Readonly<Record<string, string>>): boolean {
+  for (const _ in headers) return false;
+  return true;
+}
+
+/** `list` with the recorded extra headers (those not named in `own`) and the request id appended, as headerList does. */
+function withExtraHeaders(res: ServerResponse, list: string[], own: Readonly<Record<string, string | number>>): string[] {
+  const extra = (res as WithExtra)[EXTRA_HEADERS];
+  if (extra !== undefined) for (const name in extra) if (!(name in own)) list.push(name, extra[name]);
   const id = requestIdOf(res);
   if (id !== undefined) list.push('x-request-id', id);
   return list;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, headerList(res, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }));
-  res.end(text);
 }
 
 /**

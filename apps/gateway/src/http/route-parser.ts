@@ -54,7 +54,9 @@ export function parseRoute(path: string, table: RouteTable, basePath = ''): Rout
   else if (path === basePath || path.startsWith(`${basePath}/`)) rest = path.slice(basePath.length);
   else return miss(`Nothing is served outside ${basePath}/`);
   if (rest === '' || rest === '/') return { kind: 'service', page: 'index' };
-  const segments = rest.slice(1).split('/').map(decodeSegment);
+  const split = rest.slice(1).split('/');
+  // Only a segment with a `%` decodes to something else: most paths need no second array.
+  const segments = rest.includes('%') ? split.map(decodeSegment) : split;
   if (segments.length === 1 && SERVICE_PAGES[segments[0]] !== undefined) return { kind: 'service', page: SERVICE_PAGES[segments[0]] };
 
   let route: ResolvedRoute | undefined;
