@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from '@runnel/metrics';
+import { DeferredCounts } from './deferred-counts';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -15,8 +16,8 @@ export class GatewayMetrics {
   readonly modelFallbacks: Counter<'from' | 'to'>;
   readonly openStreams: Gauge;
 
-  // labels() hashes its arguments on every call; on the request path the children are cached.
-  readonly #requestChildren = new Map<string, { inc(): void }>();
+  // labels() hashes its arguments on every call: on the request path counts are deferred to the scrape and children cached.
+  readonly #pendingRequests = new DeferredCounts<'runnable' | 'endpoint' | 'status'>();
   readonly #durationChildren = new Map<string, { observe(v: number): void }>();
   readonly #chunkChildren = new Map<string, { observe(v: number): void }>();
   // The two gauges are read from their owners when scraped rather than inc()/dec()'d per request
@@ -37,9 +38,7 @@ export class GatewayMetrics {
   /** Counts one finished request. */
   countRequest(runnable: string, endpoint: string, status: string): void {
     const key = `${runnable}\u0000${endpoint}\u0000${status}`;
-    let child = this.#requestChildren.get(key);
-    if (!child) this.#requestChildren.set(key, (child = this.requests.labels(runnable, endpoint, status)));
-    child.inc();
+    if (!this.#pendingRequests.incKnown(key)) this.#pendingRequests.add(key, { runnable, endpoint, status });
   }
 
   observeDuration(runnable: string, endpoint: string, seconds: number): void {
@@ -59,11 +58,15 @@ export class GatewayMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
+    const pendingRequests = this.#pendingRequests;
     this.requests = new Counter({
       name: 'runnel_gateway_requests_total',
       help: 'Requests by runnable, endpoint and HTTP status',
       labelNames: ['runnable', 'endpoint', 'status'],
       registers,
+      collect() {
+        pendingRequests.flushInto(this);
+      },
     });
     this.duration = new Histogram({
       name: 'runnel_gateway_request_duration_seconds',

@@ -1,5 +1,6 @@
 import { Counter, type Registry } from '@runnel/metrics';
 import { CallerLabels, OTHER_CALLERS } from '../caller/caller-labels';
+import { DeferredCounts } from '../deferred-counts';
 
 export type AuthFailureReason = 'missing' | 'invalid' | 'unavailable' | 'forbidden';
 
@@ -12,8 +13,8 @@ export class IdentityMetrics {
   readonly authFailures: Counter<'reason'>;
   readonly callerRequests: Counter<'caller' | 'endpoint'>;
 
-  // labels() hashes its arguments on every call; on the request path the children are cached.
-  readonly #callerChildren = new Map<string, { inc(): void }>();
+  // labels() hashes its arguments on every call: caller counts are deferred to the scrape (DeferredCounts).
+  readonly #pendingCallers = new DeferredCounts<'caller' | 'endpoint'>();
   readonly #labels: CallerLabels;
   readonly #failureChildren = new Map<AuthFailureReason, { inc(): void }>();
 
@@ -27,11 +28,15 @@ export class IdentityMetrics {
       labelNames: ['reason'],
       registers,
     });
+    const pendingCallers = this.#pendingCallers;
     this.callerRequests = new Counter({
       name: 'runnel_gateway_caller_requests_total',
       help: `Authenticated requests by caller name and endpoint, before scope and rate-limit checks (callers past the first ${labels.max} as "${OTHER_CALLERS}")`,
       labelNames: ['caller', 'endpoint'],
       registers,
+      collect() {
+        pendingCallers.flushInto(this);
+      },
     });
   }
 
@@ -44,8 +49,6 @@ export class IdentityMetrics {
   countCaller(name: string, endpoint: string): void {
     const caller = this.#labels.of(name);
     const key = `${caller}\u0000${endpoint}`;
-    let child = this.#callerChildren.get(key);
-    if (!child) this.#callerChildren.set(key, (child = this.callerRequests.labels(caller, endpoint)));
-    child.inc();
+    if (!this.#pendingCallers.incKnown(key)) this.#pendingCallers.add(key, { caller, endpoint });
   }
 }
