@@ -22,8 +22,8 @@ export const SNAPSHOT_OPERATION = 'snapshot';
 const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
 
 export interface SnapshotSourceOptions {
-  /** The change stream the snapshot hands over to. */
-  inner: ChangeSource;
+  /** The change stream the snapshot hands over to (with `position`, P is taken without a fresh read's first wait). */
+  inner: ChangeSource & { position?(client: MongoClient): Promise<ResumeToken> };
   scope: WatchScope;
   /** A new client (the snapshot closes it when its read ends). */
   connect: () => MongoClient;
@@ -133,6 +133,15 @@ export class SnapshotSource implements ChangeSource {
 
   /** P: the change stream's own first position ("now, before any event"), as a fresh read reports it. */
   async #position(signal: AbortSignal, options: ReadOptions | undefined): Promise<ResumeToken | undefined> {
+    if (this.o.inner.position) {
+      const client = this.o.connect();
+      try {
+        await client.connect();
+        return signal.aborted ? undefined : await this.o.inner.position(client);
+      } finally {
+        await client.close().catch(() => undefined);
+      }
+    }
     const it = this.o.inner.read(undefined, signal, options)[Symbol.asyncIterator]();
     try {
       const first = await it.next();

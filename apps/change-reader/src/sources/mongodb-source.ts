@@ -212,6 +212,30 @@ export class MongoChangeSource implements ChangeSource {
     return client.watch(pipeline, options);
   }
 
+  /**
+   * The stream's position now, "before any event", as a fresh read's first idle item reports it
+   * (the post-batch resume token of the first, empty batch), on `client` — without the fresh
+   * read's wait of maxAwaitTimeMS for a getMore: the snapshot takes it before reading anything.
+   */
+  async position(client: MongoClient): Promise<ResumeToken> {
+    const options = this.watchOptions(undefined);
+    options.maxAwaitTimeMS = 1;
+    const s = this.scope;
+    const pipeline = this.pipeline();
+    const cs = s.kind === 'collection' ? client.db(s.database).collection(s.collection).watch(pipeline, options) : s.kind === 'database' ? client.db(s.database).watch(pipeline, options) : client.watch(pipeline, options);
+    const seen: ResumeToken[] = [];
+    cs.on('resumeTokenChanged', (t) => seen.push(t as ResumeToken));
+    try {
+      // As in read(): if an event comes at once, the token set before its own is the position before it.
+      const next = await cs.tryNext();
+      const before = next ? seen.at(-2) : ((cs.resumeToken as ResumeToken | null) ?? undefined);
+      if (!before) throw new Error(`change stream for ${this.stream} reported no position before its first event`);
+      return before;
+    } finally {
+      await cs.close().catch(() => undefined);
+    }
+  }
+
   /** A client to the deployment (not connected), as the change stream uses: for the snapshot's reads. */
   newClient(): MongoClient {
     return new MongoClient(this.#o.uri.reveal(), { appName: 'runnel-change-reader', ...this.#o.clientOptions });
