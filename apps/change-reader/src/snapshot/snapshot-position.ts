@@ -1,4 +1,5 @@
 import type { ResumeToken } from '@runnel/checkpoint';
+import { documentKeyOf } from './document-key';
 
 /**
  * Where a snapshot stands, carried inside the stream's resume token so that the checkpoint — the
@@ -32,13 +33,26 @@ export interface SnapshotRowPosition {
 
 const FIELD = 'runnel_snapshot';
 
+/**
+ * A row's token, built for every row but written out (JSON) only for a batch's first and last
+ * rows: the row's `_id` is spelled as canonical EJSON when it is written, not per row.
+ */
+export function rowToken(position: ResumeToken, at: Omit<SnapshotRowPosition, 'id'>, rowId: unknown): ResumeToken {
+  const state = { position, ...at, rowId };
+  Object.defineProperty(state, 'rowId', { enumerable: false });
+  Object.defineProperty(state, 'toJSON', { enumerable: false, value: () => ({ position, ...at, id: documentKeyOf(rowId) }) });
+  return { ...(typeof position['_data'] === 'string' ? { _data: position['_data'] } : {}), [FIELD]: state };
+}
+
 export function snapshotToken(p: SnapshotPosition): ResumeToken {
   return { ...(typeof p.position['_data'] === 'string' ? { _data: p.position['_data'] } : {}), [FIELD]: p.at ? { position: p.position, ...p.at } : { position: p.position } };
 }
 
 /** The snapshot position a token carries, or undefined for a change stream token. */
 export function snapshotPositionOf(token: ResumeToken | undefined): SnapshotPosition | undefined {
-  const s = token?.[FIELD] as (Partial<SnapshotRowPosition> & { position?: ResumeToken }) | undefined;
+  const raw = token?.[FIELD] as { toJSON?: () => unknown } | undefined;
+  // A token of this process (rowToken) spells its row's id only when written out.
+  const s = (typeof raw?.toJSON === 'function' ? raw.toJSON() : raw) as (Partial<SnapshotRowPosition> & { position?: ResumeToken }) | undefined;
   if (!s || typeof s !== 'object' || !s.position || typeof s.position !== 'object') return undefined;
   if (typeof s.namespace !== 'string' || typeof s.row !== 'number' || typeof s.id !== 'string') return { position: s.position };
   const at = { namespace: s.namespace, chunkAfter: typeof s.chunkAfter === 'string' ? s.chunkAfter : null, row: s.row, id: s.id, nsRow: Number(s.nsRow ?? 0), n: Number(s.n ?? 0) };

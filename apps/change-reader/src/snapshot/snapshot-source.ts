@@ -9,7 +9,7 @@ import { readChunk } from './collection-chunks';
 import { IncrementalSnapshot, type IncrementalSnapshotOptions, streamTokenOf } from './incremental-snapshot';
 import { documentKeyOf } from './document-key';
 import { type SnapshotChunks, type SnapshotPlan, type StoredChunk } from './snapshot-chunks';
-import { type SnapshotPosition, snapshotPositionOf, snapshotToken } from './snapshot-position';
+import { rowToken, type SnapshotPosition, snapshotPositionOf, snapshotToken } from './snapshot-position';
 import type { SnapshotProgress } from './snapshot-progress';
 
 /** SNAPSHOT_MODE. */
@@ -221,7 +221,7 @@ export class SnapshotSource implements ChangeSource {
             const endOfRun = lastOfChunk && (chunk.done || next?.rows.length === 0);
             nsRow++;
             n++;
-            const token = snapshotToken({ position: P, at: { namespace: ns, chunkAfter: after, row: r, id: documentKeyOf(row._id), nsRow, n } });
+            const token = rowToken(P, { namespace: ns, chunkAfter: after, row: r, nsRow, n }, row._id);
             const change: SourceChange = { _id: token, operationType: SNAPSHOT_OPERATION, ns: { db, coll }, documentKey: { _id: row._id }, fullDocument: row, clusterTime };
             progress.row(ns);
             last = token;
