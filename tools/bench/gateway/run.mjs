@@ -60,9 +60,13 @@
 //                         linked, bundled with esbuild using that commit's apps/gateway/project.json build options;
 //                         implies --no-build): before/after figures while others' uncommitted work sits in the
 //                         tree  [BENCH_GATEWAY_COMMIT]
-//   --lambda-also=REV|FILE  lambda phase only: a second gateway, as committed at REV (built like --gateway-commit) or
-//                         a bundle FILE (e.g. a patched copy), in the same interleaved rounds, so before/after
-//                         share the machine's noise  [BENCH_LAMBDA_ALSO]
+//   --lambda-also=REV|FILE[,REV|FILE...]  lambda phase only: a second gateway, as committed at REV (built like
+//                         --gateway-commit) or a bundle FILE (e.g. a patched copy), in the same interleaved rounds, so
+//                         before/after share the machine's noise; a comma-separated list adds one gateway per entry
+//                         (a series of commits side by side; --profile profiles the first)  [BENCH_LAMBDA_ALSO]
+//   --paired              lambda phase: in each round (and the warm-up) load every server at once, --connections split
+//                         between them, instead of one after another: the machine's noise then falls on all of them
+//                         in the same seconds (CPU us/req comparable on a busy machine; req/s is each one's share)  [BENCH_PAIRED=1]
 //   --lambda-bare-node-args="--flag ..."  node flags for the bare lambda control    [BENCH_LAMBDA_BARE_NODE_ARGS]  (the gateway's flags)
 //   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS from apps/gateway/Dockerfile, as deployed)
 import { spawn, spawnSync } from 'node:child_process';
@@ -132,6 +136,7 @@ const opts = {
   gatewayMain: option('gateway-main', 'BENCH_GATEWAY_MAIN', undefined),
   gatewayCommit: option('gateway-commit', 'BENCH_GATEWAY_COMMIT', undefined),
   lambdaAlso: option('lambda-also', 'BENCH_LAMBDA_ALSO', undefined),
+  paired: has('--paired') || process.env.BENCH_PAIRED === '1',
   // A/B: extra node flags for every gateway process, space-separated (e.g. "--max-semi-space-size=4")
   // Default: the flags the image runs the gateway with (NODE_OPTIONS in apps/gateway/Dockerfile).
   gatewayNodeArgs: String(option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', deployedNodeOptions())).split(' ').filter(Boolean),
@@ -703,12 +708,17 @@ async function lambdaPhase(gateways, bare) {
   const gateway = gateways[0];
   const out = { streamBytes: { gateway: checks[0].streamBytes, bare: checks.at(-1).streamBytes }, gateways: gateways.map((g) => ({ name: g.name, main: g.main })) };
   for (const [endpoint, load] of Object.entries(LAMBDA_LOADS)) {
-    log(`lambda ${endpoint}: POST ${load.path}, warm-up ${opts.warmup} s per server, ${opts.connections} connections`);
-    for (const s of servers) await autocannonRun(s, { duration: opts.warmup, connections: opts.connections, ...load });
+    // --paired: every server under load at the same time (the connections split between them), so each
+    // round's noise from the rest of the machine falls on all of them alike; otherwise one after another.
+    const connections = opts.paired ? Math.max(1, Math.ceil(opts.connections / servers.length)) : opts.connections;
+    const each = async (fn) => (opts.paired ? Promise.all(servers.map(fn)) : servers.reduce(async (acc, s) => [...(await acc), await fn(s)], Promise.resolve([])));
+    log(`lambda ${endpoint}: POST ${load.path}, warm-up ${opts.warmup} s per server, ${connections} connections${opts.paired ? ' each, all servers at once (--paired)' : ''}`);
+    await each((s) => autocannonRun(s, { duration: opts.warmup, connections, ...load }));
     const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
     for (let round = 1; round <= opts.rounds; round++) {
-      for (const s of servers) {
-        const r = await autocannonRun(s, { duration: opts.duration, connections: opts.connections, ...load });
+      const results = await each((s) => autocannonRun(s, { duration: opts.duration, connections, ...load }));
+      for (const [i, s] of servers.entries()) {
+        const r = results[i];
         runs[s.name].push(r);
         log(
           `lambda ${endpoint}: round ${round} ${s.name.padEnd(14)} ${r.reqPerSec.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  ` +
@@ -1044,7 +1054,9 @@ function report(results) {
       '',
       `Lambda (issue 9): gateway with RUNNABLES_MODULE=lambda-runnables.cjs vs bare node:http serving the same runnables; ${BODY}, ` +
         `node flags: gateway [${opts.gatewayNodeArgs.join(' ')}], bare [${opts.lambdaBareNodeArgs.join(' ')}]; ` +
-        `${opts.connections} connections, ${opts.duration} s x ${opts.rounds} rounds interleaved (after ${opts.warmup} s warm-up each); means of rounds; ` +
+        (opts.paired
+          ? `${Math.ceil(opts.connections / (la.gateways.length + 1))} connections per server, all servers loaded at once (--paired), ${opts.duration} s x ${opts.rounds} rounds (after ${opts.warmup} s warm-up); means of rounds; `
+          : `${opts.connections} connections, ${opts.duration} s x ${opts.rounds} rounds interleaved (after ${opts.warmup} s warm-up each); means of rounds; `) +
         `CPU us/req = server utime+stime / completed requests`,
     );
     const rows = [['endpoint', 'server', 'req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'bad body', 'server CPU', 'CPU us/req', 'best round', 'loadgen CPU', 'other CPU (max)']];
@@ -1208,11 +1220,13 @@ async function main() {
   let lambdaRatio;
   if (opts.only.has('lambda')) {
     const gateways = [Object.assign(await startLambdaGateway('gateway-lambda'), { main: results.build.subject ?? GATEWAY_MAIN })];
-    if (opts.lambdaAlso) {
-      const file = opts.lambdaAlso.endsWith('.js') && existsSync(resolve(opts.lambdaAlso)) ? resolve(opts.lambdaAlso) : undefined;
-      const also = file ? { gatewayMain: file, subject: file } : await buildCommit(opts.lambdaAlso, tmp);
-      results.lambdaAlsoBuild = also;
-      const name = file ? 'gateway-also' : `gateway@${also.commit.slice(0, 7)}`;
+    // A comma-separated list gives several gateways (e.g. each commit of a series) in the same rounds.
+    for (const [i, spec] of (opts.lambdaAlso ? opts.lambdaAlso.split(',').map((x) => x.trim()).filter(Boolean) : []).entries()) {
+      const file = spec.endsWith('.js') && existsSync(resolve(spec)) ? resolve(spec) : undefined;
+      const also = file ? { gatewayMain: file, subject: file } : await buildCommit(spec, tmp);
+      // The profile phase (--profile) takes the first one.
+      results.lambdaAlsoBuild ??= also;
+      const name = file ? `gateway-also${i ? i + 1 : ''}` : `gateway@${also.commit.slice(0, 7)}`;
       gateways.push(Object.assign(await startLambdaGateway(name, { main: also.gatewayMain }), { main: also.subject }));
     }
     const bare = await startLambdaBare('bare-lambda');
