@@ -19,9 +19,43 @@ const AGENT_FINISH_KEYS = new Set(['returnValues', 'log']);
 const LLM_RESULT_KEYS = new Set(['generations', 'llmOutput', '__run']);
 const GENERATION_KEYS = new Set(['text', 'generationInfo', 'message']);
 
-/** An output (chunk, event, patch) to its wire JSON value. */
+/**
+ * An output (chunk, event, patch) to its wire JSON value: `toWire(wellKnownToWire(value, 0))`, in one
+ * walk for what outputs are made of (plain objects, arrays, scalars), so a plain JSON chunk is walked
+ * once, not twice (docs/benchmarks.md). Anything else gets the two steps as they are.
+ */
 export function serializeOutput(value: unknown): unknown {
-  return toWire(wellKnownToWire(value, 0));
+  return outputToWire(value, 0);
+}
+
+/** `toWire(wellKnownToWire(value, depth))`. */
+function outputToWire(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) return toWire(value);
+  if (Array.isArray(value)) {
+    // Both steps copy an array only when an item changed, item by item: so does this.
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === null || typeof v !== 'object') continue;
+      const w = outputToWire(v, depth + 1);
+      if (w !== v) (copy ??= value.slice())[i] = w;
+    }
+    return copy ?? value;
+  }
+  // Documents, well-known objects, class instances and plain objects that look like messages
+  // (a `_getType` function): the two steps, exactly.
+  if (!isPlainObject(value) || isBaseMessage(value)) return toWire(wellKnownToWire(value, depth));
+  const known = knownObject(value, depth);
+  if (known) return toWire(known);
+  let copy: Record<string, unknown> | undefined;
+  for (const key in value) {
+    const v = value[key];
+    if (v === null || typeof v !== 'object') continue;
+    const w = outputToWire(v, depth + 1);
+    if (w !== v) (copy ??= { ...value })[key] = w;
+  }
+  return copy ?? value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -35,7 +69,8 @@ function keysWithin(obj: Record<string, unknown>, allowed: Set<string>): boolean
   return true;
 }
 
-function wellKnownToWire(value: unknown, depth: number): unknown {
+/** Exported for the spec that holds serializeOutput to these two steps. */
+export function wellKnownToWire(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
