@@ -30,6 +30,16 @@ export class DeferredCounts<L extends string> {
     this.#pending.set(key, { labels, n: 1 });
   }
 
+  /**
+   * The entry of the series `key` (created at 0), for a caller that keeps it and counts with
+   * `entry.n++` (no key to build per increment).
+   */
+  entry(key: string, labels: Partial<Record<L, string>>): { n: number } {
+    let entry = this.#pending.get(key);
+    if (entry === undefined) this.#pending.set(key, (entry = { labels, n: 0 }));
+    return entry;
+  }
+
   /** Adds what is pending into `counter`: its `collect`. */
   flushInto(counter: Counter<L>): void {
     for (const entry of this.#pending.values()) {

@@ -3,6 +3,13 @@ import { DeferredCounts } from './deferred-counts';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+interface EndpointSeries {
+  /** runnel_gateway_requests_total by status: pending counts (DeferredCounts entries). */
+  readonly statuses: Map<string, { n: number }>;
+  duration: { observe(v: number): void } | undefined;
+  chunks: { observe(v: number): void } | undefined;
+}
+
 /** The gateway's metrics (prefix runnel_gateway_). Label values come only from registered paths and fixed sets. */
 export class GatewayMetrics {
   readonly requests: Counter<'runnable' | 'endpoint' | 'status'>;
@@ -18,8 +25,8 @@ export class GatewayMetrics {
 
   // labels() hashes its arguments on every call: on the request path counts are deferred to the scrape and children cached.
   readonly #pendingRequests = new DeferredCounts<'runnable' | 'endpoint' | 'status'>();
-  readonly #durationChildren = new Map<string, { observe(v: number): void }>();
-  readonly #chunkChildren = new Map<string, { observe(v: number): void }>();
+  /** Per runnable, per endpoint: its series, found with two lookups of strings the route already holds (no key built per request). */
+  readonly #series = new Map<string, Map<string, EndpointSeries>>();
   // The two gauges are read from their owners when scraped rather than inc()/dec()'d per request
   // (four prom-client calls per stream, each hashing its labels).
   readonly #inFlightSources = new Set<() => number>();
@@ -37,23 +44,29 @@ export class GatewayMetrics {
 
   /** Counts one finished request. */
   countRequest(runnable: string, endpoint: string, status: string): void {
-    const key = `${runnable}\u0000${endpoint}\u0000${status}`;
-    if (!this.#pendingRequests.incKnown(key)) this.#pendingRequests.add(key, { runnable, endpoint, status });
+    const series = this.#seriesOf(runnable, endpoint);
+    let entry = series.statuses.get(status);
+    if (entry === undefined) series.statuses.set(status, (entry = this.#pendingRequests.entry(`${runnable}\u0000${endpoint}\u0000${status}`, { runnable, endpoint, status })));
+    entry.n++;
   }
 
   observeDuration(runnable: string, endpoint: string, seconds: number): void {
-    const key = `${runnable}\u0000${endpoint}`;
-    let child = this.#durationChildren.get(key);
-    if (!child) this.#durationChildren.set(key, (child = this.duration.labels(runnable, endpoint)));
-    child.observe(seconds);
+    const series = this.#seriesOf(runnable, endpoint);
+    (series.duration ??= this.duration.labels(runnable, endpoint)).observe(seconds);
   }
 
   /** Events one streaming request sent. */
   observeStreamChunks(runnable: string, endpoint: string, chunks: number): void {
-    const key = `${runnable}\u0000${endpoint}`;
-    let child = this.#chunkChildren.get(key);
-    if (!child) this.#chunkChildren.set(key, (child = this.streamChunks.labels(runnable, endpoint)));
-    child.observe(chunks);
+    const series = this.#seriesOf(runnable, endpoint);
+    (series.chunks ??= this.streamChunks.labels(runnable, endpoint)).observe(chunks);
+  }
+
+  #seriesOf(runnable: string, endpoint: string): EndpointSeries {
+    let byEndpoint = this.#series.get(runnable);
+    if (byEndpoint === undefined) this.#series.set(runnable, (byEndpoint = new Map()));
+    let series = byEndpoint.get(endpoint);
+    if (series === undefined) byEndpoint.set(endpoint, (series = { statuses: new Map(), duration: undefined, chunks: undefined }));
+    return series;
   }
 
   constructor(registry: Registry) {
