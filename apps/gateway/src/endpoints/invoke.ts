@@ -1,14 +1,14 @@
 import type { RequestContext } from '../http/request-context';
 import { sendJson } from '../http/response-writer';
 import { readJsonBody } from '../protocol/request-body';
-import { InvokeRequest, parseRequest } from '../protocol/request-schemas';
+import { parseInvokeRequest } from '../protocol/request-schemas';
 import { buildRunConfig } from '../protocol/run-config';
 import { serializeOutput } from '../protocol/well-known-objects';
 import { prepareRunInput } from './run-input';
 
 /** POST /{path}/invoke → `{output, metadata: {run_id, feedback_tokens: []}}`. */
 export async function invoke(ctx: RequestContext): Promise<void> {
-  const body = parseRequest(InvokeRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
+  const body = parseInvokeRequest(await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   const output = await ctx.route.runnable.invoke(input, config);

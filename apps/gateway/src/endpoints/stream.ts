@@ -1,6 +1,6 @@
 import type { RequestContext } from '../http/request-context';
 import { readJsonBody } from '../protocol/request-body';
-import { InvokeRequest, parseRequest } from '../protocol/request-schemas';
+import { parseInvokeRequest } from '../protocol/request-schemas';
 import { buildRunConfig } from '../protocol/run-config';
 import { serializeOutput } from '../protocol/well-known-objects';
 import { runIdMetadata } from '../protocol/langserve-json';
@@ -9,7 +9,7 @@ import { prepareRunInput } from './run-input';
 
 /** POST /{path}/stream: `metadata` once with the run id, `data` per chunk, then `end`. */
 export async function stream(ctx: RequestContext): Promise<void> {
-  const body = parseRequest(InvokeRequest, await readJsonBody(ctx.req, ctx.bodyLimit));
+  const body = parseInvokeRequest(await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
   const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   await sendSse(

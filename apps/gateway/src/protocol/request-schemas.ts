@@ -62,3 +62,22 @@ export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.i
   if (!result.success) throw new RequestValidationError(describeIssues(result.error.issues, 'body'));
   return result.data;
 }
+
+/**
+ * `parseRequest(InvokeRequest, body)` for invoke and stream, with a fast path for the common body
+ * that carries no config: `{"input": …}` (and `kwargs`, which is ignored), where zod would only copy
+ * it. The endpoints read `input` and `config` of the result, which are the same either way; any other
+ * body (a config object, unknown keys, a missing input) goes through zod as before.
+ */
+export function parseInvokeRequest(body: unknown): InvokeRequest {
+  if (body !== null && typeof body === 'object' && !Array.isArray(body) && Object.getPrototypeOf(body) === Object.prototype) {
+    const b = body as Record<string, unknown>;
+    if (b.input !== undefined && (b.config === undefined || b.config === null) && onlyInvokeKeys(b)) return b as InvokeRequest;
+  }
+  return parseRequest(InvokeRequest, body);
+}
+
+function onlyInvokeKeys(body: Record<string, unknown>): boolean {
+  for (const key in body) if (key !== 'input' && key !== 'config' && key !== 'kwargs') return false;
+  return true;
+}
