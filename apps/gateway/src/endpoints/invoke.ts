@@ -10,7 +10,8 @@ import { prepareRunInput } from './run-input';
 export async function invoke(ctx: RequestContext): Promise<void> {
   const body = parseInvokeRequest(await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
-  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
+  const pending = buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
+  const config = pending instanceof Promise ? await pending : pending;
   const output = await ctx.route.runnable.invoke(input, config);
   sendJson(ctx.res, 200, { output: serializeOutput(output), metadata: { run_id: config.runId, feedback_tokens: [] } });
 }

@@ -11,7 +11,8 @@ import { prepareRunInput } from './run-input';
 export async function stream(ctx: RequestContext): Promise<void> {
   const body = parseInvokeRequest(await readJsonBody(ctx.req, ctx.bodyLimit));
   const input = prepareRunInput(ctx.route, body.input);
-  const config = await buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
+  const pending = buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
+  const config = pending instanceof Promise ? await pending : pending;
   await sendSse(
     ctx,
     () => ctx.route.runnable.stream(input, config),
