@@ -14,5 +14,12 @@ describe('identityOf / setIdentity', () => {
     expect(identityOf(b)).toBeUndefined();
     // Not a property a handler could overwrite by accident.
     expect(Object.keys(a)).not.toContain('identity');
+    expect(Object.getOwnPropertySymbols(a).map(String)).not.toContain('Symbol(identity)');
+    // Set again: the later identity wins, as with a WeakMap.
+    const other: Identity = { name: 'other', kind: 'jwt', scopes: Scopes.all };
+    setIdentity(a, other);
+    expect(identityOf(a)).toBe(other);
+    expect(identityOf(undefined as unknown as IncomingMessage)).toBeUndefined();
+    expect(() => setIdentity('req' as unknown as IncomingMessage, id)).toThrow(TypeError);
   });
 });

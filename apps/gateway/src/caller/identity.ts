@@ -41,13 +41,19 @@ class IdentityStamp extends Carrier {
   }
 
   static set(req: IncomingMessage, identity: Identity): void {
+    // As WeakMap.set: only an object can carry one.
+    if (!isObject(req)) throw new TypeError('setIdentity: the request must be an object');
     if (#identity in req) (req as unknown as IdentityStamp).#identity = identity;
     else new IdentityStamp(req, identity);
   }
 
   static get(req: IncomingMessage): Identity | undefined {
-    return #identity in req ? (req as unknown as IdentityStamp).#identity : undefined;
+    return isObject(req) && #identity in req ? (req as unknown as IdentityStamp).#identity : undefined;
   }
+}
+
+function isObject(value: unknown): value is object {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
 
 /** Records who sent `req`; the authenticate guard calls it once the credentials are checked. */
