@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { EJSON } from 'bson';
-import { Decimal128, type Document, Double, Int32, Long, MongoClient, ObjectId, type ResumeToken, type Timestamp } from 'mongodb';
+import { Decimal128, type Document, Double, Int32, Long, MongoClient, ObjectId, type ResumeToken } from 'mongodb';
 import { eventually, MongoStandIn } from '@runnel/testing';
 import { canonicalEjson, type ChangeEnvelope, type CollectionsState, currentStateFromLake, diffStates, downloadLakeObjects, readLakeEnvelopes } from '@runnel/lake';
 import type { ChaosHarness, ChaosScenario, ChaosSource, ReaderReplica, SourceCheck } from './chaos-source';
 import { serverCollectionState } from './collection-state';
+import { lakeEventKey, sourceEventKeys } from './source-events';
 import { checkSnapshotRows, documentRef, type DocumentRef, type SnapshotLakeChecks } from './snapshot-lake-checks';
 import { prng, SEED_COLLECTIONS, seededCollection, seededDocument } from './snapshot-seed';
 
@@ -389,32 +389,8 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
     return stats;
   }
 
-  /**
-   * Every change event the stand-in has for the database since the position, as `cluster time|
-   * collection|document key` (the big fields projected out), read through the driver. Keys decoded
-   * without promotion: a double `_id` 2^53 promoted to a JS number spells as an int64 in EJSON, and
-   * would not match the lake's (right) double. (The public options also decode error replies so,
-   * which breaks the driver's own resume rules: the reader avoids them; this one-shot read has no resume.)
-   */
-  async function sourceEvents(): Promise<string[]> {
-    const cs = standIn().client.db(DATABASE).watch([{ $project: { fullDocument: 0, updateDescription: 0 } }], { resumeAfter: startToken, maxAwaitTimeMS: 100, promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
-    const out: string[] = [];
-    try {
-      for (let idle = 0; idle < 3; ) {
-        const e = (await cs.tryNext()) as (Document & { clusterTime: Timestamp }) | null;
-        if (!e) {
-          idle++;
-          continue;
-        }
-        idle = 0;
-        out.push(`${e.clusterTime.high >>> 0}.${e.clusterTime.low >>> 0}|${String(e['ns']?.coll)}|${canonicalEjson(e['documentKey'])}`);
-      }
-    } finally {
-      await cs.close();
-    }
-    return out;
-  }
-  const lakeKey = (e: ChangeEnvelope) => `${e.cluster_time}|${e.collection}|${e.document_key === null ? null : canonicalEjson(EJSON.parse(e.document_key, { relaxed: false }))}`;
+  const sourceEvents = () => sourceEventKeys(standIn().client, DATABASE, startToken);
+  const lakeKey = lakeEventKey;
 
   /** (c) The lake's change events (not snapshot rows) against the stand-in's, each exactly once (distinct seqs). */
   async function compareEvents(lake: ChangeEnvelope[]): Promise<{ source: number; lake: number; missing: string[]; extra: string[]; twice: string[] }> {

@@ -1,11 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { EJSON } from 'bson';
-import { type Document, MongoClient, type ResumeToken, type Timestamp } from 'mongodb';
+import { MongoClient, type ResumeToken } from 'mongodb';
 import { eventually, MongoStandIn } from '@runnel/testing';
 import { describeWorkload, runWorkload, type WorkloadReport } from '../mongo/workload';
 import type { ChaosHarness, ChaosScenario, ChaosSource, SourceCheck } from './chaos-source';
-import { canonicalEjson, type ChangeEnvelope, lakeState, readLakeEnvelopes } from '@runnel/lake';
+import { type ChangeEnvelope, lakeState, readLakeEnvelopes } from '@runnel/lake';
 import { compareStates, serverCollectionState } from './collection-state';
+import { lakeEventKey, sourceEventKeys } from './source-events';
 
 export interface StandInChaosOptions {
   /** Change events the workload writes. */
@@ -47,30 +47,8 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
   /** The database stream's position before the first write: where the source's own event list starts. */
   let startToken: ResumeToken | undefined;
 
-  /**
-   * Every change event the stand-in has for the database since the start, as `cluster time|collection|
-   * document key` (the big fields projected out, so no event needs splitting), read through the driver.
-   */
-  async function sourceEvents(): Promise<string[]> {
-    // Values as the server sent them (a double _id 2^53 must not come back as an int64 key).
-    const cs = standIn().client.db(DATABASE).watch([{ $project: { fullDocument: 0, updateDescription: 0 } }], { resumeAfter: startToken, maxAwaitTimeMS: 100, promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
-    const out: string[] = [];
-    try {
-      for (let idle = 0; idle < 3; ) {
-        const e = (await cs.tryNext()) as (Document & { clusterTime: Timestamp }) | null;
-        if (!e) {
-          idle++;
-          continue;
-        }
-        idle = 0;
-        out.push(`${e.clusterTime.high >>> 0}.${e.clusterTime.low >>> 0}|${String(e['ns']?.coll)}|${canonicalEjson(e['documentKey'])}`);
-      }
-    } finally {
-      await cs.close();
-    }
-    return out;
-  }
-  const lakeKey = (e: ChangeEnvelope) => `${e.cluster_time}|${e.collection}|${e.document_key === null ? null : canonicalEjson(EJSON.parse(e.document_key, { relaxed: false }))}`;
+  const sourceEvents = () => sourceEventKeys(standIn().client, DATABASE, startToken);
+  const lakeKey = lakeEventKey;
 
   /** Source events the lake lacks, and lake events the source does not have (first few of each), with their lake neighbours. */
   async function compareEvents(lakeEvents: ChangeEnvelope[]): Promise<{ source: number; missing: string[]; extra: string[] }> {

@@ -82,6 +82,6 @@ describe('readChunk', () => {
   });
 
   it('an empty collection is one empty chunk, done', async () => {
-    expect(await readChunk(await fresh(), undefined, 10)).toEqual({ rows: [], lastId: undefined, done: true });
+    expect(await readChunk(await fresh(), undefined, 10)).toEqual({ rows: [], raw: [], lastId: undefined, done: true });
   });
 });

@@ -1,3 +1,4 @@
+import { BSON } from 'bson';
 import type { Collection, Document } from 'mongodb';
 import { EXACT_BSON } from '../sources/exact-bson-cursors';
 import { documentKeyOf } from './document-key';
@@ -10,6 +11,8 @@ export interface CollectionChunk {
   readonly lastId: unknown;
   /** No document after this chunk (the chunk had fewer rows than asked for). */
   readonly done: boolean;
+  /** Each row's BSON as the server sent it (stored as is, so a stored chunk costs no re-encoding). */
+  readonly raw: Uint8Array[];
 }
 
 /**
@@ -31,8 +34,10 @@ export async function readChunk(collection: Collection, afterId: unknown, size: 
     batchSize: Math.min(size + 1, 10_000),
     ...(afterId === undefined ? {} : { min: { _id: afterId } }),
   };
-  let rows = await collection.find({}, options).toArray();
-  if (afterId !== undefined && rows.length > 0 && documentKeyOf(rows[0]._id) === documentKeyOf(afterId)) rows = rows.slice(1);
-  else if (rows.length > size) rows = rows.slice(0, size);
-  return { rows, lastId: rows.length ? rows[rows.length - 1]._id : undefined, done: rows.length < size };
+  // raw: each document's bytes, decoded here with the same exact-type options the cursor would use.
+  let raw = (await collection.find({}, { ...options, raw: true }).toArray()) as unknown as Uint8Array[];
+  let rows = raw.map((b) => BSON.deserialize(b, EXACT_BSON));
+  if (afterId !== undefined && rows.length > 0 && documentKeyOf(rows[0]._id) === documentKeyOf(afterId)) [rows, raw] = [rows.slice(1), raw.slice(1)];
+  else if (rows.length > size) [rows, raw] = [rows.slice(0, size), raw.slice(0, size)];
+  return { rows, raw, lastId: rows.length ? rows[rows.length - 1]._id : undefined, done: rows.length < size };
 }

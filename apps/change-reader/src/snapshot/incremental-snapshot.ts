@@ -1,10 +1,11 @@
 import { EJSON } from 'bson';
-import { type Document, type MongoClient, Timestamp } from 'mongodb';
+import type { Document, MongoClient, Timestamp } from 'mongodb';
 import type { ResnapshotRequest, ResnapshotRequests, ResumeToken } from '@runnel/checkpoint';
 import type { Logger } from '@runnel/telemetry';
 import { clusterTimeText } from '../change-envelope-mapper';
 import type { SourceChange, SourceItem } from '../sources/change-source';
-import { laterThan, tokenClusterTime } from '../sources/resume-token-time';
+import { laterThan, timestampOf, tokenClusterTime } from '../sources/resume-token-time';
+import { splitNamespace } from './namespace';
 import { readChunk } from './collection-chunks';
 import { documentKeyOf } from './document-key';
 import type { SnapshotChunks, StoredChunk } from './snapshot-chunks';
@@ -269,7 +270,7 @@ export class IncrementalSnapshot {
     const reply = await client.db('admin').command({ ping: 1 });
     const t = (reply['operationTime'] ?? reply['$clusterTime']?.clusterTime) as Timestamp | undefined;
     const high = t ? `${t.high >>> 0}.${t.low >>> 0}` : low;
-    return { rows: chunk.rows as Document[], done: chunk.done, low, high };
+    return { rows: chunk.rows as Document[], done: chunk.done, raw: chunk.raw, low, high };
   }
 
   /** A change inside the window for a row of the chunk: the row goes, recorded before the event goes on. */
@@ -341,14 +342,4 @@ export class IncrementalSnapshot {
     const [db, coll] = splitNamespace(namespace);
     return (await this.#client?.db(db).collection(coll).estimatedDocumentCount().catch(() => null)) ?? null;
   }
-}
-
-function timestampOf(clusterTime: string): Timestamp {
-  const [t, i] = clusterTime.split('.').map(Number);
-  return new Timestamp({ t, i });
-}
-
-function splitNamespace(ns: string): [string, string] {
-  const dot = ns.indexOf('.');
-  return [ns.slice(0, dot), ns.slice(dot + 1)];
 }

@@ -41,6 +41,8 @@ export interface StoredChunk {
   /** A re-snapshot's window (incremental-snapshot.ts): the cluster times it was read between. */
   low?: string;
   high?: string;
+  /** The rows' BSON as read (when at hand): stored as is instead of encoding the rows again. */
+  raw?: Uint8Array[];
 }
 
 const hash = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
@@ -124,7 +126,8 @@ function encode(c: StoredChunk): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);
   const parts: Uint8Array[] = [length, header];
-  for (const row of c.rows) parts.push(BSON.serialize(row));
+  if (c.raw && c.raw.length === c.rows.length) parts.push(...c.raw);
+  else for (const row of c.rows) parts.push(BSON.serialize(row));
   return Buffer.concat(parts);
 }
 

@@ -1,10 +1,11 @@
 import { EJSON } from 'bson';
-import { type Collection, type Document, type MongoClient, Timestamp } from 'mongodb';
+import type { Collection, Document, MongoClient, Timestamp } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { Logger } from '@runnel/telemetry';
 import type { ChangeSource, FreshStart, ReadOptions, ResumePoint, SourceChange, SourceItem } from '../sources/change-source';
 import type { WatchScope } from '../sources/mongodb-source';
-import { tokenClusterTime } from '../sources/resume-token-time';
+import { timestampOf, tokenClusterTime } from '../sources/resume-token-time';
+import { splitNamespace } from './namespace';
 import { readChunk } from './collection-chunks';
 import { IncrementalSnapshot, type IncrementalSnapshotOptions, streamTokenOf } from './incremental-snapshot';
 import { documentKeyOf } from './document-key';
@@ -288,7 +289,7 @@ export class SnapshotSource implements ChangeSource {
 async function readStored(collection: Collection, after: string | null, size: number): Promise<StoredChunk> {
   const afterId = after === null ? undefined : (EJSON.parse(after, { relaxed: false }) as { _id: unknown })._id;
   const chunk = await readChunk(collection, afterId, size);
-  return { rows: chunk.rows as Document[], done: chunk.done };
+  return { rows: chunk.rows as Document[], done: chunk.done, raw: chunk.raw };
 }
 
 /** The server's cluster time now, when P's token is not one whose time can be read (`<seconds>.<increment>`). */
@@ -296,16 +297,6 @@ async function operationTime(client: MongoClient): Promise<string> {
   const reply = await client.db('admin').command({ ping: 1 });
   const t = (reply['operationTime'] ?? reply['$clusterTime']?.clusterTime) as Timestamp | undefined;
   return t ? `${t.high >>> 0}.${t.low >>> 0}` : '0.0';
-}
-
-function timestampOf(clusterTime: string): Timestamp {
-  const [t, i] = clusterTime.split('.').map(Number);
-  return new Timestamp({ t, i });
-}
-
-function splitNamespace(ns: string): [string, string] {
-  const dot = ns.indexOf('.');
-  return [ns.slice(0, dot), ns.slice(dot + 1)];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Timestamp } from 'bson';
 import type { ResumeToken } from '@runnel/checkpoint';
 
 /**
@@ -17,4 +18,10 @@ export function laterThan(a: string, b: string): boolean {
   const [as, ai] = a.split('.').map(Number);
   const [bs, bi] = b.split('.').map(Number);
   return as > bs || (as === bs && ai > bi);
+}
+
+/** A cluster time `<seconds>.<increment>` as a bson Timestamp (what change events carry). */
+export function timestampOf(clusterTime: string): Timestamp {
+  const [t, i] = clusterTime.split('.').map(Number);
+  return new Timestamp({ t, i });
 }
