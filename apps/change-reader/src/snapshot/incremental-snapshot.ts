@@ -46,6 +46,15 @@ export function streamTokenOf(token: ResumeToken): ResumeToken {
   return rest;
 }
 
+/** The cluster time of a request's start position (a positionKey), when its token says it. */
+function startTime(key: string): string | undefined {
+  try {
+    return tokenClusterTime(EJSON.parse(key, { relaxed: false }) as ResumeToken);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A position's identity (the started-after key of a request). */
 export const positionKey = (token: ResumeToken): string => EJSON.stringify(streamTokenOf(token), { relaxed: false });
 
@@ -155,9 +164,10 @@ export class IncrementalSnapshot {
         else if (caughtUp) await this.checkpointed(from);
       }
       // Requests started after a change event: a replay from before it passes the same event and
-      // starts the snapshot there again.
-      const starts = new Map<string, ResnapshotRequest>();
-      for (const r of await this.o.requests.all()) if (r.startedAfter) starts.set(r.startedAfter, r);
+      // starts the snapshot there again. Each is forgotten once the stream is past its cluster time
+      // (it cannot come again in this read), so a past re-snapshot costs nothing per event.
+      const starts = new Map<string, { request: ResnapshotRequest; time: string | undefined }>();
+      for (const r of await this.o.requests.all()) if (r.startedAfter) starts.set(r.startedAfter, { request: r, time: startTime(r.startedAfter) });
       let nextPoll = 0;
       for await (const item of inner) {
         if (signal.aborted) return;
@@ -167,15 +177,19 @@ export class IncrementalSnapshot {
         if (item.type !== 'snapshot-complete') this.#position = item.token;
         yield this.#tagged(item);
         if (this.#active || item.type !== 'change') continue;
-        const again = starts.size ? starts.get(positionKey(item.token)) : undefined;
+        let again: ResnapshotRequest | undefined;
+        if (starts.size) {
+          const t = clusterTimeText(item.change.clusterTime);
+          for (const [key, s] of starts) if (s.time !== undefined && laterThan(t, s.time)) starts.delete(key);
+          if (starts.size) again = starts.get(positionKey(item.token))?.request;
+        }
         if (again) {
           await this.#start(again);
         } else if (Date.now() >= nextPoll) {
           // A busy stream may never be idle with nothing in flight: a request also starts right after
           // a change event (checked at most once a second), that event's position recorded first.
           nextPoll = Date.now() + REQUEST_POLL_MS;
-          const started = await this.#take(item.token);
-          if (started?.startedAfter) starts.set(started.startedAfter, started);
+          await this.#take(item.token);
         }
       }
     } finally {
