@@ -12,7 +12,6 @@ import { SnapshotProgress } from './snapshot/snapshot-progress';
 import { SnapshotSource } from './snapshot/snapshot-source';
 import { redisDropSets } from './snapshot/incremental-snapshot';
 
-
 export type ChangeReaderConfig = ConfigOf<typeof ChangeReaderConfigSchema>;
 
 type Runtime = Awaited<ReturnType<typeof PipelineRuntime.create>>;
@@ -24,8 +23,6 @@ function createSource(config: ChangeReaderConfig, rt: Runtime, checkpoints: Chec
     // The snapshot sits in front of the change stream (SNAPSHOT_MODE decides when it runs).
     const source = new SnapshotSource({
       inner,
-      scope: inner.scope,
-      connect: () => inner.newClient(),
       mode: config.SNAPSHOT_MODE,
       chunkSize: config.SNAPSHOT_CHUNK_SIZE,
       parallelism: config.SNAPSHOT_PARALLELISM,

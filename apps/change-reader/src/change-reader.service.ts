@@ -23,6 +23,7 @@ import { BatchHandoff } from './batching/batch-handoff';
 import { clusterSeconds, MalformedChangeError, toEnvelope } from './change-envelope-mapper';
 import { type ChangeSource, type FreshStart, HistoryLostError, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange } from './sources/change-source';
 import { pause } from './pause';
+import type { SnapshotMode } from './snapshot/snapshot-source';
 
 export interface ChangeReaderOptions {
   source: ChangeSource;
@@ -41,7 +42,7 @@ export interface ChangeReaderOptions {
   /** What to do when the resume point is gone (history lost, or the checkpoint expired). */
   onHistoryLost: 'fail' | 'latest';
   /** SNAPSHOT_MODE, for the log lines that say what happens next. */
-  snapshotMode?: string;
+  snapshotMode?: SnapshotMode;
   /** How often the reader checks that every handed-on batch is still carried by a job. Default 5 s. */
   auditIntervalMs?: number;
   metrics: PipelineMetrics;

@@ -1,5 +1,5 @@
-import { BSON } from 'bson';
-import type { Collection, Document } from 'mongodb';
+import { BSON, EJSON } from 'bson';
+import type { Collection, Document, MongoClient, Timestamp } from 'mongodb';
 import { EXACT_BSON } from '../sources/exact-bson-cursors';
 import { documentKeyOf } from './document-key';
 
@@ -40,4 +40,16 @@ export async function readChunk(collection: Collection, afterId: unknown, size: 
   if (afterId !== undefined && rows.length > 0 && documentKeyOf(rows[0]._id) === documentKeyOf(afterId)) [rows, raw] = [rows.slice(1), raw.slice(1)];
   else if (rows.length > size) [rows, raw] = [rows.slice(0, size), raw.slice(0, size)];
   return { rows, raw, lastId: rows.length ? rows[rows.length - 1]._id : undefined, done: rows.length < size };
+}
+
+/** readChunk after a chunk key (canonical EJSON of `{_id}`, as document-key.ts spells it; null: from the start). */
+export function readChunkAfter(collection: Collection, after: string | null, size: number): Promise<CollectionChunk> {
+  return readChunk(collection, after === null ? undefined : (EJSON.parse(after, { relaxed: false }) as { _id: unknown })._id, size);
+}
+
+/** The server's cluster time now (`<seconds>.<increment>`), from a ping's operationTime; undefined if it gives none. */
+export async function serverClusterTime(client: MongoClient): Promise<string | undefined> {
+  const reply = await client.db('admin').command({ ping: 1 });
+  const t = (reply['operationTime'] ?? reply['$clusterTime']?.clusterTime) as Timestamp | undefined;
+  return t ? `${t.high >>> 0}.${t.low >>> 0}` : undefined;
 }

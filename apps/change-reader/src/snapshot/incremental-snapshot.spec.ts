@@ -36,7 +36,7 @@ describe('IncrementalSnapshot', () => {
     const inner = new MongoChangeSource({ uri: new Secret(mongo.uri), database, collections: [], fullDocument: 'updateLookup', fullDocumentBeforeChange: 'off', pipeline: [], maxAwaitTimeMS: 100, idleRepeatMs: 200 });
     const requests = new ResnapshotRequests(redis, prefix, inner.stream);
     const source = new SnapshotSource({
-      inner, scope: inner.scope, connect: () => inner.newClient(), mode: 'never', chunkSize: 100, parallelism: 1,
+      inner, mode: 'never', chunkSize: 100, parallelism: 1,
       chunks: new SnapshotChunks(redisFirstWriteStore(redis), prefix, inner.stream), progress: new SnapshotProgress(inner.stream), logger,
       incremental: { requests, drops: redisDropSets(redis), prefix },
     });

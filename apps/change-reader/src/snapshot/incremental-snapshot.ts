@@ -1,12 +1,12 @@
 import { EJSON } from 'bson';
-import type { Document, MongoClient, Timestamp } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
 import type { ResnapshotRequest, ResnapshotRequests, ResumeToken } from '@runnel/checkpoint';
 import type { Logger } from '@runnel/telemetry';
 import { clusterTimeText } from '../change-envelope-mapper';
 import type { SourceChange, SourceItem } from '../sources/change-source';
 import { laterThan, timestampOf, tokenClusterTime } from '../sources/resume-token-time';
 import { splitNamespace } from './namespace';
-import { readChunk } from './collection-chunks';
+import { readChunkAfter, serverClusterTime } from './collection-chunks';
 import { documentKeyOf } from './document-key';
 import type { SnapshotChunks, StoredChunk } from './snapshot-chunks';
 import type { SnapshotProgress } from './snapshot-progress';
@@ -93,9 +93,8 @@ export interface IncrementalSnapshotOptions {
   checkpoint?: () => Promise<ResumeToken | undefined>;
 }
 
-/** A chunk with its watermarks: read after the stream was at `low`, and before cluster time `high`. */
+/** A chunk with its high watermark: every write its read saw is at or before cluster time `high`. */
 interface WindowChunk extends StoredChunk {
-  low: string;
   high: string;
 }
 
@@ -222,10 +221,6 @@ export class IncrementalSnapshot {
     return started;
   }
 
-  get active(): boolean {
-    return this.#active !== undefined;
-  }
-
   async #start(request: ResnapshotRequest): Promise<void> {
     this.o.logger.info({ stream: this.o.stream, collection: request.namespace, request: request.id }, 're-snapshot: started; change events keep flowing');
     this.o.progress.begin(request.id, null, [request.namespace], {}, 0);
@@ -277,14 +272,10 @@ export class IncrementalSnapshot {
   async #read(namespace: string, after: string | null): Promise<WindowChunk> {
     const client = this.#client as MongoClient;
     const [db, coll] = splitNamespace(namespace);
-    // low: where the stream is now; everything up to it has been yielded already.
+    // The window opens where the stream is now (everything up to it has been yielded already).
     const low = tokenClusterTime(this.#position) ?? '0.0';
-    const afterId = after === null ? undefined : (EJSON.parse(after, { relaxed: false }) as { _id: unknown })._id;
-    const chunk = await readChunk(client.db(db).collection(coll), afterId, this.o.chunkSize);
-    const reply = await client.db('admin').command({ ping: 1 });
-    const t = (reply['operationTime'] ?? reply['$clusterTime']?.clusterTime) as Timestamp | undefined;
-    const high = t ? `${t.high >>> 0}.${t.low >>> 0}` : low;
-    return { rows: chunk.rows as Document[], done: chunk.done, raw: chunk.raw, low, high };
+    const chunk = await readChunkAfter(client.db(db).collection(coll), after, this.o.chunkSize);
+    return { rows: chunk.rows as Document[], done: chunk.done, raw: chunk.raw, high: (await serverClusterTime(client)) ?? low };
   }
 
   /** A change inside the window for a row of the chunk: the row goes, recorded before the event goes on. */

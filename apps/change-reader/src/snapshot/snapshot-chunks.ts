@@ -38,8 +38,7 @@ export interface StoredChunk {
   rows: Document[];
   /** No document after this chunk in its collection (when it was read). */
   done: boolean;
-  /** A re-snapshot's window (incremental-snapshot.ts): the cluster times it was read between. */
-  low?: string;
+  /** A re-snapshot's high watermark (incremental-snapshot.ts). */
   high?: string;
   /** The rows' BSON as read (when at hand): stored as is instead of encoding the rows again. */
   raw?: Uint8Array[];
@@ -122,7 +121,7 @@ export class SnapshotChunks {
 // Double), so the envelope a replay builds is byte for byte the same. (Canonical EJSON did the same
 // at three times the CPU per row: the benchmark's largest single cost in the snapshot reader.)
 function encode(c: StoredChunk): Buffer {
-  const header = Buffer.from(JSON.stringify({ done: c.done, low: c.low, high: c.high, rows: c.rows.length }));
+  const header = Buffer.from(JSON.stringify({ done: c.done, high: c.high, rows: c.rows.length }));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);
   const parts: Uint8Array[] = [length, header];
@@ -133,7 +132,7 @@ function encode(c: StoredChunk): Buffer {
 
 function decode(b: Buffer): StoredChunk {
   const headerLength = b.readUInt32LE(0);
-  const header = JSON.parse(b.subarray(4, 4 + headerLength).toString()) as { done: boolean; low?: string; high?: string; rows: number };
+  const header = JSON.parse(b.subarray(4, 4 + headerLength).toString()) as { done: boolean; high?: string; rows: number };
   const rows: Document[] = [];
   for (let off = 4 + headerLength; off < b.length; ) {
     const size = b.readInt32LE(off);
@@ -142,7 +141,6 @@ function decode(b: Buffer): StoredChunk {
   }
   if (rows.length !== header.rows) throw new Error(`stored snapshot chunk is damaged: ${rows.length} rows of ${header.rows}`);
   const chunk: StoredChunk = { rows, done: header.done };
-  if (header.low !== undefined) chunk.low = header.low;
   if (header.high !== undefined) chunk.high = header.high;
   return chunk;
 }

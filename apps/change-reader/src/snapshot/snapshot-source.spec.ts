@@ -61,7 +61,7 @@ describe('SnapshotSource', () => {
     const inner = new MongoChangeSource({ uri: new Secret(mongo.uri), database, collections: [], fullDocument: 'updateLookup', fullDocumentBeforeChange: 'off', pipeline: [], maxAwaitTimeMS: 100, idleRepeatMs: 200 });
     const progress = o.progress ?? new SnapshotProgress(inner.stream);
     return new SnapshotSource({
-      inner, scope: inner.scope, connect: () => inner.newClient(), mode: o.mode ?? 'initial', chunkSize: o.chunkSize ?? 50, parallelism: o.parallelism ?? 2,
+      inner, mode: o.mode ?? 'initial', chunkSize: o.chunkSize ?? 50, parallelism: o.parallelism ?? 2,
       chunks: new SnapshotChunks(redisFirstWriteStore(redis), o.prefix ?? `{t${db}}`, inner.stream), progress, logger, checkpoint: o.checkpoint,
     });
   }

@@ -1,12 +1,11 @@
-import { EJSON } from 'bson';
-import type { Collection, Document, MongoClient, Timestamp } from 'mongodb';
+import type { Collection, Document, MongoClient } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { Logger } from '@runnel/telemetry';
 import type { ChangeSource, FreshStart, ReadOptions, ResumePoint, SourceChange, SourceItem } from '../sources/change-source';
-import type { WatchScope } from '../sources/mongodb-source';
+import type { MongoChangeSource } from '../sources/mongodb-source';
 import { timestampOf, tokenClusterTime } from '../sources/resume-token-time';
 import { splitNamespace } from './namespace';
-import { readChunk } from './collection-chunks';
+import { readChunkAfter, serverClusterTime } from './collection-chunks';
 import { IncrementalSnapshot, type IncrementalSnapshotOptions, streamTokenOf } from './incremental-snapshot';
 import { documentKeyOf } from './document-key';
 import { type SnapshotChunks, type SnapshotPlan, type StoredChunk } from './snapshot-chunks';
@@ -23,11 +22,8 @@ export const SNAPSHOT_OPERATION = 'snapshot';
 const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
 
 export interface SnapshotSourceOptions {
-  /** The change stream the snapshot hands over to (with `position`, P is taken without a fresh read's first wait). */
-  inner: ChangeSource & { position?(client: MongoClient): Promise<ResumeToken> };
-  scope: WatchScope;
-  /** A new client (the snapshot closes it when its read ends). */
-  connect: () => MongoClient;
+  /** The change stream the snapshot hands over to: its scope says what to read, its client how. */
+  inner: MongoChangeSource;
   mode: SnapshotMode;
   /** SNAPSHOT_CHUNK_SIZE: rows per chunk (one find each). */
   chunkSize: number;
@@ -75,7 +71,7 @@ export class SnapshotSource implements ChangeSource {
     let snapshot = snapshotPositionOf(from?.token);
     if (!snapshot) {
       if (from || !snapshotsOn(this.o.mode, options?.fresh)) return yield* this.#stream(from, signal, options);
-      const position = await this.#position(signal, options);
+      const position = await this.#position(signal);
       if (!position) return; // aborted
       snapshot = { position };
       this.o.logger.info({ stream: this.stream, reason: options?.fresh, cluster_time: tokenClusterTime(position) ?? null }, 'snapshot: position taken; reading the collections');
@@ -99,7 +95,7 @@ export class SnapshotSource implements ChangeSource {
 
   /** The change stream, with any requested re-snapshot woven in (incremental-snapshot.ts). */
   async *#stream(from: ResumePoint | undefined, signal: AbortSignal, options: ReadOptions | undefined): AsyncIterable<SourceItem> {
-    if (!this.o.incremental) return yield* this.o.inner.read(from, signal, options);
+    if (!this.o.incremental) return yield* this.o.inner.read(from, signal);
     const inc = new IncrementalSnapshot({
       ...this.o.incremental,
       stream: this.stream,
@@ -111,9 +107,9 @@ export class SnapshotSource implements ChangeSource {
       watches: (ns) => this.#watches(ns),
     });
     this.#incremental = inc;
-    const inner = this.o.inner.read(from ? { ...from, token: streamTokenOf(from.token) } : undefined, signal, options);
+    const inner = this.o.inner.read(from ? { ...from, token: streamTokenOf(from.token) } : undefined, signal);
     try {
-      yield* inc.weave(from?.token, options?.caughtUp ?? false, inner, this.o.connect, signal);
+      yield* inc.weave(from?.token, options?.caughtUp ?? false, inner, () => this.o.inner.newClient(), signal);
     } finally {
       if (this.#incremental === inc) this.#incremental = undefined;
     }
@@ -124,7 +120,7 @@ export class SnapshotSource implements ChangeSource {
   }
 
   #watches(namespace: string): boolean {
-    const s = this.o.scope;
+    const s = this.o.inner.scope;
     const [db, coll] = splitNamespace(namespace);
     if (!db || !coll || coll.startsWith('system.')) return false;
     if (s.kind === 'collection') return s.database === db && s.collection === coll;
@@ -133,24 +129,13 @@ export class SnapshotSource implements ChangeSource {
   }
 
   /** P: the change stream's own first position ("now, before any event"), as a fresh read reports it. */
-  async #position(signal: AbortSignal, options: ReadOptions | undefined): Promise<ResumeToken | undefined> {
-    if (this.o.inner.position) {
-      const client = this.o.connect();
-      try {
-        await client.connect();
-        return signal.aborted ? undefined : await this.o.inner.position(client);
-      } finally {
-        await client.close().catch(() => undefined);
-      }
-    }
-    const it = this.o.inner.read(undefined, signal, options)[Symbol.asyncIterator]();
+  async #position(signal: AbortSignal): Promise<ResumeToken | undefined> {
+    const client = this.o.inner.newClient();
     try {
-      const first = await it.next();
-      if (first.done) return undefined;
-      if (first.value.type !== 'idle') throw new Error(`snapshot: the change stream reported a ${first.value.type} before its first position`);
-      return first.value.token;
+      await client.connect();
+      return signal.aborted ? undefined : await this.o.inner.position(client);
     } finally {
-      await it.return?.();
+      await client.close().catch(() => undefined);
     }
   }
 
@@ -158,7 +143,7 @@ export class SnapshotSource implements ChangeSource {
   async *#rows(from: SnapshotPosition, signal: AbortSignal): AsyncGenerator<SourceItem, ResumeToken | false> {
     const { chunks, progress, logger } = this.o;
     const P = from.position;
-    const client = this.o.connect();
+    const client = this.o.inner.newClient();
     const ahead = new ReadAhead(this.o.parallelism);
     try {
       await client.connect();
@@ -266,8 +251,8 @@ export class SnapshotSource implements ChangeSource {
 
   /** The namespaces to read, by scope, in name order (a stored plan keeps this order on replays). */
   async #plan(client: MongoClient, position: ResumeToken): Promise<SnapshotPlan> {
-    const clusterTime = tokenClusterTime(position) ?? (await operationTime(client));
-    const s = this.o.scope;
+    const clusterTime = tokenClusterTime(position) ?? (await serverClusterTime(client)) ?? '0.0';
+    const s = this.o.inner.scope;
     if (s.kind === 'collection') return { namespaces: [`${s.database}.${s.collection}`], clusterTime };
     const collectionsOf = async (db: string) =>
       (await client.db(db).listCollections({ type: 'collection' }, { nameOnly: true }).toArray())
@@ -287,16 +272,8 @@ export class SnapshotSource implements ChangeSource {
 }
 
 async function readStored(collection: Collection, after: string | null, size: number): Promise<StoredChunk> {
-  const afterId = after === null ? undefined : (EJSON.parse(after, { relaxed: false }) as { _id: unknown })._id;
-  const chunk = await readChunk(collection, afterId, size);
+  const chunk = await readChunkAfter(collection, after, size);
   return { rows: chunk.rows as Document[], done: chunk.done, raw: chunk.raw };
-}
-
-/** The server's cluster time now, when P's token is not one whose time can be read (`<seconds>.<increment>`). */
-async function operationTime(client: MongoClient): Promise<string> {
-  const reply = await client.db('admin').command({ ping: 1 });
-  const t = (reply['operationTime'] ?? reply['$clusterTime']?.clusterTime) as Timestamp | undefined;
-  return t ? `${t.high >>> 0}.${t.low >>> 0}` : '0.0';
 }
 
 /**

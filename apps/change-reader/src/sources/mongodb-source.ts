@@ -201,12 +201,13 @@ export class MongoChangeSource implements ChangeSource {
   }
 
   /** A change stream from `from`; `o` changes the pipeline (see pipeline()) and the batch size. */
-  #watch(client: MongoClient, from: StreamStart | undefined, o: { split?: boolean; batchSize?: number; stages?: Document[] } = {}): ChangeStream {
+  #watch(client: MongoClient, from: StreamStart | undefined, o: { split?: boolean; batchSize?: number; stages?: Document[]; maxAwaitTimeMS?: number } = {}): ChangeStream {
     const s = this.scope;
     const pipeline = this.pipeline(o);
     const options = this.watchOptions(from && 'token' in from ? from : undefined);
     if (from && 'operationTime' in from) options.startAtOperationTime = from.operationTime;
     if (o.batchSize) options.batchSize = o.batchSize;
+    if (o.maxAwaitTimeMS) options.maxAwaitTimeMS = o.maxAwaitTimeMS;
     if (s.kind === 'collection') return client.db(s.database).collection(s.collection).watch(pipeline, options);
     if (s.kind === 'database') return client.db(s.database).watch(pipeline, options);
     return client.watch(pipeline, options);
@@ -218,11 +219,7 @@ export class MongoChangeSource implements ChangeSource {
    * read's wait of maxAwaitTimeMS for a getMore: the snapshot takes it before reading anything.
    */
   async position(client: MongoClient): Promise<ResumeToken> {
-    const options = this.watchOptions(undefined);
-    options.maxAwaitTimeMS = 1;
-    const s = this.scope;
-    const pipeline = this.pipeline();
-    const cs = s.kind === 'collection' ? client.db(s.database).collection(s.collection).watch(pipeline, options) : s.kind === 'database' ? client.db(s.database).watch(pipeline, options) : client.watch(pipeline, options);
+    const cs = this.#watch(client, undefined, { maxAwaitTimeMS: 1 });
     const seen: ResumeToken[] = [];
     cs.on('resumeTokenChanged', (t) => seen.push(t as ResumeToken));
     try {
