@@ -9,7 +9,8 @@ import type { ChaosHarness, ChaosScenario, ChaosSource, ReaderReplica, SourceChe
 import { serverCollectionState } from './collection-state';
 import { lakeEventKey, sourceEventKeys } from './source-events';
 import { checkSnapshotRows, documentRef, type DocumentRef, type SnapshotLakeChecks } from './snapshot-lake-checks';
-import { prng, SEED_COLLECTIONS, seededCollection, seededDocument } from './snapshot-seed';
+import { prng } from '../mongo/workload';
+import { SEED_COLLECTIONS, seededCollection, seededDocument } from './snapshot-seed';
 
 export interface SnapshotChaosOptions {
   /** Documents seeded before any reader starts (over SEED_COLLECTIONS, mixed `_id` types). */
@@ -390,7 +391,6 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
   }
 
   const sourceEvents = () => sourceEventKeys(standIn().client, DATABASE, startToken);
-  const lakeKey = lakeEventKey;
 
   /** (c) The lake's change events (not snapshot rows) against the stand-in's, each exactly once (distinct seqs). */
   async function compareEvents(lake: ChangeEnvelope[]): Promise<{ source: number; lake: number; missing: string[]; extra: string[]; twice: string[] }> {
@@ -398,7 +398,7 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
     const seqsOf = new Map<string, Set<number>>();
     for (const e of lake) {
       if (e.operation === 'snapshot') continue;
-      const k = lakeKey(e);
+      const k = lakeEventKey(e);
       let s = seqsOf.get(k);
       if (!s) seqsOf.set(k, (s = new Set()));
       s.add(e.seq);
@@ -626,7 +626,7 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
         ...state.lines.map((l, i) => (i === 0 ? `${state.ok ? 'ok' : 'FAILED'}: ${l}` : l)),
       ];
       return {
-        ok: rows.ok && eventsOk && state.ok && generations.length === 1,
+        ok: rows.ok && eventsOk && state.ok && generations.length === 1 && handoffRows === expectedRows(),
         lines,
         details: { writer: w, seeded: o.documents, deletedBeforeRead: deletedBeforeRead.size, expectedRows: expectedRows(), handoffRows, generations, rows, events: ev, state: { ok: state.ok, documents: state.documents } },
       };

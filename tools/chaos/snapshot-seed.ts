@@ -12,6 +12,7 @@
  * when it compares exactly (Decimal128 0.1 and the double 0.1; int64 2^53+1 and the double 2^53).
  */
 import { Binary, BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, type Document } from 'mongodb';
+import { prng } from '../mongo/workload';
 
 /** The seeded collections, in the order the snapshot reads them (by name). */
 export const SEED_COLLECTIONS = ['customers', 'inventory', 'orders', 'products'] as const;
@@ -35,17 +36,6 @@ const SINGLETONS: (() => unknown)[] = [
 /** How many `_id` kinds the generator cycles through after the singletons. */
 const KINDS = 12;
 
-/** mulberry32: a small seeded PRNG (the same seed gives the same documents). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The `_id` of seeded document `j`: a function of the seed and `j` only. */
 export function seededId(seed: number, j: number): unknown {

@@ -48,12 +48,11 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
   let startToken: ResumeToken | undefined;
 
   const sourceEvents = () => sourceEventKeys(standIn().client, DATABASE, startToken);
-  const lakeKey = lakeEventKey;
 
   /** Source events the lake lacks, and lake events the source does not have (first few of each), with their lake neighbours. */
   async function compareEvents(lakeEvents: ChangeEnvelope[]): Promise<{ source: number; missing: string[]; extra: string[] }> {
     const source = await sourceEvents();
-    const inLake = new Map(lakeEvents.map((e) => [lakeKey(e), e]));
+    const inLake = new Map(lakeEvents.map((e) => [lakeEventKey(e), e]));
     const inSource = new Set(source);
     const missing: string[] = [];
     source.forEach((k, i) => {
@@ -62,7 +61,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       const after = source.slice(i + 1).find((x) => inLake.has(x));
       missing.push(`${k} (between lake seq ${(before && inLake.get(before)?.seq) ?? '–'} and ${(after && inLake.get(after)?.seq) ?? '–'})`);
     });
-    const extra = lakeEvents.filter((e) => !inSource.has(lakeKey(e))).map((e) => `seq ${e.seq}: ${lakeKey(e)}`);
+    const extra = lakeEvents.filter((e) => !inSource.has(lakeEventKey(e))).map((e) => `seq ${e.seq}: ${lakeEventKey(e)}`);
     return { source: source.length, missing, extra };
   }
 

@@ -78,8 +78,8 @@ export interface WorkloadReport {
 const OVERSIZE_FIELD_BYTES = 4_600_000;
 const OVERSIZE_ID = 'oversize-1';
 
-/** mulberry32: a small seeded PRNG, so the same seed gives the same writes. */
-function prng(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, so the same seed gives the same writes (and documents: snapshot-seed, the bench's). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

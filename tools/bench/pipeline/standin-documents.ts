@@ -11,6 +11,7 @@
  * ObjectIds, repeating), so a snapshot walks the `_id` index of three BSON types.
  */
 import { BSON, Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, type Document } from 'mongodb';
+import { prng } from '../../mongo/workload';
 
 export interface StandInDocumentsOptions {
   uri: string;
@@ -32,17 +33,6 @@ export interface StandInDocumentsReport {
   seconds: number;
 }
 
-/** mulberry32, as the workload uses: a seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The id of a collection's n-th document (from 1), by the collection's kind (its position mod 3). */
 export function documentId(collection: string, kind: number, n: number, seed: number): number | string | ObjectId {
