@@ -55,7 +55,7 @@ export class Admission {
 
   /**
    * Refuses new runs from now on; resolves when the last run in flight has ended, cancelling what is
-   * still running after `graceMs` (with `reason`). Later calls wait for the same drain.
+   * still running after `graceMs`. Later calls wait for the same drain.
    */
   drain(graceMs: number, onGraceOver?: (inFlight: number) => void): Promise<void> {
     this.#draining ??= new Promise<void>((resolve) => {
