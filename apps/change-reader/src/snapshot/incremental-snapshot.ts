@@ -127,7 +127,7 @@ const REQUEST_POLL_MS = 1000;
  * Exactly once, like everything the reader emits: a replay must emit the same rows at the same
  * seqs. So the snapshot starts only right after a position the reader has checkpointed (nothing
  * after it handed on), and that position is written to the request before the first chunk is
- * read (a reader resuming exactly there starts it again); each chunk is stored with its watermarks
+ * read (a reader resuming exactly there starts it again); each chunk is stored with its high watermark
  * before the window opens; a key dropped inside a window is added to the chunk's drop set before
  * the event that drops it goes on (so a replay from a checkpoint inside the window still knows it);
  * and every token carries the snapshot's state (ResnapshotState), so the checkpoint resumes it.
