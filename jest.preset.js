@@ -2,6 +2,12 @@
 const path = require('node:path');
 const root = __dirname;
 
+/**
+ * ESM-only packages compiled to CommonJS for jest's module system (esbuild bundles them as they are):
+ * jose 6, and what @langchain/langgraph-sdk's CommonJS build requires (p-retry, p-queue, and theirs).
+ */
+const esm = '/node_modules/(jose|p-retry|p-queue|p-timeout|is-network-error)/';
+
 module.exports = function preset(projectDir, displayName, extra = {}) {
   return {
     displayName,
@@ -12,10 +18,11 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
       '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } }],
       // Lua scripts are imported as text (esbuild's text loader in the bundles).
       '^.+\\.lua$': path.join(root, 'tools/jest/text-transform.cjs'),
-      // ESM-only packages (jose 6) compiled to CommonJS for jest's module system; esbuild bundles them as they are.
-      '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }],
+      // The ESM-only packages above.
+      [`${esm}.+\\.js$`]: ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }],
     },
-    transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+    // node_modules as they are, but for those.
+    transformIgnorePatterns: [`^(?!.*${esm}).*/node_modules/`],
     moduleNameMapper: {
       '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
       '^@runnel/lake/records$': path.join(root, 'libs/lake/src/records.ts'),

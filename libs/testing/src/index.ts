@@ -5,3 +5,5 @@ export * from './service-process';
 export * from './flaky-proxy';
 export * from './redis-cluster';
 export * from './mongo';
+export * from './postgres-server';
+export * from './langgraph-reference-server';
