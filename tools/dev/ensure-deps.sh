@@ -2,7 +2,8 @@
 # Installs what `npm start` and `npm test` need on a fresh clone of a fresh Debian machine:
 # npm dependencies (which bring Node 24 as the `node` package), and for tests the Debian
 # packages the suites drive for real (chromium for the playground, redis-server for the queues,
-# python3-jsonpatch for LangServe's client-side patching). As root it installs them;
+# postgresql for the agents' checkpoints and store, python3-jsonpatch for LangServe's client-side
+# patching). As root it installs them;
 # otherwise it says exactly what to install.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -23,6 +24,14 @@ fi
 # npm start runs Redis locally when none answers at REDIS_URL; the tests always do.
 if [ "${1:-}" = "--test" ] || [ -z "${REDIS_URL:-}" ]; then
   command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+fi
+# Likewise PostgreSQL when POSTGRES_URI is unset: Debian's server binaries, whichever major version.
+has_postgres() {
+  for bin in /usr/lib/postgresql/*/bin/postgres; do [ -x "$bin" ] && return 0; done
+  return 1
+}
+if [ "${1:-}" = "--test" ] || [ -z "${POSTGRES_URI:-}" ]; then
+  has_postgres || missing="$missing postgresql"
 fi
 
 if [ -n "$missing" ]; then

@@ -1,5 +1,6 @@
 // `npm start`: the whole platform on embedded defaults, nothing external needed:
-//   - the gateway with its built-in runnables (no API key: `chat` uses the local model);
+//   - the gateway with its built-in runnables (no API key: `chat` uses the local model), its agents
+//     on the PostgreSQL at POSTGRES_URI, or else on a local PostgreSQL (Debian's) with its data in .data/postgres;
 //   - the change-data pipeline: change-reader → batch-writer → s3-uploader, with Redis started locally
 //     when none answers at REDIS_URL, and S3 served by s3rver on loopback storing under .data/s3.
 //     Its source, by the first that applies:
@@ -9,10 +10,10 @@
 //                              the real driver, with a small workload writer (tools/mongo) inserting,
 //                              updating, replacing and deleting documents in database `shop`.
 // Ctrl-C stops everything gracefully, in order: the writer, the services (each drains), the stand-in,
-// Redis, s3rver. The children run in their own process groups so that the terminal's Ctrl-C reaches
+// PostgreSQL, Redis, s3rver. The children run in their own process groups so that the terminal's Ctrl-C reaches
 // only this script, which then stops them in that order.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +23,7 @@ import { createRequire } from 'node:module';
 const root = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
-/** Every child, in start order: { name, role: 'writer' | 'service' | 'mongo' | 'redis', child }. */
+/** Every child, in start order: { name, role: 'writer' | 'service' | 'mongo' | 'postgres' | 'redis', child }. */
 const children = [];
 let stopping = false;
 let tools;
@@ -50,9 +51,9 @@ const answers = (host, port) =>
   });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function run(name, role, command, args, extraEnv, { pipe = false } = {}) {
+function run(name, role, command, args, extraEnv, { pipe = false, user } = {}) {
   if (stopping) return undefined;
-  const child = spawn(command, args, { stdio: ['ignore', pipe ? 'pipe' : 'inherit', 'inherit'], env: { ...env, ...extraEnv }, cwd: root, detached: true });
+  const child = spawn(command, args, { stdio: ['ignore', pipe ? 'pipe' : 'inherit', 'inherit'], env: { ...env, ...extraEnv }, cwd: root, detached: true, ...user });
   children.push({ name, role, child });
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -80,9 +81,9 @@ async function drained(ms) {
   console.error('runnel: events still in flight after 10 s; stopping anyway (the stand-in forgets them)');
 }
 
-/** SIGTERM to a group of children, SIGKILL to those still there after `graceMs`. */
-async function stopAll(list, graceMs) {
-  for (const c of list) if (running(c)) c.child.kill('SIGTERM');
+/** SIGTERM (or `signal`) to a group of children, SIGKILL to those still there after `graceMs`. */
+async function stopAll(list, graceMs, signal = 'SIGTERM') {
+  for (const c of list) if (running(c)) c.child.kill(signal);
   const timer = setTimeout(() => list.forEach((c) => running(c) && c.child.kill('SIGKILL')), graceMs);
   await Promise.all(list.map(exited));
   clearTimeout(timer);
@@ -99,13 +100,13 @@ async function stop(code) {
   if (stopping) return;
   stopping = true;
   // The writer first (nothing new to read), then the services (they drain, and need Redis and the
-  // stand-in while they do), then the stand-in, Redis last.
+  // stand-in while they do), then the stand-in, PostgreSQL (a fast shutdown: SIGINT), Redis last.
   await stopAll(children.filter((c) => c.role === 'writer'), 30_000);
   // The stand-in forgets everything when it stops, so what was read must reach S3 before: wait (10 s
   // at most) until the checkpoint covers every event read. A real MongoDB keeps its oplog, and the
   // next start would replay the rest from the checkpoint.
   if (source === 'standin' && code === 0) await drained(10_000);
-  for (const role of ['service', 'mongo', 'redis']) await stopAll(children.filter((c) => c.role === role), 30_000);
+  for (const role of ['service', 'mongo', 'postgres', 'redis']) await stopAll(children.filter((c) => c.role === role), 30_000, role === 'postgres' ? 'SIGINT' : 'SIGTERM');
   await s3?.close();
   if (tools) rmSync(tools, { recursive: true, force: true });
   process.exit(code);
@@ -145,6 +146,44 @@ if (!redisUrl) {
     redisUrl = `redis://127.0.0.1:${redisPort}`;
     console.log(`runnel: started redis-server on ${redisUrl} (data in .data/redis)`);
   }
+}
+
+// PostgreSQL: the one at POSTGRES_URI, or a local one (Debian's postgresql package; trust auth on
+// loopback, superuser postgres) with its cluster in .data/postgres. PostgreSQL refuses to run as
+// root: as root, initdb and postgres run as the package's `postgres` user, which owns that directory.
+let postgresUri = process.env.POSTGRES_URI;
+if (!postgresUri) {
+  const bin = (() => {
+    const dir = '/usr/lib/postgresql';
+    const majors = existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'bin/postgres'))).sort((a, b) => b - a) : [];
+    if (majors.length > 0) return join(dir, majors[0], 'bin');
+    const bindir = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' }).stdout?.trim();
+    return bindir && existsSync(join(bindir, 'postgres')) ? bindir : undefined;
+  })();
+  if (!bin) await fail('no PostgreSQL server (/usr/lib/postgresql/*/bin/postgres): set POSTGRES_URI, or apt-get install postgresql (sh tools/dev/ensure-deps.sh does)');
+  const dir = join(root, '.data/postgres');
+  mkdirSync(dir, { recursive: true });
+  const id = (flag) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
+  const user = process.getuid() === 0 ? { uid: id('-u'), gid: id('-g') } : undefined;
+  if (user) chownSync(dir, user.uid, user.gid);
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    const init = spawnSync(join(bin, 'initdb'), ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-instructions'], { cwd: dir, encoding: 'utf8', ...user });
+    if (init.status !== 0) await fail(`initdb .data/postgres failed${user ? ' (as user postgres: it must be able to reach that directory)' : ''}: ${init.stderr || init.stdout}`);
+  }
+  const postgresPort = await freePort();
+  run('postgres', 'postgres', join(bin, 'postgres'), ['-D', dir, '-p', String(postgresPort), '-h', '127.0.0.1', '-k', dir, '-c', 'log_checkpoints=off'], {}, { user });
+  postgresUri = `postgresql://postgres@127.0.0.1:${postgresPort}/postgres`;
+  const { Client } = require('pg');
+  for (let i = 0; ; i++) {
+    const client = new Client({ connectionString: postgresUri, connectionTimeoutMillis: 1000 });
+    client.on('error', () => undefined);
+    const ok = await client.connect().then(() => client.query('SELECT 1')).then(() => true, () => false);
+    await client.end().catch(() => undefined);
+    if (ok || stopping) break;
+    if (i === 600) await fail('PostgreSQL did not accept connections within 60 s');
+    await sleep(100);
+  }
+  console.log(`runnel: started PostgreSQL on ${postgresUri} (data in .data/postgres)`);
 }
 
 // S3: the configured endpoint, or s3rver on loopback storing under .data/s3. `npm start` runs this
@@ -206,7 +245,7 @@ if (source === 'standin') {
   readerSource = { SOURCE: 'synthetic', SYNTHETIC_RATE: process.env.SYNTHETIC_RATE ?? '200' };
 }
 
-run('gateway', 'service', node, ['dist/apps/gateway/main.js'], { PORT: gatewayPort, METRICS_PORT: ports.gateway });
+run('gateway', 'service', node, ['dist/apps/gateway/main.js'], { PORT: gatewayPort, METRICS_PORT: ports.gateway, POSTGRES_URI: postgresUri });
 run('change-reader', 'service', node, ['dist/apps/change-reader/main.js'], { ...pipeline, METRICS_PORT: ports.reader, ...readerSource });
 run('batch-writer', 'service', node, ['dist/apps/batch-writer/main.js'], { ...pipeline, METRICS_PORT: ports.writer, S3_PREFIX: process.env.S3_PREFIX ?? 'cdc' });
 run('s3-uploader', 'service', node, ['dist/apps/s3-uploader/main.js'], { ...pipeline, ...s3Env, METRICS_PORT: ports.uploader });
