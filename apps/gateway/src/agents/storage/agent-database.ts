@@ -1,0 +1,180 @@
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import { PostgresStore } from '@langchain/langgraph-checkpoint-postgres/store';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+
+/**
+ * The advisory lock every replica's `migrate()` and `setupCheckpointer()` take (transaction-scoped:
+ * a replica that dies mid-migration releases it with its connection). Two replicas starting at once
+ * would otherwise run the same `CREATE TABLE IF NOT EXISTS` concurrently, which PostgreSQL answers
+ * with a unique violation on its catalog for the loser.
+ */
+export const AGENT_MIGRATION_LOCK = 0x72756e6e656c61n; // 'runnela'
+
+/** Our tables (all prefixed `runnel_agent_`), in creation order; every statement is idempotent. */
+const MIGRATION = [
+  `CREATE TABLE IF NOT EXISTS runnel_agent_assistants (
+    assistant_id text PRIMARY KEY,
+    graph_id text NOT NULL,
+    name text NOT NULL,
+    description text,
+    config jsonb NOT NULL DEFAULT '{}',
+    context jsonb,
+    metadata jsonb NOT NULL DEFAULT '{}',
+    version integer NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_assistants_graph_id ON runnel_agent_assistants (graph_id)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_assistants_created_at ON runnel_agent_assistants (created_at)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_assistants_metadata ON runnel_agent_assistants USING gin (metadata jsonb_path_ops)`,
+  `CREATE TABLE IF NOT EXISTS runnel_agent_assistant_versions (
+    assistant_id text NOT NULL REFERENCES runnel_agent_assistants (assistant_id) ON DELETE CASCADE,
+    version integer NOT NULL,
+    graph_id text NOT NULL,
+    name text NOT NULL,
+    description text,
+    config jsonb NOT NULL DEFAULT '{}',
+    context jsonb,
+    metadata jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (assistant_id, version)
+  )`,
+  `CREATE TABLE IF NOT EXISTS runnel_agent_threads (
+    thread_id text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    metadata jsonb NOT NULL DEFAULT '{}',
+    config jsonb NOT NULL DEFAULT '{}',
+    status text NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'busy', 'interrupted', 'error')),
+    "values" jsonb,
+    interrupts jsonb NOT NULL DEFAULT '{}'
+  )`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_threads_status ON runnel_agent_threads (status)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_threads_created_at ON runnel_agent_threads (created_at)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_threads_metadata ON runnel_agent_threads USING gin (metadata jsonb_path_ops)`,
+  `CREATE TABLE IF NOT EXISTS runnel_agent_runs (
+    run_id text PRIMARY KEY,
+    thread_id text NOT NULL REFERENCES runnel_agent_threads (thread_id) ON DELETE CASCADE,
+    assistant_id text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    status text NOT NULL CHECK (status IN ('pending', 'running', 'error', 'success', 'timeout', 'interrupted')),
+    metadata jsonb NOT NULL DEFAULT '{}',
+    kwargs jsonb NOT NULL,
+    multitask_strategy text NOT NULL CHECK (multitask_strategy IN ('reject', 'rollback', 'interrupt', 'enqueue')),
+    attempt integer NOT NULL DEFAULT 0,
+    worker_id text,
+    heartbeat_at timestamptz
+  )`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_runs_thread_status ON runnel_agent_runs (thread_id, status, created_at)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_runs_thread_created_at ON runnel_agent_runs (thread_id, created_at)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_runs_assistant_id ON runnel_agent_runs (assistant_id)`,
+  // At most one running run per thread, whatever a replica does: the multitask rules' backstop.
+  `CREATE UNIQUE INDEX IF NOT EXISTS runnel_agent_runs_one_running ON runnel_agent_runs (thread_id) WHERE status = 'running'`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_runs_running_heartbeat ON runnel_agent_runs (heartbeat_at) WHERE status = 'running'`,
+  `CREATE TABLE IF NOT EXISTS runnel_agent_crons (
+    cron_id text PRIMARY KEY,
+    assistant_id text NOT NULL,
+    thread_id text,
+    user_id text,
+    schedule text NOT NULL,
+    payload jsonb NOT NULL DEFAULT '{}',
+    metadata jsonb NOT NULL DEFAULT '{}',
+    end_time timestamptz,
+    next_run_date timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_crons_next_run_date ON runnel_agent_crons (next_run_date)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_crons_assistant_id ON runnel_agent_crons (assistant_id)`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_crons_thread_id ON runnel_agent_crons (thread_id)`,
+];
+
+/** `fn` in one transaction on one pooled connection: committed when it resolves, rolled back when it throws. */
+export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** A JSON value as a `jsonb` parameter (`$n::jsonb`): undefined → SQL NULL. */
+export function jsonb(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+export interface Checkpointing {
+  /** LangGraph's checkpointer, on the database's pool. */
+  checkpointer: PostgresSaver;
+  /** LangGraph's long-term store (`/store/*`, `config.store`), on a pool of its own to the same database. */
+  store: PostgresStore;
+}
+
+/**
+ * The gateway's agent database: one `pg.Pool` (POSTGRES_URI) that our `runnel_agent_*` tables and
+ * LangGraph's PostgresSaver share; the PostgresStore opens its own pool to the same URI (its
+ * constructor takes connection options, not a pool). Every replica calls `migrate()` and
+ * `setupCheckpointer()` at start; the advisory lock serialises them across replicas.
+ */
+export class AgentDatabase {
+  readonly pool: Pool;
+  #checkpointing: Checkpointing | undefined;
+  #closed = false;
+
+  constructor(
+    readonly uri: string,
+    poolConfig: Omit<PoolConfig, 'connectionString'> = {},
+  ) {
+    this.pool = new Pool({ ...poolConfig, connectionString: uri });
+    // An idle connection's error (the server restarted, a network cut) is emitted on the pool;
+    // unhandled it would crash the process. The next query that needs a connection reports it.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Creates our tables and indexes if missing, under the migration lock. */
+  async migrate(): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [AGENT_MIGRATION_LOCK.toString()]);
+      for (const statement of MIGRATION) await client.query(statement);
+    });
+  }
+
+  /**
+   * LangGraph's PostgresSaver (on our pool) and PostgresStore, their tables set up under the
+   * migration lock (their setups are not safe to run concurrently). The same pair on later calls.
+   */
+  async setupCheckpointer(): Promise<Checkpointing> {
+    if (this.#checkpointing) return this.#checkpointing;
+    const checkpointer = new PostgresSaver(this.pool);
+    const store = new PostgresStore({ connectionOptions: this.uri, ensureTables: true });
+    try {
+      // The lock is held by one connection's transaction while the setups run on others of the pool.
+      await transaction(this.pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [AGENT_MIGRATION_LOCK.toString()]);
+        await checkpointer.setup();
+        await store.setup();
+      });
+    } catch (err) {
+      await store.stop().catch(() => undefined);
+      throw err;
+    }
+    this.#checkpointing = { checkpointer, store };
+    return this.#checkpointing;
+  }
+
+  /** Ends the store's pool and ours (not the saver's `end()`: that would end our pool twice). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#checkpointing?.store.stop();
+    await this.pool.end();
+  }
+}
