@@ -50,6 +50,11 @@ export interface GatewayHandlerOptions {
   bodyLimit: number;
   pingIntervalMs: number;
   inputBounds?: InputBounds;
+  /**
+   * Another API served beside the runnables (the LangGraph Platform API, agents/http/agent-api.ts):
+   * the paths it owns (below BASE_PATH) go to it, with its own guards, before runnable routing.
+   */
+  beside?: { owns(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> };
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -109,6 +114,15 @@ export class GatewayHandler {
     const path = q === -1 ? url : url.slice(0, q);
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const beside = this.#opts.beside;
+    if (beside) {
+      const base = this.#opts.basePath;
+      const below = base === '' ? path : path.startsWith(base + '/') ? path.slice(base.length) : undefined;
+      if (below !== undefined && beside.owns(below)) {
+        if (this.#cors.apply(req, res)) return;
+        return beside.handle(req, res, below, q === -1 ? '' : url.slice(q + 1));
+      }
+    }
     const match = parseRoute(path, this.#opts.routes, this.#opts.basePath);
     const probe = match.kind === 'probe' ? this.#opts[match.probe] : undefined;
     const page = match.kind === 'service' ? this.#opts.pages?.[match.page] : undefined;
