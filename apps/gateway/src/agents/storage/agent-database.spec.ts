@@ -58,6 +58,24 @@ describe('AgentDatabase', () => {
     await expect(db.pool.query('SELECT 1')).rejects.toThrow();
   });
 
+  it('survives its idle connections being terminated (both pools handle the error)', async () => {
+    const db = new AgentDatabase(url);
+    try {
+      await db.migrate();
+      const { store } = await db.setupCheckpointer();
+      await store.put(['ns'], 'k', { v: 1 });
+      const admin = new Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      await admin.end();
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await store.get(['ns'], 'k'))?.value).toEqual({ v: 1 });
+      expect((await db.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('keeps at most one running run per thread in the schema itself', async () => {
     const db = new AgentDatabase(url);
     try {

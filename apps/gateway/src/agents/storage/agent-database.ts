@@ -106,6 +106,33 @@ export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Pro
   }
 }
 
+/**
+ * PostgresStore's own pool (a private field of @langchain/langgraph-checkpoint-postgres 1.0.5): it
+ * needs an 'error' listener as ours does (else an idle connection's error, e.g. PostgreSQL
+ * restarting, is an unhandled 'error' event that ends the process).
+ */
+function storePool(store: PostgresStore): Pool | undefined {
+  const pool = (store as unknown as { core?: { pool?: unknown } }).core?.pool;
+  return pool instanceof Pool ? pool : undefined;
+}
+
+/**
+ * Runs `end` (which ends `pool`) and waits until every connection is closed: pg-pool's `end()`
+ * resolves before its idle connections have gone, and a server stopping meanwhile would reach them.
+ */
+async function endPool(pool: Pool | undefined, end: () => Promise<void>): Promise<void> {
+  const open = pool?.totalCount ?? 0;
+  let removed = 0;
+  const gone = new Promise<void>((resolve) => {
+    if (open === 0) return resolve();
+    pool?.on('remove', () => {
+      if (++removed >= open) resolve();
+    });
+  });
+  await end();
+  await gone;
+}
+
 /** A JSON value as a `jsonb` parameter (`$n::jsonb`): undefined → SQL NULL. */
 export function jsonb(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
@@ -155,6 +182,7 @@ export class AgentDatabase {
     if (this.#checkpointing) return this.#checkpointing;
     const checkpointer = new PostgresSaver(this.pool);
     const store = new PostgresStore({ connectionOptions: this.uri, ensureTables: true });
+    storePool(store)?.on('error', () => undefined);
     try {
       // The lock is held by one connection's transaction while the setups run on others of the pool.
       await transaction(this.pool, async (client) => {
@@ -170,11 +198,15 @@ export class AgentDatabase {
     return this.#checkpointing;
   }
 
-  /** Ends the store's pool and ours (not the saver's `end()`: that would end our pool twice). Idempotent. */
+  /**
+   * Ends the store's pool and ours (not the saver's `end()`: that would end our pool twice), once
+   * their connections are closed. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#checkpointing?.store.stop();
-    await this.pool.end();
+    const store = this.#checkpointing?.store;
+    if (store) await endPool(storePool(store), () => store.stop());
+    await endPool(this.pool, () => this.pool.end());
   }
 }
