@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, Secret } from '@runnel/config';
-import { ApiKeyAuthenticator } from './api-key-authenticator';
+import { ApiKeyAuthenticator, MAX_RECENT_KEYS } from './api-key-authenticator';
 import { ApiKeysFileError, sha256Hex } from './api-keys-file';
 import { looksLikeJwt, presentedCredential } from './credentials';
 
@@ -98,6 +98,38 @@ describe('ApiKeyAuthenticator', () => {
     // An identity handed out before the reload is unchanged (it is immutable).
     expect(before).toMatchObject({ name: 'support-bot' });
     expect(Object.isFrozen(before)).toBe(true);
+  });
+
+  it('a key seen before a reload is checked again after it: removed, disabled or changed keys stop at once', () => {
+    const auth = new ApiKeyAuthenticator({ file });
+    expect(auth.authenticate(CI_KEY)).toMatchObject({ ok: { name: 'ci' } });
+    expect(auth.authenticate(BOT_KEY)).toMatchObject({ ok: { name: 'support-bot' } });
+    expect(auth.authenticate(OLD_KEY)).toEqual({ invalid: 'API key "old" is disabled' });
+    // Remembered: the same answers without the digest.
+    expect(auth.recentSize).toBe(3);
+    expect(auth.authenticate(CI_KEY)).toMatchObject({ ok: { name: 'ci' } });
+    writeKeys([
+      { name: 'support-bot', sha256: sha256Hex(BOT_KEY), scopes: ['echo:invoke'], disabled: true },
+      { name: 'old', sha256: sha256Hex(OLD_KEY), scopes: ['echo:invoke'] },
+    ]);
+    auth.reload();
+    expect(auth.recentSize).toBe(0);
+    expect(auth.authenticate(CI_KEY)).toEqual({ invalid: 'unknown API key' });
+    expect(auth.authenticate(BOT_KEY)).toEqual({ invalid: 'API key "support-bot" is disabled' });
+    expect(auth.authenticate(OLD_KEY)).toMatchObject({ ok: { name: 'old' } });
+    expect((auth.authenticate(OLD_KEY) as { ok: { scopes: { list: unknown } } }).ok.scopes.list).toEqual(['echo:invoke']);
+  });
+
+  it('remembers only keys that are ours, and at most MAX_RECENT_KEYS of them', () => {
+    const keys = Array.from({ length: MAX_RECENT_KEYS + 5 }, (_, i) => `many-key-${String(i).padStart(6, '0')}`);
+    const auth = new ApiKeyAuthenticator({ envKeys: new Secret(keys) });
+    for (let i = 0; i < 100; i++) expect(auth.authenticate(`guess-${i}`)).toEqual({ invalid: 'unknown API key' });
+    expect(auth.recentSize).toBe(0);
+    keys.forEach((key, i) => expect(auth.authenticate(key)).toMatchObject({ ok: { name: `env-key-${i + 1}` } }));
+    expect(auth.recentSize).toBe(MAX_RECENT_KEYS);
+    // The oldest were let go, and are still known through the digest.
+    expect(auth.authenticate(keys[0])).toMatchObject({ ok: { name: 'env-key-1' } });
+    expect(auth.recentSize).toBe(MAX_RECENT_KEYS);
   });
 
   it('a failed reload throws and keeps the keys in use', () => {
