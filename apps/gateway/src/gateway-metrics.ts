@@ -1,13 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from '@runnel/metrics';
 import { DeferredCounts } from './deferred-counts';
+import { histogramSeries, type Observer } from './histogram-series';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 interface EndpointSeries {
   /** runnel_gateway_requests_total by status: pending counts (DeferredCounts entries). */
   readonly statuses: Map<string, { n: number }>;
-  duration: { observe(v: number): void } | undefined;
-  chunks: { observe(v: number): void } | undefined;
+  duration: Observer | undefined;
+  chunks: Observer | undefined;
 }
 
 /** The gateway's metrics (prefix runnel_gateway_). Label values come only from registered paths and fixed sets. */
@@ -23,7 +24,8 @@ export class GatewayMetrics {
   readonly modelFallbacks: Counter<'from' | 'to'>;
   readonly openStreams: Gauge;
 
-  // labels() hashes its arguments on every call: on the request path counts are deferred to the scrape and children cached.
+  // labels() hashes its arguments on every call: on the request path counts are deferred to the scrape, and
+  // histogram series observed through histogramSeries (no label hashing per observation).
   readonly #pendingRequests = new DeferredCounts<'runnable' | 'endpoint' | 'status'>();
   /** Per runnable, per endpoint: its series, found with two lookups of strings the route already holds (no key built per request). */
   readonly #series = new Map<string, Map<string, EndpointSeries>>();
@@ -52,13 +54,13 @@ export class GatewayMetrics {
 
   observeDuration(runnable: string, endpoint: string, seconds: number): void {
     const series = this.#seriesOf(runnable, endpoint);
-    (series.duration ??= this.duration.labels(runnable, endpoint)).observe(seconds);
+    (series.duration ??= histogramSeries(this.duration, { runnable, endpoint })).observe(seconds);
   }
 
   /** Events one streaming request sent. */
   observeStreamChunks(runnable: string, endpoint: string, chunks: number): void {
     const series = this.#seriesOf(runnable, endpoint);
-    (series.chunks ??= this.streamChunks.labels(runnable, endpoint)).observe(chunks);
+    (series.chunks ??= histogramSeries(this.streamChunks, { runnable, endpoint })).observe(chunks);
   }
 
   #seriesOf(runnable: string, endpoint: string): EndpointSeries {
