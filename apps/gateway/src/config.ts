@@ -4,6 +4,7 @@ import { isBasePath } from './http/route-parser';
 import { CHAT_PROVIDER_NAMES, type ChatProvider } from './runnables/chat-model-factory';
 import { IdentityConfig } from './identity/identity-config';
 import { LimitsConfig } from './limits/limits-config';
+import { AgentsConfig } from './agents/agent-config';
 
 
 /** The gateway's environment. Keys are the variable names; see docs/deployment.md for the table. */
@@ -114,6 +115,8 @@ export const GatewayConfigSchema = {
   ...IdentityConfig,
   // GATEWAY_REDIS_URL, GATEWAY_RATE_LIMIT, GATEWAY_CALLER_CONCURRENCY (limits/limits-config.ts).
   ...LimitsConfig,
+  // POSTGRES_URI, LANGGRAPH_JSON, AGENT_* (agents/agent-config.ts): the LangGraph Platform API.
+  ...AgentsConfig,
   /**
    * Comma-separated browser origins (exact, e.g. `https://app.example.com`) allowed to call the gateway
    * cross-origin, or `*` for any; empty allows none (same-origin use such as the playground always works).

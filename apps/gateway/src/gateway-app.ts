@@ -26,6 +26,10 @@ import { loadRunnablesModule } from './registry/runnables-module';
 import { registerBuiltins } from './runnables/builtin-runnables';
 import { createChatModel } from './runnables/chat-model-factory';
 import { statusOf } from './runnables/retry-policy';
+import { type AgentPlatform, startAgentPlatform } from './agents/agent-platform';
+import { BUILTIN_AGENT_ID, createBuiltinAgent } from './agents/graphs/builtin-agent';
+import { GraphSetupError } from './agents/graphs/agent-graphs';
+import { loadLangGraphJson } from './agents/graphs/langgraph-json';
 
 export type GatewayConfig = ConfigOf<typeof GatewayConfigSchema>;
 
@@ -37,6 +41,8 @@ export interface GatewayApp {
   lifecycle: ServiceLifecycle;
   registry: Registry;
   logger: Logger;
+  /** The LangGraph Platform API, when POSTGRES_URI is set. */
+  agents?: AgentPlatform;
 }
 
 export interface GatewayAppOptions {
@@ -88,7 +94,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   if (!config.DISABLE_BUILTINS) registerBuiltins(runnables, chat);
   if (config.RUNNABLES_MODULE) await loadRunnablesModule(config.RUNNABLES_MODULE, runnables, { chatModel: chat.model, chat: chat.runnable, env: process.env });
   await options.register?.(runnables);
-  if (runnables.size === 0) throw new Error('No runnables to serve: DISABLE_BUILTINS is set and RUNNABLES_MODULE registered none');
+  // Graphs: the built-in agent (with POSTGRES_URI), LANGGRAPH_JSON's, and RUNNABLES_MODULE's addGraph.
+  const graphs = runnables.graphs;
+  if (config.POSTGRES_URI && !config.DISABLE_BUILTINS && !graphs.get(BUILTIN_AGENT_ID)) graphs.add(createBuiltinAgent(chat.model), { graphId: BUILTIN_AGENT_ID, origin: 'built-in' });
+  if (config.LANGGRAPH_JSON) await loadLangGraphJson(config.LANGGRAPH_JSON, graphs);
+  if (graphs.size > 0 && !config.POSTGRES_URI)
+    throw new GraphSetupError(`POSTGRES_URI is required to serve LangGraph graphs (${graphs.ids.join(', ')}): threads, runs and checkpoints live in PostgreSQL`);
+  if (config.POSTGRES_URI && !config.GATEWAY_REDIS_URL) throw new GraphSetupError('GATEWAY_REDIS_URL is required with POSTGRES_URI: agent runs are queued and streamed through Redis');
+  if (runnables.size === 0 && graphs.size === 0) throw new Error('No runnables to serve: DISABLE_BUILTINS is set and RUNNABLES_MODULE registered none');
 
   const basePath = normalizeBasePath(config.BASE_PATH);
   // Callers: API keys (GATEWAY_API_KEYS, GATEWAY_API_KEYS_FILE) and/or JWTs; then per-caller limits.
@@ -125,7 +138,24 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   } else if (config.GATEWAY_RATE_LIMIT > 0 || config.GATEWAY_CALLER_CONCURRENCY > 0) {
     logger.warn('GATEWAY_RATE_LIMIT / GATEWAY_CALLER_CONCURRENCY apply per caller and auth is off: no limits are enforced');
   }
+  let agents: AgentPlatform | undefined;
+  if (config.POSTGRES_URI && config.GATEWAY_REDIS_URL) {
+    agents = await startAgentPlatform({
+      graphs,
+      postgresUri: config.POSTGRES_URI,
+      redisUrl: config.GATEWAY_REDIS_URL,
+      redisPrefix: config.AGENT_REDIS_PREFIX,
+      maxConcurrentRuns: config.AGENT_MAX_CONCURRENT_RUNS,
+      runLockMs: config.AGENT_RUN_LOCK_TIMEOUT,
+      maxAttempts: config.AGENT_RUN_MAX_ATTEMPTS,
+      streamRetentionSeconds: config.AGENT_STREAM_RETENTION,
+      bodyLimit: config.MAX_BODY_SIZE,
+      logger,
+      draining: () => lifecycle.draining,
+    });
+  }
   const handler = new GatewayHandler({
+    beside: agents?.api,
     routes: runnables,
     endpoints: LANGSERVE_ENDPOINTS,
     pages: {
@@ -159,7 +189,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
     },
   });
   lifecycle.addReadinessCheck('http', () => ({ ok: server.server.listening }));
-  lifecycle.addReadinessCheck('runnables', () => ({ ok: runnables.size > 0, detail: runnables.paths }));
+  lifecycle.addReadinessCheck('runnables', () => ({ ok: runnables.size > 0 || graphs.size > 0, detail: runnables.paths }));
+  if (agents) lifecycle.addReadinessCheck('agents', () => ({ ok: true, detail: { graphs: agents.graphIds, running: agents.worker?.running ?? 0 } }));
   lifecycle.addReadinessCheck('capacity', () => ({
     ok: true,
     detail: { in_flight: server.inFlight, max: config.MAX_CONCURRENT_REQUESTS },
@@ -182,14 +213,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   // Leave part of SHUTDOWN_TIMEOUT for cancelling stragglers and closing, so the drain ends before the hard limit.
   const graceMs = Math.max(0, config.SHUTDOWN_TIMEOUT - Math.min(2_000, config.SHUTDOWN_TIMEOUT / 5));
   lifecycle
-    .onShutdown('http', () => server.drain(graceMs))
+    .onShutdown('http', () => Promise.all([server.drain(graceMs), agents?.drain(graceMs)]).then(() => agents?.close()))
     .onShutdown('limiter', () => limiter?.close())
     .onShutdown('ops', () => new Promise<void>((resolve) => ops.close(() => resolve())))
     .onShutdown('tracing', stopTracing);
   lifecycle.start();
   logger.info(
-    { port, metricsPort: boundPort(ops), runnables: runnables.paths, auth: authRequired, basePath: basePath || '/', maxConcurrent: config.MAX_CONCURRENT_REQUESTS },
+    { port, metricsPort: boundPort(ops), runnables: runnables.paths, graphs: graphs.ids, auth: authRequired, basePath: basePath || '/', maxConcurrent: config.MAX_CONCURRENT_REQUESTS },
     'gateway listening',
   );
-  return { port, metricsPort: boundPort(ops), server, runnables, lifecycle, registry, logger };
+  return { port, metricsPort: boundPort(ops), server, runnables, lifecycle, registry, logger, agents };
 }

@@ -1,6 +1,7 @@
 import type { Runnable } from '@langchain/core/runnables';
 import { normalizeRoutePath, type ResolvedRoute, resolveRoute, RouteSetupError } from './resolved-route';
 import type { RouteOptions } from './route-options';
+import { type AddGraphOptions, AgentGraphs, type GraphSource } from '../agents/graphs/agent-graphs';
 
 /**
  * The runnables a gateway serves, registered like LangServe's `add_routes(app, runnable, path=…)`.
@@ -9,6 +10,19 @@ import type { RouteOptions } from './route-options';
 export class RunnableRegistry {
   readonly #routes = new Map<string, ResolvedRoute>();
   #maxSegments = 1;
+  /** LangGraph graphs served through the LangGraph Platform API (needs POSTGRES_URI), by graph id. */
+  readonly graphs = new AgentGraphs();
+
+  /**
+   * Serves a LangGraph graph (compiled, a StateGraph, or a factory given the run config) through the
+   * LangGraph Platform API under `graphId`, with a default assistant of that name:
+   *
+   *   registry.addGraph(graph, { graphId: 'agent' });
+   */
+  addGraph(graph: GraphSource, options: AddGraphOptions): this {
+    this.graphs.add(graph, { ...options, origin: 'RUNNABLES_MODULE' });
+    return this;
+  }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   addRoutes(runnable: Runnable<any, any, any>, options: RouteOptions): this {

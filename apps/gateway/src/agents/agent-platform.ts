@@ -1,0 +1,137 @@
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Redis } from 'ioredis';
+import type { Logger } from '@runnel/telemetry';
+import type { Secret } from '@runnel/config';
+import type { Identity } from '../caller/identity';
+import type { AgentGraphs } from './graphs/agent-graphs';
+import { GraphLoader } from './graphs/graph-loader';
+import { AgentApi, type AgentRouteHandlers } from './http/agent-api';
+import type { AgentRouteName } from './http/agent-routes';
+import { assistantRoutes } from './routes/assistant-routes';
+import { metaRoutes } from './routes/meta-routes';
+import { runRoutes } from './routes/run-routes';
+import { storeRoutes } from './routes/store-routes';
+import { threadRoutes } from './routes/thread-routes';
+import { RunService } from './runs/run-service';
+import { RunWorker } from './runs/run-worker';
+import { AgentDatabase } from './storage/agent-database';
+import { AssistantRepository } from './storage/assistant-repository';
+import { RunRepository } from './storage/run-repository';
+import { ThreadRepository } from './storage/thread-repository';
+import { RunCancellation } from './transport/run-cancellation';
+import { RunEventLog } from './transport/run-event-log';
+import { RunQueue } from './transport/run-queue';
+
+export interface AgentPlatformOptions {
+  graphs: AgentGraphs;
+  postgresUri: Secret;
+  redisUrl: Secret;
+  redisPrefix: string;
+  maxConcurrentRuns: number;
+  runLockMs: number;
+  maxAttempts: number;
+  streamRetentionSeconds: number;
+  bodyLimit: number;
+  logger: Logger;
+  admit?: (req: IncomingMessage, res: ServerResponse, route: AgentRouteName, params: Readonly<Record<string, string>>) => Promise<Identity | undefined>;
+  draining?: () => boolean;
+  onAnswered?: (route: AgentRouteName, status: number, seconds: number) => void;
+  /** Start this replica's worker (true by default; false: an API-only replica). */
+  worker?: boolean;
+}
+
+/** The running agent API: its HTTP side (for the gateway handler), its worker, and how it stops. */
+export interface AgentPlatform {
+  api: AgentApi;
+  worker: RunWorker | undefined;
+  queue: RunQueue;
+  graphIds: string[];
+  /** Stops taking runs, gives running ones `graceMs`, hands the rest back; then closes connections. */
+  drain(graceMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const LANGGRAPH_VERSION: string = (() => {
+  try {
+    return (createRequire(__filename)('@langchain/langgraph/package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/**
+ * Wires the LangGraph Platform API: PostgreSQL (our tables, LangGraph's PostgresSaver and
+ * PostgresStore, migrated under one lock so replicas may start together), Redis (run queue, run
+ * streams, cancels), one default assistant per graph, the routes, and this replica's worker.
+ */
+export async function startAgentPlatform(o: AgentPlatformOptions): Promise<AgentPlatform> {
+  const db = new AgentDatabase(o.postgresUri.reveal(), { max: 20 });
+  const redisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
+  const redis = new Redis(o.redisUrl.reveal(), redisOptions);
+  const subscriber = new Redis(o.redisUrl.reveal(), redisOptions);
+  const bull = new Redis(o.redisUrl.reveal(), redisOptions);
+  const connections = [redis, subscriber, bull];
+  for (const c of connections) c.on('error', (err) => o.logger.warn({ err: { message: err.message } }, 'agent API: Redis connection error'));
+  try {
+    await db.migrate();
+    const { checkpointer, store } = await db.setupCheckpointer();
+    const assistants = new AssistantRepository(db.pool, checkpointer);
+    const threads = new ThreadRepository(db.pool, checkpointer);
+    const runs = new RunRepository(db.pool);
+    for (const graphId of o.graphs.ids) await assistants.ensureGraphAssistant(graphId, graphId);
+    const graphs = new GraphLoader(o.graphs, checkpointer, store);
+    const events = new RunEventLog(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
+    const cancellation = new RunCancellation(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
+    const queue = new RunQueue(bull, o.redisPrefix);
+    const service = new RunService({ assistants, threads, runs, graphs, queue, events, cancellation, logger: o.logger });
+    const handlers: AgentRouteHandlers = {
+      ...metaRoutes({ version: '0.1.0', langgraphVersion: LANGGRAPH_VERSION }),
+      ...assistantRoutes(assistants, graphs),
+      ...threadRoutes({ threads, graphs, busy: async (id) => (await runs.inflight(id)).length > 0 }),
+      ...runRoutes({ service, runs, threads }),
+      ...storeRoutes(store),
+    };
+    const api = new AgentApi({ handlers, logger: o.logger, bodyLimit: o.bodyLimit, admit: o.admit, draining: o.draining, onAnswered: o.onAnswered });
+    const worker =
+      o.worker === false
+        ? undefined
+        : new RunWorker({
+            connection: bull,
+            prefix: o.redisPrefix,
+            concurrency: o.maxConcurrentRuns,
+            lockMs: o.runLockMs,
+            maxAttempts: o.maxAttempts,
+            workerId: `${hostname()}:${process.pid}`,
+            runs,
+            threads,
+            graphs,
+            queue,
+            events,
+            cancellation,
+            logger: o.logger,
+          });
+    worker?.start();
+    const close = async () => {
+      await queue.close().catch(() => undefined);
+      await events.close();
+      for (const c of connections) c.disconnect();
+      await db.close();
+    };
+    return {
+      api,
+      worker,
+      queue,
+      graphIds: o.graphs.ids,
+      drain: async (graceMs) => {
+        await worker?.drain(graceMs);
+      },
+      close,
+    };
+  } catch (err) {
+    for (const c of connections) c.disconnect();
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '@runnel/telemetry';
+import type { Identity } from '../../caller/identity';
+import { errorBody, errorResponse } from '../../http/error-response';
+import { setRequestId, sendJson } from '../../http/response-writer';
+import { HttpError } from '../../protocol/http-error';
+import { readJsonBody } from '../../protocol/request-body';
+import { serializeError } from '../execution/serialize-event';
+import { StorageError } from '../storage/storage-errors';
+import { type AgentReply, writeReply } from './agent-reply';
+import { type AgentRouteName, matchAgentRoute } from './agent-routes';
+
+/** What a route handler gets of one request. */
+export interface AgentRequest {
+  readonly req: IncomingMessage;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The parsed JSON body (`{}` when there is none); a 413/422 when too big or not JSON. */
+  body(): Promise<unknown>;
+  /** Aborts when the client disconnects before the answer is complete. */
+  readonly signal: AbortSignal;
+  readonly identity: Identity | undefined;
+  readonly requestId: string;
+  readonly logger: Logger;
+}
+
+export type AgentRouteHandler = (r: AgentRequest) => Promise<AgentReply>;
+export type AgentRouteHandlers = Readonly<Partial<Record<AgentRouteName, AgentRouteHandler>>>;
+
+export interface AgentApiOptions {
+  handlers: AgentRouteHandlers;
+  logger: Logger;
+  bodyLimit: number;
+  /**
+   * Who is calling: resolves the caller's identity or throws the 401/403/429 HttpError (the
+   * gateway's authenticate → authorize → rate-limit, with the route's scope). Absent: auth off.
+   */
+  admit?: (req: IncomingMessage, res: ServerResponse, route: AgentRouteName, params: Readonly<Record<string, string>>) => Promise<Identity | undefined>;
+  /** Refuses new work while draining (503). */
+  draining?: () => boolean;
+  /** Every answered request: route name, status (499 when the client left), seconds. */
+  onAnswered?: (route: AgentRouteName, status: number, seconds: number) => void;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * The LangGraph Platform API as one `(req, res)` handler beside the runnable routes: route (pure
+ * table) → caller checks → the route's handler → its reply written. Every failure is answered by
+ * one map: HttpError and the repositories' typed errors carry their status and `detail`; anything
+ * else is a logged 500 that reveals nothing.
+ */
+export class AgentApi {
+  constructor(private readonly opts: AgentApiOptions) {}
+
+  /** Whether this path (below BASE_PATH, no query) is the agent API's. */
+  owns(path: string): boolean {
+    return matchAgentRoute('GET', path).kind !== 'none' || matchAgentRoute('POST', path).kind !== 'none';
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+    const started = performance.now();
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    setRequestId(res, requestId);
+    const match = matchAgentRoute(req.method ?? 'GET', path);
+    if (match.kind === 'none') return this.#fail(res, new HttpError(404, `Not found: ${path}`), requestId);
+    if (match.kind === 'method') return this.#fail(res, new HttpError(405, `Method ${req.method} not allowed on ${path}`, { allow: match.allow.join(', ') }), requestId);
+    const handler = this.opts.handlers[match.name];
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+      this.opts.onAnswered?.(match.name, res.writableFinished ? res.statusCode : 499, (performance.now() - started) / 1000);
+    });
+    try {
+      if (!handler) throw new HttpError(501, `${match.name} is not implemented`);
+      if (this.opts.draining?.() && match.name !== 'ok' && match.name !== 'info') throw new HttpError(503, 'The server is shutting down', { 'retry-after': '1' });
+      const identity = this.opts.admit ? await this.opts.admit(req, res, match.name, match.params) : undefined;
+      const logger = this.opts.logger;
+      let bodyPromise: Promise<unknown> | undefined;
+      const request: AgentRequest = {
+        req,
+        params: match.params,
+        query: new URLSearchParams(query),
+        body: () => (bodyPromise ??= readBody(req, this.opts.bodyLimit)),
+        signal: controller.signal,
+        identity,
+        requestId,
+        logger,
+      };
+      const reply = await handler(request);
+      await writeReply(res, reply, (err) => {
+        this.#log(err, requestId, match.name);
+        return { event: 'error', data: JSON.stringify(serializeError(err)) };
+      });
+    } catch (err) {
+      this.#fail(res, err, requestId, match.name);
+    }
+  }
+
+  #fail(res: ServerResponse, err: unknown, requestId: string, route?: string): void {
+    const http = err instanceof StorageError ? new HttpError(err.status, err.message) : err;
+    const answer = errorResponse(http);
+    if (answer.unexpected) this.#log(err, requestId, route);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, answer.status, errorBody(answer, requestId), answer.headers);
+  }
+
+  #log(err: unknown, requestId: string, route?: string): void {
+    this.opts.logger.error({ err, requestId, route }, 'agent API request failed');
+  }
+}
+
+/** A JSON body or `{}` for an empty one (the SDK sends no body for some POSTs). */
+async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const length = req.headers['content-length'];
+  if (length === '0' || (length === undefined && !req.headers['transfer-encoding'])) return {};
+  return readJsonBody(req, limit);
+}

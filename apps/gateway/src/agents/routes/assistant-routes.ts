@@ -1,0 +1,106 @@
+import type { AgentRouteHandlers } from '../http/agent-api';
+import { json } from '../http/agent-reply';
+import {
+  AssistantCreateSchema,
+  AssistantLatestSchema,
+  AssistantPatchSchema,
+  AssistantSearchSchema,
+  AssistantVersionsSchema,
+  parseBody,
+} from '../http/agent-request-schemas';
+import type { GraphLoader } from '../graphs/graph-loader';
+import type { AssistantRepository } from '../storage/assistant-repository';
+import { NotFoundError } from '../storage/storage-errors';
+
+const pick = (row: Record<string, unknown>, select: string[] | null | undefined) =>
+  select?.length ? Object.fromEntries(Object.entries(row).filter(([k]) => select.includes(k))) : row;
+
+/** Assistants: one per graph made at start (graph-assistants), more made by clients; each change a version. */
+export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLoader): AgentRouteHandlers {
+  const graphOf = async (assistantId: string, xray?: boolean | number) => {
+    const assistant = await assistants.get(assistantId);
+    const graph = await graphs.load(assistant.graph_id, assistant.config);
+    const drawable = await graph.getGraphAsync({ ...assistant.config, xray } as Parameters<typeof graph.getGraphAsync>[0]);
+    return { assistant, graph, drawable };
+  };
+  return {
+    'assistants.create': async (r) => {
+      const body = parseBody(AssistantCreateSchema, await r.body());
+      if (!graphs.has(body.graph_id)) throw new NotFoundError(`Graph "${body.graph_id}" not found`);
+      return json(
+        await assistants.create({
+          assistant_id: body.assistant_id ?? undefined,
+          graph_id: body.graph_id,
+          config: body.config ?? undefined,
+          context: body.context,
+          metadata: body.metadata ?? undefined,
+          name: body.name ?? undefined,
+          description: body.description ?? undefined,
+          if_exists: body.if_exists ?? undefined,
+        }),
+      );
+    },
+    'assistants.search': async (r) => {
+      const body = parseBody(AssistantSearchSchema, await r.body());
+      const found = await assistants.search({
+        graph_id: body.graph_id ?? undefined,
+        name: body.name ?? undefined,
+        metadata: body.metadata ?? undefined,
+        limit: body.limit ?? 10,
+        offset: body.offset ?? 0,
+        sort_by: body.sort_by ?? undefined,
+        sort_order: body.sort_order ?? undefined,
+      });
+      return json(found.map((a) => pick(a as unknown as Record<string, unknown>, body.select)));
+    },
+    'assistants.count': async (r) => {
+      const body = parseBody(AssistantSearchSchema, await r.body());
+      return json(await assistants.count({ graph_id: body.graph_id ?? undefined, name: body.name ?? undefined, metadata: body.metadata ?? undefined }));
+    },
+    'assistants.get': async (r) => json(await assistants.get(r.params.assistant_id)),
+    'assistants.update': async (r) => {
+      const body = parseBody(AssistantPatchSchema, await r.body());
+      if (body.graph_id && !graphs.has(body.graph_id)) throw new NotFoundError(`Graph "${body.graph_id}" not found`);
+      return json(
+        await assistants.update(r.params.assistant_id, {
+          graph_id: body.graph_id ?? undefined,
+          config: body.config ?? undefined,
+          context: body.context,
+          metadata: body.metadata ?? undefined,
+          name: body.name ?? undefined,
+          description: body.description ?? undefined,
+        }),
+      );
+    },
+    'assistants.delete': async (r) => {
+      await assistants.delete(r.params.assistant_id, { deleteThreads: r.query.get('delete_threads') === 'true' });
+      return { kind: 'empty', status: 204 };
+    },
+    'assistants.versions': async (r) => {
+      const body = parseBody(AssistantVersionsSchema, await r.body());
+      return json(await assistants.versions(r.params.assistant_id, { metadata: body.metadata ?? undefined, limit: body.limit ?? 10, offset: body.offset ?? 0 }));
+    },
+    'assistants.latest': async (r) => {
+      const body = parseBody(AssistantLatestSchema, await r.body());
+      return json(await assistants.setLatest(r.params.assistant_id, body.version));
+    },
+    'assistants.graph': async (r) => {
+      const xrayParam = r.query.get('xray');
+      const xray = xrayParam === null ? undefined : xrayParam === 'true' ? true : Number.isFinite(Number(xrayParam)) ? Number(xrayParam) : false;
+      const { drawable } = await graphOf(r.params.assistant_id, xray);
+      return json(drawable.toJSON());
+    },
+    'assistants.subgraphs': async (r) => {
+      const { graph } = await graphOf(r.params.assistant_id);
+      const out: Record<string, unknown> = {};
+      const recurse = r.query.get('recurse') === 'true';
+      for await (const [ns] of graph.getSubgraphsAsync(r.params.namespace, recurse)) out[ns] = {};
+      return json(out);
+    },
+    'assistants.schemas': async (r) => {
+      const assistant = await assistants.get(r.params.assistant_id);
+      // LangGraph.js state annotations carry no JSON Schema; a graph built on zod schemas does (getJsonSchema).
+      return json({ graph_id: assistant.graph_id, input_schema: null, output_schema: null, state_schema: null, config_schema: null, context_schema: null });
+    },
+  };
+}

@@ -1,0 +1,193 @@
+import { type Job, Worker } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '@runnel/telemetry';
+import type { Run, RunStatus } from '../agent-types';
+import { executeRun } from '../execution/run-stream';
+import { serializeError, serializeEvent } from '../execution/serialize-event';
+import { threadUpdateAfterRun, type ThreadUpdate } from '../execution/thread-state';
+import type { GraphLoader } from '../graphs/graph-loader';
+import type { RunRepository } from '../storage/run-repository';
+import type { ThreadRepository } from '../storage/thread-repository';
+import { RunCancelledError, type RunCancellation } from '../transport/run-cancellation';
+import type { RunEventLog } from '../transport/run-event-log';
+import { RUN_QUEUE, type RunJob, type RunQueue } from '../transport/run-queue';
+
+/**
+ * The abort reason of a run stopped because its replica is shutting down and the drain window
+ * ran out: the run goes back to the queue (another replica resumes it from its last checkpoint)
+ * instead of failing.
+ */
+export class RunHandedBackError extends Error {
+  constructor() {
+    super('the replica is shutting down: the run goes back to the queue');
+    this.name = 'RunHandedBackError';
+  }
+}
+
+export interface RunWorkerOptions {
+  connection: Redis | Cluster;
+  prefix: string;
+  /** AGENT_MAX_CONCURRENT_RUNS: runs this replica executes at once. */
+  concurrency: number;
+  /** How long a worker's hold on a run lasts without renewal: a replica killed -9 loses its runs to the others after this. */
+  lockMs: number;
+  /** A run that has started this many times (crashes, hand-backs) is failed instead of started again. */
+  maxAttempts: number;
+  /** Recorded on the run while this replica executes it (host:pid). */
+  workerId: string;
+  runs: RunRepository;
+  threads: ThreadRepository;
+  graphs: GraphLoader;
+  queue: RunQueue;
+  events: RunEventLog;
+  cancellation: RunCancellation;
+  logger: Logger;
+  /** Run lifecycle hooks for metrics: `started`, and `finished` with the status and seconds. */
+  onStarted?: (run: Run) => void;
+  onFinished?: (run: Run, status: RunStatus, seconds: number) => void;
+  onWebhook?: (run: Run, status: RunStatus) => Promise<void>;
+}
+
+/**
+ * Executes queued runs on this replica, one BullMQ job per run. The failure rules:
+ * - The row decides, not the job: a job runs only a run it can claim (pending → running, and only
+ *   when no other run of its thread is running: one run per thread, across replicas). A run that
+ *   must wait for another run of its thread is queued again when that one finishes.
+ * - A replica killed mid-run: its job's lock expires (lockMs), BullMQ hands the job to another
+ *   replica, which takes the run over (attempt n+1) and continues from the thread's last checkpoint
+ *   (input not given again when a checkpoint of this run exists); its stream goes on in the same log
+ *   after a new `metadata {attempt}` event. After maxAttempts starts the run ends `error`.
+ * - SIGTERM: running runs get the drain window; those still running are aborted with
+ *   RunHandedBackError and go back to the queue (the same takeover).
+ * - Cancel: the graph is aborted within its step (RunCancelledError); the run and the thread end
+ *   `error` as the reference's do (`rollback`: the run and its checkpoints are deleted instead).
+ */
+export class RunWorker {
+  readonly #worker: Worker<RunJob>;
+  readonly #active = new Map<string, AbortController>();
+  #handingBack = false;
+
+  constructor(private readonly o: RunWorkerOptions) {
+    this.#worker = new Worker<RunJob>(RUN_QUEUE, (job) => this.#process(job), {
+      connection: o.connection,
+      prefix: o.prefix,
+      concurrency: o.concurrency,
+      lockDuration: o.lockMs,
+      stalledInterval: Math.max(1_000, Math.floor(o.lockMs / 2)),
+      maxStalledCount: o.maxAttempts,
+      autorun: false,
+    });
+    this.#worker.on('error', (err) => o.logger.error({ err }, 'agent run worker: queue error'));
+  }
+
+  start(): void {
+    void this.#worker.run().catch((err) => this.o.logger.error({ err }, 'agent run worker stopped'));
+  }
+
+  get running(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * Stops taking runs; waits up to `graceMs` for running ones, then hands the rest back to the
+   * queue (aborted with RunHandedBackError) and closes.
+   */
+  async drain(graceMs: number): Promise<void> {
+    const closing = this.#worker.close();
+    const timer = setTimeout(() => {
+      this.#handingBack = true;
+      for (const c of this.#active.values()) c.abort(new RunHandedBackError());
+    }, graceMs);
+    try {
+      await closing;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #process(job: Job<RunJob>): Promise<void> {
+    const { runId } = job.data;
+    const attempt = Math.max(1, job.attemptsStarted);
+    if (attempt > 1) {
+      // BullMQ gave this job to us again: the replica that held it died or handed it back. Its row
+      // may still say running; it is ours now (BullMQ lets one worker at a time hold a job).
+      const stale = await this.o.runs.find(runId);
+      if (stale?.status === 'running') await this.o.runs.setStatus(runId, 'pending');
+    }
+    const claim = await this.o.runs.claim(runId, this.o.workerId);
+    if (claim !== 'claimed') return;
+    const run = await this.o.runs.find(runId);
+    if (!run) return;
+    if (attempt > this.o.maxAttempts) {
+      await this.#finish(run, 'error', new Error(`Run ${runId} exceeded max attempts (${this.o.maxAttempts})`), undefined, performance.now());
+      return;
+    }
+    const controller = new AbortController();
+    this.#active.set(runId, controller);
+    const unwatch = await this.o.cancellation.watch(runId, controller);
+    const started = performance.now();
+    this.o.onStarted?.(run);
+    this.o.logger.info({ runId, threadId: run.thread_id, attempt }, 'run started');
+    const graphId = String(run.kwargs.config.configurable?.graph_id ?? '');
+    let graph: Awaited<ReturnType<GraphLoader['load']>> | undefined;
+    try {
+      graph = await this.o.graphs.load(graphId, run.kwargs.config, { stateless: run.kwargs.temporary });
+      const resumed = attempt > 1 && (await this.#hasCheckpointOf(graph, run));
+      // A retried run continues from its last checkpoint: its input is already in the thread.
+      // run_id in the config's metadata lands in every checkpoint's metadata: how a retry knows its own.
+      const config = { ...run.kwargs.config, metadata: { ...run.kwargs.config.metadata, run_id: runId } };
+      const toRun: Run = { ...run, kwargs: { ...run.kwargs, config, ...(resumed && { input: null, command: undefined }) } };
+      for await (const event of executeRun(toRun, { graph, attempt, signal: controller.signal })) {
+        await this.o.events.append(runId, event.event, serializeEvent(event));
+      }
+      await this.#finish(run, 'success', undefined, graph, started);
+    } catch (err) {
+      const reason = controller.signal.aborted ? controller.signal.reason : err;
+      if (reason instanceof RunHandedBackError || this.#handingBack) {
+        this.o.logger.warn({ runId, threadId: run.thread_id, attempt }, 'run handed back to the queue (shutdown)');
+        throw reason;
+      }
+      if (reason instanceof RunCancelledError && reason.action === 'rollback') {
+        await this.o.runs.delete(runId, run.thread_id).catch(() => undefined);
+        await this.o.events.end(runId);
+        this.o.onFinished?.(run, 'interrupted', (performance.now() - started) / 1000);
+        await this.#next(run.thread_id);
+        return;
+      }
+      await this.o.events.append(runId, 'error', JSON.stringify(serializeError(reason))).catch(() => undefined);
+      if (!(reason instanceof RunCancelledError)) this.o.logger.warn({ err: reason, runId, threadId: run.thread_id }, 'run failed');
+      await this.#finish(run, 'error', reason, graph, started);
+    } finally {
+      unwatch();
+      this.#active.delete(runId);
+    }
+  }
+
+  async #hasCheckpointOf(graph: NonNullable<Awaited<ReturnType<GraphLoader['load']>>>, run: Run): Promise<boolean> {
+    const saver = graph.checkpointer;
+    if (!saver || typeof saver === 'boolean') return false;
+    for await (const tuple of saver.list({ configurable: { thread_id: run.thread_id, checkpoint_ns: '' } }, { limit: 50 })) {
+      if ((tuple.metadata as Record<string, unknown> | undefined)?.run_id === run.run_id) return true;
+    }
+    return false;
+  }
+
+  async #finish(run: Run, status: RunStatus, error: unknown, graph: Awaited<ReturnType<GraphLoader['load']>> | undefined, started: number): Promise<void> {
+    let update: ThreadUpdate | undefined;
+    if (!run.kwargs.temporary && graph) {
+      update = await threadUpdateAfterRun(graph, { configurable: { thread_id: run.thread_id } }, status === 'error' ? (error ?? new Error('run failed')) : undefined).catch(() => undefined);
+    }
+    const next = await this.o.runs.finish(run.run_id, status, update ?? { status: status === 'error' ? 'error' : 'idle' });
+    await this.o.events.end(run.run_id);
+    this.o.onFinished?.(run, status, (performance.now() - started) / 1000);
+    this.o.logger.info({ runId: run.run_id, threadId: run.thread_id, status }, 'run finished');
+    if (run.kwargs.temporary) await this.o.threads.delete(run.thread_id).catch(() => undefined);
+    if (next) await this.o.queue.add({ runId: next, threadId: run.thread_id });
+    if (run.kwargs.webhook) await this.o.onWebhook?.(run, status).catch((err) => this.o.logger.warn({ err, runId: run.run_id }, 'webhook failed'));
+  }
+
+  async #next(threadId: string): Promise<void> {
+    const next = await this.o.runs.nextPending(threadId);
+    if (next) await this.o.queue.add({ runId: next, threadId });
+  }
+}
