@@ -1,4 +1,5 @@
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import { RunStampedSaver } from './run-stamped-saver';
 import { PostgresStore } from '@langchain/langgraph-checkpoint-postgres/store';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 
@@ -180,7 +181,7 @@ export class AgentDatabase {
    */
   async setupCheckpointer(): Promise<Checkpointing> {
     if (this.#checkpointing) return this.#checkpointing;
-    const checkpointer = new PostgresSaver(this.pool);
+    const checkpointer = new RunStampedSaver(this.pool);
     const store = new PostgresStore({ connectionOptions: this.uri, ensureTables: true });
     storePool(store)?.on('error', () => undefined);
     try {
