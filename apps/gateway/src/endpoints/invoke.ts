@@ -1,6 +1,6 @@
 import type { RequestContext } from '../http/request-context';
 import { sendJson } from '../http/response-writer';
-import { readJsonBody } from '../protocol/request-body';
+import { NOT_PREFETCHED, prefetchedJsonBody, readJsonBody } from '../protocol/request-body';
 import { parseInvokeRequest } from '../protocol/request-schemas';
 import { buildRunConfig } from '../protocol/run-config';
 import { serializeOutput } from '../protocol/well-known-objects';
@@ -8,7 +8,9 @@ import { prepareRunInput } from './run-input';
 
 /** POST /{path}/invoke → `{output, metadata: {run_id, feedback_tokens: []}}`. */
 export async function invoke(ctx: RequestContext): Promise<void> {
-  const body = parseInvokeRequest(await readJsonBody(ctx.req, ctx.bodyLimit));
+  // Read by the body guard already (the promise only when it did not run: an embedding without it).
+  const prefetched = prefetchedJsonBody(ctx.req);
+  const body = parseInvokeRequest(prefetched === NOT_PREFETCHED ? await readJsonBody(ctx.req, ctx.bodyLimit) : prefetched);
   const input = prepareRunInput(ctx.route, body.input);
   const pending = buildRunConfig(ctx.route, ctx.hashConfig, body.config, ctx.req, ctx.endpoint, ctx.signal);
   const config = pending instanceof Promise ? await pending : pending;

@@ -16,6 +16,21 @@ export function readJsonBody(req: IncomingMessage, limit: number, bounds: InputB
   return new Promise((resolve, reject) => readBody(req, limit, bounds, (ok, value) => (ok ? resolve(value) : reject(value))));
 }
 
+/**
+ * The body the body guard read (prefetchJsonBody), without a promise: its parsed value, or its 4xx
+ * thrown; `NOT_PREFETCHED` when no guard read it (then use readJsonBody). invoke and stream take it
+ * so: one promise and one microtask turn fewer per request than `await readJsonBody(...)`.
+ */
+export function prefetchedJsonBody(req: IncomingMessage): unknown {
+  const outcome = (req as PrefetchedRequest)[PREFETCHED];
+  if (outcome === undefined) return NOT_PREFETCHED;
+  if (!outcome.ok) throw outcome.value;
+  return outcome.value;
+}
+
+/** prefetchedJsonBody's answer when the body was not read before the endpoint ran. */
+export const NOT_PREFETCHED: unique symbol = Symbol('runnel.notPrefetched');
+
 /** What reading a body came to: the parsed value, or the 4xx it gets. */
 type BodyOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly value: unknown };
 
