@@ -38,7 +38,8 @@ export async function sendSse(
       sent++;
     }
     if (ctx.signal.aborted) throw ctx.signal.reason;
-    await sse.send('end');
+    // The `end` frame and the end of the response in one call (nothing is written after it).
+    sse.end('end');
   } catch (err) {
     // The same map as JSON answers: once the 200 is out, the status travels as the event's status_code.
     const answer = errorResponse(err, ctx.signal);

@@ -55,9 +55,11 @@ export class SseStream {
     if (this.open) this.res.write(`: ping${CRLF}${CRLF}`);
   }
 
-  end(): void {
+  /** Ends the response; with `event`, its frame (no data line) is the last bytes, written with the end in one call. */
+  end(event?: string): void {
     if (!this.#open) return;
     this.#open = false;
-    this.res.end();
+    if (event !== undefined && !this.res.destroyed) this.res.end(`event: ${event}${CRLF}${CRLF}`);
+    else this.res.end();
   }
 }
