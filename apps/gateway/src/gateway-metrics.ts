@@ -52,6 +52,15 @@ export class GatewayMetrics {
     entry.n++;
   }
 
+  /** countRequest and observeDuration of one finished request, with one lookup of its series. */
+  finishRequest(runnable: string, endpoint: string, status: string, seconds: number): void {
+    const series = this.#seriesOf(runnable, endpoint);
+    let entry = series.statuses.get(status);
+    if (entry === undefined) series.statuses.set(status, (entry = this.#pendingRequests.entry(`${runnable}\u0000${endpoint}\u0000${status}`, { runnable, endpoint, status })));
+    entry.n++;
+    (series.duration ??= histogramSeries(this.duration, { runnable, endpoint })).observe(seconds);
+  }
+
   observeDuration(runnable: string, endpoint: string, seconds: number): void {
     const series = this.#seriesOf(runnable, endpoint);
     (series.duration ??= histogramSeries(this.duration, { runnable, endpoint })).observe(seconds);

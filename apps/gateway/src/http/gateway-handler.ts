@@ -18,6 +18,9 @@ import { configHashGuard } from './guards/config-hash-guard';
 import { methodGuard } from './guards/method-guard';
 import { RequestAnsweredSignal } from './request-answered';
 import type { RequestContext } from './request-context';
+import type { Identity } from '../caller/identity';
+import type { Endpoint } from '../registry/endpoint';
+import type { ResolvedRoute } from '../registry/resolved-route';
 import { requestIdOf, sendJson, setRequestId } from './response-writer';
 import { parseRoute, type RouteTable, type ServicePage } from './route-parser';
 
@@ -143,25 +146,7 @@ export class GatewayHandler {
 
     const { route, endpoint } = match;
     const handler = this.#opts.endpoints[endpoint];
-    let closers: (() => void)[] | undefined;
-    const ctx: GuardContext = {
-      req,
-      res,
-      requestId,
-      route,
-      endpoint,
-      configHash: match.configHash,
-      hashConfig: undefined,
-      identity: undefined,
-      onClose(fn) {
-        if (!closers) {
-          closers = [];
-          const list = closers;
-          res.on('close', () => list.forEach((f) => f()));
-        }
-        closers.push(fn);
-      },
-    };
+    const ctx = new RunState(req, res, requestId, route, endpoint, match.configHash, this.#opts, this.#pinger);
     try {
       // Most guards answer synchronously: awaiting only real promises saves a microtask turn per guard.
       for (const guard of handler.public ? this.#publicGuards : this.#guards) {
@@ -184,8 +169,8 @@ export class GatewayHandler {
     await this.#run(ctx, handler, prefix + match.addressedPath);
   }
 
-  async #run(guarded: GuardContext, handler: EndpointHandler, basePath: string): Promise<void> {
-    const { res, route, endpoint, requestId } = guarded;
+  async #run(ctx: RunState, handler: EndpointHandler, basePath: string): Promise<void> {
+    const { res, route, endpoint, requestId } = ctx;
     const { metrics, logger } = this.#opts;
     const started = performance.now();
     const controller = new AbortController();
@@ -195,32 +180,18 @@ export class GatewayHandler {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new ClientDisconnectedError());
       this.admission.leave(controller);
-      metrics.countRequest(route.path, endpoint, res.writableFinished ? String(res.statusCode) : '499');
-      metrics.observeDuration(route.path, endpoint, (performance.now() - started) / 1000);
+      metrics.finishRequest(route.path, endpoint, res.writableFinished ? String(res.statusCode) : '499', (performance.now() - started) / 1000);
     });
-    const ctx: RequestContext = {
-      req: guarded.req,
-      res,
-      route,
-      endpoint,
-      hashConfig: guarded.hashConfig,
-      requestId,
-      basePath,
-      identity: guarded.identity,
-      signal: controller.signal,
-      logger,
-      metrics,
-      pinger: this.#pinger,
-      bodyLimit: this.#opts.bodyLimit,
-      authRequired: this.#opts.authRequired,
-    };
+    // The guards' context becomes the endpoint's (RequestContext): one object per request, not two.
+    ctx.basePath = basePath;
+    ctx.signal = controller.signal;
     try {
       await handler.run(ctx);
     } catch (err) {
       const answer = errorResponse(err, controller.signal);
       metrics.errors.labels(answer.errorType, endpoint).inc();
-      if (answer.unexpected) logger.error({ err, requestId, runnable: route.path, endpoint, caller: guarded.identity?.name }, 'run failed');
-      else if (answer.status === 499) logger.info({ requestId, runnable: route.path, endpoint, caller: guarded.identity?.name }, 'client disconnected; run cancelled');
+      if (answer.unexpected) logger.error({ err, requestId, runnable: route.path, endpoint, caller: ctx.identity?.name }, 'run failed');
+      else if (answer.status === 499) logger.info({ requestId, runnable: route.path, endpoint, caller: ctx.identity?.name }, 'client disconnected; run cancelled');
       this.#answerError(res, answer, requestId);
     }
   }
@@ -230,3 +201,48 @@ export class GatewayHandler {
     sendJson(res, answer.status, errorBody(answer, requestId), answer.headers);
   }
 }
+
+/**
+ * One request to a runnable endpoint: what its guards see (GuardContext), then, with the run's signal
+ * and base path set, what its endpoint gets (RequestContext). One object for both, of one shape, and
+ * `onClose` a method rather than a closure made per request.
+ */
+class RunState implements GuardContext, RequestContext {
+  hashConfig: Record<string, unknown> | undefined = undefined;
+  identity: Identity | undefined = undefined;
+  /** Set when the run starts (#run), after the guards. */
+  signal: AbortSignal = NO_SIGNAL;
+  basePath = '';
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly bodyLimit: number;
+  readonly authRequired: boolean;
+  #closers: (() => void)[] | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly route: ResolvedRoute,
+    readonly endpoint: Endpoint,
+    readonly configHash: string | undefined,
+    opts: GatewayHandlerOptions,
+    readonly pinger: Pinger,
+  ) {
+    this.logger = opts.logger;
+    this.metrics = opts.metrics;
+    this.bodyLimit = opts.bodyLimit;
+    this.authRequired = opts.authRequired;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.#closers === undefined) {
+      const list: (() => void)[] = (this.#closers = []);
+      this.res.on('close', () => list.forEach((f) => f()));
+    }
+    this.#closers.push(fn);
+  }
+}
+
+/** RunState's signal before its run starts (guards have none): never aborted. */
+const NO_SIGNAL = new AbortController().signal;
