@@ -55,7 +55,7 @@ export interface RunWorkerOptions {
  *   must wait for another run of its thread is queued again when that one finishes.
  * - A replica killed mid-run: its job's lock expires (lockMs), BullMQ hands the job to another
  *   replica, which takes the run over (attempt n+1) and continues from the thread's last checkpoint
- *   (input not given again when a checkpoint of this run exists); its stream goes on in the same log
+ *   (LangGraph's own rule: a run whose id is the last checkpoint's resumes; RunStampedSaver stamps it); its stream goes on in the same log
  *   after a new `metadata {attempt}` event. After maxAttempts starts the run ends `error`.
  * - SIGTERM: running runs get the drain window; those still running are aborted with
  *   RunHandedBackError and go back to the queue (the same takeover).
@@ -74,7 +74,9 @@ export class RunWorker {
       concurrency: o.concurrency,
       lockDuration: o.lockMs,
       stalledInterval: Math.max(1_000, Math.floor(o.lockMs / 2)),
-      maxStalledCount: o.maxAttempts,
+      // Our own attempt count (the run row's, maxAttempts) ends a run that keeps dying; BullMQ's
+      // stalled limit would fail the job and leave its run 'running' with nobody to finish it.
+      maxStalledCount: 1_000_000,
       autorun: false,
     });
     this.#worker.on('error', (err) => o.logger.error({ err }, 'agent run worker: queue error'));
@@ -132,11 +134,11 @@ export class RunWorker {
     let graph: Awaited<ReturnType<GraphLoader['load']>> | undefined;
     try {
       graph = await this.o.graphs.load(graphId, run.kwargs.config, { stateless: run.kwargs.temporary });
-      const resumed = attempt > 1 && (await this.#hasCheckpointOf(graph, run));
-      // A retried run continues from its last checkpoint: its input is already in the thread.
-      // run_id in the config's metadata lands in every checkpoint's metadata: how a retry knows its own.
+      // run_id in the config's metadata: LangGraph resumes a run whose id matches the last
+      // checkpoint's (RunStampedSaver records it there), so a retry continues from its last
+      // checkpoint instead of applying its input again.
       const config = { ...run.kwargs.config, metadata: { ...run.kwargs.config.metadata, run_id: runId } };
-      const toRun: Run = { ...run, kwargs: { ...run.kwargs, config, ...(resumed && { input: null, command: undefined }) } };
+      const toRun: Run = { ...run, kwargs: { ...run.kwargs, config } };
       for await (const event of executeRun(toRun, { graph, attempt, signal: controller.signal })) {
         await this.o.events.append(runId, event.event, serializeEvent(event));
       }
@@ -161,15 +163,6 @@ export class RunWorker {
       unwatch();
       this.#active.delete(runId);
     }
-  }
-
-  async #hasCheckpointOf(graph: NonNullable<Awaited<ReturnType<GraphLoader['load']>>>, run: Run): Promise<boolean> {
-    const saver = graph.checkpointer;
-    if (!saver || typeof saver === 'boolean') return false;
-    for await (const tuple of saver.list({ configurable: { thread_id: run.thread_id, checkpoint_ns: '' } }, { limit: 50 })) {
-      if ((tuple.metadata as Record<string, unknown> | undefined)?.run_id === run.run_id) return true;
-    }
-    return false;
   }
 
   async #finish(run: Run, status: RunStatus, error: unknown, graph: Awaited<ReturnType<GraphLoader['load']>> | undefined, started: number): Promise<void> {
