@@ -9,7 +9,7 @@ import {
   parseBody,
 } from '../http/agent-request-schemas';
 import type { GraphLoader } from '../graphs/graph-loader';
-import type { AssistantRepository } from '../storage/assistant-repository';
+import { type AssistantRepository, graphAssistantId } from '../storage/assistant-repository';
 import { NotFoundError } from '../storage/storage-errors';
 
 const pick = (row: Record<string, unknown>, select: string[] | null | undefined) =>
@@ -17,8 +17,10 @@ const pick = (row: Record<string, unknown>, select: string[] | null | undefined)
 
 /** Assistants: one per graph made at start (graph-assistants), more made by clients; each change a version. */
 export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLoader): AgentRouteHandlers {
+  /** An `{assistant_id}` path parameter: a served graph's id names that graph's own assistant, as on the reference (and in runs). */
+  const idOf = (param: string) => (graphs.has(param) ? graphAssistantId(param) : param);
   const graphOf = async (assistantId: string, xray?: boolean | number) => {
-    const assistant = await assistants.get(assistantId);
+    const assistant = await assistants.get(idOf(assistantId));
     const graph = await graphs.load(assistant.graph_id, assistant.config);
     const drawable = await graph.getGraphAsync({ ...assistant.config, xray } as Parameters<typeof graph.getGraphAsync>[0]);
     return { assistant, graph, drawable };
@@ -57,12 +59,12 @@ export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLo
       const body = parseBody(AssistantSearchSchema, await r.body());
       return json(await assistants.count({ graph_id: body.graph_id ?? undefined, name: body.name ?? undefined, metadata: body.metadata ?? undefined }));
     },
-    'assistants.get': async (r) => json(await assistants.get(r.params.assistant_id)),
+    'assistants.get': async (r) => json(await assistants.get(idOf(r.params.assistant_id))),
     'assistants.update': async (r) => {
       const body = parseBody(AssistantPatchSchema, await r.body());
       if (body.graph_id && !graphs.has(body.graph_id)) throw new NotFoundError(`Graph "${body.graph_id}" not found`);
       return json(
-        await assistants.update(r.params.assistant_id, {
+        await assistants.update(idOf(r.params.assistant_id), {
           graph_id: body.graph_id ?? undefined,
           config: body.config ?? undefined,
           context: body.context,
@@ -73,16 +75,16 @@ export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLo
       );
     },
     'assistants.delete': async (r) => {
-      await assistants.delete(r.params.assistant_id, { deleteThreads: r.query.get('delete_threads') === 'true' });
+      await assistants.delete(idOf(r.params.assistant_id), { deleteThreads: r.query.get('delete_threads') === 'true' });
       return { kind: 'empty', status: 204 };
     },
     'assistants.versions': async (r) => {
       const body = parseBody(AssistantVersionsSchema, await r.body());
-      return json(await assistants.versions(r.params.assistant_id, { metadata: body.metadata ?? undefined, limit: body.limit ?? 10, offset: body.offset ?? 0 }));
+      return json(await assistants.versions(idOf(r.params.assistant_id), { metadata: body.metadata ?? undefined, limit: body.limit ?? 10, offset: body.offset ?? 0 }));
     },
     'assistants.latest': async (r) => {
       const body = parseBody(AssistantLatestSchema, await r.body());
-      return json(await assistants.setLatest(r.params.assistant_id, body.version));
+      return json(await assistants.setLatest(idOf(r.params.assistant_id), body.version));
     },
     'assistants.graph': async (r) => {
       const xrayParam = r.query.get('xray');
@@ -98,7 +100,7 @@ export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLo
       return json(out);
     },
     'assistants.schemas': async (r) => {
-      const assistant = await assistants.get(r.params.assistant_id);
+      const assistant = await assistants.get(idOf(r.params.assistant_id));
       // LangGraph.js state annotations carry no JSON Schema; a graph built on zod schemas does (getJsonSchema).
       return json({ graph_id: assistant.graph_id, input_schema: null, output_schema: null, state_schema: null, config_schema: null, context_schema: null });
     },
