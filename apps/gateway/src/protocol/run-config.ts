@@ -68,6 +68,8 @@ function allowedKeys(route: ResolvedRoute, layer: Record<string, unknown> | unde
  * (`{}` when nothing was set), as LangServe's runs do.
  */
 export function allowListConfig(route: ResolvedRoute, layers: (Record<string, unknown> | undefined | null)[]): RunnableConfig {
+  // No client config at all (most requests): what the merge below comes to, without it.
+  if (!anyLayer(layers)) return { configurable: {} };
   const merged = route.configKeys.length ? mergeConfigs(...layers.map((layer) => allowedKeys(route, layer))) : {};
   const out: Record<string, unknown> = {};
   for (const key of route.configKeys) if (merged[key] !== undefined) out[KEY_SPELLINGS[key].js] = merged[key];
@@ -80,6 +82,14 @@ export function allowListConfig(route: ResolvedRoute, layers: (Record<string, un
   out.configurable = configurable ?? {};
   return out as RunnableConfig;
 }
+
+function anyLayer(layers: (Record<string, unknown> | undefined | null)[]): boolean {
+  for (const layer of layers) if (layer) return true;
+  return false;
+}
+
+/** allowListConfig's answer for a request with no client config, for serverRunConfig (which copies what it keeps). */
+const NO_CLIENT_CONFIG: RunnableConfig = Object.freeze({ configurable: Object.freeze({}) });
 
 function checkKey(key: string, value: unknown): unknown {
   switch (key) {
@@ -176,6 +186,9 @@ export function buildRunConfig(
   endpoint: string,
   signal: AbortSignal,
 ): ServerRunConfig | Promise<ServerRunConfig> {
-  if (!route.perRequestConfigModifier) return serverRunConfig(route, allowListConfig(route, [hashConfig, bodyConfig]), req, endpoint, signal);
+  if (!route.perRequestConfigModifier) {
+    const client = !hashConfig && !bodyConfig ? NO_CLIENT_CONFIG : allowListConfig(route, [hashConfig, bodyConfig]);
+    return serverRunConfig(route, client, req, endpoint, signal);
+  }
   return clientRunConfig(route, hashConfig, bodyConfig, req).then((config) => serverRunConfig(route, config, req, endpoint, signal));
 }

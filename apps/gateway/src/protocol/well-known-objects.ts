@@ -158,25 +158,25 @@ export function wellKnownFromWire(value: unknown, depth = 0): unknown {
     return copy ?? value;
   }
   if (!isPlainObject(value)) return value;
-  const inner = (v: unknown) => wellKnownFromWire(v, depth + 1);
+  // (No closure for the inner calls: this runs for every object of every input.)
   switch (value.type) {
     case 'AgentAction':
     case 'AgentActionMessageLog':
       if (typeof value.tool === 'string' && 'tool_input' in value && typeof value.log === 'string') {
-        const action: Record<string, unknown> = { tool: value.tool, toolInput: inner(value.tool_input), log: value.log };
-        if (Array.isArray(value.message_log)) action.messageLog = inner(value.message_log);
+        const action: Record<string, unknown> = { tool: value.tool, toolInput: wellKnownFromWire(value.tool_input, depth + 1), log: value.log };
+        if (Array.isArray(value.message_log)) action.messageLog = wellKnownFromWire(value.message_log, depth + 1);
         if (typeof value.tool_call_id === 'string') action.toolCallId = value.tool_call_id;
         return action;
       }
       break;
     case 'AgentFinish':
-      if (isPlainObject(value.return_values) && typeof value.log === 'string') return { returnValues: inner(value.return_values), log: value.log };
+      if (isPlainObject(value.return_values) && typeof value.log === 'string') return { returnValues: wellKnownFromWire(value.return_values, depth + 1), log: value.log };
       break;
     case 'Document':
       if (typeof value.page_content === 'string') {
         return new Document({
           pageContent: value.page_content,
-          metadata: isPlainObject(value.metadata) ? (inner(value.metadata) as Record<string, unknown>) : {},
+          metadata: isPlainObject(value.metadata) ? (wellKnownFromWire(value.metadata, depth + 1) as Record<string, unknown>) : {},
           id: typeof value.id === 'string' ? value.id : undefined,
         });
       }
