@@ -123,6 +123,12 @@ describe.each(TARGETS)('conformance on the %s: assistants, threads, store', (nam
       for (let i = 0; i + 1 < history.length; i++) expect(history[i].parent_checkpoint?.checkpoint_id).toBe(history[i + 1].checkpoint.checkpoint_id);
       expect(history.at(-1)?.parent_checkpoint).toBeNull();
       expect(await c.threads.getHistory(thread.thread_id, { limit: 2 })).toHaveLength(2);
+      // Each checkpoint's metadata carries its run's: graph, assistant, run; history filters on it.
+      const [second, first] = await c.runs.list(thread.thread_id).then((runs) => runs.sort((x, y) => y.created_at.localeCompare(x.created_at)));
+      expect(history.map((h) => h.metadata?.run_id)).toEqual([...Array(4).fill(second.run_id), ...Array(4).fill(first.run_id)]);
+      for (const h of history) expect(h.metadata).toMatchObject({ graph_id: 'two', assistant_id: first.assistant_id, thread_id: thread.thread_id, run_attempt: 1 });
+      const ofFirst = await c.threads.getHistory(thread.thread_id, { metadata: { run_id: first.run_id } });
+      expect(ofFirst.map((h) => h.metadata?.step)).toEqual([2, 1, 0, -1]);
     });
 
     it('updateState, then getState shows it', async () => {

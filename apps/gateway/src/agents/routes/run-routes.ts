@@ -47,8 +47,11 @@ export function runRoutes({ service, runs, threads }: RunRouteDeps): AgentRouteH
   const joinStream = async (r: AgentRequest, run: Run): Promise<AgentReply> => {
     const lastEventId = headerOf(r, 'last-event-id');
     if (isTrue(r.query.get('cancel_on_disconnect'))) cancelOnDisconnect(r, run);
-    // Without Last-Event-ID a join follows from now on, unless the run is resumable (then from the start).
-    const after = lastEventId ?? (run.kwargs.resumable ? '0-0' : await service.liveFrom(run));
+    // Without Last-Event-ID a join of a run still pending or running gets its events from the start
+    // (its `metadata` first), as the reference's join of a background run does; a resumable run is
+    // replayed from the start even when it has ended; a non-resumable run that has ended gives nothing more.
+    const active = run.status === 'pending' || run.status === 'running';
+    const after = lastEventId ?? (run.kwargs.resumable || active ? '0-0' : await service.liveFrom(run));
     const modes = r.query.getAll('stream_mode');
     return { kind: 'sse', events: onlyModes(service.events(run, after, r.signal), modes) };
   };
