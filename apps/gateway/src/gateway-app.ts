@@ -30,6 +30,7 @@ import { type AgentPlatform, startAgentPlatform } from './agents/agent-platform'
 import { BUILTIN_AGENT_ID, createBuiltinAgent } from './agents/graphs/builtin-agent';
 import { GraphSetupError } from './agents/graphs/agent-graphs';
 import { loadLangGraphJson } from './agents/graphs/langgraph-json';
+import { agentAdmission } from './agents/http/agent-admission';
 
 export type GatewayConfig = ConfigOf<typeof GatewayConfigSchema>;
 
@@ -151,6 +152,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
       streamRetentionSeconds: config.AGENT_STREAM_RETENTION,
       bodyLimit: config.MAX_BODY_SIZE,
       logger,
+      registry,
+      admit: callerGuards.length ? agentAdmission(callerGuards) : undefined,
       draining: () => lifecycle.draining,
     });
   }

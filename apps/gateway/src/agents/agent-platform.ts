@@ -23,6 +23,8 @@ import { ThreadRepository } from './storage/thread-repository';
 import { RunCancellation } from './transport/run-cancellation';
 import { RunEventLog } from './transport/run-event-log';
 import { RunQueue } from './transport/run-queue';
+import { AgentMetrics } from './agent-metrics';
+import type { Registry } from '@runnel/metrics';
 
 export interface AgentPlatformOptions {
   graphs: AgentGraphs;
@@ -35,9 +37,9 @@ export interface AgentPlatformOptions {
   streamRetentionSeconds: number;
   bodyLimit: number;
   logger: Logger;
+  registry: Registry;
   admit?: (req: IncomingMessage, res: ServerResponse, route: AgentRouteName, params: Readonly<Record<string, string>>) => Promise<Identity | undefined>;
   draining?: () => boolean;
-  onAnswered?: (route: AgentRouteName, status: number, seconds: number) => void;
   /** Start this replica's worker (true by default; false: an API-only replica). */
   worker?: boolean;
 }
@@ -93,7 +95,18 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
       ...runRoutes({ service, runs, threads }),
       ...storeRoutes(store),
     };
-    const api = new AgentApi({ handlers, logger: o.logger, bodyLimit: o.bodyLimit, admit: o.admit, draining: o.draining, onAnswered: o.onAnswered });
+    // The gauge reads the worker made just below (the worker's hooks feed the metrics).
+    const holder: { worker?: RunWorker } = {};
+    const metrics = new AgentMetrics(o.registry, { running: () => holder.worker?.running ?? 0, queueDepth: () => queue.depth() });
+    const api = new AgentApi({
+      handlers,
+      logger: o.logger,
+      bodyLimit: o.bodyLimit,
+      admit: o.admit,
+      draining: o.draining,
+      onAnswered: (route, status, seconds) => metrics.answered(route, status, seconds),
+    });
+    const graphOf = (run: { kwargs: { config: { configurable?: Record<string, unknown> } } }) => String(run.kwargs.config.configurable?.graph_id ?? '');
     const worker =
       o.worker === false
         ? undefined
@@ -111,7 +124,10 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             events,
             cancellation,
             logger: o.logger,
+            onStarted: (run) => metrics.started(graphOf(run), run.created_at),
+            onFinished: (run, status, seconds) => metrics.finished(graphOf(run), status, seconds),
           });
+    holder.worker = worker;
     worker?.start();
     const close = async () => {
       await queue.close().catch(() => undefined);

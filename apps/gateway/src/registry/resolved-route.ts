@@ -8,7 +8,7 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const RESERVED_SEGMENTS: ReadonlySet<string> = new Set<string>(['c', ...ENDPOINTS]);
 /** First segments taken by the gateway's own pages and probes. */
 // The gateway's own pages, and the LangGraph Platform API's roots (agents/http/agent-routes.ts).
-const RESERVED_FIRST: ReadonlySet<string> = new Set(['health', 'ready', 'metrics', 'docs', 'ok', 'info', 'assistants', 'threads', 'runs', 'store']);
+const RESERVED_FIRST: ReadonlySet<string> = new Set(['health', 'ready', 'metrics', 'docs', 'ok', 'info', 'assistants', 'threads', 'runs', 'store', 'langgraph']);
 const CLIENT_CONFIG_KEYS: ClientConfigKey[] = ['configurable', 'tags', 'metadata', 'recursion_limit', 'max_concurrency', 'run_id'];
 
 /** Thrown by `addRoutes` when the options are contradictory or name unknown things: a setup bug. */

@@ -109,6 +109,27 @@ describe('LangGraph Platform API through the official SDK Client', () => {
     expect(await client.store.getItem(['users', 'u1'], 'prefs')).toBeNull();
   });
 
+  it('exports runnel_agent_* metrics: runs by graph and status, durations, requests by route, queue depth', async () => {
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, 'two', { input: { count: 1 } });
+    const text = await (await fetch(`${gw.metricsUrl}/metrics`)).text();
+    // Series as exported: the registry adds service="gateway" to every one.
+    const value = (name: string, labels: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name}{`) && labels.split(',').every((pair) => l.slice(0, l.indexOf('}')).includes(pair)))
+          ?.split(' ')
+          .pop() ?? NaN,
+      );
+    expect(value('runnel_agent_runs_finished_total', 'graph="two",status="success"')).toBeGreaterThanOrEqual(1);
+    expect(value('runnel_agent_runs_started_total', 'graph="two"')).toBeGreaterThanOrEqual(1);
+    expect(value('runnel_agent_run_duration_seconds_count', 'graph="two",status="success"')).toBeGreaterThanOrEqual(1);
+    expect(value('runnel_agent_requests_total', 'route="runs.wait",status="200"')).toBeGreaterThanOrEqual(1);
+    expect(value('runnel_agent_queue_depth', 'service="gateway"')).toBe(0);
+    expect(value('runnel_agent_runs_running', 'service="gateway"')).toBe(0);
+  });
+
   it('bad input is a 4xx naming the field', async () => {
     const thread = await client.threads.create();
     const res = await fetch(`${gw.url}/threads/${thread.thread_id}/runs`, {

@@ -76,7 +76,8 @@ export class AgentApi {
     try {
       if (!handler) throw new HttpError(501, `${match.name} is not implemented`);
       if (this.opts.draining?.() && match.name !== 'ok' && match.name !== 'info') throw new HttpError(503, 'The server is shutting down', { 'retry-after': '1' });
-      const identity = this.opts.admit ? await this.opts.admit(req, res, match.name, match.params) : undefined;
+      // `/ok` answers load balancers and probes without credentials, as a health check does.
+      const identity = this.opts.admit && match.name !== 'ok' ? await this.opts.admit(req, res, match.name, match.params) : undefined;
       const logger = this.opts.logger;
       let bodyPromise: Promise<unknown> | undefined;
       const request: AgentRequest = {

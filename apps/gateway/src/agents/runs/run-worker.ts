@@ -1,3 +1,4 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Job, Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '@runnel/telemetry';
@@ -23,6 +24,11 @@ export class RunHandedBackError extends Error {
     this.name = 'RunHandedBackError';
   }
 }
+
+const tracer = trace.getTracer('runnel-gateway');
+
+/** How soon a run that was not due yet (by the database's clock) is looked at again. */
+const NOT_DUE_RETRY_MS = 250;
 
 export interface RunWorkerOptions {
   connection: Redis | Cluster;
@@ -117,6 +123,13 @@ export class RunWorker {
       if (stale?.status === 'running') await this.o.runs.setStatus(runId, 'pending');
     }
     const claim = await this.o.runs.claim(runId, this.o.workerId);
+    if (claim === 'wait') {
+      // Another run of the thread is running (its finish queues this one next), or this one is not
+      // due yet by PostgreSQL's clock (a delayed job can fire a little early): then look again soon.
+      const inflight = await this.o.runs.inflight(job.data.threadId);
+      if (!inflight.some((r) => r.status === 'running')) await this.o.queue.add(job.data, NOT_DUE_RETRY_MS);
+      return;
+    }
     if (claim !== 'claimed') return;
     const run = await this.o.runs.find(runId);
     if (!run) return;
@@ -124,13 +137,31 @@ export class RunWorker {
       await this.#finish(run, 'error', new Error(`Run ${runId} exceeded max attempts (${this.o.maxAttempts})`), undefined, performance.now());
       return;
     }
+    const graphId = String(run.kwargs.config.configurable?.graph_id ?? '');
+    // One span per execution of a run; the worker's log lines inside it carry its trace id.
+    await tracer.startActiveSpan(`agent run ${graphId}`, { attributes: { 'runnel.run_id': runId, 'runnel.thread_id': run.thread_id, 'runnel.graph_id': graphId, 'runnel.attempt': attempt } }, async (span) => {
+      try {
+        const status = await this.#execute(run, graphId, attempt);
+        span.setAttribute('runnel.run_status', status);
+        if (status === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** Executes a claimed run to its end; returns its final status, or throws to hand it back to the queue. */
+  async #execute(run: Run, graphId: string, attempt: number): Promise<RunStatus> {
+    const runId = run.run_id;
     const controller = new AbortController();
     this.#active.set(runId, controller);
     const unwatch = await this.o.cancellation.watch(runId, controller);
     const started = performance.now();
     this.o.onStarted?.(run);
-    this.o.logger.info({ runId, threadId: run.thread_id, attempt }, 'run started');
-    const graphId = String(run.kwargs.config.configurable?.graph_id ?? '');
+    this.o.logger.info({ runId, threadId: run.thread_id, graphId, attempt }, 'run started');
     let graph: Awaited<ReturnType<GraphLoader['load']>> | undefined;
     try {
       graph = await this.o.graphs.load(graphId, run.kwargs.config, { stateless: run.kwargs.temporary });
@@ -143,6 +174,7 @@ export class RunWorker {
         await this.o.events.append(runId, event.event, serializeEvent(event));
       }
       await this.#finish(run, 'success', undefined, graph, started);
+      return 'success';
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof RunHandedBackError || this.#handingBack) {
@@ -154,11 +186,12 @@ export class RunWorker {
         await this.o.events.end(runId);
         this.o.onFinished?.(run, 'interrupted', (performance.now() - started) / 1000);
         await this.#next(run.thread_id);
-        return;
+        return 'interrupted';
       }
       await this.o.events.append(runId, 'error', JSON.stringify(serializeError(reason))).catch(() => undefined);
       if (!(reason instanceof RunCancelledError)) this.o.logger.warn({ err: reason, runId, threadId: run.thread_id }, 'run failed');
       await this.#finish(run, 'error', reason, graph, started);
+      return 'error';
     } finally {
       unwatch();
       this.#active.delete(runId);

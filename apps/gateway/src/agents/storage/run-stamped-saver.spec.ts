@@ -36,7 +36,7 @@ describe('RunStampedSaver', () => {
     await runs.finish(second.run_id, 'success');
 
     const stamps: unknown[] = [];
-    for await (const t of checkpointer.list({ configurable: { thread_id: thread.thread_id } })) stamps.push(t.metadata?.run_id);
+    for await (const t of checkpointer.list({ configurable: { thread_id: thread.thread_id } })) stamps.push((t.metadata as Record<string, unknown> | undefined)?.run_id);
     expect(stamps.filter((s) => s === first.run_id).length).toBe(3);
     expect(stamps.filter((s) => s === second.run_id).length).toBe(3);
     expect((await graph.getState({ configurable: { thread_id: thread.thread_id } })).values).toEqual({ n: 11 });
