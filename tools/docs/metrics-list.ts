@@ -9,6 +9,8 @@ import { GatewayMetrics } from '../../apps/gateway/src/gateway-metrics';
 import { IdentityMetrics } from '../../apps/gateway/src/identity/identity-metrics';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { LimitMetrics } from '../../apps/gateway/src/limits/limit-metrics';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { AgentMetrics } from '../../apps/gateway/src/agents/agent-metrics';
 
 export const PIPELINE_SERVICES = ['change-reader', 'batch-writer', 's3-uploader'] as const;
 export const SERVICES = ['gateway', ...PIPELINE_SERVICES] as const;
@@ -35,6 +37,8 @@ export function serviceRegistries(): { service: ServiceName; registry: Registry;
       // Registered when auth is on (gateway-app.ts): callers, their failures and their limits.
       new IdentityMetrics(registry);
       new LimitMetrics(registry);
+      // Registered with the LangGraph Platform API (POSTGRES_URI set: agents/agent-platform.ts).
+      new AgentMetrics(registry, { running: () => 0, queueDepth: async () => 0 });
     } else {
       for (const [prop, metric] of Object.entries(pipelineMetrics(registry))) props.set((metric as unknown as { name: string }).name, prop);
     }
