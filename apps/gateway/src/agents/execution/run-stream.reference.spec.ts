@@ -171,6 +171,20 @@ describe('executeRun against the reference server', () => {
     expectSame(result);
   });
 
+  it('chat: messages-tuple, custom, values (the graph stream, no streamEvents)', async () => {
+    const result = await both(await pair(), 'chat', {
+      input: { messages: [{ role: 'user', content: 'hi' }] },
+      streamMode: ['messages-tuple', 'custom', 'values'],
+    });
+    expect(result.reference.map((e) => e.event)).toEqual(expect.arrayContaining(['messages', 'custom', 'values']));
+    expectSame(result);
+  });
+
+  it('two nodes: values only, config tags (the graph stream, no streamEvents)', async () => {
+    const result = await both(await pair(), 'two', { input: { count: 2 }, streamMode: ['values'], config: { tags: ['t1'] } });
+    expectSame(result);
+  });
+
   it('chat: events', async () => {
     const result = await both(await pair(), 'chat', { input: { messages: [{ role: 'user', content: 'hi' }] }, streamMode: ['events'] });
     expectSame(result);

@@ -98,6 +98,11 @@ interface StreamEvent {
   data: { chunk?: unknown };
 }
 
+/** The graph's own stream as the root's `on_chain_stream` events streamEvents would give. */
+async function* rootChunks(runId: string, chunks: AsyncIterable<unknown>): AsyncGenerator<StreamEvent> {
+  for await (const chunk of chunks) yield { event: 'on_chain_stream', run_id: runId, metadata: {}, data: { chunk } };
+}
+
 /**
  * Executes a run and yields its stream as the LangGraph Platform sends it: `metadata {run_id,
  * attempt}` first, then for each requested stream mode its events (`<mode>`, or `<mode>|<ns>` for
@@ -130,8 +135,7 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
     langgraph_api_url: opts.apiUrl ?? process.env.LANGGRAPH_API_URL ?? undefined,
   };
   const input = kwargs.command != null ? toCommand(kwargs.command) : (kwargs.input ?? null);
-  const events = opts.graph.streamEvents(input, {
-    version: 'v2',
+  const config = {
     interruptAfter: kwargs.interrupt_after,
     interruptBefore: kwargs.interrupt_before,
     tags: kwargs.config?.tags,
@@ -143,7 +147,18 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
     runId: run.run_id,
     streamMode: [...graphModes],
     signal: opts.signal,
-  } as never) as unknown as AsyncIterable<StreamEvent>;
+  };
+  // streamEvents (a callback handler on every runnable: its cost is most of a small graph's) only
+  // when its own events are needed: `events`, or `messages` (chat model tokens). Otherwise the
+  // graph's own stream gives the same root chunks, which are all the other modes use. But with
+  // `subgraphs` (a subgraph's checkpoint configs then carry its `run_name`, which streamEvents'
+  // do not), and for a root tagged `langsmith:hidden` (streamEvents hides its every event, its
+  // chunks too), it stays streamEvents: the events are the reference's either way.
+  const needsEvents =
+    userModes.includes('events') || userModes.includes('messages') || kwargs.subgraphs === true || (kwargs.config?.tags ?? []).includes('langsmith:hidden');
+  const events: AsyncIterable<StreamEvent> = needsEvents
+    ? (opts.graph.streamEvents(input, { ...config, version: 'v2' } as never) as unknown as AsyncIterable<StreamEvent>)
+    : rootChunks(run.run_id, await opts.graph.stream(input, config as never));
 
   const partials: Record<string, BaseMessageChunk> = {};
   const completed = new Set<string>();
