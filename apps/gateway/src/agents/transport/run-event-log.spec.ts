@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { RedisServer } from '@runnel/testing';
+import { Cluster, Redis } from 'ioredis';
+import { RedisCluster, RedisServer } from '@runnel/testing';
 import { RunEventLog, type LoggedEvent } from './run-event-log';
 import { RunCancellation, RunCancelledError } from './run-cancellation';
 
@@ -82,6 +82,53 @@ describe('RunEventLog', () => {
     setTimeout(() => ac.abort(), 100);
     expect(await reading).toEqual([]);
   });
+});
+
+describe('RunEventLog on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  const clusterClients: Cluster[] = [];
+  const clusterClient = (): Cluster => {
+    const c = new Cluster([{ host: '127.0.0.1', port: cluster.nodes[0].port }], { redisOptions: { maxRetriesPerRequest: 1 } });
+    clusterClients.push(c);
+    return c;
+  };
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3);
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of clusterClients) c.disconnect();
+    await cluster?.stop();
+  });
+
+  it("runs whose keys live on different nodes: each append's pipelined notification and the end's MULTI wake readers on every node", async () => {
+    const prefix = `t${randomUUID()}`;
+    const writer = new RunEventLog(clusterClient(), clusterClient(), { prefix, retainSeconds: 60 });
+    // A poll longer than the test: only the notifications can wake the readers.
+    const reader = new RunEventLog(clusterClient(), clusterClient(), { prefix, retainSeconds: 60 }, 60_000);
+    const runs: string[] = [];
+    const nodes = new Set<number>();
+    while (nodes.size < 3) {
+      const run = randomUUID();
+      const node = await cluster.nodeFor(writer.key(run));
+      if (nodes.has(node.port)) continue;
+      nodes.add(node.port);
+      runs.push(run);
+    }
+    const reads = runs.map((run) => collect(reader.read(run, '0-0')));
+    await new Promise((r) => setTimeout(r, 100));
+    for (const run of runs) {
+      for (let i = 0; i < 3; i++) await writer.append(run, 'values', String(i));
+      await writer.end(run);
+    }
+    const t0 = Date.now();
+    const results = await Promise.all(reads);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    for (const events of results) expect(events.map((e) => e.data)).toEqual(['0', '1', '2']);
+    for (const run of runs) {
+      expect(await writer.ended(run)).toBe(true);
+      expect(await clusterClient().ttl(writer.key(run))).toBeGreaterThan(0);
+    }
+  }, 30_000);
 });
 
 describe('RunCancellation', () => {

@@ -15,6 +15,13 @@ export interface RunEventLogOptions {
   retainSeconds: number;
 }
 
+/** A pipeline's or MULTI's replies; its first error is thrown (a discarded MULTI too). */
+function resultsOf(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error('run event log: transaction discarded');
+  for (const [err] of results) if (err) throw err;
+  return results.map(([, value]) => value);
+}
+
 /** The log entry that ends a run's stream (never sent to clients). */
 const END = '__end__';
 
@@ -52,17 +59,18 @@ export class RunEventLog {
 
   /** Appends one event; returns its id. */
   async append(runId: string, event: string, data: string): Promise<string> {
-    const key = this.key(runId);
-    const id = (await this.redis.xadd(key, '*', 'e', event, 'd', data)) as string;
-    await this.redis.publish(this.#channel, runId);
-    return id;
+    // One round trip: the notification right behind the entry (in order on the connection, so a
+    // woken reader finds it). In a Redis Cluster the pipeline goes to the key's node; PUBLISH has
+    // no key, and any node's PUBLISH reaches every subscriber of the cluster.
+    const results = await this.redis.pipeline().xadd(this.key(runId), '*', 'e', event, 'd', data).publish(this.#channel, runId).exec();
+    return resultsOf(results)[0] as string;
   }
 
   /** Marks the run's stream finished (readers stop) and lets it expire after `retainSeconds`. */
   async end(runId: string): Promise<void> {
     const key = this.key(runId);
-    await this.redis.multi().xadd(key, '*', 'e', END, 'd', '').expire(key, this.options.retainSeconds).exec();
-    await this.redis.publish(this.#channel, runId);
+    // One MULTI, one slot (the key's; PUBLISH has none): the end, its expiry and its notification.
+    resultsOf(await this.redis.multi().xadd(key, '*', 'e', END, 'd', '').expire(key, this.options.retainSeconds).publish(this.#channel, runId).exec());
   }
 
   /** Whether the run's stream has ended (its last entry is the end marker). */
