@@ -245,7 +245,13 @@ if (source === 'standin') {
   readerSource = { SOURCE: 'synthetic', SYNTHETIC_RATE: process.env.SYNTHETIC_RATE ?? '200' };
 }
 
-run('gateway', 'service', node, ['dist/apps/gateway/main.js'], { PORT: gatewayPort, METRICS_PORT: ports.gateway, POSTGRES_URI: postgresUri });
+// The agent API queues and streams runs through Redis (the pipeline's, under its own key prefix).
+run('gateway', 'service', node, ['dist/apps/gateway/main.js'], {
+  PORT: gatewayPort,
+  METRICS_PORT: ports.gateway,
+  POSTGRES_URI: postgresUri,
+  GATEWAY_REDIS_URL: process.env.GATEWAY_REDIS_URL ?? redisUrl,
+});
 run('change-reader', 'service', node, ['dist/apps/change-reader/main.js'], { ...pipeline, METRICS_PORT: ports.reader, ...readerSource });
 run('batch-writer', 'service', node, ['dist/apps/batch-writer/main.js'], { ...pipeline, METRICS_PORT: ports.writer, S3_PREFIX: process.env.S3_PREFIX ?? 'cdc' });
 run('s3-uploader', 'service', node, ['dist/apps/s3-uploader/main.js'], { ...pipeline, ...s3Env, METRICS_PORT: ports.uploader });
@@ -258,6 +264,11 @@ const describeSource = {
 console.log(`
 Runnel is up.
   gateway      http://localhost:${gatewayPort}  — try /echo/playground and /chat/playground; metrics on :${ports.gateway}
+  agents       the LangGraph Platform API on the same port: graph "agent" (chat with memory + a current_time tool)
+                 import { Client } from '@langchain/langgraph-sdk';
+                 const client = new Client({ apiUrl: 'http://localhost:${gatewayPort}' });
+                 const thread = await client.threads.create();
+                 await client.runs.wait(thread.thread_id, 'agent', { input: { messages: [{ role: 'user', content: 'What time is it?' }] } });
   pipeline     ${describeSource} → Redis → S3 (prefix ${process.env.S3_PREFIX ?? 'cdc'}/)
                status: http://localhost:${ports.reader}/ready (reader) :${ports.writer} (writer) :${ports.uploader} (uploader)
   lake check   S3_BUCKET=lake AWS_ENDPOINT_URL_S3=${s3Env.AWS_ENDPOINT_URL_S3 ?? '<your endpoint>'} S3_FORCE_PATH_STYLE=true AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER npm run lake:verify -- cdc/

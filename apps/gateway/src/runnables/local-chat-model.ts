@@ -1,11 +1,23 @@
 import { BaseChatModel, type BaseChatModelParams } from '@langchain/core/language_models/chat_models';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
+import { AIMessage, AIMessageChunk, type BaseMessage, ToolMessage } from '@langchain/core/messages';
+import type { BaseLanguageModelInput, ToolDefinition } from '@langchain/core/language_models/base';
+import type { Runnable } from '@langchain/core/runnables';
+import type { BindToolsInput } from '@langchain/core/language_models/chat_models';
+import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import { abortableDelay } from './abortable-delay';
 import { words } from './echo-runnable';
 
 export const LOCAL_MODEL_LABEL = '[runnel local model]';
+
+/** The call options bindTools adds: the tools (OpenAI tool format). */
+interface BoundTools {
+  tools?: ToolDefinition[];
+}
+
+/** Words in a user turn that make the local model call a bound `current_time` tool. */
+const ASKS_TIME = /\b(time|date|today|clock)\b/i;
 
 export interface LocalChatModelParams extends BaseChatModelParams {
   /** Pause between streamed tokens; lets tests and demos see streaming and cancellation. */
@@ -39,12 +51,33 @@ export class LocalChatModel extends BaseChatModel {
     return 'runnel-local';
   }
 
+  /**
+   * Tools as the providers' models take them, so agents built on the local model run their tool
+   * loop offline: with a `current_time` tool bound, a user turn asking for the time or date gets a
+   * tool call, and the tool's answer gets restated.
+   */
+  override bindTools(tools: BindToolsInput[]): Runnable<BaseLanguageModelInput, AIMessageChunk> {
+    return this.withConfig({ tools: tools.map((t) => convertToOpenAITool(t)) } as Partial<this['ParsedCallOptions']>);
+  }
+
+  /** The tool call the local model makes for this turn, if any (see bindTools). */
+  static toolCall(messages: BaseMessage[], tools: ToolDefinition[] | undefined): { name: string; args: Record<string, unknown>; id: string } | undefined {
+    const last = messages.at(-1);
+    if (!last || last.getType() !== 'human' || !tools?.some((t) => t.function?.name === 'current_time')) return undefined;
+    if (!ASKS_TIME.test(text(last))) return undefined;
+    return { name: 'current_time', args: {}, id: `call_local_${messages.length}` };
+  }
+
   static reply(messages: BaseMessage[]): string {
+    const last = messages.at(-1);
+    if (last instanceof ToolMessage) return `${LOCAL_MODEL_LABEL} ${last.name ?? 'The tool'} says: ${text(last)}`;
     const lastHuman = [...messages].reverse().find((m) => m.getType() === 'human');
     return `${LOCAL_MODEL_LABEL} You said: ${text(lastHuman ?? messages.at(-1))}`;
   }
 
   async _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
+    const call = LocalChatModel.toolCall(messages, (options as BoundTools).tools);
+    if (call) return { generations: [{ text: '', message: new AIMessage({ content: '', tool_calls: [{ ...call, type: 'tool_call' }], response_metadata: { model: 'runnel-local' } }) }] };
     let content = '';
     for await (const chunk of this._streamResponseChunks(messages, options, runManager)) content += chunk.text;
     return { generations: [{ text: content, message: new AIMessage({ content, response_metadata: { model: 'runnel-local' } }) }] };
@@ -55,6 +88,12 @@ export class LocalChatModel extends BaseChatModel {
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
+    const call = LocalChatModel.toolCall(messages, (options as BoundTools).tools);
+    if (call) {
+      const message = new AIMessageChunk({ content: '', tool_call_chunks: [{ name: call.name, args: JSON.stringify(call.args), id: call.id, index: 0, type: 'tool_call_chunk' }] });
+      yield new ChatGenerationChunk({ text: '', message });
+      return;
+    }
     for (const token of words(LocalChatModel.reply(messages))) {
       if (this.tokenDelayMs > 0) await abortableDelay(this.tokenDelayMs, options.signal);
       options.signal?.throwIfAborted();

@@ -1,6 +1,9 @@
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import type { BaseMessage } from '@langchain/core/messages';
+import { BaseChatModel, type BindToolsInput } from '@langchain/core/language_models/chat_models';
+import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
+import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
+import type { Runnable } from '@langchain/core/runnables';
+import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import type { Histogram } from '@runnel/metrics';
 import { backoffDelay } from '@runnel/service';
@@ -47,6 +50,14 @@ export class ResilientChatModel extends BaseChatModel {
 
   _llmType(): string {
     return this.policy?.provider ?? 'runnel';
+  }
+
+  /**
+   * Tools travel in the call options (OpenAI tool format, which ChatOpenAI, ChatAnthropic and the
+   * local model all read) down to the inner model's own _generate, under the same timeouts and retries.
+   */
+  override bindTools(tools: BindToolsInput[]): Runnable<BaseLanguageModelInput, AIMessageChunk> {
+    return this.withConfig({ tools: tools.map((t) => convertToOpenAITool(t)) } as Partial<this['ParsedCallOptions']>);
   }
 
   get innerModel(): BaseChatModel {
