@@ -55,6 +55,9 @@ export interface AgentPlatform {
   close(): Promise<void>;
 }
 
+/** How long one Redis command of a request may take before the request fails with 503. */
+const REDIS_COMMAND_TIMEOUT_MS = 2_000;
+
 const LANGGRAPH_VERSION: string = (() => {
   try {
     return (createRequire(__filename)('@langchain/langgraph/package.json') as { version: string }).version;
@@ -69,12 +72,16 @@ const LANGGRAPH_VERSION: string = (() => {
  * streams, cancels), one default assistant per graph, the routes, and this replica's worker.
  */
 export async function startAgentPlatform(o: AgentPlatformOptions): Promise<AgentPlatform> {
-  const db = new AgentDatabase(o.postgresUri.reveal(), { max: 20 });
-  const redisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
-  const redis = new Redis(o.redisUrl.reveal(), redisOptions);
-  const subscriber = new Redis(o.redisUrl.reveal(), redisOptions);
-  const bull = new Redis(o.redisUrl.reveal(), redisOptions);
-  const connections = [redis, subscriber, bull];
+  // A server that does not answer fails a request after 5 s (a 503), not never.
+  const db = new AgentDatabase(o.postgresUri.reveal(), { max: 20, connectionTimeoutMillis: 5_000 });
+  // Requests fail fast while Redis is away (a 503, not a hang): commands are retried once and time
+  // out. Only the BullMQ worker's own connection waits for Redis forever, as BullMQ requires.
+  const requestOptions = { maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, enableReadyCheck: true } as const;
+  const redis = new Redis(o.redisUrl.reveal(), requestOptions);
+  const subscriber = new Redis(o.redisUrl.reveal(), { maxRetriesPerRequest: 1, enableReadyCheck: true });
+  const queueConnection = new Redis(o.redisUrl.reveal(), requestOptions);
+  const bull = new Redis(o.redisUrl.reveal(), { maxRetriesPerRequest: null, enableReadyCheck: true });
+  const connections = [redis, subscriber, queueConnection, bull];
   for (const c of connections) c.on('error', (err) => o.logger.warn({ err: { message: err.message } }, 'agent API: Redis connection error'));
   try {
     await db.migrate();
@@ -86,7 +93,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
     const graphs = new GraphLoader(o.graphs, checkpointer, store);
     const events = new RunEventLog(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
     const cancellation = new RunCancellation(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
-    const queue = new RunQueue(bull, o.redisPrefix);
+    const queue = new RunQueue(queueConnection, o.redisPrefix);
     const service = new RunService({ assistants, threads, runs, graphs, queue, events, cancellation, logger: o.logger });
     const handlers: AgentRouteHandlers = {
       ...metaRoutes({ version: '0.1.0', langgraphVersion: LANGGRAPH_VERSION }),

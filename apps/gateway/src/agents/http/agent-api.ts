@@ -101,9 +101,16 @@ export class AgentApi {
   }
 
   #fail(res: ServerResponse, err: unknown, requestId: string, route?: string): void {
-    const http = err instanceof StorageError ? new HttpError(err.status, err.message) : err;
+    const unavailable = dependencyUnavailable(err);
+    const http =
+      err instanceof StorageError
+        ? new HttpError(err.status, err.message)
+        : unavailable
+          ? new HttpError(503, `The agent API's ${unavailable} is unavailable; retry shortly`, { 'retry-after': '2' })
+          : err;
     const answer = errorResponse(http);
-    if (answer.unexpected) this.#log(err, requestId, route);
+    if (unavailable) this.opts.logger.warn({ requestId, route, dependency: unavailable, error: (err as Error).message }, 'agent API dependency unavailable');
+    else if (answer.unexpected) this.#log(err, requestId, route);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -121,4 +128,22 @@ async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const length = req.headers['content-length'];
   if (length === '0' || (length === undefined && !req.headers['transfer-encoding'])) return {};
   return readJsonBody(req, limit);
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/**
+ * Which backing service a failure says is away: 'Redis' (ioredis gave up on a command, or the
+ * connection is closed), 'PostgreSQL' (pg could not connect, or the server is shutting down:
+ * SQLSTATE 57P01/57P03, class 08), or undefined for anything else (a bug: 500).
+ */
+export function dependencyUnavailable(err: unknown): 'Redis' | 'PostgreSQL' | undefined {
+  // Duck-typed, not instanceof: errors made by Node's own sockets may come from another realm (jest's VM).
+  if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string') return undefined;
+  const e = err as Error & { code?: unknown; errors?: unknown[] };
+  if (e.name === 'MaxRetriesPerRequestError' || /^Connection is closed|Command timed out|Stream isn't writeable/.test(e.message)) return 'Redis';
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (code === '57P01' || code === '57P03' || code.startsWith('08') || /Connection terminated|timeout exceeded when trying to connect/.test(e.message)) return 'PostgreSQL';
+  if (NETWORK_CODES.has(code) || (Array.isArray(e.errors) && e.errors.some((x) => NETWORK_CODES.has(String((x as { code?: unknown }).code))))) return 'PostgreSQL';
+  return undefined;
 }
