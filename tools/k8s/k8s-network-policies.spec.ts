@@ -31,7 +31,8 @@ const EXPECTED_INGRESS: Record<Service, string[]> = {
 const DNS = ['kube-dns UDP/53', 'kube-dns TCP/53'];
 /** Where each service may connect, as "<destination> <protocol>/<port>"; "any" = any address on that port. */
 const EXPECTED_EGRESS: Record<Service, string[]> = {
-  gateway: [...DNS, 'any TCP/443'],
+  // Redis: limits and the agent run queue; PostgreSQL: the agent API's store.
+  gateway: [...DNS, 'any TCP/443', 'any TCP/6379', 'any TCP/5432'],
   'change-reader': [...DNS, 'any TCP/6379', 'any TCP/27017'],
   'batch-writer': [...DNS, 'any TCP/6379'],
   's3-uploader': [...DNS, 'any TCP/6379', 'any TCP/443'],
