@@ -117,6 +117,34 @@ describe('RunRepository', () => {
     expect((await runs.list(t.thread_id, { limit: 1, offset: 1 })).map((r) => r.run_id)).toEqual([second.run.run_id]);
   });
 
+  it('claimRun answers the claimed row; concurrent claims and finishes on a thread from two pools: one running at a time, oldest first, no deadlock', async () => {
+    const t = await threads.create();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await runs.create(newRun(t.thread_id), { multitaskStrategy: 'enqueue' })).run.run_id);
+    const claim = await runs.claimRun(ids[0], 'w1');
+    expect(claim.result).toBe('claimed');
+    expect(claim.run).toMatchObject({ run_id: ids[0], thread_id: t.thread_id, status: 'running' });
+    expect(await runs.claimRun(ids[1])).toEqual({ result: 'wait' });
+    expect(await runs.claimRun('no-such-run')).toEqual({ result: 'gone' });
+    expect(await runs.finish(ids[0], 'success')).toBe(ids[1]);
+
+    const order: string[] = [];
+    const worker = async (repo: RunRepository, name: string) => {
+      while (order.length < ids.length - 1) {
+        for (const id of ids.slice(1)) {
+          const { result, run } = await repo.claimRun(id, name);
+          if (result !== 'claimed') continue;
+          order.push(run!.run_id);
+          expect((await repo.inflight(t.thread_id)).filter((r) => r.status === 'running').map((r) => r.run_id)).toEqual([id]);
+          await repo.finish(id, 'success', { status: 'idle', values: { last: id } });
+        }
+      }
+    };
+    await Promise.all([worker(runs, 'w1'), worker(runs2, 'w2'), worker(runs, 'w3')]);
+    expect(order).toEqual(ids.slice(1));
+    expect(await threads.get(t.thread_id)).toMatchObject({ status: 'idle', values: { last: ids[5] } });
+  });
+
   it('claim: one running run per thread, oldest first; finish hands over to the next pending', async () => {
     const t = await threads.create();
     const a = (await runs.create(newRun(t.thread_id))).run;

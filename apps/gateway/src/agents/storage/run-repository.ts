@@ -44,6 +44,12 @@ export interface RunCreated {
  */
 export type ClaimResult = 'claimed' | 'wait' | 'gone';
 
+/** `claimRun`'s answer: the run as it now is when claimed (running, attempt counted). */
+export interface Claim {
+  result: ClaimResult;
+  run?: Run;
+}
+
 /** The thread as a finished run leaves it. */
 export interface FinishedThread {
   /** 'idle' (the default) becomes 'busy' when another run of the thread is pending. */
@@ -218,62 +224,69 @@ export class RunRepository {
    * no older one is pending (runs of a thread start one at a time, oldest first).
    */
   async claim(runId: string, workerId?: string): Promise<ClaimResult> {
+    return (await this.claimRun(runId, workerId)).result;
+  }
+
+  /** As `claim`, with the claimed run's row (so that the worker need not read it again). */
+  async claimRun(runId: string, workerId?: string): Promise<Claim> {
     return transaction(this.pool, async (client) => {
       const run = await lockRun(client, runId);
-      if (!run) return 'gone';
-      if (run.status !== 'pending') return 'gone';
-      const { rows: checks } = await client.query<{ due: boolean; blocked: boolean }>(
-        `SELECT r.created_at <= now() AS due,
-                EXISTS (
-                  SELECT 1 FROM runnel_agent_runs o
-                  WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id
-                    AND (o.status = 'running' OR (o.status = 'pending' AND (o.created_at, o.run_id) < (r.created_at, r.run_id)))
-                ) AS blocked
-         FROM runnel_agent_runs r WHERE r.run_id = $1`,
-        [runId],
-      );
-      if (!checks[0].due || checks[0].blocked) return 'wait';
-      await client.query(
-        `UPDATE runnel_agent_runs
+      if (!run || run.status !== 'pending') return { result: 'gone' };
+      // The checks and the claim in one statement, after the lock (so with a snapshot that sees
+      // every change the thread's lock holders made): no row means not due, or blocked.
+      const { rows } = await client.query<RunRow>(
+        `UPDATE runnel_agent_runs r
          SET status = 'running', attempt = attempt + 1, worker_id = $2, heartbeat_at = now(), updated_at = now()
-         WHERE run_id = $1`,
+         WHERE r.run_id = $1 AND r.created_at <= now()
+           AND NOT EXISTS (
+             SELECT 1 FROM runnel_agent_runs o
+             WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id
+               AND (o.status = 'running' OR (o.status = 'pending' AND (o.created_at, o.run_id) < (r.created_at, r.run_id)))
+           )
+         RETURNING *`,
         [runId, workerId ?? null],
       );
-      return 'claimed';
+      return rows[0] ? { result: 'claimed', run: toRun(rows[0]) } : { result: 'wait' };
     });
   }
 
   /**
-   * Ends a run: its status and its thread's status, values and interrupts in one transaction.
-   * Returns the thread's next pending run (the oldest), to start now, or null. A run that is gone
-   * (its thread deleted) changes nothing and returns null.
+   * Ends a run (with a final status: not 'pending'): its status and its thread's status, values
+   * and interrupts in one transaction. Returns the thread's next pending run (the oldest), to start
+   * now, or null. A run that is gone (its thread deleted) changes nothing and returns null.
    */
   async finish(runId: string, status: RunStatus, thread: FinishedThread = {}): Promise<string | null> {
     return transaction(this.pool, async (client) => {
       const run = await lockRun(client, runId);
       if (!run) return null;
-      await client.query(
-        `UPDATE runnel_agent_runs SET status = $2, worker_id = NULL, heartbeat_at = NULL, updated_at = now() WHERE run_id = $1`,
-        [runId, status],
-      );
-      const next = await nextPending(client, run.thread_id);
-      const requested = thread.status ?? 'idle';
-      await client.query(
-        `UPDATE runnel_agent_threads
-         SET status = $2,
-             "values" = CASE WHEN $3::boolean THEN $4::jsonb ELSE "values" END,
-             interrupts = COALESCE($5::jsonb, interrupts),
-             updated_at = now()
-         WHERE thread_id = $1`,
+      // The run, the next pending run and the thread in one statement, after the lock: the thread
+      // becomes 'busy' instead of 'idle' when another run is pending (this one, running until now,
+      // is not among them).
+      const { rows } = await client.query<{ next: string | null }>(
+        `WITH run AS (
+           UPDATE runnel_agent_runs SET status = $2, worker_id = NULL, heartbeat_at = NULL, updated_at = now() WHERE run_id = $1
+         ), next AS (
+           SELECT run_id FROM runnel_agent_runs WHERE thread_id = $3 AND status = 'pending' ORDER BY created_at, run_id LIMIT 1
+         ), thread AS (
+           UPDATE runnel_agent_threads
+           SET status = CASE WHEN $4 = 'idle' AND EXISTS (SELECT 1 FROM next) THEN 'busy' ELSE $4 END,
+               "values" = CASE WHEN $5::boolean THEN $6::jsonb ELSE "values" END,
+               interrupts = COALESCE($7::jsonb, interrupts),
+               updated_at = now()
+           WHERE thread_id = $3
+         )
+         SELECT (SELECT run_id FROM next) AS next`,
         [
+          runId,
+          status,
           run.thread_id,
-          requested === 'idle' && next !== null ? 'busy' : requested,
+          thread.status ?? 'idle',
           thread.values !== undefined,
           thread.values == null ? null : jsonb(thread.values),
           jsonb(thread.interrupts),
         ],
       );
-      return next;
+      return rows[0]?.next ?? null;
     });
   }
 
@@ -429,12 +442,23 @@ async function lockThread(client: PoolClient, threadId: string): Promise<ThreadR
   return rows[0];
 }
 
-/** The run, its thread's row locked first (the lock order everywhere: thread, then run). */
+/**
+ * The run, its thread's row locked first (the lock order everywhere: thread, then run), in one
+ * statement: the thread's lock is taken in the materialized CTE, which the join reads before the
+ * run's row is locked (FOR UPDATE OF r, on the rows the join gives). A run changed meanwhile is
+ * read as it is once locked (READ COMMITTED's recheck), as a separate `SELECT … FOR UPDATE` would.
+ */
 async function lockRun(client: PoolClient, runId: string): Promise<RunRow | undefined> {
-  const { rows: found } = await client.query<{ thread_id: string }>('SELECT thread_id FROM runnel_agent_runs WHERE run_id = $1', [runId]);
-  if (!found[0]) return undefined;
-  await lockThread(client, found[0].thread_id);
-  const { rows } = await client.query<RunRow>('SELECT * FROM runnel_agent_runs WHERE run_id = $1 FOR UPDATE', [runId]);
+  const { rows } = await client.query<RunRow>(
+    `WITH t AS MATERIALIZED (
+       SELECT thread_id FROM runnel_agent_threads
+       WHERE thread_id = (SELECT thread_id FROM runnel_agent_runs WHERE run_id = $1)
+       FOR UPDATE
+     )
+     SELECT r.* FROM runnel_agent_runs r JOIN t ON t.thread_id = r.thread_id WHERE r.run_id = $1
+     FOR UPDATE OF r`,
+    [runId],
+  );
   return rows[0];
 }
 
