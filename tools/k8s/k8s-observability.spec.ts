@@ -17,6 +17,8 @@ import { createMetricsRegistry, pipelineMetrics, Registry } from '@runnel/metric
 // Repo-wide checks read the gateway's metric definitions directly; nothing ships from tools/.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { GatewayMetrics } from '../../apps/gateway/src/gateway-metrics';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { AgentMetrics } from '../../apps/gateway/src/agents/agent-metrics';
 import { type Manifest, renderOverlay, ROOT, selects, SERVICES } from './k8s-test-support';
 
 const docs = renderOverlay('production');
@@ -34,6 +36,7 @@ async function exportedSeries(): Promise<Map<string, Set<string>>> {
   const registries = [createMetricsRegistry('any'), new Registry(), new Registry()];
   pipelineMetrics(registries[1]);
   new GatewayMetrics(registries[2]);
+  new AgentMetrics(registries[2], { running: () => 0, queueDepth: async () => 0 });
   const series = new Map<string, Set<string>>();
   for (const registry of registries) {
     const types = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, String(m.type)]));
@@ -158,6 +161,7 @@ const RUNBOOK_ANCHORS = [
   'redis-lost-data',
   'snapshot',
   'snapshot-stalled',
+  'agent-runs-backlog',
 ];
 
 /** Anchors GitHub gives the headings of a Markdown file, plus explicit <a id> / <a name>. */
