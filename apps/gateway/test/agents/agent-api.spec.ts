@@ -1,10 +1,16 @@
 import { Client } from '@langchain/langgraph-sdk';
+import { trace } from '@opentelemetry/api';
+import { tracing } from '@opentelemetry/sdk-node';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import type { TestGateway } from '../gateway-harness';
 import { AgentBackends } from './agent-harness';
 
 const twoNode = loadFixture<{ graph: object }>('two-node.mjs').graph;
 const interrupting = loadFixture<{ graph: object }>('interrupting.mjs').graph;
+
+// Spans go to memory: one per run execution is what the test looks for.
+const spans = new tracing.InMemorySpanExporter();
+trace.setGlobalTracerProvider(new tracing.BasicTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(spans)] }));
 
 let backends: AgentBackends;
 let gw: TestGateway & { client: Client };
@@ -128,6 +134,18 @@ describe('LangGraph Platform API through the official SDK Client', () => {
     expect(value('runnel_agent_requests_total', 'route="runs.wait",status="200"')).toBeGreaterThanOrEqual(1);
     expect(value('runnel_agent_queue_depth', 'service="gateway"')).toBe(0);
     expect(value('runnel_agent_runs_running', 'service="gateway"')).toBe(0);
+  });
+
+  it('records one OpenTelemetry span per run execution, with the run, thread, graph and outcome', async () => {
+    const thread = await client.threads.create();
+    const run = await client.runs.create(thread.thread_id, 'two', { input: { count: 1 } });
+    await client.runs.join(thread.thread_id, run.run_id);
+    // The span ends just after the run's stream does: look for a moment.
+    const find = () => spans.getFinishedSpans().find((s) => s.attributes['runnel.run_id'] === run.run_id);
+    for (let i = 0; i < 40 && !find(); i++) await new Promise((r) => setTimeout(r, 50));
+    const span = find();
+    expect(span?.name).toBe('agent run two');
+    expect(span?.attributes).toMatchObject({ 'runnel.thread_id': thread.thread_id, 'runnel.graph_id': 'two', 'runnel.attempt': 1, 'runnel.run_status': 'success' });
   });
 
   it('bad input is a 4xx naming the field', async () => {
