@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RequestValidationError } from '../../protocol/http-error';
 import { STREAM_MODES } from '../agent-types';
+import { scheduleProblem } from '../crons/cron-schedule';
 
 /**
  * Request bodies of the LangGraph Platform API, checked before anything runs: a bad field is a 422
@@ -148,16 +149,57 @@ export const StoreNamespacesSchema = z.object({
   offset,
 });
 
+const schedule = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = scheduleProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const dateTime = z.iso.datetime({ offset: true });
+const onRunCompleted = z.enum(['delete', 'keep']).nullish();
+
+/** A cron: the run to create at each tick, and when (`schedule`, UTC; until `end_time`). */
 export const CronCreateSchema = RunCreateSchema.extend({
-  schedule: z.string().min(1),
-  end_time: z.string().nullish(),
+  schedule,
+  end_time: dateTime.nullish(),
+  enabled: z.boolean().nullish(),
+  /** Stateless crons: keep or delete ('delete', the default) each run's thread. */
+  on_run_completed: onRunCompleted,
 });
-export const CronSearchSchema = z.object({
+export type CronCreate = z.infer<typeof CronCreateSchema>;
+
+/** A change to a cron; the run fields are merged over its payload. */
+export const CronPatchSchema = z.object({
+  schedule: schedule.nullish(),
+  end_time: dateTime.nullish(),
+  enabled: z.boolean().nullish(),
+  on_run_completed: onRunCompleted,
+  input: z.unknown().optional(),
+  metadata: json.nullish(),
+  config: config.nullish(),
+  context: z.unknown().optional(),
+  webhook: RunCreateSchema.shape.webhook,
+  interrupt_before: interruptNodes.nullish(),
+  interrupt_after: interruptNodes.nullish(),
+  stream_mode: RunCreateSchema.shape.stream_mode,
+  multitask_strategy: RunCreateSchema.shape.multitask_strategy,
+});
+
+const cronFilter = {
   assistant_id: z.string().nullish(),
   thread_id: z.string().nullish(),
+  enabled: z.boolean().nullish(),
+};
+export const CronSearchSchema = z.object({
+  ...cronFilter,
   limit,
   offset,
+  sort_by: z.enum(['cron_id', 'assistant_id', 'thread_id', 'created_at', 'updated_at', 'next_run_date']).nullish(),
+  sort_order: sortOrder,
+  select: z.array(z.string()).nullish(),
 });
+export const CronCountSchema = z.object(cronFilter);
 
 /** `schema.parse` with the failure turned into a 422 whose detail names each bad field. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown, where = 'body'): z.infer<T> {

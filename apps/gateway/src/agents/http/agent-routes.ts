@@ -52,6 +52,8 @@ export const AGENT_ROUTES = [
   ['POST', '/runs/batch', 'runs.batch'],
   ['POST', '/runs/crons', 'crons.create'],
   ['POST', '/runs/crons/search', 'crons.search'],
+  ['POST', '/runs/crons/count', 'crons.count'],
+  ['PATCH', '/runs/crons/:cron_id', 'crons.update'],
   ['DELETE', '/runs/crons/:cron_id', 'crons.delete'],
   ['GET', '/runs/:run_id/stream', 'runs.joinStreamStateless'],
 

@@ -89,6 +89,20 @@ const MIGRATION = [
   `CREATE INDEX IF NOT EXISTS runnel_agent_crons_next_run_date ON runnel_agent_crons (next_run_date)`,
   `CREATE INDEX IF NOT EXISTS runnel_agent_crons_assistant_id ON runnel_agent_crons (assistant_id)`,
   `CREATE INDEX IF NOT EXISTS runnel_agent_crons_thread_id ON runnel_agent_crons (thread_id)`,
+  `ALTER TABLE runnel_agent_crons ADD COLUMN IF NOT EXISTS enabled boolean NOT NULL DEFAULT true`,
+  `ALTER TABLE runnel_agent_crons ADD COLUMN IF NOT EXISTS on_run_completed text`,
+  `ALTER TABLE runnel_agent_crons ADD COLUMN IF NOT EXISTS user_scopes jsonb NOT NULL DEFAULT '[]'`,
+  // What the scheduler's SELECT … WHERE enabled AND next_run_date <= now() … FOR UPDATE SKIP LOCKED reads.
+  `CREATE INDEX IF NOT EXISTS runnel_agent_crons_due ON runnel_agent_crons (next_run_date) WHERE enabled`,
+  // Idempotency keys of runs (a cron's tick): inserted in the run's own transaction, so a key names
+  // at most one run ever created; no foreign key, so the key outlives a run whose thread is deleted.
+  `CREATE TABLE IF NOT EXISTS runnel_agent_run_keys (
+    key text PRIMARY KEY,
+    run_id text NOT NULL,
+    thread_id text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX IF NOT EXISTS runnel_agent_run_keys_created_at ON runnel_agent_run_keys (created_at)`,
 ];
 
 /** `fn` in one transaction on one pooled connection: committed when it resolves, rolled back when it throws. */

@@ -25,6 +25,23 @@ export interface RunCreateOptions {
   ifNotExists?: 'create' | 'reject';
   /** The run becomes due this much later: its `created_at` is in the future until then (as in the reference). */
   afterSeconds?: number;
+  /**
+   * At most one run is ever created under this key (a cron's tick): it is recorded in the run's
+   * transaction, and a second create with it throws DuplicateRunError naming the first run.
+   */
+  idempotencyKey?: string;
+}
+
+/** A create whose idempotency key already names a run: that run. */
+export class DuplicateRunError extends Error {
+  override readonly name = 'DuplicateRunError';
+
+  constructor(
+    readonly runId: string,
+    readonly threadId: string,
+  ) {
+    super(`A run was already created under this key: ${runId}`);
+  }
 }
 
 export interface RunCreated {
@@ -209,6 +226,7 @@ export class RunRepository {
         config: { ...assistant.config, ...requestConfig, configurable, metadata: runMetadata },
         context,
       };
+      if (options.idempotencyKey !== undefined) await recordKey(client, options.idempotencyKey, runId, thread.thread_id);
       const { rows } = await client.query<RunRow>(
         `INSERT INTO runnel_agent_runs (run_id, thread_id, assistant_id, created_at, status, metadata, kwargs, multitask_strategy)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4), 'pending', $5::jsonb, $6::jsonb, $7)
@@ -477,4 +495,19 @@ async function idleIfNothingInflight(client: PoolClient, threadId: string): Prom
        AND NOT EXISTS (SELECT 1 FROM runnel_agent_runs WHERE thread_id = $1 AND ${INFLIGHT})`,
     [threadId],
   );
+}
+
+/**
+ * Records the key of a run being created (in its transaction). A key taken by a concurrent create
+ * waits for it to commit (ON CONFLICT), then this one throws: one run per key.
+ * @throws DuplicateRunError
+ */
+async function recordKey(client: PoolClient, key: string, runId: string, threadId: string): Promise<void> {
+  const { rows } = await client.query(
+    'INSERT INTO runnel_agent_run_keys (key, run_id, thread_id) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key',
+    [key, runId, threadId],
+  );
+  if (rows.length > 0) return;
+  const { rows: taken } = await client.query<{ run_id: string; thread_id: string }>('SELECT run_id, thread_id FROM runnel_agent_run_keys WHERE key = $1', [key]);
+  throw new DuplicateRunError(taken[0]?.run_id ?? '', taken[0]?.thread_id ?? '');
 }
