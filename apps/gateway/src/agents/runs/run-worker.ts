@@ -3,7 +3,7 @@ import { type Job, Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '@runnel/telemetry';
 import type { Run, RunStatus } from '../agent-types';
-import { executeRun } from '../execution/run-stream';
+import { executeRun, type CheckpointPayload } from '../execution/run-stream';
 import { serializeError, serializeEvent } from '../execution/serialize-event';
 import { threadUpdateAfterRun, type ThreadUpdate } from '../execution/thread-state';
 import type { GraphLoader } from '../graphs/graph-loader';
@@ -122,7 +122,7 @@ export class RunWorker {
       const stale = await this.o.runs.find(runId);
       if (stale?.status === 'running') await this.o.runs.setStatus(runId, 'pending');
     }
-    const claim = await this.o.runs.claim(runId, this.o.workerId);
+    const { result: claim, run } = await this.o.runs.claimRun(runId, this.o.workerId);
     if (claim === 'wait') {
       // Another run of the thread is running (its finish queues this one next), or this one is not
       // due yet by PostgreSQL's clock (a delayed job can fire a little early): then look again soon.
@@ -130,9 +130,7 @@ export class RunWorker {
       if (!inflight.some((r) => r.status === 'running')) await this.o.queue.add(job.data, NOT_DUE_RETRY_MS);
       return;
     }
-    if (claim !== 'claimed') return;
-    const run = await this.o.runs.find(runId);
-    if (!run) return;
+    if (claim !== 'claimed' || !run) return;
     if (attempt > this.o.maxAttempts) {
       await this.#finish(run, 'error', new Error(`Run ${runId} exceeded max attempts (${this.o.maxAttempts})`), undefined, performance.now());
       return;
@@ -170,10 +168,15 @@ export class RunWorker {
       // checkpoint instead of applying its input again.
       const config = { ...run.kwargs.config, metadata: { ...run.kwargs.config.metadata, run_id: runId } };
       const toRun: Run = { ...run, kwargs: { ...run.kwargs, config } };
-      for await (const event of executeRun(toRun, { graph, attempt, signal: controller.signal })) {
+      // The root graph's last checkpoint (executeRun always streams `debug`, which carries them).
+      let last: CheckpointPayload | undefined;
+      const onCheckpoint = (checkpoint: CheckpointPayload) => {
+        if (checkpoint.checkpoint?.checkpoint_ns === '') last = checkpoint;
+      };
+      for await (const event of executeRun(toRun, { graph, attempt, signal: controller.signal, onCheckpoint })) {
         await this.o.events.append(runId, event.event, serializeEvent(event));
       }
-      await this.#finish(run, 'success', undefined, graph, started);
+      await this.#finish(run, 'success', undefined, graph, started, last);
       return 'success';
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
@@ -198,9 +201,20 @@ export class RunWorker {
     }
   }
 
-  async #finish(run: Run, status: RunStatus, error: unknown, graph: Awaited<ReturnType<GraphLoader['load']>> | undefined, started: number): Promise<void> {
+  async #finish(
+    run: Run,
+    status: RunStatus,
+    error: unknown,
+    graph: Awaited<ReturnType<GraphLoader['load']>> | undefined,
+    started: number,
+    last?: CheckpointPayload,
+  ): Promise<void> {
     let update: ThreadUpdate | undefined;
-    if (!run.kwargs.temporary && graph) {
+    if (!run.kwargs.temporary && status === 'success' && last && last.next.length === 0 && last.tasks.length === 0) {
+      // The run ended on a checkpoint with nothing left to run: the thread's state is that
+      // checkpoint's values, with no interrupts, as getState would read them back (no second read).
+      update = { status: 'idle', values: last.values, interrupts: {} };
+    } else if (!run.kwargs.temporary && graph) {
       update = await threadUpdateAfterRun(graph, { configurable: { thread_id: run.thread_id } }, status === 'error' ? (error ?? new Error('run failed')) : undefined).catch(() => undefined);
     }
     const next = await this.o.runs.finish(run.run_id, status, update ?? { status: status === 'error' ? 'error' : 'idle' });
