@@ -150,6 +150,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
       runLockMs: config.AGENT_RUN_LOCK_TIMEOUT,
       maxAttempts: config.AGENT_RUN_MAX_ATTEMPTS,
       streamRetentionSeconds: config.AGENT_STREAM_RETENTION,
+      cronIntervalMs: config.AGENT_CRON_INTERVAL,
       bodyLimit: config.MAX_BODY_SIZE,
       logger,
       registry,

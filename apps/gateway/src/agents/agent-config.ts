@@ -35,6 +35,11 @@ export const AgentsConfig = {
   AGENT_RUN_MAX_ATTEMPTS: env.int(3, { min: 1, max: 100 }),
   /** Seconds a finished run's stream stays readable (joinStream, a late runs.wait) before it expires from Redis. */
   AGENT_STREAM_RETENTION: env.int(3_600, { min: 1, max: 30 * 86_400 }),
+  /**
+   * Seconds between two looks of a replica's cron scheduler for due crons (replicas that execute runs; each due
+   * tick fires one run, whichever replica takes it).
+   */
+  AGENT_CRON_INTERVAL: env.secondsAsMs(1, { min: 0.05, max: 60 }),
   /** Prefix of every Redis key and BullMQ queue of the agent API (replicas of one deployment share it). */
   AGENT_REDIS_PREFIX: env.str('runnel:agents'),
 };

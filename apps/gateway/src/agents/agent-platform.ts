@@ -14,8 +14,11 @@ import { metaRoutes } from './routes/meta-routes';
 import { runRoutes } from './routes/run-routes';
 import { storeRoutes } from './routes/store-routes';
 import { threadRoutes } from './routes/thread-routes';
+import { cronRoutes } from './routes/cron-routes';
+import { CronScheduler, withTickKeys } from './crons/cron-scheduler';
 import { RunService } from './runs/run-service';
 import { RunWorker } from './runs/run-worker';
+import { CronRepository } from './storage/cron-repository';
 import { AgentDatabase } from './storage/agent-database';
 import { AssistantRepository } from './storage/assistant-repository';
 import { RunRepository } from './storage/run-repository';
@@ -42,6 +45,8 @@ export interface AgentPlatformOptions {
   draining?: () => boolean;
   /** Start this replica's worker (true by default; false: an API-only replica). */
   worker?: boolean;
+  /** How often a replica that runs a worker looks for due crons (1 s by default). */
+  cronIntervalMs?: number;
 }
 
 /** The running agent API: its HTTP side (for the gateway handler), its worker, and how it stops. */
@@ -95,12 +100,27 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
     const cancellation = new RunCancellation(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
     const queue = new RunQueue(queueConnection, o.redisPrefix);
     const service = new RunService({ assistants, threads, runs, graphs, queue, events, cancellation, logger: o.logger });
+    const crons = new CronRepository(db.pool);
+    // Replicas that execute runs also fire crons (an API-only replica only stores them); its runs
+    // are created under the tick's idempotency key (withTickKeys), see CronScheduler.
+    const scheduler =
+      o.worker === false
+        ? undefined
+        : new CronScheduler({
+            crons,
+            service: new RunService({ assistants, threads, runs: withTickKeys(runs), graphs, queue, events, cancellation, logger: o.logger }),
+            threads,
+            queue,
+            logger: o.logger,
+            intervalMs: o.cronIntervalMs,
+          });
     const handlers: AgentRouteHandlers = {
-      ...metaRoutes({ version: '0.1.0', langgraphVersion: LANGGRAPH_VERSION }),
+      ...metaRoutes({ version: '0.1.0', langgraphVersion: LANGGRAPH_VERSION, crons: () => scheduler?.running ?? false }),
       ...assistantRoutes(assistants, graphs),
       ...threadRoutes({ threads, graphs, busy: async (id) => (await runs.inflight(id)).length > 0 }),
       ...runRoutes({ service, runs, threads }),
       ...storeRoutes(store),
+      ...cronRoutes({ crons, assistants, threads, graphs }),
     };
     // The gauge reads the worker made just below (the worker's hooks feed the metrics).
     const holder: { worker?: RunWorker } = {};
@@ -136,7 +156,9 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
           });
     holder.worker = worker;
     worker?.start();
+    scheduler?.start();
     const close = async () => {
+      await scheduler?.stop();
       await queue.close().catch(() => undefined);
       await events.close();
       for (const c of connections) c.disconnect();
@@ -148,6 +170,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
       queue,
       graphIds: o.graphs.ids,
       drain: async (graceMs) => {
+        await scheduler?.stop();
         await worker?.drain(graceMs);
       },
       close,
