@@ -18,6 +18,7 @@ import { cronRoutes } from './routes/cron-routes';
 import { CronScheduler, withTickKeys } from './crons/cron-scheduler';
 import { RunService } from './runs/run-service';
 import { RunWorker } from './runs/run-worker';
+import { eventLogOutcome, WebhookSender } from './runs/webhook-sender';
 import { CronRepository } from './storage/cron-repository';
 import { AgentDatabase } from './storage/agent-database';
 import { AssistantRepository } from './storage/assistant-repository';
@@ -114,6 +115,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             logger: o.logger,
             intervalMs: o.cronIntervalMs,
           });
+    const webhooks = new WebhookSender({ logger: o.logger, outcome: eventLogOutcome(redis, events, threads) });
     const handlers: AgentRouteHandlers = {
       ...metaRoutes({ version: '0.1.0', langgraphVersion: LANGGRAPH_VERSION, crons: () => scheduler?.running ?? false }),
       ...assistantRoutes(assistants, graphs),
@@ -153,12 +155,15 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             logger: o.logger,
             onStarted: (run) => metrics.started(graphOf(run), run.created_at),
             onFinished: (run, status, seconds) => metrics.finished(graphOf(run), status, seconds),
+            // Sent in the background (WebhookSender): the worker goes on to its next run at once.
+            onWebhook: async (run, status) => webhooks.send(run, status),
           });
     holder.worker = worker;
     worker?.start();
     scheduler?.start();
     const close = async () => {
       await scheduler?.stop();
+      await webhooks.drain(0);
       await queue.close().catch(() => undefined);
       await events.close();
       for (const c of connections) c.disconnect();
@@ -172,6 +177,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
       drain: async (graceMs) => {
         await scheduler?.stop();
         await worker?.drain(graceMs);
+        await webhooks.drain(Math.min(graceMs, 5_000));
       },
       close,
     };

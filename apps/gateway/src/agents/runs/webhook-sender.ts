@@ -1,0 +1,203 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '@runnel/telemetry';
+import type { Run, RunStatus } from '../agent-types';
+import { serializeData } from '../execution/serialize-event';
+import type { ThreadRepository } from '../storage/thread-repository';
+import type { RunEventLog } from '../transport/run-event-log';
+
+/** What a finished run's webhook carries besides the run (the reference's payload). */
+export interface WebhookOutcome {
+  /** The run's final values (its last `values` event, or its thread's values), when known. */
+  values?: unknown;
+  /** The error message of a failed run. */
+  error?: string;
+}
+
+export interface WebhookSenderOptions {
+  logger: Logger;
+  /** Reads what the payload needs of a finished run (its values, its error). */
+  outcome: (run: Run, status: RunStatus) => Promise<WebhookOutcome>;
+  /** Attempts per webhook, the first included (4). */
+  attempts?: number;
+  /** Wait before the 2nd attempt (500 ms); doubled before each later one (1 s, 2 s). */
+  backoffMs?: number;
+  /** One attempt's limit, connection to response (10 s). */
+  timeoutMs?: number;
+  /** Webhooks being sent at once at most; more are dropped (logged). */
+  maxInFlight?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * The URL as it may be logged: scheme, host, port and path. Its userinfo, query string and fragment
+ * are left out: webhook URLs often carry a token there.
+ */
+export function loggableUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/** Whether an answer is worth another attempt: the receiver is overloaded or failing, not refusing. */
+const retryable = (status: number) => status >= 500 || status === 429 || status === 408;
+
+/**
+ * Sends a finished run's webhook: a POST of the run with `status`, `run_started_at`,
+ * `run_ended_at`, `webhook_sent_at`, `values` and `error` as JSON (the reference's payload), when
+ * the run ends `success`, `error`, `interrupted` or `timeout`. Unlike the reference (one attempt),
+ * a network error, a timeout (10 s) or a 5xx/429/408 answer is retried with backoff (4 attempts:
+ * after 0.5, 1 and 2 s); other 4xx answers are final. Sending never holds up the worker: `send`
+ * returns at once, the webhook goes on in the background, at most `maxInFlight` at a time; `drain`
+ * waits for them a little at shutdown, then abandons the rest. Logs name the URL without its
+ * query string or userinfo.
+ */
+export class WebhookSender {
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+  readonly #attempts: number;
+  readonly #backoffMs: number;
+  readonly #timeoutMs: number;
+  readonly #maxInFlight: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(private readonly o: WebhookSenderOptions) {
+    this.#attempts = Math.max(1, o.attempts ?? 4);
+    this.#backoffMs = o.backoffMs ?? 500;
+    this.#timeoutMs = o.timeoutMs ?? 10_000;
+    this.#maxInFlight = o.maxInFlight ?? 256;
+    this.#fetch = o.fetch ?? fetch;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Starts sending the run's webhook (if it has one) and returns at once. */
+  send(run: Run, status: RunStatus, endedAt = new Date()): void {
+    const url = run.kwargs.webhook;
+    if (!url || this.#abort.signal.aborted) return;
+    if (this.#inFlight.size >= this.#maxInFlight) {
+      this.o.logger.warn({ runId: run.run_id, url: loggableUrl(url), inFlight: this.#inFlight.size }, 'webhook dropped: too many being sent');
+      return;
+    }
+    const sending = this.#deliver(run, status, url, endedAt).finally(() => this.#inFlight.delete(sending));
+    this.#inFlight.add(sending);
+  }
+
+  /** Waits up to `ms` for the webhooks being sent, then abandons the rest. */
+  async drain(ms: number): Promise<void> {
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+      clearTimeout(timer);
+    }
+    if (this.#inFlight.size > 0) this.o.logger.warn({ abandoned: this.#inFlight.size }, 'webhooks abandoned at shutdown');
+    this.#abort.abort();
+  }
+
+  async #deliver(run: Run, status: RunStatus, url: string, endedAt: Date): Promise<void> {
+    const where = { runId: run.run_id, url: loggableUrl(url) };
+    let body: Record<string, unknown>;
+    try {
+      const outcome = await this.o.outcome(run, status);
+      body = {
+        ...run,
+        status,
+        run_started_at: run.updated_at,
+        run_ended_at: endedAt.toISOString(),
+        values: outcome.values,
+        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      };
+    } catch (err) {
+      this.o.logger.warn({ ...where, err: { message: (err as Error).message } }, 'webhook not sent: the run could not be read');
+      return;
+    }
+    for (let attempt = 1; attempt <= this.#attempts; attempt++) {
+      if (this.#abort.signal.aborted) return;
+      const result = await this.#attempt(url, { ...body, webhook_sent_at: new Date().toISOString() });
+      if (this.#abort.signal.aborted) return; // abandoned at shutdown (drain logged it)
+      if (result.ok) {
+        this.o.logger.info({ ...where, status: result.status, attempt }, 'webhook sent');
+        return;
+      }
+      const last = attempt === this.#attempts || !result.retry;
+      this.o.logger.warn({ ...where, attempt, status: result.status, error: result.error, final: last }, last ? 'webhook failed' : 'webhook attempt failed; retrying');
+      if (last) return;
+      await this.#sleep(this.#backoffMs * 2 ** (attempt - 1));
+    }
+  }
+
+  async #attempt(url: string, payload: unknown): Promise<{ ok: boolean; retry: boolean; status?: number; error?: string }> {
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    try {
+      const res = await this.#fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'runnel-gateway' },
+        body: serializeData(payload),
+        signal,
+        redirect: 'manual',
+      });
+      // The receiver's answer is not read, only released.
+      await res.body?.cancel().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) return { ok: true, retry: false, status: res.status };
+      return { ok: false, retry: retryable(res.status), status: res.status };
+    } catch (err) {
+      // Network errors and timeouts; their messages name no URL (undici: "fetch failed", the cause's code).
+      const e = err as Error & { cause?: { code?: unknown } };
+      const code = typeof e.cause?.code === 'string' ? e.cause.code : undefined;
+      return { ok: false, retry: true, error: e.name === 'TimeoutError' ? 'timeout' : (code ?? e.name) };
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#abort.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.#abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#abort.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/** Entries of a run's log looked at (newest first) for its last values and error. */
+const OUTCOME_SCAN = 2_000;
+
+/**
+ * A finished run's outcome from its event log (Redis; read newest first): its last `values` event
+ * and its `error` event's message; the thread's values when the run sent no values (a thread
+ * that still exists: a stateless run's is deleted by then).
+ */
+export function eventLogOutcome(redis: Redis | Cluster, events: RunEventLog, threads: ThreadRepository): WebhookSenderOptions['outcome'] {
+  return async (run, status) => {
+    const key = events.key(run.run_id);
+    let values: unknown;
+    let error: string | undefined;
+    let sawValues = false;
+    let end = '+';
+    for (let seen = 0; seen < OUTCOME_SCAN && (!sawValues || (status === 'error' && error === undefined)); ) {
+      const entries = (await redis.xrevrange(key, end, '-', 'COUNT', 200)) as [string, string[]][];
+      for (const [, fields] of entries) {
+        const [event, data] = [fields[1], fields[3]];
+        if (event === 'values' && !sawValues) {
+          values = JSON.parse(data);
+          sawValues = true;
+        } else if (event === 'error' && error === undefined) {
+          const parsed = JSON.parse(data) as { message?: unknown };
+          error = typeof parsed.message === 'string' ? parsed.message : data;
+        }
+      }
+      seen += entries.length;
+      if (entries.length < 200) break;
+      end = `(${entries[entries.length - 1][0]}`;
+    }
+    if (!sawValues) values = (await threads.find(run.thread_id))?.values ?? undefined;
+    return { values, error };
+  };
+}

@@ -1,0 +1,168 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import type { Client } from '@langchain/langgraph-sdk';
+import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
+import type { TestGateway } from '../gateway-harness';
+import { AgentBackends } from './agent-harness';
+
+const twoNode = loadFixture<{ graph: object }>('two-node.mjs').graph;
+const failing = new StateGraph(Annotation.Root({ n: Annotation<number>() }))
+  .addNode('boom', () => {
+    throw new Error('the node failed on purpose');
+  })
+  .addEdge(START, 'boom')
+  .addEdge('boom', END)
+  .compile();
+
+interface Received {
+  url: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+/** A local webhook receiver: records every POST; `answer` decides each status (200 by default). */
+class Receiver {
+  readonly received: Received[] = [];
+  answer: (n: number, path: string) => number = () => 200;
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<Receiver> {
+    const server = createServer();
+    const receiver = new Receiver(server);
+    server.on('request', (req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d));
+      req.on('end', () => {
+        receiver.received.push({ url: req.url ?? '', body: JSON.parse(text), at: Date.now() });
+        const path = (req.url ?? '').split('?')[0];
+        res.writeHead(receiver.answer(receiver.received.filter((r) => r.url.split('?')[0] === path).length, path)).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return receiver;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  at(path: string): Received[] {
+    return this.received.filter((r) => r.url.split('?')[0] === path);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const SECRET = 'sekrit-token-4c1f9e';
+
+let backends: AgentBackends;
+let gw: TestGateway & { client: Client };
+let client: Client;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  backends = await AgentBackends.start();
+  gw = await backends.gateway((r) => {
+    r.addGraph(twoNode, { graphId: 'two' });
+    r.addGraph(failing, { graphId: 'failing' });
+  });
+  client = gw.client;
+  receiver = await Receiver.start();
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+  await receiver?.stop();
+  await backends?.stop();
+});
+
+describe('run webhooks', () => {
+  it("POSTs the reference's payload when a run succeeds, with its values", async () => {
+    const thread = await client.threads.create();
+    const webhook = `${receiver.base}/ok-hook?token=${SECRET}`;
+    const run = await client.runs.create(thread.thread_id, 'two', { input: { count: 1 }, webhook });
+    const [got] = await until(() => (receiver.at('/ok-hook').length ? receiver.at('/ok-hook') : undefined), 'the webhook');
+    expect(got.url).toBe(`/ok-hook?token=${SECRET}`);
+    expect(got.body).toMatchObject({
+      run_id: run.run_id,
+      thread_id: thread.thread_id,
+      assistant_id: run.assistant_id,
+      status: 'success',
+      values: { count: 4, trace: ['a', 'b'] },
+      run_started_at: expect.any(String),
+      run_ended_at: expect.any(String),
+      webhook_sent_at: expect.any(String),
+      metadata: expect.any(Object),
+      kwargs: expect.objectContaining({ input: { count: 1 } }),
+    });
+    expect(got.body.error).toBeUndefined();
+    expect(Date.parse(String(got.body.run_ended_at))).toBeGreaterThanOrEqual(Date.parse(String(got.body.run_started_at)));
+  });
+
+  it('POSTs status error and the error message when a run fails; a stateless run too', async () => {
+    const webhook = `${receiver.base}/error-hook?token=${SECRET}`;
+    const run = await client.runs.create(null, 'failing', { input: { n: 1 }, webhook });
+    const [got] = await until(() => (receiver.at('/error-hook').length ? receiver.at('/error-hook') : undefined), 'the webhook');
+    expect(got.body).toMatchObject({ run_id: run.run_id, status: 'error', error: 'the node failed on purpose' });
+  });
+
+  it('retries a receiver that answers 503 twice, with backoff: 3 attempts, the last one answered 200', async () => {
+    receiver.answer = (n, path) => (path === '/flaky-hook' && n <= 2 ? 503 : 200);
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, 'two', { input: { count: 2 }, webhook: `${receiver.base}/flaky-hook?token=${SECRET}` });
+    await until(() => receiver.at('/flaky-hook').length >= 3, 'three attempts', 15_000);
+    await sleep(1_200);
+    const attempts = receiver.at('/flaky-hook');
+    expect(attempts).toHaveLength(3);
+    expect(attempts.every((a) => (a.body.values as { count: number }).count === 6)).toBe(true);
+    // 0.5 s, then 1 s between them.
+    expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(450);
+    expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(950);
+    expect(gw.logs.filter((l) => l.msg === 'webhook attempt failed; retrying' && l.status === 503)).toHaveLength(2);
+    expect(gw.logs.some((l) => l.msg === 'webhook sent' && l.attempt === 3)).toBe(true);
+  }, 20_000);
+
+  it('does not retry a 4xx other than 429 and 408', async () => {
+    receiver.answer = (_n, path) => (path === '/gone-hook' ? 404 : 200);
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, 'two', { input: { count: 2 }, webhook: `${receiver.base}/gone-hook?token=${SECRET}` });
+    await until(() => receiver.at('/gone-hook').length >= 1, 'the attempt');
+    await sleep(800);
+    expect(receiver.at('/gone-hook')).toHaveLength(1);
+  });
+
+  it('refuses a webhook that is not an http(s) URL', async () => {
+    const res = await fetch(`${gw.url}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ assistant_id: 'two', input: { count: 1 }, webhook: 'file:///etc/passwd' }),
+    });
+    expect(res.status).toBe(422);
+    expect((await res.json()).detail).toMatch(/^webhook: /);
+  });
+
+  it("never logs a webhook URL's query string or userinfo", async () => {
+    // A receiver that is not there: every attempt fails with a network error, and is logged.
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, 'two', { input: { count: 1 }, webhook: `http://user:${SECRET}-pw@127.0.0.1:9/down-hook?token=${SECRET}` });
+    await until(() => gw.logs.some((l) => l.msg === 'webhook failed' && String(l.url).endsWith('/down-hook')), 'the last attempt', 15_000);
+    const logged = JSON.stringify(gw.logs);
+    expect(logged).toContain('http://127.0.0.1:9/down-hook');
+    expect(logged).toContain(`${receiver.base}/ok-hook`);
+    expect(logged).not.toContain(SECRET);
+  }, 20_000);
+});
