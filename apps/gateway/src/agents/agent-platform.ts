@@ -175,9 +175,11 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
       queue,
       graphIds: o.graphs.ids,
       drain: async (graceMs) => {
+        const started = Date.now();
         await scheduler?.stop();
         await worker?.drain(graceMs);
-        await webhooks.drain(Math.min(graceMs, 5_000));
+        // Webhooks of the last runs get what is left of the window (a little at least, 5 s at most).
+        await webhooks.drain(Math.min(5_000, Math.max(250, graceMs - (Date.now() - started))));
       },
       close,
     };
