@@ -202,8 +202,8 @@ describe('crons through the SDK Client', () => {
     const disabled = await client.crons.createForThread(thread.thread_id, 'two', { schedule: YEARLY, input: { count: 1 }, enabled: false });
     const ended = await client.crons.createForThread(thread.thread_id, 'two', { schedule: YEARLY, input: { count: 1 } });
     await client.crons.update(ended.cron_id, { endTime: past().toISOString() });
-    await makeDue([deleted.cron_id, disabled.cron_id, ended.cron_id]);
     await client.crons.delete(deleted.cron_id);
+    await makeDue([deleted.cron_id, disabled.cron_id, ended.cron_id]);
     await expect(crons.setNextRunDate(deleted.cron_id, past())).rejects.toThrow(/not found/);
     await sleep(500);
     expect(await client.runs.list(thread.thread_id)).toEqual([]);
