@@ -67,6 +67,8 @@ describe('ThreadRepository', () => {
 
   it('patch merges metadata (top-level keys replaced) and bumps updated_at', async () => {
     const t = await threads.create({ metadata: { a: 1, nested: { x: 1, y: 2 } } });
+    // The wire's timestamps have millisecond precision: let one pass.
+    await new Promise((r) => setTimeout(r, 5));
     const p = await threads.patch(t.thread_id, { metadata: { b: 2, nested: { x: 3 } } });
     expect(p.metadata).toEqual({ a: 1, b: 2, nested: { x: 3 } });
     expect(p.updated_at > t.updated_at).toBe(true);
