@@ -145,6 +145,21 @@ describe('RunRepository', () => {
     expect(await threads.get(t.thread_id)).toMatchObject({ status: 'idle', values: { last: ids[5] } });
   });
 
+  it("claim and finish (one round trip each, values inlined as literals): quotes, backslashes and unicode kept; a failing finish changes nothing", async () => {
+    const t = await threads.create();
+    const odd = `it's a \\ "test" ' ; COMMIT; -- é 🚀`;
+    const run = (await runs.create(newRun(t.thread_id))).run;
+    expect((await runs.claimRun(run.run_id, odd)).result).toBe('claimed');
+    // A NUL escape is a value jsonb refuses: the whole finish is rolled back.
+    await expect(runs.finish(run.run_id, 'success', { values: { bad: '\u0000' } })).rejects.toThrow();
+    expect((await runs.get(run.run_id)).status).toBe('running');
+    expect((await threads.get(t.thread_id)).status).toBe('busy');
+    expect(await runs.finish(run.run_id, 'success', { values: { odd, nested: [odd, null, 1.5] }, interrupts: { [odd]: [{ value: odd }] } })).toBeNull();
+    expect(await threads.get(t.thread_id)).toMatchObject({ status: 'idle', values: { odd, nested: [odd, null, 1.5] }, interrupts: { [odd]: [{ value: odd }] } });
+    expect((await runs.get(run.run_id)).status).toBe('success');
+    expect(await runs.claimRun(`x'; DROP TABLE runnel_agent_runs; --`)).toEqual({ result: 'gone' });
+  });
+
   it('claim: one running run per thread, oldest first; finish hands over to the next pending', async () => {
     const t = await threads.create();
     const a = (await runs.create(newRun(t.thread_id))).run;
