@@ -1,7 +1,16 @@
 import { Client } from '@langchain/langgraph-sdk';
-import { PostgresServer, RedisServer } from '@runnel/testing';
+import { connect } from 'node:net';
+import { eventually, PostgresServer, RedisServer } from '@runnel/testing';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import { startTestGateway, type TestGateway } from '../gateway-harness';
+
+/** Resolves once nothing accepts connections on the port (the killed server is really gone). */
+const refused = (port: number) =>
+  eventually(`port ${port} closed`, () => new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(true));
+  }), 10_000, 50);
 
 const twoNode = loadFixture<{ graph: object }>('two-node.mjs').graph;
 
@@ -33,6 +42,7 @@ describe('agent API outages', () => {
   it('Redis down: creating a run is a 503 within seconds; thread reads and runnables keep working; back when Redis is', async () => {
     const thread = await client.threads.create();
     await redis.kill();
+    await refused(redis.port);
     const t0 = Date.now();
     const res = await fetch(`${gw.url}/threads/${thread.thread_id}/runs/wait`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ assistant_id: 'two', input: { count: 1 } }) });
     expect(res.status).toBe(503);
@@ -52,6 +62,7 @@ describe('agent API outages', () => {
 
   it('PostgreSQL down: agent routes are a 503 within seconds; runnables keep working', async () => {
     await postgres.kill();
+    await refused(postgres.port);
     const t0 = Date.now();
     const res = await fetch(`${gw.url}/threads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(503);
