@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@langchain/langgraph-sdk';
 import { Pool } from 'pg';
+import { eventually } from '@runnel/testing';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import { CronRepository } from '../../src/agents/storage/cron-repository';
 import { RunRepository } from '../../src/agents/storage/run-repository';
@@ -19,15 +20,8 @@ let pool: Pool;
 let crons: CronRepository;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(probe: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** Polls `probe` every 25 ms (libs/testing's eventually) until it gives a truthy value. */
+const until = <T>(probe: () => Promise<T> | T, what: string, timeoutMs = 10_000) => eventually(what, probe as () => Promise<NonNullable<T>>, timeoutMs, 25);
 
 /** Once a year: the only ticks in a test are the ones it makes due (next_run_date in the past). */
 const YEARLY = '0 0 1 1 *';

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import type { Client } from '@langchain/langgraph-sdk';
+import { eventually } from '@runnel/testing';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import type { TestGateway } from '../gateway-harness';
 import { AgentBackends } from './agent-harness';
@@ -58,15 +59,8 @@ class Receiver {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** Polls `probe` every 25 ms (libs/testing's eventually) until it gives a truthy value. */
+const until = <T>(probe: () => Promise<T> | T, what: string, timeoutMs = 10_000) => eventually(what, probe as () => Promise<NonNullable<T>>, timeoutMs, 25);
 
 const SECRET = 'sekrit-token-4c1f9e';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Client } from '@langchain/langgraph-sdk';
-import { LangGraphReferenceServer } from '@runnel/testing';
+import { eventually, LangGraphReferenceServer } from '@runnel/testing';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import type { TestGateway } from '../gateway-harness';
 import { AgentBackends } from './agent-harness';
@@ -85,16 +85,8 @@ export const dataOf = (parts: StreamPart[], event: string) => parts.filter((p) =
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `probe` every 25 ms until it returns a truthy value (or throws after `timeoutMs`). */
-export async function until<T>(probe: () => Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** Polls `probe` every 25 ms (libs/testing's eventually) until it returns a truthy value, or throws after `timeoutMs`. */
+export const until = <T>(probe: () => Promise<T>, timeoutMs = 5_000, what = 'condition') => eventually(what, probe as () => Promise<NonNullable<T>>, timeoutMs, 25);
 
 /** A fresh tag per call, for metadata filters that must see only this test's rows. */
 export const tag = () => `t${Math.random().toString(36).slice(2, 10)}`;
