@@ -23,18 +23,8 @@ export function graphAssistantId(graphId: string): string {
   return uuidV5(graphId, GRAPH_ASSISTANT_NAMESPACE);
 }
 
-/** One version of an assistant (`POST /assistants/{id}/versions`). */
-export interface AssistantVersion {
-  assistant_id: string;
-  version: number;
-  graph_id: string;
-  name: string;
-  description: string | null;
-  config: AgentRunnableConfig;
-  context: unknown;
-  metadata: Metadata;
-  created_at: string;
-}
+/** One version of an assistant (`POST /assistants/{id}/versions`): the assistant as it was, without `updated_at`. */
+export type AssistantVersion = Omit<Assistant, 'updated_at'>;
 
 export interface AssistantCreate {
   /** A new uuid when absent. */
@@ -119,17 +109,8 @@ function toAssistant(row: AssistantRow): Assistant {
 }
 
 function toVersion(row: Omit<AssistantRow, 'updated_at'>): AssistantVersion {
-  return {
-    assistant_id: row.assistant_id,
-    version: row.version,
-    graph_id: row.graph_id,
-    name: row.name,
-    description: row.description,
-    config: row.config ?? {},
-    context: row.context ?? {},
-    metadata: row.metadata ?? {},
-    created_at: row.created_at.toISOString(),
-  };
+  const { updated_at: _, ...version } = toAssistant({ ...row, updated_at: row.created_at });
+  return version;
 }
 
 /** WHERE clause (with its parameters from `$1`) for a filter. */
