@@ -103,6 +103,55 @@ const MIGRATION = [
     created_at timestamptz NOT NULL DEFAULT now()
   )`,
   `CREATE INDEX IF NOT EXISTS runnel_agent_run_keys_created_at ON runnel_agent_run_keys (created_at)`,
+  // claim and finish in one round trip each, with parameters: PL/pgSQL runs each statement with a
+  // snapshot of its own, so what runs after the locks sees every change the locks' holders made.
+  // Locks: the thread's row, then the run's (the order every run change takes).
+  `CREATE OR REPLACE FUNCTION runnel_agent_claim_run(p_run_id text, p_worker_id text)
+   RETURNS SETOF runnel_agent_runs LANGUAGE plpgsql AS $fn$
+   DECLARE
+     r runnel_agent_runs;
+   BEGIN
+     PERFORM 1 FROM runnel_agent_threads WHERE thread_id = (SELECT thread_id FROM runnel_agent_runs WHERE run_id = p_run_id) FOR UPDATE;
+     SELECT * INTO r FROM runnel_agent_runs WHERE run_id = p_run_id FOR UPDATE;
+     -- Gone (deleted, cancelled, claimed or finished): no row.
+     IF NOT FOUND OR r.status <> 'pending' THEN RETURN; END IF;
+     RETURN QUERY
+       UPDATE runnel_agent_runs x
+       SET status = 'running', attempt = x.attempt + 1, worker_id = p_worker_id, heartbeat_at = now(), updated_at = now()
+       WHERE x.run_id = p_run_id AND x.created_at <= now()
+         AND NOT EXISTS (
+           SELECT 1 FROM runnel_agent_runs o
+           WHERE o.thread_id = x.thread_id AND o.run_id <> x.run_id
+             AND (o.status = 'running' OR (o.status = 'pending' AND (o.created_at, o.run_id) < (x.created_at, x.run_id)))
+         )
+       RETURNING x.*;
+     -- Not due, or another run of the thread goes first: the run as it is (still pending).
+     IF NOT FOUND THEN RETURN NEXT r; END IF;
+   END
+   $fn$`,
+  `CREATE OR REPLACE FUNCTION runnel_agent_finish_run(p_run_id text, p_status text, p_thread_status text, p_set_values boolean, p_values jsonb, p_interrupts jsonb)
+   RETURNS TABLE (found boolean, next_run_id text) LANGUAGE plpgsql AS $fn$
+   DECLARE
+     t text;
+     n text;
+   BEGIN
+     SELECT thread_id INTO t FROM runnel_agent_runs WHERE run_id = p_run_id;
+     IF t IS NULL THEN RETURN QUERY SELECT false, NULL::text; RETURN; END IF;
+     PERFORM 1 FROM runnel_agent_threads WHERE thread_id = t FOR UPDATE;
+     PERFORM 1 FROM runnel_agent_runs WHERE run_id = p_run_id FOR UPDATE;
+     IF NOT FOUND THEN RETURN QUERY SELECT false, NULL::text; RETURN; END IF;
+     UPDATE runnel_agent_runs SET status = p_status, worker_id = NULL, heartbeat_at = NULL, updated_at = now() WHERE run_id = p_run_id;
+     SELECT run_id INTO n FROM runnel_agent_runs WHERE thread_id = t AND status = 'pending' ORDER BY created_at, run_id LIMIT 1;
+     -- 'busy' instead of 'idle' when another run of the thread is pending.
+     UPDATE runnel_agent_threads
+     SET status = CASE WHEN p_thread_status = 'idle' AND n IS NOT NULL THEN 'busy' ELSE p_thread_status END,
+         "values" = CASE WHEN p_set_values THEN p_values ELSE "values" END,
+         interrupts = COALESCE(p_interrupts, interrupts),
+         updated_at = now()
+     WHERE thread_id = t;
+     RETURN QUERY SELECT true, n;
+   END
+   $fn$`,
 ];
 
 /** `fn` in one transaction on one pooled connection: committed when it resolves, rolled back when it throws. */

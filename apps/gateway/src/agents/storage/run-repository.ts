@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { escapeIdentifier, escapeLiteral, type Pool, type PoolClient, type QueryResult } from 'pg';
+import { escapeIdentifier, type Pool, type PoolClient } from 'pg';
 import type { AgentRunnableConfig, Assistant, Metadata, MultitaskStrategy, Run, RunKwargs, RunStatus, ThreadStatus } from '../agent-types';
 import { jsonb, transaction } from './agent-database';
 import { NotFoundError, ThreadBusyError } from './storage-errors';
@@ -247,24 +247,11 @@ export class RunRepository {
 
   /** As `claim`, with the claimed run's row (so that the worker need not read it again). */
   async claimRun(runId: string, workerId?: string): Promise<Claim> {
-    // One round trip: the lock, then (a statement of its own, so with a snapshot taken once the
-    // lock is held: it sees every change the thread's lock holders made) the checks and the claim,
-    // which changes nothing unless the run is pending, due and not blocked.
-    const [locked, claimed] = await lockedBatch<RunRow>(this.pool, [
-      lockRunSql(literal(runId)),
-      `UPDATE runnel_agent_runs r
-       SET status = 'running', attempt = attempt + 1, worker_id = ${literal(workerId ?? null)}, heartbeat_at = now(), updated_at = now()
-       WHERE r.run_id = ${literal(runId)} AND r.status = 'pending' AND r.created_at <= now()
-         AND NOT EXISTS (
-           SELECT 1 FROM runnel_agent_runs o
-           WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id
-             AND (o.status = 'running' OR (o.status = 'pending' AND (o.created_at, o.run_id) < (r.created_at, r.run_id)))
-         )
-       RETURNING *`,
-    ]);
-    const run = locked.rows[0];
-    if (!run || run.status !== 'pending') return { result: 'gone' };
-    return claimed.rows[0] ? { result: 'claimed', run: toRun(claimed.rows[0]) } : { result: 'wait' };
+    // One round trip (runnel_agent_claim_run in the migration): the locks, then the checks and the
+    // claim, which changes nothing unless the run is pending, due and not blocked.
+    const { rows } = await this.pool.query<RunRow>('SELECT * FROM runnel_agent_claim_run($1, $2)', [runId, workerId ?? null]);
+    if (!rows[0]) return { result: 'gone' };
+    return rows[0].status === 'running' ? { result: 'claimed', run: toRun(rows[0]) } : { result: 'wait' };
   }
 
   /**
@@ -273,31 +260,17 @@ export class RunRepository {
    * now, or null. A run that is gone (its thread deleted) changes nothing and returns null.
    */
   async finish(runId: string, status: RunStatus, thread: FinishedThread = {}): Promise<string | null> {
-    // One round trip: the lock, then (its own statement and snapshot, after the lock) the run, the
-    // next pending run and the thread: the thread becomes 'busy' instead of 'idle' when another
-    // run is pending (this one, running until now, is not among them). No run: nothing changes.
-    const requested = literal(thread.status ?? 'idle');
-    const values = thread.values === undefined ? '"values"' : `${literal(thread.values == null ? null : jsonb(thread.values))}::jsonb`;
-    const [locked, finished] = await lockedBatch<{ next: string | null }>(this.pool, [
-      lockRunSql(literal(runId)),
-      `WITH own AS (
-         SELECT thread_id FROM runnel_agent_runs WHERE run_id = ${literal(runId)}
-       ), run AS (
-         UPDATE runnel_agent_runs SET status = ${literal(status)}, worker_id = NULL, heartbeat_at = NULL, updated_at = now() WHERE run_id = ${literal(runId)}
-       ), next AS (
-         SELECT run_id FROM runnel_agent_runs WHERE thread_id = (SELECT thread_id FROM own) AND status = 'pending' ORDER BY created_at, run_id LIMIT 1
-       ), thread AS (
-         UPDATE runnel_agent_threads
-         SET status = CASE WHEN ${requested} = 'idle' AND EXISTS (SELECT 1 FROM next) THEN 'busy' ELSE ${requested} END,
-             "values" = ${values},
-             interrupts = COALESCE(${literal(jsonb(thread.interrupts))}::jsonb, interrupts),
-             updated_at = now()
-         WHERE thread_id = (SELECT thread_id FROM own)
-       )
-       SELECT (SELECT run_id FROM next) AS next`,
+    // One round trip (runnel_agent_finish_run in the migration): the locks, then the run, the next
+    // pending run and the thread, which becomes 'busy' instead of 'idle' when another run is pending.
+    const { rows } = await this.pool.query<{ found: boolean; next_run_id: string | null }>('SELECT * FROM runnel_agent_finish_run($1, $2, $3, $4, $5::jsonb, $6::jsonb)', [
+      runId,
+      status,
+      thread.status ?? 'idle',
+      thread.values !== undefined,
+      thread.values == null ? null : jsonb(thread.values),
+      jsonb(thread.interrupts),
     ]);
-    if (!locked.rows[0]) return null;
-    return finished.rows[0]?.next ?? null;
+    return rows[0]?.found ? (rows[0].next_run_id ?? null) : null;
   }
 
   /** The thread's oldest pending run, or null. */
@@ -472,29 +445,6 @@ function lockRunSql(id: string): string {
      )
      SELECT r.* FROM runnel_agent_runs r JOIN t ON t.thread_id = r.thread_id WHERE r.run_id = ${id}
      FOR UPDATE OF r`;
-}
-
-/** A value as an SQL literal (a string, or NULL). */
-const literal = (value: string | null): string => (value == null ? 'NULL' : escapeLiteral(value));
-
-/**
- * `BEGIN; <statements>; COMMIT` as one simple query: one round trip instead of one per statement.
- * Each statement still runs with a snapshot of its own (READ COMMITTED takes one per statement,
- * not per query message), so what follows a lock sees everything committed before the lock was
- * granted. Values are inlined as literals (the simple protocol has no parameters). On an error
- * PostgreSQL skips the rest, and the transaction is rolled back here.
- */
-async function lockedBatch<R extends object = Record<string, unknown>>(pool: Pool, statements: string[]): Promise<QueryResult<R>[]> {
-  const client = await pool.connect();
-  try {
-    const results = (await client.query(['BEGIN', ...statements, 'COMMIT'].join(';\n'))) as unknown as QueryResult<R>[];
-    return results.slice(1, -1);
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 async function nextPending(db: Pick<Pool, 'query'> | PoolClient, threadId: string): Promise<string | null> {
