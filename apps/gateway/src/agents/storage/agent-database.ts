@@ -72,7 +72,6 @@ const MIGRATION = [
   `CREATE INDEX IF NOT EXISTS runnel_agent_runs_assistant_id ON runnel_agent_runs (assistant_id)`,
   // At most one running run per thread, whatever a replica does: the multitask rules' backstop.
   `CREATE UNIQUE INDEX IF NOT EXISTS runnel_agent_runs_one_running ON runnel_agent_runs (thread_id) WHERE status = 'running'`,
-  `CREATE INDEX IF NOT EXISTS runnel_agent_runs_running_heartbeat ON runnel_agent_runs (heartbeat_at) WHERE status = 'running'`,
   `CREATE TABLE IF NOT EXISTS runnel_agent_crons (
     cron_id text PRIMARY KEY,
     assistant_id text NOT NULL,

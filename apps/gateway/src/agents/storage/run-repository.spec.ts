@@ -249,21 +249,6 @@ describe('RunRepository', () => {
     await expect(runs.delete(a.run_id, t.thread_id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it('heartbeat and staleRunning find runs whose worker died; setStatus requeues them', async () => {
-    const t = await threads.create();
-    const a = (await runs.create(newRun(t.thread_id))).run;
-    expect(await runs.heartbeat(a.run_id)).toBe(false); // not running yet
-    expect(await runs.claim(a.run_id, 'worker-1')).toBe('claimed');
-    expect(await runs.heartbeat(a.run_id)).toBe(true);
-    expect((await runs.staleRunning(60_000)).map((r) => r.run_id)).not.toContain(a.run_id);
-    await new Promise((r) => setTimeout(r, 300));
-    const stale = (await runs.staleRunning(200)).find((r) => r.run_id === a.run_id);
-    expect(stale).toMatchObject({ status: 'running', attempt: 1, worker_id: 'worker-1' });
-    await runs.setStatus(a.run_id, 'pending');
-    expect(await runs.claim(a.run_id, 'worker-2')).toBe('claimed');
-    expect((await runs.staleRunning(0)).find((r) => r.run_id === a.run_id)).toMatchObject({ attempt: 2, worker_id: 'worker-2' });
-    await expect(runs.setStatus('nope', 'error')).rejects.toBeInstanceOf(NotFoundError);
-  });
 
   it('deleting a thread takes its runs with it; claim and finish then find nothing', async () => {
     const t = await threads.create();

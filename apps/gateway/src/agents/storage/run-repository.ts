@@ -84,13 +84,6 @@ export interface CancelResult {
   cancelled: string[];
 }
 
-/** A running run whose worker stopped sending heartbeats. */
-export interface StaleRun extends Run {
-  attempt: number;
-  worker_id: string | null;
-  heartbeat_at: string | null;
-}
-
 interface RunRow {
   run_id: string;
   thread_id: string;
@@ -381,29 +374,6 @@ export class RunRepository {
       }
       return { running, cancelled: pending };
     });
-  }
-
-  /** Records that the run's worker is alive; false when the run is no longer running (stop it). */
-  async heartbeat(runId: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE runnel_agent_runs SET heartbeat_at = now() WHERE run_id = $1 AND status = 'running'`,
-      [runId],
-    );
-    return (rowCount ?? 0) > 0;
-  }
-
-  /**
-   * Running runs whose last heartbeat (or claim) is older than `olderThanMs` by the database's
-   * clock: their worker died. The caller requeues them (`setStatus(id, 'pending')`) or ends them.
-   */
-  async staleRunning(olderThanMs: number): Promise<StaleRun[]> {
-    const { rows } = await this.pool.query<RunRow>(
-      `SELECT * FROM runnel_agent_runs
-       WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1))
-       ORDER BY heartbeat_at NULLS FIRST`,
-      [olderThanMs / 1000],
-    );
-    return rows.map((row) => ({ ...toRun(row), attempt: row.attempt, worker_id: row.worker_id, heartbeat_at: row.heartbeat_at?.toISOString() ?? null }));
   }
 
   async #deleteCheckpoints(client: PoolClient, threadId: string, runId: string): Promise<void> {
