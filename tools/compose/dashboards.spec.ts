@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { eventually, FlakyProxy, freePort, REPO_ROOT, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import { eventually, FlakyProxy, freePort, PostgresServer, REPO_ROOT, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import { exportedLabelNames, exportedSeriesNames, promqlReferences } from '../observability/promql-metric-names';
 
 const DASHBOARD_DIR = join(REPO_ROOT, 'k8s/observability/dashboards');
@@ -224,6 +224,7 @@ describe('Grafana dashboards: structure', () => {
 
 describe('Grafana dashboards: every query refers to what the running services export', () => {
   let redis: RedisServer;
+  let postgres: PostgresServer;
   let s3: S3Server;
   let proxy: FlakyProxy;
   const services: ServiceProcess[] = [];
@@ -239,6 +240,8 @@ describe('Grafana dashboards: every query refers to what the running services ex
 
   beforeAll(async () => {
     redis = await RedisServer.start();
+    // The agent API's series (runnel_agent_*) exist when it is on: PostgreSQL + GATEWAY_REDIS_URL.
+    postgres = await PostgresServer.start();
     s3 = await S3Server.start(['lake']);
     // The first uploads fail: retries and failed attempts get their `stage` label.
     proxy = await FlakyProxy.start(s3.endpoint);
@@ -252,6 +255,7 @@ describe('Grafana dashboards: every query refers to what the running services ex
       new ServiceProcess('gateway', {
         PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts.gateway), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_CONCURRENT_REQUESTS: '1',
         RUNNABLES_MODULE: join(REPO_ROOT, 'tools/bench/gateway/hold-runnables.cjs'), HOLD_SECONDS: '30',
+        POSTGRES_URI: await postgres.createDatabase('dashboards'), GATEWAY_REDIS_URL: redis.url,
       }),
       new ServiceProcess('change-reader', {
         ...common,
@@ -298,6 +302,10 @@ describe('Grafana dashboards: every query refers to what the running services ex
     const stream = await post('/echo/stream', { input: 'one two three' });
     expect(stream.status).toBe(200);
     await stream.text();
+    // One run of the built-in agent: the runnel_agent_* series with graph, status and route labels.
+    const agentRun = await post('/runs/wait', { assistant_id: 'agent', input: { messages: [{ role: 'user', content: 'hi' }] } });
+    expect(agentRun.status).toBe(200);
+    await agentRun.text();
     expect((await post('/chat/invoke', { input: { input: 'hi' } })).status).toBe(200);
     expect((await post('/echo/invoke', '{not json')).status).toBeGreaterThanOrEqual(400);
     // A stream that stays open holds the only slot (a body still arriving holds none: the gateway
@@ -331,6 +339,7 @@ describe('Grafana dashboards: every query refers to what the running services ex
     await proxy?.stop();
     await s3?.stop();
     await redis?.stop();
+    await postgres?.stop();
   });
 
   test('the scrape has the services own series, with samples for the labelled ones', () => {

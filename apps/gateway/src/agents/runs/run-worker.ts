@@ -218,8 +218,9 @@ export class RunWorker {
       update = await threadUpdateAfterRun(graph, { configurable: { thread_id: run.thread_id } }, status === 'error' ? (error ?? new Error('run failed')) : undefined).catch(() => undefined);
     }
     const next = await this.o.runs.finish(run.run_id, status, update ?? { status: status === 'error' ? 'error' : 'idle' });
-    await this.o.events.end(run.run_id);
+    // Counted before the stream ends: a client that saw the end and then scrapes sees the run.
     this.o.onFinished?.(run, status, (performance.now() - started) / 1000);
+    await this.o.events.end(run.run_id);
     this.o.logger.info({ runId: run.run_id, threadId: run.thread_id, status }, 'run finished');
     if (run.kwargs.temporary) await this.o.threads.delete(run.thread_id).catch(() => undefined);
     if (next) await this.o.queue.add({ runId: next, threadId: run.thread_id });
