@@ -186,8 +186,8 @@ export class RunWorker {
       }
       if (reason instanceof RunCancelledError && reason.action === 'rollback') {
         await this.o.runs.delete(runId, run.thread_id).catch(() => undefined);
-        await this.o.events.end(runId);
         this.o.onFinished?.(run, 'interrupted', (performance.now() - started) / 1000);
+        await this.o.events.end(runId);
         await this.#next(run.thread_id);
         return 'interrupted';
       }
