@@ -18,7 +18,7 @@ describe('built-in agent', () => {
     await backends?.stop();
   });
 
-  it('calls current_time when asked the time, answers from the tool, and remembers the thread', async () => {
+  it('calls current_time when asked the time, answers from the tool, and remembers the thread, also after a restart', async () => {
     const { client } = gw;
     expect((await client.assistants.search({ graphId: 'agent' })).length).toBe(1);
     const thread = await client.threads.create();
@@ -32,5 +32,17 @@ describe('built-in agent', () => {
     const second = (await client.runs.wait(thread.thread_id, 'agent', { input: { messages: [{ role: 'user', content: 'hello again' }] } })) as { messages: Msg[] };
     expect(second.messages.length).toBe(6);
     expect(second.messages.at(-1)?.content).toBe('[runnel local model] You said: hello again');
+    await client.store.putItem(['users', 'ada'], 'prefs', { theme: 'dark' });
+
+    // A new gateway process on the same PostgreSQL: the thread, its checkpoints and the store are all there.
+    await gw.close();
+    gw = await backends.gateway(() => undefined, { DISABLE_BUILTINS: 'false' });
+    const again = gw.client;
+    expect((await again.threads.get(thread.thread_id)).status).toBe('idle');
+    expect(((await again.threads.getState(thread.thread_id)).values as { messages: Msg[] }).messages.length).toBe(6);
+    expect((await again.threads.getHistory(thread.thread_id, { limit: 100 })).length).toBeGreaterThan(6);
+    expect((await again.store.getItem(['users', 'ada'], 'prefs'))?.value).toEqual({ theme: 'dark' });
+    const third = (await again.runs.wait(thread.thread_id, 'agent', { input: { messages: [{ role: 'user', content: 'still there?' }] } })) as { messages: Msg[] };
+    expect(third.messages.length).toBe(8);
   });
 });
