@@ -59,6 +59,12 @@ export interface RunKwargs {
   /** A stateless run (`/runs/...` without a thread): its thread is deleted when it ends. */
   temporary?: boolean;
   webhook?: string;
+  /**
+   * When checkpoints are written (LangGraph's `durability`): 'async' (the default: after each step,
+   * alongside the next), 'sync' (after each step, before the next) or 'exit' (only when the run ends:
+   * fewer writes, but a run retried after a crash starts over from its input).
+   */
+  durability?: 'sync' | 'async' | 'exit';
 }
 
 export interface Run {

@@ -59,6 +59,19 @@ describe('LangGraph Platform API through the official SDK Client', () => {
     expect(await client.runs.wait(thread.thread_id, 'two', { input: { count: 2 } })).toEqual({ count: 6, trace: ['a', 'b', 'a', 'b'] });
   });
 
+  it("durability 'exit' writes the run's checkpoint only at its end; the state is the same", async () => {
+    const perStep = await client.threads.create();
+    const atExit = await client.threads.create();
+    expect(await client.runs.wait(perStep.thread_id, 'two', { input: { count: 1 } })).toEqual({ count: 4, trace: ['a', 'b'] });
+    expect(await client.runs.wait(atExit.thread_id, 'two', { input: { count: 1 }, durability: 'exit' })).toEqual({ count: 4, trace: ['a', 'b'] });
+    expect((await client.threads.getState(atExit.thread_id)).values).toEqual({ count: 4, trace: ['a', 'b'] });
+    expect((await client.threads.get(atExit.thread_id)).values).toEqual({ count: 4, trace: ['a', 'b'] });
+    const steps = (await client.threads.getHistory(perStep.thread_id, { limit: 50 })).length;
+    const exit = (await client.threads.getHistory(atExit.thread_id, { limit: 50 })).length;
+    expect(exit).toBeLessThan(steps);
+    expect(exit).toBeGreaterThanOrEqual(1);
+  });
+
   it('runs.stream starts with metadata and streams values and updates', async () => {
     const thread = await client.threads.create();
     const events: { event: string; data: unknown }[] = [];

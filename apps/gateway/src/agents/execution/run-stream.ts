@@ -147,6 +147,7 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
     runId: run.run_id,
     streamMode: [...graphModes],
     signal: opts.signal,
+    ...(kwargs.durability && { durability: kwargs.durability }),
   };
   // streamEvents (a callback handler on every runnable: its cost is most of a small graph's) only
   // when its own events are needed: `events`, or `messages` (chat model tokens). Otherwise the

@@ -47,6 +47,7 @@ export const RunCreateSchema = z.object({
   after_seconds: z.number().nonnegative().nullish(),
   webhook: z.url({ protocol: /^https?$/ }).nullish(),
   feedback_keys: z.union([z.string(), z.array(z.string())]).nullish(),
+  durability: z.enum(['sync', 'async', 'exit']).nullish(),
 });
 export type RunCreate = z.infer<typeof RunCreateSchema>;
 

@@ -72,6 +72,7 @@ export class RunService {
       resumable: body.stream_resumable ?? false,
       temporary,
       webhook: body.webhook ?? undefined,
+      durability: body.durability ?? undefined,
     };
     const { run, inflight } = await this.d.runs.create(
       { thread_id: threadId, assistant, kwargs, metadata: body.metadata ?? {}, user_id: caller?.name },
