@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
@@ -17,6 +16,7 @@ import { threadRoutes } from './routes/thread-routes';
 import { cronRoutes } from './routes/cron-routes';
 import { CronScheduler, withTickKeys } from './crons/cron-scheduler';
 import { RunService } from './runs/run-service';
+import { LANGGRAPH_VERSION } from './execution/run-stream';
 import { RunWorker } from './runs/run-worker';
 import { eventLogOutcome, WebhookSender } from './runs/webhook-sender';
 import { CronRepository } from './storage/cron-repository';
@@ -64,13 +64,6 @@ export interface AgentPlatform {
 /** How long one Redis command of a request may take before the request fails with 503. */
 const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 
-const LANGGRAPH_VERSION: string = (() => {
-  try {
-    return (createRequire(__filename)('@langchain/langgraph/package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 /**
  * Wires the LangGraph Platform API: PostgreSQL (our tables, LangGraph's PostgresSaver and

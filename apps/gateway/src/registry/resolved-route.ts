@@ -1,5 +1,7 @@
 import type { Runnable } from '@langchain/core/runnables';
 import type { z } from 'zod';
+import { AGENT_SCOPE_PATH } from '../agents/http/agent-admission';
+import { AGENT_PATH_ROOTS } from '../agents/http/agent-routes';
 import { ENDPOINTS, type Endpoint, isEndpoint } from './endpoint';
 import type { ClientConfigKey, PerRequestConfigModifier, RouteOptions } from './route-options';
 
@@ -7,8 +9,8 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 /** Segments a runnable path may not have: they would read as part of the URL around it. */
 const RESERVED_SEGMENTS: ReadonlySet<string> = new Set<string>(['c', ...ENDPOINTS]);
 /** First segments taken by the gateway's own pages and probes. */
-// The gateway's own pages, and the LangGraph Platform API's roots (agents/http/agent-routes.ts).
-const RESERVED_FIRST: ReadonlySet<string> = new Set(['health', 'ready', 'metrics', 'docs', 'ok', 'info', 'assistants', 'threads', 'runs', 'store', 'langgraph']);
+// The gateway's own pages, the LangGraph Platform API's roots and its scope path.
+const RESERVED_FIRST: ReadonlySet<string> = new Set(['health', 'ready', 'metrics', 'docs', ...AGENT_PATH_ROOTS, AGENT_SCOPE_PATH]);
 const CLIENT_CONFIG_KEYS: ClientConfigKey[] = ['configurable', 'tags', 'metadata', 'recursion_limit', 'max_concurrency', 'run_id'];
 
 /** Thrown by `addRoutes` when the options are contradictory or name unknown things: a setup bug. */

@@ -33,7 +33,8 @@ export interface ExecuteRunOptions {
   apiUrl?: string;
 }
 
-const LANGGRAPH_VERSION: string = (() => {
+/** The installed @langchain/langgraph's version (`langgraph_version` in run metadata, `/info`). */
+export const LANGGRAPH_VERSION: string = (() => {
   try {
     return (createRequire(__filename)('@langchain/langgraph/package.json') as { version: string }).version;
   } catch {

@@ -9,7 +9,7 @@ import { readJsonBody } from '../../protocol/request-body';
 import { serializeError } from '../execution/serialize-event';
 import { StorageError } from '../storage/storage-errors';
 import { type AgentReply, writeReply } from './agent-reply';
-import { type AgentRouteName, matchAgentRoute } from './agent-routes';
+import { AGENT_PATH_ROOTS, type AgentRouteName, matchAgentRoute } from './agent-routes';
 
 /** What a route handler gets of one request. */
 export interface AgentRequest {
@@ -54,9 +54,14 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export class AgentApi {
   constructor(private readonly opts: AgentApiOptions) {}
 
-  /** Whether this path (below BASE_PATH, no query) is the agent API's. */
+  /**
+   * Whether this path (below BASE_PATH, no query) is the agent API's: its first segment is one of
+   * the API's roots (reserved for it: no runnable may take them). Asked of every gateway request,
+   * so a set lookup, not the route table; a path under a root that matches no route is its 404.
+   */
   owns(path: string): boolean {
-    return matchAgentRoute('GET', path).kind !== 'none' || matchAgentRoute('POST', path).kind !== 'none';
+    const end = path.indexOf('/', 1);
+    return AGENT_PATH_ROOTS.has(end === -1 ? path.slice(1) : path.slice(1, end));
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {

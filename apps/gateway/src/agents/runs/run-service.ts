@@ -94,11 +94,7 @@ export class RunService {
    * or `signal` aborts. Ids are sent only for resumable runs, as the reference does.
    */
   async *events(run: Run, after: string, signal: AbortSignal): AsyncGenerator<SseEvent> {
-    const stillExpected = async () => {
-      const now = await this.d.runs.find(run.run_id);
-      return now !== null && ACTIVE.has(now.status);
-    };
-    for await (const e of this.d.events.read(run.run_id, after, signal, stillExpected)) {
+    for await (const e of this.#read(run, after, signal)) {
       yield run.kwargs.resumable ? e : { event: e.event, data: e.data };
     }
   }
@@ -110,10 +106,7 @@ export class RunService {
   async result(run: Run, signal: AbortSignal): Promise<unknown> {
     let last: unknown = null;
     let any = false;
-    for await (const e of this.d.events.read(run.run_id, '0-0', signal, async () => {
-      const now = await this.d.runs.find(run.run_id);
-      return now !== null && ACTIVE.has(now.status);
-    })) {
+    for await (const e of this.#read(run, '0-0', signal)) {
       if (e.event === 'values') {
         last = JSON.parse(e.data);
         any = true;
@@ -140,10 +133,15 @@ export class RunService {
 
   /** Waits until the run is no longer pending or running (cancel with `wait`). */
   async settled(run: Run, signal: AbortSignal): Promise<void> {
-    for await (const _ of this.d.events.read(run.run_id, '0-0', signal, async () => {
+    for await (const _ of this.#read(run, '0-0', signal));
+  }
+
+  /** The run's log from `after`, read until it ends, or until the run is gone or over without ending it (its log expired, a deleted run). */
+  #read(run: Run, after: string, signal: AbortSignal) {
+    return this.d.events.read(run.run_id, after, signal, async () => {
       const now = await this.d.runs.find(run.run_id);
       return now !== null && ACTIVE.has(now.status);
-    }));
+    });
   }
 }
 
