@@ -119,8 +119,7 @@ export class RunWorker {
     if (attempt > 1) {
       // BullMQ gave this job to us again: the replica that held it died or handed it back. Its row
       // may still say running; it is ours now (BullMQ lets one worker at a time hold a job).
-      const stale = await this.o.runs.find(runId);
-      if (stale?.status === 'running') await this.o.runs.setStatus(runId, 'pending');
+      await this.o.runs.requeueIfRunning(runId);
     }
     const { result: claim, run } = await this.o.runs.claimRun(runId, this.o.workerId);
     if (claim === 'wait') {

@@ -122,4 +122,16 @@ describe('AssistantRepository', () => {
     expect(deletedThreads).toEqual(['del-t1']);
     await expect(assistants.delete(a.assistant_id)).rejects.toBeInstanceOf(NotFoundError);
   });
+
+  it('delete leaves a thread that was busy only with its runs idle', async () => {
+    const a = await assistants.create({ graph_id: 'g-busy' });
+    await db.pool.query(`INSERT INTO runnel_agent_threads (thread_id, status) VALUES ('busy-t1', 'busy')`);
+    await db.pool.query(
+      `INSERT INTO runnel_agent_runs (run_id, thread_id, assistant_id, status, kwargs, multitask_strategy) VALUES ('busy-r1', 'busy-t1', $1, 'pending', '{}', 'reject')`,
+      [a.assistant_id],
+    );
+    await assistants.delete(a.assistant_id);
+    const { rows } = await db.pool.query(`SELECT status FROM runnel_agent_threads WHERE thread_id = 'busy-t1'`);
+    expect(rows[0].status).toBe('idle');
+  });
 });

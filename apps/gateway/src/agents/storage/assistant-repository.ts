@@ -153,20 +153,8 @@ export class AssistantRepository {
    * `{ created_by: 'system' }`), created if missing and left as it is otherwise (every replica
    * calls this at start for every registered graph).
    */
-  async ensureGraphAssistant(
-    graphId: string,
-    name?: string,
-    defaults: { config?: AgentRunnableConfig; context?: unknown } = {},
-  ): Promise<Assistant> {
-    return this.create({
-      assistant_id: graphAssistantId(graphId),
-      graph_id: graphId,
-      config: defaults.config,
-      context: defaults.context,
-      metadata: { created_by: 'system' },
-      name: name ?? graphId,
-      if_exists: 'do_nothing',
-    });
+  async ensureGraphAssistant(graphId: string): Promise<Assistant> {
+    return this.create({ assistant_id: graphAssistantId(graphId), graph_id: graphId, metadata: { created_by: 'system' }, name: graphId, if_exists: 'do_nothing' });
   }
 
   /** @throws NotFoundError */
@@ -327,7 +315,22 @@ export class AssistantRepository {
   async delete(assistantId: string, options: { deleteThreads?: boolean } = {}): Promise<string[]> {
     const threadIds = await transaction(this.pool, async (client) => {
       await this.#lock(client, assistantId);
+      // Threads before their runs, as every run change locks them (claim, finish, create): the
+      // other order could deadlock with a replica finishing one of these runs.
+      const { rows: touched } = await client.query<{ thread_id: string }>(
+        `SELECT thread_id FROM runnel_agent_threads
+         WHERE thread_id IN (SELECT thread_id FROM runnel_agent_runs WHERE assistant_id = $1) OR ($2::boolean AND metadata @> $3::jsonb)
+         ORDER BY thread_id FOR UPDATE`,
+        [assistantId, options.deleteThreads === true, jsonb({ assistant_id: assistantId })],
+      );
       await client.query('DELETE FROM runnel_agent_runs WHERE assistant_id = $1', [assistantId]);
+      // A thread that was busy only with this assistant's runs has none left: idle, not busy forever.
+      await client.query(
+        `UPDATE runnel_agent_threads t SET status = 'idle', updated_at = now()
+         WHERE t.thread_id = ANY($1::text[]) AND t.status = 'busy'
+           AND NOT EXISTS (SELECT 1 FROM runnel_agent_runs r WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running'))`,
+        [touched.map((r) => r.thread_id)],
+      );
       let deleted: string[] = [];
       if (options.deleteThreads) {
         const { rows } = await client.query<{ thread_id: string }>(

@@ -17,6 +17,9 @@ const assistant: Pick<Assistant, 'assistant_id' | 'graph_id' | 'config' | 'conte
 const kwargs = (extra: Partial<RunKwargs> = {}): RunKwargs => ({ input: { items: ['hi'] }, stream_mode: ['values'], config: {}, ...extra });
 const newRun = (threadId: string | undefined, extra: Partial<NewRun> = {}): NewRun => ({ thread_id: threadId, assistant, kwargs: kwargs(), ...extra });
 
+/** What a claim came to (the worker's claimRun, without the row). */
+const claimed = async (repo: RunRepository, runId: string, workerId?: string) => (await repo.claimRun(runId, workerId)).result;
+
 describe('RunRepository', () => {
   let server: PostgresServer;
   let url: string;
@@ -166,26 +169,26 @@ describe('RunRepository', () => {
     const b = (await runs.create(newRun(t.thread_id), { multitaskStrategy: 'enqueue' })).run;
     const c = (await runs.create(newRun(t.thread_id), { multitaskStrategy: 'enqueue' })).run;
 
-    expect(await runs.claim(b.run_id)).toBe('wait'); // a is older and pending
-    const both = await Promise.all([runs.claim(a.run_id, 'w1'), runs2.claim(a.run_id, 'w2')]);
+    expect(await claimed(runs, b.run_id)).toBe('wait'); // a is older and pending
+    const both = await Promise.all([claimed(runs, a.run_id, 'w1'), claimed(runs2, a.run_id, 'w2')]);
     expect(both.sort()).toEqual(['claimed', 'gone']);
     expect((await runs.get(a.run_id)).status).toBe('running');
-    expect(await runs2.claim(b.run_id)).toBe('wait'); // a is running
-    expect(await runs.claim('no-such-run')).toBe('gone');
+    expect(await claimed(runs2, b.run_id)).toBe('wait'); // a is running
+    expect(await claimed(runs, 'no-such-run')).toBe('gone');
 
     const next = await runs.finish(a.run_id, 'success', { status: 'idle', values: { items: ['a'] }, interrupts: {} });
     expect(next).toBe(b.run_id);
     expect((await runs.get(a.run_id)).status).toBe('success');
     // b and c pending: the thread stays busy, with a's values.
     expect(await threads.get(t.thread_id)).toMatchObject({ status: 'busy', values: { items: ['a'] } });
-    expect(await runs.claim(a.run_id)).toBe('gone');
+    expect(await claimed(runs, a.run_id)).toBe('gone');
 
-    expect(await runs.claim(c.run_id)).toBe('wait');
-    expect(await runs.claim(b.run_id)).toBe('claimed');
+    expect(await claimed(runs, c.run_id)).toBe('wait');
+    expect(await claimed(runs, b.run_id)).toBe('claimed');
     expect(await runs.finish(b.run_id, 'success', { status: 'interrupted', interrupts: { task: [{ value: 'q' }] } })).toBe(c.run_id);
     expect(await threads.get(t.thread_id)).toMatchObject({ status: 'interrupted', values: { items: ['a'] }, interrupts: { task: [{ value: 'q' }] } });
 
-    expect(await runs.claim(c.run_id)).toBe('claimed');
+    expect(await claimed(runs, c.run_id)).toBe('claimed');
     expect(await runs.finish(c.run_id, 'error', { status: 'error' })).toBeNull();
     expect((await threads.get(t.thread_id)).status).toBe('error');
     expect(await runs.nextPending(t.thread_id)).toBeNull();
@@ -196,10 +199,10 @@ describe('RunRepository', () => {
     const t = await threads.create();
     const { run } = await runs.create(newRun(t.thread_id), { afterSeconds: 60 });
     expect(new Date(run.created_at).getTime() - Date.now()).toBeGreaterThan(50_000);
-    expect(await runs.claim(run.run_id)).toBe('wait');
+    expect(await claimed(runs, run.run_id)).toBe('wait');
     const soon = (await runs.create(newRun(t.thread_id), { multitaskStrategy: 'enqueue', afterSeconds: 0 })).run;
     // Due earlier, so it goes first.
-    expect(await runs.claim(soon.run_id)).toBe('claimed');
+    expect(await claimed(runs, soon.run_id)).toBe('claimed');
     expect(await runs.finish(soon.run_id, 'success')).toBe(run.run_id);
   });
 
@@ -208,14 +211,14 @@ describe('RunRepository', () => {
     const a = (await runs.create(newRun(t.thread_id))).run;
     const b = (await runs.create(newRun(t.thread_id), { multitaskStrategy: 'enqueue' })).run;
     const c = (await runs.create(newRun(t.thread_id), { multitaskStrategy: 'enqueue' })).run;
-    expect(await runs.claim(a.run_id)).toBe('claimed');
+    expect(await claimed(runs, a.run_id)).toBe('claimed');
 
     await expect(runs.requestCancel(t.thread_id, [b.run_id, 'nope'])).rejects.toMatchObject({ status: 404, message: 'Run not found' });
     expect((await runs.get(b.run_id)).status).toBe('pending'); // nothing changed
 
     expect(await runs.requestCancel(t.thread_id, [a.run_id, b.run_id], 'interrupt')).toEqual({ running: [a.run_id], cancelled: [b.run_id] });
     expect((await runs.get(b.run_id)).status).toBe('interrupted');
-    expect(await runs.claim(b.run_id)).toBe('gone');
+    expect(await claimed(runs, b.run_id)).toBe('gone');
     expect(await runs.requestCancel(t.thread_id, [c.run_id], 'rollback')).toEqual({ running: [], cancelled: [c.run_id] });
     expect(await runs.find(c.run_id)).toBeNull();
     expect((await threads.get(t.thread_id)).status).toBe('busy'); // a still runs
@@ -249,14 +252,25 @@ describe('RunRepository', () => {
     await expect(runs.delete(a.run_id, t.thread_id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("requeueIfRunning puts a lost worker's running run back to pending, and leaves a finished one finished", async () => {
+    const t = await threads.create();
+    const a = (await runs.create(newRun(t.thread_id))).run;
+    expect(await claimed(runs, a.run_id, 'dead-worker')).toBe('claimed');
+    await runs.requeueIfRunning(a.run_id);
+    expect((await runs.get(a.run_id)).status).toBe('pending');
+    expect(await claimed(runs2, a.run_id, 'new-worker')).toBe('claimed');
+    await runs.finish(a.run_id, 'success');
+    await runs.requeueIfRunning(a.run_id); // the old worker was only stalled: it must not run again
+    expect((await runs.get(a.run_id)).status).toBe('success');
+  });
 
   it('deleting a thread takes its runs with it; claim and finish then find nothing', async () => {
     const t = await threads.create();
     const a = (await runs.create(newRun(t.thread_id))).run;
-    expect(await runs.claim(a.run_id)).toBe('claimed');
+    expect(await claimed(runs, a.run_id)).toBe('claimed');
     await threads.delete(t.thread_id);
     expect(await runs.find(a.run_id)).toBeNull();
     expect(await runs.finish(a.run_id, 'success')).toBeNull();
-    expect(await runs.claim(a.run_id)).toBe('gone');
+    expect(await claimed(runs, a.run_id)).toBe('gone');
   });
 });

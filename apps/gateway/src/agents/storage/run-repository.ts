@@ -232,13 +232,9 @@ export class RunRepository {
 
   /**
    * Pending → running, for the caller, if the run is due, no other run of its thread is running and
-   * no older one is pending (runs of a thread start one at a time, oldest first).
+   * no older one is pending (runs of a thread start one at a time, oldest first); with the claimed
+   * run's row, so that the worker need not read it again.
    */
-  async claim(runId: string, workerId?: string): Promise<ClaimResult> {
-    return (await this.claimRun(runId, workerId)).result;
-  }
-
-  /** As `claim`, with the claimed run's row (so that the worker need not read it again). */
   async claimRun(runId: string, workerId?: string): Promise<Claim> {
     // One round trip (runnel_agent_claim_run in the migration): the locks, then the checks and the
     // claim, which changes nothing unless the run is pending, due and not blocked.
@@ -332,19 +328,15 @@ export class RunRepository {
   }
 
   /**
-   * Sets a run's status as it is (no multitask rule): e.g. a stale running run back to 'pending'.
-   * @throws NotFoundError
+   * A run left 'running' by a worker that lost it (died, or handed it back) becomes 'pending' again,
+   * to be claimed by the worker that now holds its job. Only from 'running': a run that finished in
+   * between (its old worker was stalled, not dead) stays finished.
    */
-  async setStatus(runId: string, status: RunStatus): Promise<void> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE runnel_agent_runs
-       SET status = $2, updated_at = now(),
-           worker_id = CASE WHEN $2 = 'running' THEN worker_id END,
-           heartbeat_at = CASE WHEN $2 = 'running' THEN now() END
-       WHERE run_id = $1`,
-      [runId, status],
+  async requeueIfRunning(runId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE runnel_agent_runs SET status = 'pending', worker_id = NULL, heartbeat_at = NULL, updated_at = now() WHERE run_id = $1 AND status = 'running'`,
+      [runId],
     );
-    if (!rowCount) throw new NotFoundError(RUN_NOT_FOUND);
   }
 
   /**
