@@ -160,6 +160,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
       bodyLimit: config.MAX_BODY_SIZE,
       logger,
       registry,
+      pingIntervalMs: config.STREAM_PING_INTERVAL,
+      inputBounds: { maxDepth: config.MAX_INPUT_DEPTH, maxItems: config.MAX_INPUT_ITEMS },
       admit: callerGuards.length ? agentAdmission(callerGuards) : undefined,
       draining: () => lifecycle.draining,
     });

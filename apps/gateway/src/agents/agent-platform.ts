@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '@runnel/telemetry';
 import type { Secret } from '@runnel/config';
 import type { Identity } from '../caller/identity';
+import type { InputBounds } from '../protocol/input-bounds';
 import type { AgentGraphs } from './graphs/agent-graphs';
 import { GraphLoader } from './graphs/graph-loader';
 import { AgentApi, type AgentRouteHandlers } from './http/agent-api';
@@ -42,7 +43,9 @@ export interface AgentPlatformOptions {
   bodyLimit: number;
   logger: Logger;
   registry: Registry;
-  admit?: (req: IncomingMessage, res: ServerResponse, route: AgentRouteName, params: Readonly<Record<string, string>>) => Promise<Identity | undefined>;
+  admit?: (req: IncomingMessage, res: ServerResponse, route: AgentRouteName) => Promise<Identity | undefined>;
+  pingIntervalMs: number;
+  inputBounds: InputBounds;
   draining?: () => boolean;
   /** Start this replica's worker (true by default; false: an API-only replica). */
   worker?: boolean;
@@ -54,7 +57,6 @@ export interface AgentPlatformOptions {
 export interface AgentPlatform {
   api: AgentApi;
   worker: RunWorker | undefined;
-  queue: RunQueue;
   graphIds: string[];
   /** Stops taking runs, gives running ones `graceMs`, hands the rest back; then closes connections. */
   drain(graceMs: number): Promise<void>;
@@ -88,7 +90,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
     const assistants = new AssistantRepository(db.pool, checkpointer);
     const threads = new ThreadRepository(db.pool, checkpointer);
     const runs = new RunRepository(db.pool);
-    for (const graphId of o.graphs.ids) await assistants.ensureGraphAssistant(graphId, graphId);
+    for (const graphId of o.graphs.ids) await assistants.ensureGraphAssistant(graphId);
     const graphs = new GraphLoader(o.graphs, checkpointer, store);
     const events = new RunEventLog(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
     const cancellation = new RunCancellation(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
@@ -126,6 +128,8 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
       bodyLimit: o.bodyLimit,
       admit: o.admit,
       draining: o.draining,
+      pingIntervalMs: o.pingIntervalMs,
+      inputBounds: o.inputBounds,
       onAnswered: (route, status, seconds) => metrics.answered(route, status, seconds),
     });
     const graphOf = (run: { kwargs: { config: { configurable?: Record<string, unknown> } } }) => String(run.kwargs.config.configurable?.graph_id ?? '');
@@ -165,7 +169,6 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
     return {
       api,
       worker,
-      queue,
       graphIds: o.graphs.ids,
       drain: async (graceMs) => {
         const started = Date.now();

@@ -122,6 +122,7 @@ export class GatewayHandler {
       const base = this.#opts.basePath;
       const below = base === '' ? path : path.startsWith(base + '/') ? path.slice(base.length) : undefined;
       if (below !== undefined && beside.owns(below)) {
+        setRequestId(res, requestId);
         if (this.#cors.apply(req, res)) return;
         return beside.handle(req, res, below, q === -1 ? '' : url.slice(q + 1));
       }

@@ -28,7 +28,12 @@ export function headerList(res: ServerResponse, headers: Record<string, string |
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** sendJson for a body already serialised (the agent API's, whose messages serialise in their dict form). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: Readonly<Record<string, string>>): void {
+  if (res.headersSent || res.destroyed) return;
   const length = String(Buffer.byteLength(text));
   // Most answers (every 200) carry no headers of their own: the list is built directly, with no
   // header object in between (the same list headerList would make from one).

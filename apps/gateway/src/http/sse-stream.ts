@@ -36,9 +36,11 @@ export class SseStream {
   }
 
   /** Writes one event; resolves when the socket can take more, so a slow client slows the run instead of growing memory. */
-  send(event: string, data?: string): Promise<void> | undefined {
+  send(event: string, data?: string, id?: string): Promise<void> | undefined {
     if (!this.open) return undefined;
-    const frame = data === undefined ? `event: ${event}${CRLF}${CRLF}` : `event: ${event}${CRLF}data: ${data}${CRLF}${CRLF}`;
+    // `id:` (the agent API's resumable streams) goes last, so the common frame stays one template.
+    const tail = id === undefined ? CRLF : `id: ${id}${CRLF}${CRLF}`;
+    const frame = data === undefined ? `event: ${event}${CRLF}${CRLF}` : `event: ${event}${CRLF}data: ${data}${CRLF}${tail}`;
     if (this.res.write(frame)) return undefined;
     return new Promise((resolve) => {
       const done = () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../../caller/identity';
 import type { Guard, GuardContext } from '../../http/guard';
+import { requestIdOf } from '../../http/response-writer';
 import type { Endpoint } from '../../registry/endpoint';
 import type { ResolvedRoute } from '../../registry/resolved-route';
 import type { AgentRouteName } from './agent-routes';
@@ -14,7 +15,7 @@ export const AGENT_SCOPE_PATH = 'langgraph';
 /** SSE routes need `stream`, every other route `invoke` (both in the `run` scope group). */
 const SSE_ROUTES: ReadonlySet<AgentRouteName> = new Set(['runs.stream', 'runs.streamStateless', 'runs.joinStream', 'runs.joinStreamStateless']);
 
-/** The endpoint an agent route counts as for scopes, metrics and logs. */
+/** The endpoint an agent route counts as for scopes (and the guards' logs). */
 export function scopeEndpointOf(route: AgentRouteName): Endpoint {
   return SSE_ROUTES.has(route) ? 'stream' : 'invoke';
 }
@@ -32,7 +33,7 @@ export function agentAdmission(guards: readonly Guard[]) {
     const ctx: GuardContext = {
       req,
       res,
-      requestId: String(req.headers['x-request-id'] ?? ''),
+      requestId: requestIdOf(res) ?? '',
       route,
       endpoint: scopeEndpointOf(name),
       configHash: undefined,

@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@runnel/telemetry';
 import type { Identity } from '../../caller/identity';
 import { errorBody, errorResponse } from '../../http/error-response';
-import { setRequestId, sendJson } from '../../http/response-writer';
+import { requestIdOf, sendJson } from '../../http/response-writer';
+import { ClientDisconnectedError } from '../../http/abort-reasons';
+import { Pinger } from '../../http/sse-pinger';
 import { HttpError } from '../../protocol/http-error';
+import type { InputBounds } from '../../protocol/input-bounds';
 import { readJsonBody } from '../../protocol/request-body';
 import { serializeError } from '../execution/serialize-event';
 import { StorageError } from '../storage/storage-errors';
@@ -36,14 +38,16 @@ export interface AgentApiOptions {
    * Who is calling: resolves the caller's identity or throws the 401/403/429 HttpError (the
    * gateway's authenticate → authorize → rate-limit, with the route's scope). Absent: auth off.
    */
-  admit?: (req: IncomingMessage, res: ServerResponse, route: AgentRouteName, params: Readonly<Record<string, string>>) => Promise<Identity | undefined>;
+  admit?: (req: IncomingMessage, res: ServerResponse, route: AgentRouteName) => Promise<Identity | undefined>;
   /** Refuses new work while draining (503). */
   draining?: () => boolean;
   /** Every answered request: route name, status (499 when the client left), seconds. */
   onAnswered?: (route: AgentRouteName, status: number, seconds: number) => void;
+  /** STREAM_PING_INTERVAL: keep-alives of open streams and of slow JSON answers. */
+  pingIntervalMs: number;
+  /** MAX_INPUT_DEPTH / MAX_INPUT_ITEMS, as the runnable routes check them. */
+  inputBounds: InputBounds;
 }
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /**
  * The LangGraph Platform API as one `(req, res)` handler beside the runnable routes: route (pure
@@ -52,7 +56,11 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
  * else is a logged 500 that reveals nothing.
  */
 export class AgentApi {
-  constructor(private readonly opts: AgentApiOptions) {}
+  readonly #pinger: Pinger;
+
+  constructor(private readonly opts: AgentApiOptions) {
+    this.#pinger = new Pinger(opts.pingIntervalMs);
+  }
 
   /**
    * Whether this path (below BASE_PATH, no query) is the agent API's: its first segment is one of
@@ -66,46 +74,46 @@ export class AgentApi {
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
     const started = performance.now();
-    const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    setRequestId(res, requestId);
+    // The gateway handler set it (its one rule for a client's X-Request-Id).
+    const requestId = requestIdOf(res) ?? '';
     const match = matchAgentRoute(req.method ?? 'GET', path);
     if (match.kind === 'none') return this.#fail(res, new HttpError(404, `Not found: ${path}`), requestId);
     if (match.kind === 'method') return this.#fail(res, new HttpError(405, `Method ${req.method} not allowed on ${path}`, { allow: match.allow.join(', ') }), requestId);
     const handler = this.opts.handlers[match.name];
     const controller = new AbortController();
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+      if (!res.writableFinished) controller.abort(new ClientDisconnectedError());
       this.opts.onAnswered?.(match.name, res.writableFinished ? res.statusCode : 499, (performance.now() - started) / 1000);
     });
     try {
       if (!handler) throw new HttpError(501, `${match.name} is not implemented`);
       if (this.opts.draining?.() && match.name !== 'ok' && match.name !== 'info') throw new HttpError(503, 'The server is shutting down', { 'retry-after': '1' });
       // `/ok` answers load balancers and probes without credentials, as a health check does.
-      const identity = this.opts.admit && match.name !== 'ok' ? await this.opts.admit(req, res, match.name, match.params) : undefined;
+      const identity = this.opts.admit && match.name !== 'ok' ? await this.opts.admit(req, res, match.name) : undefined;
       const logger = this.opts.logger;
       let bodyPromise: Promise<unknown> | undefined;
       const request: AgentRequest = {
         req,
         params: match.params,
         query: new URLSearchParams(query),
-        body: () => (bodyPromise ??= readBody(req, this.opts.bodyLimit)),
+        body: () => (bodyPromise ??= readBody(req, this.opts.bodyLimit, this.opts.inputBounds)),
         signal: controller.signal,
         identity,
         requestId,
         logger,
       };
       const reply = await handler(request);
-      await writeReply(res, reply, (err) => {
+      await writeReply(res, reply, this.#pinger, (err) => {
+        if (controller.signal.aborted) return undefined; // the client left: nobody to tell
         this.#log(err, requestId, match.name);
         return { event: 'error', data: JSON.stringify(serializeError(err)) };
       });
     } catch (err) {
-      this.#fail(res, err, requestId, match.name);
+      this.#fail(res, err, requestId, match.name, controller.signal);
     }
   }
 
-  #fail(res: ServerResponse, err: unknown, requestId: string, route?: string): void {
+  #fail(res: ServerResponse, err: unknown, requestId: string, route?: string, signal?: AbortSignal): void {
     const unavailable = dependencyUnavailable(err);
     const http =
       err instanceof StorageError
@@ -113,7 +121,9 @@ export class AgentApi {
         : unavailable
           ? new HttpError(503, `The agent API's ${unavailable} is unavailable; retry shortly`, { 'retry-after': '2' })
           : err;
-    const answer = errorResponse(http);
+    // With the request's signal: a failure because the client left is a 499, not a logged 500.
+    const answer = errorResponse(http, signal);
+    if (answer.status === 499) return;
     if (unavailable) this.opts.logger.warn({ requestId, route, dependency: unavailable, error: (err as Error).message }, 'agent API dependency unavailable');
     else if (answer.unexpected) this.#log(err, requestId, route);
     if (res.headersSent) {
@@ -129,10 +139,10 @@ export class AgentApi {
 }
 
 /** A JSON body or `{}` for an empty one (the SDK sends no body for some POSTs). */
-async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+async function readBody(req: IncomingMessage, limit: number, bounds: InputBounds): Promise<unknown> {
   const length = req.headers['content-length'];
   if (length === '0' || (length === undefined && !req.headers['transfer-encoding'])) return {};
-  return readJsonBody(req, limit);
+  return readJsonBody(req, limit, bounds);
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
