@@ -4,12 +4,15 @@ import { AIMessage, AIMessageChunk, type BaseMessage, ToolMessage } from '@langc
 import type { BaseLanguageModelInput, ToolDefinition } from '@langchain/core/language_models/base';
 import type { Runnable } from '@langchain/core/runnables';
 import type { BindToolsInput } from '@langchain/core/language_models/chat_models';
-import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
+import { bindToolsAsCallOptions } from './bind-tools';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import { abortableDelay } from './abortable-delay';
 import { words } from './echo-runnable';
 
 export const LOCAL_MODEL_LABEL = '[runnel local model]';
+
+/** The tool the local model knows how to call (the built-in agent's). */
+export const CURRENT_TIME_TOOL = 'current_time';
 
 /** The call options bindTools adds: the tools (OpenAI tool format). */
 interface BoundTools {
@@ -57,15 +60,15 @@ export class LocalChatModel extends BaseChatModel {
    * tool call, and the tool's answer gets restated.
    */
   override bindTools(tools: BindToolsInput[]): Runnable<BaseLanguageModelInput, AIMessageChunk> {
-    return this.withConfig({ tools: tools.map((t) => convertToOpenAITool(t)) } as Partial<this['ParsedCallOptions']>);
+    return bindToolsAsCallOptions(this, tools);
   }
 
   /** The tool call the local model makes for this turn, if any (see bindTools). */
-  static toolCall(messages: BaseMessage[], tools: ToolDefinition[] | undefined): { name: string; args: Record<string, unknown>; id: string } | undefined {
+  private static toolCall(messages: BaseMessage[], tools: ToolDefinition[] | undefined): { name: string; args: Record<string, unknown>; id: string } | undefined {
     const last = messages.at(-1);
-    if (!last || last.getType() !== 'human' || !tools?.some((t) => t.function?.name === 'current_time')) return undefined;
+    if (!last || last.getType() !== 'human' || !tools?.some((t) => t.function?.name === CURRENT_TIME_TOOL)) return undefined;
     if (!ASKS_TIME.test(text(last))) return undefined;
-    return { name: 'current_time', args: {}, id: `call_local_${messages.length}` };
+    return { name: CURRENT_TIME_TOOL, args: {}, id: `call_local_${messages.length}` };
   }
 
   static reply(messages: BaseMessage[]): string {

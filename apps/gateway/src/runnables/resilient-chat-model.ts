@@ -3,7 +3,7 @@ import { BaseChatModel, type BindToolsInput } from '@langchain/core/language_mod
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
 import type { Runnable } from '@langchain/core/runnables';
-import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
+import { bindToolsAsCallOptions } from './bind-tools';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import type { Histogram } from '@runnel/metrics';
 import { backoffDelay } from '@runnel/service';
@@ -52,12 +52,9 @@ export class ResilientChatModel extends BaseChatModel {
     return this.policy?.provider ?? 'runnel';
   }
 
-  /**
-   * Tools travel in the call options (OpenAI tool format, which ChatOpenAI, ChatAnthropic and the
-   * local model all read) down to the inner model's own _generate, under the same timeouts and retries.
-   */
+  /** Tools reach the inner model's own _generate in the call options, under the same timeouts and retries. */
   override bindTools(tools: BindToolsInput[]): Runnable<BaseLanguageModelInput, AIMessageChunk> {
-    return this.withConfig({ tools: tools.map((t) => convertToOpenAITool(t)) } as Partial<this['ParsedCallOptions']>);
+    return bindToolsAsCallOptions(this, tools);
   }
 
   get innerModel(): BaseChatModel {

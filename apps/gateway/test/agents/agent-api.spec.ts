@@ -1,6 +1,7 @@
 import { Client } from '@langchain/langgraph-sdk';
 import { trace } from '@opentelemetry/api';
 import { tracing } from '@opentelemetry/sdk-node';
+import { eventually } from '@runnel/testing';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import type { TestGateway } from '../gateway-harness';
 import { AgentBackends } from './agent-harness';
@@ -154,9 +155,7 @@ describe('LangGraph Platform API through the official SDK Client', () => {
     const run = await client.runs.create(thread.thread_id, 'two', { input: { count: 1 } });
     await client.runs.join(thread.thread_id, run.run_id);
     // The span ends just after the run's stream does: look for a moment.
-    const find = () => spans.getFinishedSpans().find((s) => s.attributes['runnel.run_id'] === run.run_id);
-    for (let i = 0; i < 40 && !find(); i++) await new Promise((r) => setTimeout(r, 50));
-    const span = find();
+    const span = await eventually('the run span', () => spans.getFinishedSpans().find((s) => s.attributes['runnel.run_id'] === run.run_id), 10_000, 50);
     expect(span?.name).toBe('agent run two');
     expect(span?.attributes).toMatchObject({ 'runnel.thread_id': thread.thread_id, 'runnel.graph_id': 'two', 'runnel.attempt': 1, 'runnel.run_status': 'success' });
   });

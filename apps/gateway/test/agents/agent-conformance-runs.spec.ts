@@ -77,7 +77,8 @@ describe.each(TARGETS)('conformance on the %s: runs', (name) => {
     await stepsReached(c, thread.thread_id, 1);
     const started = Date.now();
     await c.runs.cancel(thread.thread_id, run.run_id, true);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Well under the 19 × 200 ms left to run (with room for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(3_000);
     expect(await runStatus(c, thread.thread_id, run.run_id)).toBe('error');
     expect((await c.threads.get(thread.thread_id)).status).toBe('error');
     const steps = await stepsOf(c, thread.thread_id);

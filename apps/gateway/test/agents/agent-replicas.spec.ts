@@ -96,7 +96,8 @@ describe('two gateway replicas', () => {
     await eventually('two steps done', async () => ((await b.client.threads.getState(thread.thread_id)).values as { trace?: number[] }).trace?.length === 2, 10_000, 50);
     const t0 = Date.now();
     await b.client.runs.cancel(thread.thread_id, run.run_id, true);
-    expect(Date.now() - t0).toBeLessThan(2_000);
+    // Well under the 18 × 250 ms left to run (with room for a loaded machine).
+    expect(Date.now() - t0).toBeLessThan(3_000);
     const after = await a.client.runs.get(thread.thread_id, run.run_id);
     expect(after.status).toBe('error');
     const trace = ((await a.client.threads.getState(thread.thread_id)).values as { trace: number[] }).trace;
@@ -145,7 +146,8 @@ describe('two gateway replicas', () => {
     const code = await holder.process.stop('SIGTERM', 15_000);
     if (process.env.DEBUG_REPLICAS) console.log(holder.process.stdout.split('\n').filter((l) => /run|drain|shut/i.test(l)).join('\n'));
     expect(code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(6_000);
+    // Drain window 1.6 s, then the hand-back; the attempts below show it was handed back.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     const survivor = [leaving, a, b].find((r) => r !== holder && r.process.running)!;
     const result = (await survivor.client.runs.join(thread.thread_id, run.run_id)) as { trace: number[]; begins: number };
     expect(result.trace).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);

@@ -61,6 +61,8 @@ const graphs: Record<string, CompiledGraph> = {};
 beforeAll(async () => {
   server = await LangGraphReferenceServer.start({ graphs: GRAPHS, cwd: fixtures, logLevel: 'warn' });
   client = new Client({ apiUrl: server.url });
+  // As the reference sets it for its runs: metadata.langgraph_api_url is the same on both sides.
+  process.env.LANGGRAPH_API_URL = server.url;
   for (const [id, spec] of Object.entries(GRAPHS)) {
     const [file, name] = spec.split(':');
     graphs[id] = loadFixture<Record<string, CompiledGraph>>(file)[name];
@@ -103,7 +105,7 @@ async function both(threads: Pair, graphId: keyof typeof GRAPHS, request: Reques
   const run: Run = { ...stored, kwargs: stored.kwargs };
   const graph = await bindGraph(graphs[graphId], { checkpointer: threads.saver });
   const ours: AgentEvent[] = [];
-  for await (const event of executeRun(run, { graph, attempt: 1, apiUrl: server.url })) {
+  for await (const event of executeRun(run, { graph, attempt: 1 })) {
     ours.push({ event: event.event, data: JSON.parse(serializeEvent(event)) });
   }
   return { reference, ours };

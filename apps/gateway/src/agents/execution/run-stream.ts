@@ -27,10 +27,6 @@ export interface ExecuteRunOptions {
   signal?: AbortSignal;
   /** Every checkpoint the run makes (the root graph's, and with `subgraphs` its subgraphs'), post-processed as sent. */
   onCheckpoint?: (checkpoint: CheckpointPayload) => void;
-  /** Every finished task (`{id, name, result | error, interrupts}`). */
-  onTaskResult?: (task: Record<string, unknown>) => void;
-  /** `metadata.langgraph_api_url` of the run's config (default: env LANGGRAPH_API_URL, as the reference). */
-  apiUrl?: string;
 }
 
 /** The installed @langchain/langgraph's version (`langgraph_version` in run metadata, `/info`). */
@@ -133,7 +129,7 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
     langgraph_version: LANGGRAPH_VERSION,
     langgraph_plan: 'developer',
     langgraph_host: 'self-hosted',
-    langgraph_api_url: opts.apiUrl ?? process.env.LANGGRAPH_API_URL ?? undefined,
+    langgraph_api_url: process.env.LANGGRAPH_API_URL ?? undefined,
   };
   const input = kwargs.command != null ? toCommand(kwargs.command) : (kwargs.input ?? null);
   const config = {
@@ -181,9 +177,7 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
           opts.onCheckpoint?.(payload);
           data = { ...debug, payload };
         } else if (debug.type === 'task_result') {
-          const payload = publicTask(debug.payload);
-          opts.onTaskResult?.(payload);
-          data = { ...debug, payload };
+          data = { ...debug, payload: publicTask(debug.payload) };
         }
       } else if (mode === 'checkpoints' && isCheckpointPayload(chunk)) {
         // (LangGraph 1.7 also streams a subgraph's `checkpoints` as a bare `{id, parent_id, step,
@@ -193,9 +187,7 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
         opts.onCheckpoint?.(payload);
         data = payload;
       } else if (mode === 'tasks') {
-        const task = publicTask(chunk as Record<string, unknown>);
-        if ('result' in task || 'error' in task) opts.onTaskResult?.(task);
-        data = task;
+        data = publicTask(chunk as Record<string, unknown>);
       }
       const suffix = kwargs.subgraphs && ns?.length ? `|${ns.join('|')}` : '';
       if (mode === 'messages') {

@@ -53,11 +53,6 @@ export class AgentGraphs {
     return this;
   }
 
-  /** Removes a graph, e.g. the built-in one a user module replaces. */
-  remove(graphId: string): boolean {
-    return this.#graphs.delete(graphId);
-  }
-
   get(graphId: string): RegisteredGraph | undefined {
     return this.#graphs.get(graphId);
   }

@@ -4,12 +4,13 @@ import { tool } from '@langchain/core/tools';
 import { END, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { ToolNode } from '@langchain/langgraph/prebuilt';
 import { z } from 'zod';
+import { CURRENT_TIME_TOOL } from '../../runnables/local-chat-model';
 
 export const BUILTIN_AGENT_ID = 'agent';
 
 /** The built-in agent's one tool: the server's clock (a tool any model can use, with no key or network). */
 export const currentTime = tool(async ({ timezone }) => new Date().toLocaleString('en-GB', { timeZone: timezone ?? 'UTC', timeZoneName: 'short' }), {
-  name: 'current_time',
+  name: CURRENT_TIME_TOOL,
   description: 'The current date and time, in a given IANA time zone (UTC when none is given).',
   schema: z.object({ timezone: z.string().optional().describe('IANA time zone, e.g. Europe/Paris') }),
 });
@@ -21,7 +22,8 @@ export const currentTime = tool(async ({ timezone }) => new Date().toLocaleStrin
  */
 export function createBuiltinAgent(model: BaseChatModel) {
   const tools = [currentTime];
-  const bound = typeof model.bindTools === 'function' ? safeBind(model, tools) : model;
+  // A model without tool calling fails here, at start-up, rather than an agent chatting without its tool.
+  const bound = model.bindTools ? model.bindTools(tools) : model;
   const system = new SystemMessage('You are a helpful assistant. Use current_time when asked about the date or time.');
   return new StateGraph(MessagesAnnotation)
     .addNode('agent', async (state, config) => ({ messages: [await bound.invoke([system, ...state.messages], config)] }))
@@ -30,13 +32,4 @@ export function createBuiltinAgent(model: BaseChatModel) {
     .addConditionalEdges('agent', (state) => ((state.messages.at(-1) as AIMessage | undefined)?.tool_calls?.length ? 'tools' : END), ['tools', END])
     .addEdge('tools', 'agent')
     .compile();
-}
-
-/** A model that cannot bind tools (a plain BaseChatModel) is used as it is: the agent then only chats. */
-function safeBind(model: BaseChatModel, tools: Parameters<NonNullable<BaseChatModel['bindTools']>>[0]) {
-  try {
-    return model.bindTools!(tools);
-  } catch {
-    return model;
-  }
 }

@@ -1,6 +1,7 @@
 import type { RunnableConfig } from '@langchain/core/runnables';
 import type { BaseCheckpointSaver, BaseStore } from '@langchain/langgraph';
 import { bindGraph, type CompiledGraph, type GraphSource } from '../execution/graph-binding';
+import { graphAssistantId } from '../storage/assistant-repository';
 import { NotFoundError } from '../storage/storage-errors';
 import type { AgentGraphs } from './agent-graphs';
 
@@ -18,6 +19,11 @@ export class GraphLoader {
 
   has(graphId: string): boolean {
     return this.graphs.get(graphId) !== undefined;
+  }
+
+  /** An assistant id as the API takes it: a registered graph's id names that graph's default assistant. */
+  assistantId(idOrGraphId: string): string {
+    return this.has(idOrGraphId) ? graphAssistantId(idOrGraphId) : idOrGraphId;
   }
 
   /**

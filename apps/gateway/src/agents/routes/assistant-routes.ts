@@ -1,5 +1,5 @@
 import type { AgentRouteHandlers } from '../http/agent-api';
-import { json } from '../http/agent-reply';
+import { json, selectFields } from '../http/agent-reply';
 import {
   AssistantCreateSchema,
   AssistantLatestSchema,
@@ -9,16 +9,14 @@ import {
   parseBody,
 } from '../http/agent-request-schemas';
 import type { GraphLoader } from '../graphs/graph-loader';
-import { type AssistantRepository, graphAssistantId } from '../storage/assistant-repository';
+import type { AssistantRepository } from '../storage/assistant-repository';
 import { NotFoundError } from '../storage/storage-errors';
 
-const pick = (row: Record<string, unknown>, select: string[] | null | undefined) =>
-  select?.length ? Object.fromEntries(Object.entries(row).filter(([k]) => select.includes(k))) : row;
 
 /** Assistants: one per graph made at start (graph-assistants), more made by clients; each change a version. */
 export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLoader): AgentRouteHandlers {
   /** An `{assistant_id}` path parameter: a served graph's id names that graph's own assistant, as on the reference (and in runs). */
-  const idOf = (param: string) => (graphs.has(param) ? graphAssistantId(param) : param);
+  const idOf = (param: string) => graphs.assistantId(param);
   const graphOf = async (assistantId: string, xray?: boolean | number) => {
     const assistant = await assistants.get(idOf(assistantId));
     const graph = await graphs.load(assistant.graph_id, assistant.config);
@@ -53,7 +51,7 @@ export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLo
         sort_by: body.sort_by ?? undefined,
         sort_order: body.sort_order ?? undefined,
       });
-      return json(found.map((a) => pick(a as unknown as Record<string, unknown>, body.select)));
+      return json(found.map((a) => selectFields(a as unknown as Record<string, unknown>, body.select)));
     },
     'assistants.count': async (r) => {
       const body = parseBody(AssistantSearchSchema, await r.body());

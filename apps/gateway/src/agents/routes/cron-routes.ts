@@ -1,9 +1,9 @@
 import type { AgentRequest, AgentRouteHandlers } from '../http/agent-api';
-import { json } from '../http/agent-reply';
+import { json, selectFields } from '../http/agent-reply';
 import { CronCountSchema, type CronCreate, CronCreateSchema, CronPatchSchema, CronSearchSchema, parseBody } from '../http/agent-request-schemas';
 import { nextRunDate } from '../crons/cron-schedule';
 import type { GraphLoader } from '../graphs/graph-loader';
-import { type AssistantRepository, graphAssistantId } from '../storage/assistant-repository';
+import type { AssistantRepository } from '../storage/assistant-repository';
 import type { CronPatch, CronRepository } from '../storage/cron-repository';
 import type { ThreadRepository } from '../storage/thread-repository';
 import { threadIdParam } from './thread-routes';
@@ -15,8 +15,6 @@ export interface CronRouteDeps {
   graphs: GraphLoader;
 }
 
-const pick = (row: Record<string, unknown>, select: string[] | null | undefined) =>
-  select?.length ? Object.fromEntries(Object.entries(row).filter(([k]) => select.includes(k))) : row;
 
 /** The body's fields that are the cron's own, not the run's it creates. */
 const CRON_FIELDS = new Set(['schedule', 'end_time', 'enabled', 'on_run_completed']);
@@ -34,7 +32,7 @@ export function cronRoutes({ crons, assistants, threads, graphs }: CronRouteDeps
   const create = async (r: AgentRequest, threadId: string | undefined) => {
     const body: CronCreate = parseBody(CronCreateSchema, await r.body());
     if (threadId !== undefined) await threads.get(threadId);
-    const assistantId = graphs.has(body.assistant_id) ? graphAssistantId(body.assistant_id) : body.assistant_id;
+    const assistantId = graphs.assistantId(body.assistant_id);
     await assistants.get(assistantId);
     const cron = await crons.create({
       assistant_id: assistantId,
@@ -65,7 +63,7 @@ export function cronRoutes({ crons, assistants, threads, graphs }: CronRouteDeps
         sort_by: body.sort_by ?? undefined,
         sort_order: body.sort_order ?? undefined,
       });
-      return json(found.map((c) => pick(c as unknown as Record<string, unknown>, body.select)));
+      return json(found.map((c) => selectFields(c as unknown as Record<string, unknown>, body.select)));
     },
     'crons.count': async (r) => {
       const body = parseBody(CronCountSchema, await r.body());

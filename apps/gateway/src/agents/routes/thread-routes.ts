@@ -4,7 +4,7 @@ import type { Thread } from '../agent-types';
 import { toThreadState, type ThreadState } from '../execution/thread-state';
 import type { GraphLoader } from '../graphs/graph-loader';
 import type { AgentRouteHandlers } from '../http/agent-api';
-import { json } from '../http/agent-reply';
+import { json, selectFields } from '../http/agent-reply';
 import { parseBody, ThreadCreateSchema, ThreadHistorySchema, ThreadPatchSchema, ThreadSearchSchema, ThreadStateUpdateSchema } from '../http/agent-request-schemas';
 import type { ThreadRepository } from '../storage/thread-repository';
 
@@ -77,7 +77,7 @@ export function threadRoutes({ threads, graphs, busy }: ThreadRouteDeps): AgentR
         sort_order: body.sort_order ?? undefined,
       });
       const select = body.select;
-      const rows = select?.length ? found.map((t) => Object.fromEntries(Object.entries(t).filter(([k]) => select.includes(k)))) : found;
+      const rows = found.map((t) => selectFields(t as unknown as Record<string, unknown>, select));
       const headers: Record<string, string> =
         found.length === limit ? { 'x-pagination-next': String(offset + limit) } : { 'x-pagination-total': String(offset + found.length) };
       return json(rows, 200, headers);

@@ -4,7 +4,7 @@ import { HttpError } from '../../protocol/http-error';
 import type { AgentRunnableConfig, MultitaskStrategy, Run, RunKwargs, StreamMode } from '../agent-types';
 import type { SseEvent } from '../http/agent-reply';
 import type { RunCreate } from '../http/agent-request-schemas';
-import { type AssistantRepository, graphAssistantId } from '../storage/assistant-repository';
+import type { AssistantRepository } from '../storage/assistant-repository';
 import type { RunRepository } from '../storage/run-repository';
 import type { ThreadRepository } from '../storage/thread-repository';
 import type { GraphLoader } from '../graphs/graph-loader';
@@ -32,7 +32,7 @@ export interface RunCaller {
 /** Request headers a run's config never carries: credentials. */
 const HIDDEN_HEADERS = new Set(['x-api-key', 'x-tenant-id', 'x-service-key', 'authorization', 'cookie']);
 
-/** Which finished-run statuses end a wait; anything else is still to come. */
+/** Statuses of a run still to come: while a run has one, its log is waited for. */
 const ACTIVE = new Set(['pending', 'running']);
 
 /**
@@ -51,7 +51,7 @@ export class RunService {
    * @throws NotFoundError (assistant, thread, graph), ThreadBusyError (reject), HttpError 422
    */
   async create(threadId: string | undefined, body: RunCreate, caller: RunCaller | undefined, headers: IncomingHttpHeaders): Promise<Run> {
-    const assistantId = this.d.graphs.has(body.assistant_id) ? graphAssistantId(body.assistant_id) : body.assistant_id;
+    const assistantId = this.d.graphs.assistantId(body.assistant_id);
     const assistant = await this.d.assistants.get(assistantId);
     if (!this.d.graphs.has(assistant.graph_id)) throw new HttpError(404, `Graph "${assistant.graph_id}" of assistant ${assistant.assistant_id} is not served here`);
     const stateless = threadId === undefined;
@@ -104,18 +104,10 @@ export class RunService {
    * failed, or the thread's values when it sent no values (a run that only streams updates).
    */
   async result(run: Run, signal: AbortSignal): Promise<unknown> {
-    let last: unknown = null;
-    let any = false;
-    for await (const e of this.#read(run, '0-0', signal)) {
-      if (e.event === 'values') {
-        last = JSON.parse(e.data);
-        any = true;
-      } else if (e.event === 'error') {
-        last = { __error__: JSON.parse(e.data) };
-        any = true;
-      }
-    }
-    if (any) return last;
+    // Each `values` event is the whole state: keep the last one's text, parse it once.
+    let last: { event: string; data: string } | undefined;
+    for await (const e of this.#read(run, '0-0', signal)) if (e.event === 'values' || e.event === 'error') last = e;
+    if (last) return last.event === 'values' ? JSON.parse(last.data) : { __error__: JSON.parse(last.data) };
     const thread = await this.d.threads.find(run.thread_id);
     return thread?.values ?? null;
   }
@@ -133,7 +125,9 @@ export class RunService {
 
   /** Waits until the run is no longer pending or running (cancel with `wait`). */
   async settled(run: Run, signal: AbortSignal): Promise<void> {
-    for await (const _ of this.#read(run, '0-0', signal));
+    if (await this.d.events.ended(run.run_id)) return;
+    // From its newest event on: nothing before it is of use here.
+    for await (const _ of this.#read(run, await this.d.events.lastId(run.run_id), signal));
   }
 
   /** The run's log from `after`, read until it ends, or until the run is gone or over without ending it (its log expired, a deleted run). */

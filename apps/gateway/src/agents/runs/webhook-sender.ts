@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '@runnel/telemetry';
+import { abortableDelay } from '../../runnables/abortable-delay';
 import type { Run, RunStatus } from '../agent-types';
 import { serializeData } from '../execution/serialize-event';
 import type { ThreadRepository } from '../storage/thread-repository';
@@ -126,7 +127,8 @@ export class WebhookSender {
       const last = attempt === this.#attempts || !result.retry;
       this.o.logger.warn({ ...where, attempt, status: result.status, error: result.error, final: last }, last ? 'webhook failed' : 'webhook attempt failed; retrying');
       if (last) return;
-      await this.#sleep(this.#backoffMs * 2 ** (attempt - 1));
+      // Cut short (resolved) by shutdown: the loop's aborted check then ends it.
+      await abortableDelay(this.#backoffMs * 2 ** (attempt - 1), this.#abort.signal).catch(() => undefined);
     }
   }
 
@@ -150,19 +152,6 @@ export class WebhookSender {
       const code = typeof e.cause?.code === 'string' ? e.cause.code : undefined;
       return { ok: false, retry: true, error: e.name === 'TimeoutError' ? 'timeout' : (code ?? e.name) };
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#abort.signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        this.#abort.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#abort.signal.addEventListener('abort', done, { once: true });
-    });
   }
 }
 

@@ -17,8 +17,8 @@ export class RunCancelledError extends Error {
 /**
  * Cancels a run wherever it executes. A cancel is recorded in Redis (`<prefix>:run:{<id>}:cancel`,
  * kept `retainSeconds`) and announced on one pub/sub channel: the replica running the run aborts it
- * at once; a worker that claims the run later finds the record and does not start it (the cancel
- * came between queueing and claiming).
+ * at once; a worker that claims the run later (the cancel came between queueing and claiming)
+ * finds the record when it watches the run and aborts it as it starts, before its first step.
  */
 export class RunCancellation {
   readonly #running = new Map<string, AbortController>();

@@ -140,11 +140,6 @@ export class RunEventLog {
     }
   }
 
-  /** Deletes a run's log (the run was deleted). */
-  async delete(runId: string): Promise<void> {
-    await this.redis.del(this.key(runId));
-  }
-
   async close(): Promise<void> {
     for (const set of this.#waiters.values()) for (const w of set) w();
     this.#waiters.clear();
