@@ -5,14 +5,14 @@ import { AgentBackends } from './agent-harness';
 
 const slow = loadFixture<{ graph: object }>('slow.mjs').graph;
 
-/** AGENT_MAX_CONCURRENT_RUNS: a replica executes at most that many runs at once; the rest wait queued. */
+/** AGENT_MAX_CONCURRENT_RUNS and the gateway's input bounds on the agent API. AGENT_MAX_CONCURRENT_RUNS: a replica executes at most that many runs at once; the rest wait queued. */
 describe('runs per replica', () => {
   let backends: AgentBackends;
   let gw: TestGateway & { client: Client };
 
   beforeAll(async () => {
     backends = await AgentBackends.start();
-    gw = await backends.gateway((r) => r.addGraph(slow, { graphId: 'slow' }), { AGENT_MAX_CONCURRENT_RUNS: '1' });
+    gw = await backends.gateway((r) => r.addGraph(slow, { graphId: 'slow' }), { AGENT_MAX_CONCURRENT_RUNS: '1', MAX_INPUT_DEPTH: '6' });
   }, 60_000);
   afterAll(async () => {
     await gw?.close();
@@ -37,4 +37,12 @@ describe('runs per replica', () => {
     const [a, b] = await Promise.all([client.runs.get(t1.thread_id, r1.run_id), client.runs.get(t2.thread_id, r2.run_id)]);
     expect([a.status, b.status]).toEqual(['success', 'success']);
   }, 30_000);
+
+  it("applies the gateway's MAX_INPUT_DEPTH to agent request bodies", async () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 10; i++) deep = { x: deep };
+    const res = await fetch(`${gw.url}/runs/wait`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ assistant_id: 'slow', input: deep }) });
+    expect(res.status).toBe(422);
+    expect((await res.json()).detail).toMatch(/depth/i);
+  });
 });
