@@ -14,7 +14,7 @@ const NOT_METADATA = new Set(['checkpoint_ns', 'checkpoint_id', 'run_id', 'threa
  * undoes, and a run retried after a crash knows whether its input is already in the thread (then it
  * continues from its last checkpoint instead of starting over with the input again).
  *
- * As the reference's saver does, the run's configurable (but internal `__` keys and the address
+ * As the reference's saver does for a run's checkpoints, the run's configurable (but internal `__` keys and the address
  * keys) and its config metadata (graph_id, assistant_id, the assistant's and thread's metadata,
  * langgraph_*, run_attempt...) go into each checkpoint's metadata too, under LangGraph's own
  * (source, step, parents): what getState/getHistory show and history's `metadata` filter matches.
@@ -42,8 +42,18 @@ export class RunStampedSaver extends PostgresSaver {
   override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     if (config.configurable === undefined) throw new Error(`Missing "configurable" field in "config" param`);
     const runId = config.configurable.run_id;
-    const fromConfigurable = Object.fromEntries(Object.entries(config.configurable).filter(([key]) => !key.startsWith('__') && !NOT_METADATA.has(key)));
-    const merged = { ...fromConfigurable, ...config.metadata, ...metadata, ...(typeof runId === 'string' && { run_id: runId }) } as CheckpointMetadata;
+    // Only a run's checkpoints are stamped: anything else (a state update, another user of the
+    // saver) is stored with its metadata unaltered, as LangGraph's checkpointer conformance suite
+    // requires (run-stamped-saver.validation.spec.ts).
+    const merged =
+      typeof runId === 'string'
+        ? ({
+            ...Object.fromEntries(Object.entries(config.configurable).filter(([key]) => !key.startsWith('__') && !NOT_METADATA.has(key))),
+            ...config.metadata,
+            ...metadata,
+            run_id: runId,
+          } as CheckpointMetadata)
+        : metadata;
 
     const { thread_id, checkpoint_ns = '', checkpoint_id } = config.configurable as { thread_id: string; checkpoint_ns?: string; checkpoint_id?: string };
     const [blobs, serializedMetadata] = await Promise.all([
