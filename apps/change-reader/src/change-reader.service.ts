@@ -133,7 +133,7 @@ export class ChangeReaderService {
         } else if (err instanceof OversizeEventError) {
           // The same event fails again on every resume: retrying would loop for ever.
           this.state = 'oversize_event';
-          logger.fatal({ stream: this.stream, reason: err.reason }, `OVERSIZE EVENT: reading stopped: ${err.message}`);
+          logger.fatal({ stream: this.stream, reason: err.reason, cause: causes(err) }, `OVERSIZE EVENT: reading stopped: ${err.message}`);
         } else if (!signal.aborted) {
           logger.error({ err }, 'reader failed; retrying after a pause');
           await pause(1000, signal);
@@ -369,4 +369,17 @@ function freshStart(reason: string | undefined): FreshStart {
 /** What a dead letter keeps of a skipped event: where it was and which document, not its 16 MB. */
 function skippedRecord(item: SkippedEvent): Record<string, unknown> {
   return { operationType: item.operationType, ns: item.namespace, documentKey: item.documentKey, clusterTime: item.clusterTime, bytes: item.bytes };
+}
+
+/** The messages of what an error was caused by (AggregateError's errors too): why the source gave up. */
+function causes(err: Error): string[] {
+  const out: string[] = [];
+  const walk = (e: unknown, depth: number) => {
+    if (!(e instanceof Error) || depth > 4 || out.length >= 6) return;
+    out.push(`${e.name}: ${e.message}`);
+    if (e instanceof AggregateError) for (const x of e.errors) walk(x, depth + 1);
+    walk(e.cause, depth + 1);
+  };
+  walk(err.cause, 0);
+  return out;
 }

@@ -926,12 +926,5 @@ sourceScenarios('the MongoDB stand-in', async () => {
       return true;
     },
     stop: () => m.stop(),
-    knownGaps: {
-      // libs/testing/src/mongo/change-stream.ts skips fragment+1 fragments on a resume from a
-      // fragment's token, so resuming from the LAST fragment finds none and answers 280. mongod
-      // skips fragmentNum (the resumed fragment stays queued and EnsureResumeTokenPresent swallows
-      // it), so the stream goes on after the event (Debezium resumes from the last fragment).
-      resumeAfterLastFragment: 'the stand-in refuses a resume from a split event\'s last fragment (280)',
-    },
   };
 });

@@ -406,7 +406,12 @@ export class MongoChangeSource implements ChangeSource {
             after = await bridge(open, found.token, signal);
           } catch (err) {
             if (signal.aborted) return;
-            throw err instanceof HistoryLostError || err instanceof OversizeEventError ? err : lost(err);
+            if (err instanceof HistoryLostError || err instanceof OversizeEventError) throw err;
+            // Only the server's answer is final. A network error or a timeout on the way says
+            // nothing about the event: the reader retries, and the resume is refused and the
+            // event looked for again. A 286 means the event itself has left the oplog.
+            if (!(err instanceof MongoServerError)) throw err;
+            throw err.code === CHANGE_STREAM_HISTORY_LOST || err.codeName === 'ChangeStreamHistoryLost' ? new HistoryLostError(this.stream, err) : lost(err);
           }
           if (!after) return; // aborted
           lastKey = tokenKey(after.token);

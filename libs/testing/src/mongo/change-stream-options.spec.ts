@@ -182,6 +182,23 @@ describe('MongoStandIn change stream options (real driver)', () => {
       expect(next['_id']).toEqual(f2['_id']);
       expect(last['documentKey']).toEqual({ _id: 2 });
       await resumed.close();
+      // From the last fragment (the position after the whole event), as on mongod: what follows it.
+      const afterLast = c.watch(split, { ...watchOpts, fullDocument: 'required', fullDocumentBeforeChange: 'required', resumeAfter: f2['_id'] });
+      const [following] = await take(afterLast, 1);
+      expect(following['documentKey']).toEqual({ _id: 2 });
+      await afterLast.close();
+      // A fragment's token is its event's with the fragment number appended before the end byte.
+      const small = c.watch([{ $project: { fullDocument: 0, fullDocumentBeforeChange: 0 } }], { ...watchOpts, resumeAfter: ins['_id'] });
+      const [whole] = await take(small, 1);
+      const eventData = (whole['_id'] as { _data: string })._data;
+      for (const f of [f1, f2]) expect((f['_id'] as { _data: string })._data.startsWith(eventData.slice(0, -2))).toBe(true);
+      expect((f1['_id'] as { _data: string })._data.length).toBe(eventData.length + 4);
+      await small.close();
+      // Once the event no longer needs splitting (its images gone), a fragment's token names a
+      // split that is not there: 280 ChangeStreamFatalError, as mongod.
+      const unsplit = c.watch(split, { ...watchOpts, resumeAfter: f1['_id'] });
+      await expect(unsplit.tryNext()).rejects.toMatchObject({ code: 280, message: expect.stringMatching(/produced a different split/) });
+      await unsplit.close();
     });
 
     it('without the split stage an event above 16 MiB fails the cursor with 10334 BSONObjectTooLarge', async () => {

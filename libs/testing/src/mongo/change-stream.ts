@@ -30,6 +30,8 @@ export interface StreamContext {
 const INTERNAL_DBS = new Set(['admin', 'config', 'local']);
 export const HISTORY_LOST_MESSAGE = 'Resume of change stream was not possible, as the resume point may no longer be in the oplog.';
 const NOT_FOUND_MESSAGE = 'cannot resume stream; the resume token was not found.';
+const DIFFERENT_SPLIT_MESSAGE =
+  'Attempted to resume from a split event, but the resumed stream produced a different split. Ensure that the pipeline used to resume is the same as the original';
 
 export interface Batch {
   docs: BatchBuilder;
@@ -198,16 +200,19 @@ export class ChangeStreamCursor {
       const limitFor = this.pipeline.split ? MAX_CHANGE_EVENT_SIZE : BSON_OBJ_MAX_INTERNAL_SIZE;
       const { size, kept } = batch.pushEvent(out, (n) => n <= limitFor && skip === 0 && room(n));
       if (!kept && size > MAX_CHANGE_EVENT_SIZE && this.pipeline.split) {
-        const fragments = splitEvent(out, (fragment) => encodeToken({ ts: e.ts, kind: 'event', instance: this.ctx.instance, pos: e.pos, fragment }), skip);
-        if (fragments.length === 0) {
-          throw new ServerError(280, 'Attempted to resume from a split event, but the resumed stream produced a different split. Ensure that the pipeline used to resume is the same as the original');
-        }
+        const all = splitEvent(out, (fragment) => encodeToken({ ts: e.ts, kind: 'event', instance: this.ctx.instance, pos: e.pos, fragment }));
+        // As mongod: resuming from fragment k needs the event split into more than k fragments
+        // now (the resumed one is found again, and swallowed); fragments after it follow, none
+        // when it was the last: the stream goes on after the event.
+        if (all.length < skip) throw new ServerError(280, DIFFERENT_SPLIT_MESSAGE);
+        const fragments = all.slice(skip);
         this.pos = e.pos;
         this.#fragments = fragments.map((f) => ({ bytes: f.bytes, token: f.token }));
         if (this.#invalidates(e)) this.#invalidateAfter = e;
         continue;
       }
-      if (skip > 0) throw new ServerError(280, NOT_FOUND_MESSAGE);
+      // A fragment's token, and the event no longer needs splitting (mongod: ChangeStreamFatalError).
+      if (skip > 0) throw new ServerError(280, DIFFERENT_SPLIT_MESSAGE);
       if (size > BSON_OBJ_MAX_INTERNAL_SIZE) {
         throw new ServerError(
           10334,

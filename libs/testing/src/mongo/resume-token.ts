@@ -9,8 +9,13 @@ import { Timestamp } from 'bson';
  * entry up to here"), the stand-in instance that issued it, and the oplog position, so a token is
  * resolved in O(1) without a lookup table.
  *
- *   82 TTTTTTTT IIIIIIII 2B 02 KK NNNNNNNN PPPPPPPPPPPPPPPP FFFF 04
- *   time       incr        ver kind instance position     fragment
+ *   82 TTTTTTTT IIIIIIII 2B 02 KK NNNNNNNN PPPPPPPPPPPPPPPP FFFF [NNNN] 04
+ *   time       incr        ver kind instance position          fragment
+ *
+ * A split event's fragment has its event's token with the fragment number appended before the end
+ * byte, as mongod's do (its KeyString gains the fragment number, SERVER-71825): a reader can tell
+ * which event a fragment's token belongs to by that prefix, as Runnel's reader does to find a
+ * split event again (unsplittable-event.ts isFragmentOf).
  */
 export type TokenKind = 'event' | 'invalidate' | 'hwm';
 
@@ -32,8 +37,8 @@ export interface ResumeToken {
 const CODE_KIND: Record<string, TokenKind> = { '04': 'event', '0E': 'invalidate', '00': 'hwm' };
 
 const KIND_BYTE: Record<TokenKind, number> = { event: 0x04, invalidate: 0x0e, hwm: 0x00 };
-/** Scratch space for one token (27 bytes), turned into hex at once: tokens are made per event, so this is hot. */
-const scratch = Buffer.alloc(27);
+/** Scratch space for one token (29 bytes with a fragment), turned into hex at once: tokens are made per event, so this is hot. */
+const scratch = Buffer.alloc(29);
 
 export function encodeToken(d: TokenData): ResumeToken {
   scratch[0] = 0x82;
@@ -45,12 +50,17 @@ export function encodeToken(d: TokenData): ResumeToken {
   scratch.writeUInt32BE(d.instance >>> 0, 12);
   scratch.writeUInt32BE(Math.floor(d.pos / 2 ** 32), 16);
   scratch.writeUInt32BE(d.pos >>> 0, 20);
-  scratch.writeUInt16BE(d.fragment === undefined ? 0xffff : d.fragment, 24);
-  scratch[26] = 0x04;
-  return { _data: scratch.toString('hex').toUpperCase() };
+  scratch.writeUInt16BE(0xffff, 24);
+  let end = 26;
+  if (d.fragment !== undefined) {
+    scratch.writeUInt16BE(d.fragment, 26);
+    end = 28;
+  }
+  scratch[end] = 0x04;
+  return { _data: scratch.toString('hex', 0, end + 1).toUpperCase() };
 }
 
-const SHAPE = /^82([0-9A-F]{8})([0-9A-F]{8})2B02(04|0E|00)([0-9A-F]{8})([0-9A-F]{16})([0-9A-F]{4})04$/i;
+const SHAPE = /^82([0-9A-F]{8})([0-9A-F]{8})2B02(04|0E|00)([0-9A-F]{8})([0-9A-F]{16})FFFF([0-9A-F]{4})?04$/i;
 
 /** The token's fields; undefined for a value that is not a token of this shape (another server's token). */
 export function decodeToken(token: unknown): TokenData | undefined {
@@ -63,7 +73,7 @@ export function decodeToken(token: unknown): TokenData | undefined {
     kind: CODE_KIND[m[3].toUpperCase()],
     instance: parseInt(m[4], 16),
     pos: parseInt(m[5], 16),
-    fragment: m[6].toUpperCase() === 'FFFF' ? undefined : parseInt(m[6], 16),
+    fragment: m[6] === undefined ? undefined : parseInt(m[6], 16),
   };
 }
 

@@ -14,10 +14,9 @@ export const MAX_CHANGE_EVENT_SIZE = BSON_OBJ_MAX_INTERNAL_SIZE - 8 * 1024;
  * `$changeStreamSplitLargeEvent` as the server does it (change_stream_split_event_helpers.cpp):
  * the event's top-level fields except `_id`, ordered by (BSON size, name), are packed greedily
  * into fragments no larger than the limit less the token's size; each fragment opens with its own
- * resume token and `splitEvent: {fragment: n, of: total}`. `skip` leaves out the fragments a
- * client already has (resuming from a fragment's token).
+ * resume token and `splitEvent: {fragment: n, of: total}`.
  */
-export function splitEvent(event: Document, tokenFor: (fragment: number) => ResumeToken, skip: number): { doc: Document; bytes: Buffer; token: ResumeToken }[] {
+export function splitEvent(event: Document, tokenFor: (fragment: number) => ResumeToken): { doc: Document; bytes: Buffer; token: ResumeToken }[] {
   const maxFragment = MAX_CHANGE_EVENT_SIZE - calculateObjectSize(tokenFor(0));
   const fields = Object.keys(event)
     .filter((k) => k !== '_id')
@@ -37,7 +36,7 @@ export function splitEvent(event: Document, tokenFor: (fragment: number) => Resu
     fragments.push({ doc, token, size });
   }
   const of = new Int32(fragments.length);
-  return fragments.slice(skip).map((f) => {
+  return fragments.map((f) => {
     (f.doc['splitEvent'] as Document)['of'] = of;
     return { doc: f.doc, token: f.token, bytes: toBson(f.doc) };
   });
