@@ -670,6 +670,32 @@ describe('MongoChangeSource (real driver, scripted wire server)', () => {
       ]);
     });
 
+    it('split: a dropped connection while looking for the split event again is an error to retry, not an oversize halt', async () => {
+      let lookups = 0;
+      const items = read(source());
+      await items.next();
+      server.update('shop.orders', 2, { blob: blob(9, 'u') }, () => ({ _id: 2, blob: ++lookups === 1 ? blob(10, 'a') : 'small' }));
+      const e2 = server.insert('shop.orders', order(3));
+      const [whole] = changesOf(await readUntil(items, 1));
+      expect(whole.fragments).toBe(2);
+      await items.stop();
+
+      // The resume is refused (280); the probe's aggregate, and the driver's one retry of it, lose the connection.
+      server.fail('aggregate', { closeConnection: true }, 1);
+      server.fail('aggregate', { closeConnection: true });
+      const failed = read(source(), { token: whole.token });
+      const err = await failed.next().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(OversizeEventError);
+      expect(err).not.toBeInstanceOf(HistoryLostError);
+      // The reader's retry finds the event and goes on after it.
+      const again = read(source(), { token: whole.token });
+      expect(await readUntil(again, 1)).toMatchObject([{ type: 'change', change: { _id: e2['_id'] } }]);
+    });
+
     it('split: resuming after a split event whose document has since grown drops the extra fragments the server sends after the position', async () => {
       let lookups = 0;
       const items = read(source({ fullDocumentBeforeChange: 'whenAvailable' }));
