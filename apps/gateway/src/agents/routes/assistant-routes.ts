@@ -9,9 +9,9 @@ import {
   parseBody,
 } from '../http/agent-request-schemas';
 import type { GraphLoader } from '../graphs/graph-loader';
+import { graphSchemas } from '../graphs/graph-schemas';
 import type { AssistantRepository } from '../storage/assistant-repository';
 import { NotFoundError } from '../storage/storage-errors';
-
 
 /** Assistants: one per graph made at start (graph-assistants), more made by clients; each change a version. */
 export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLoader): AgentRouteHandlers {
@@ -94,13 +94,16 @@ export function assistantRoutes(assistants: AssistantRepository, graphs: GraphLo
       const { graph } = await graphOf(r.params.assistant_id);
       const out: Record<string, unknown> = {};
       const recurse = r.query.get('recurse') === 'true';
-      for await (const [ns] of graph.getSubgraphsAsync(r.params.namespace, recurse)) out[ns] = {};
+      for await (const [ns, subgraph] of graph.getSubgraphsAsync(r.params.namespace, recurse)) out[ns] = graphSchemas(subgraph) ?? {};
       return json(out);
     },
     'assistants.schemas': async (r) => {
       const assistant = await assistants.get(idOf(r.params.assistant_id));
-      // LangGraph.js state annotations carry no JSON Schema; a graph built on zod schemas does (getJsonSchema).
-      return json({ graph_id: assistant.graph_id, input_schema: null, output_schema: null, state_schema: null, config_schema: null, context_schema: null });
+      // No schema the graph carries (an Annotation state): nulls, where the reference would parse the source.
+      const s = graphSchemas(await graphs.load(assistant.graph_id, assistant.config)) ?? { input: null, output: null, state: null, config: null };
+      // As the reference: a schema the graph lacks is left out (undefined), and config stands for
+      // context too (JS graphs cannot tell them apart).
+      return json({ graph_id: assistant.graph_id, input_schema: s.input, output_schema: s.output, state_schema: s.state, config_schema: s.config, context_schema: s.config });
     },
   };
 }
