@@ -158,6 +158,23 @@ describe.each(TARGETS)('conformance on the %s: assistants, threads, store', (nam
       expect(await c.runs.wait(thread.thread_id, 'two', { input: { count: 1 } })).toEqual({ count: 4, trace: ['a', 'b', 'x', 'a', 'b'] });
     });
 
+    it('create with supersteps: the thread starts with that history, one checkpoint per superstep; the next run goes on from it', async () => {
+      const c = client();
+      const thread = await c.threads.create({
+        graphId: 'two',
+        supersteps: [{ updates: [{ values: { count: 5, trace: ['x'] }, asNode: 'a' }] }, { updates: [{ values: { count: 7, trace: ['y'] }, asNode: 'b' }] }],
+      });
+      const state = await c.threads.getState(thread.thread_id);
+      expect(state.values).toEqual({ count: 7, trace: ['x', 'y'] });
+      expect(state.next).toEqual([]);
+      const history = await c.threads.getHistory(thread.thread_id);
+      expect(history.map((h) => h.metadata?.source)).toEqual(['update', 'update']);
+      expect((await c.threads.get(thread.thread_id)).values).toEqual({ count: 7, trace: ['x', 'y'] });
+      expect(await c.runs.wait(thread.thread_id, 'two', { input: { count: 1 } })).toEqual({ count: 4, trace: ['x', 'y', 'a', 'b'] });
+      // Without a graph to apply them to: 400.
+      await expect(c.threads.create({ supersteps: [{ updates: [{ values: { count: 1 }, asNode: 'a' }] }] })).rejects.toMatchObject({ status: 400 });
+    });
+
     it('copy: a new thread with the same state', async () => {
       const c = client();
       const thread = await c.threads.create({ metadata: { t: tag() } });

@@ -1,6 +1,7 @@
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { HttpError } from '../../protocol/http-error';
 import type { Thread } from '../agent-types';
+import { toCommand } from '../execution/run-stream';
 import { toThreadState, type ThreadState } from '../execution/thread-state';
 import type { GraphLoader } from '../graphs/graph-loader';
 import type { AgentRouteHandlers } from '../http/agent-api';
@@ -36,6 +37,15 @@ export function threadRoutes({ threads, graphs, busy }: ThreadRouteDeps): AgentR
     const graphId = graphIdOf(thread);
     return { thread, graph: graphId ? await graphs.load(graphId, thread.config as RunnableConfig) : undefined };
   };
+  /** After a state change outside a run: the thread's values, interrupts and status as its new state has them. */
+  const refreshThread = async (thread: Thread, graph: NonNullable<Awaited<ReturnType<typeof stateGraph>>['graph']>) => {
+    const state = await graph.getState({ configurable: { thread_id: thread.thread_id } });
+    const interrupts: Record<string, unknown[]> = {};
+    for (const task of state.tasks) if (task.interrupts?.length) interrupts[task.id] = task.interrupts as unknown[];
+    const status = Object.keys(interrupts).length ? 'interrupted' : thread.status === 'error' ? 'error' : 'idle';
+    await threads.setStatus(thread.thread_id, { status, values: state.values, interrupts });
+    return { ...thread, status, values: state.values, interrupts };
+  };
   const stateAt = async (threadId: string, checkpoint: Record<string, unknown>, subgraphs: boolean) => {
     const { graph } = await stateGraph(threadId);
     if (!graph) return EMPTY_STATE;
@@ -59,8 +69,16 @@ export function threadRoutes({ threads, graphs, busy }: ThreadRouteDeps): AgentR
     'threads.create': async (r) => {
       const body = parseBody(ThreadCreateSchema, await r.body());
       const thread = await threads.create({ thread_id: body.thread_id ?? undefined, metadata: body.metadata ?? undefined, if_exists: body.if_exists ?? undefined });
-      if (body.supersteps?.length) throw new HttpError(422, 'supersteps: not supported on this server yet; create the thread, then POST /threads/{id}/state');
-      return json(thread);
+      if (!body.supersteps?.length) return json(thread);
+      // A thread made with its history: each superstep's updates applied as one step, as if the
+      // nodes named had run (the reference's bulk update). Its graph is the metadata's graph_id.
+      const { graph } = await stateGraph(thread.thread_id);
+      if (!graph) throw new HttpError(400, `Thread ${thread.thread_id} has no graph ID`);
+      await graph.bulkUpdateState(
+        { configurable: { thread_id: thread.thread_id, checkpoint_ns: '' } },
+        body.supersteps.map((step) => ({ updates: step.updates.map((u) => ({ values: u.command != null ? toCommand(u.command) : u.values, asNode: u.as_node })) })),
+      );
+      return json(await refreshThread(thread, graph));
     },
     'threads.search': async (r) => {
       const body = parseBody(ThreadSearchSchema, await r.body());
@@ -112,10 +130,7 @@ export function threadRoutes({ threads, graphs, busy }: ThreadRouteDeps): AgentR
       const configurable: Record<string, unknown> = { thread_id: threadId, checkpoint_ns: '', graph_id: graphIdOf(thread), ...body.checkpoint };
       if (body.checkpoint_id) configurable.checkpoint_id = body.checkpoint_id;
       const next = await graph.updateState({ configurable }, body.values, body.as_node ?? undefined);
-      const state = await graph.getState({ configurable: { thread_id: threadId } });
-      const interrupts: Record<string, unknown[]> = {};
-      for (const task of state.tasks) if (task.interrupts?.length) interrupts[task.id] = task.interrupts as unknown[];
-      await threads.setStatus(threadId, { status: Object.keys(interrupts).length ? 'interrupted' : thread.status === 'error' ? 'error' : 'idle', values: state.values, interrupts });
+      await refreshThread(thread, graph);
       return json({ checkpoint: next.configurable });
     },
     'threads.history': async (r) => {
