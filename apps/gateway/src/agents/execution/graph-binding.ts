@@ -34,6 +34,16 @@ export function resolveCompiled(graphLike: unknown): CompiledGraph {
   return inner;
 }
 
+/** A registered StateGraph compiled once, not per run and per state read (a factory's graph is the factory's to reuse). */
+const compiled = new WeakMap<object, CompiledGraph>();
+async function compiledOnce(source: GraphLike | Promise<GraphLike>): Promise<CompiledGraph> {
+  const graphLike = await source;
+  if (graphLike == null || typeof graphLike !== 'object') return resolveCompiled(graphLike);
+  let graph = compiled.get(graphLike);
+  if (!graph) compiled.set(graphLike, (graph = resolveCompiled(graphLike)));
+  return graph;
+}
+
 /**
  * The graph a run executes: `source` resolved (a factory called with the run config, a StateGraph
  * compiled) then copied with the checkpointer and store set. The copy (`withConfig({})`, which
@@ -41,8 +51,9 @@ export function resolveCompiled(graphLike: unknown): CompiledGraph {
  * and threads untouched: the reference sets `checkpointer`/`store` on its one registered object.
  */
 export async function bindGraph(source: GraphSource, options: BindGraphOptions): Promise<CompiledGraph> {
-  const graphLike = typeof source === 'function' ? await (source as GraphFactory)(options.config ?? { configurable: {} }) : await source;
-  const graph = resolveCompiled(graphLike).withConfig({}) as CompiledGraph;
+  const graph = (typeof source === 'function' ? resolveCompiled(await (source as GraphFactory)(options.config ?? { configurable: {} })) : await compiledOnce(source)).withConfig(
+    {},
+  ) as CompiledGraph;
   graph.checkpointer = options.checkpointer ?? undefined;
   graph.store = options.store;
   return graph;
