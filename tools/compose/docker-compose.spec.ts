@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseConfig } from '@runnel/config';
 import { parse } from 'yaml';
 import { SERVICE_SCHEMAS, unknownEnvNames } from '../config/service-env';
+import { BAKE_FILE, parseBakeArgs } from '../docker/image-build-args';
 
 const ROOT = join(__dirname, '../..');
 
@@ -41,7 +42,7 @@ type VolumeSpec = string | { type?: string; source?: string; target?: string };
 
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
   command?: string | string[];
   ports?: PortSpec[];
   environment?: Record<string, string | number | boolean | null> | string[];
@@ -110,14 +111,11 @@ function volumeMounts(svc: ComposeService): Array<{ source: string; target: stri
   });
 }
 
-/** The port a Runnel service serves /metrics on: its METRICS_PORT in compose, else its Dockerfile's ENV. */
-function metricsPort(svc: ComposeService): number {
-  const fromCompose = resolvedEnv(svc).METRICS_PORT;
-  if (fromCompose) return Number(fromCompose);
-  const dockerfile = readFileSync(join(ROOT, svc.build!.context, svc.build!.dockerfile), 'utf8');
-  const m = /^\s*(?:ENV\s+)?METRICS_PORT=(\d+)/m.exec(dockerfile.split(/^FROM .* AS runtime$/m).at(-1)!);
-  if (!m) throw new Error(`${svc.build!.dockerfile}: no METRICS_PORT in the runtime stage`);
-  return Number(m[1]);
+/** The port a Runnel service serves /metrics on: METRICS_PORT as its config schema reads compose's value (its default when unset). */
+function metricsPort(name: string, svc: ComposeService): number {
+  const schema = SERVICE_SCHEMAS[name].METRICS_PORT as { parse(value: unknown): number } | undefined;
+  if (!schema) throw new Error(`${name}: the config schema has no METRICS_PORT`);
+  return schema.parse(resolvedEnv(svc).METRICS_PORT);
 }
 
 function commandOf(svc: ComposeService): string[] {
@@ -144,8 +142,13 @@ describe('docker-compose.yml (validated structurally; no Docker engine here)', (
     expect(problems).toEqual([]);
   });
 
-  test('every Runnel service is built from its Dockerfile', () => {
-    for (const [name, svc] of appServices) expect({ name, dockerfile: svc.build?.dockerfile }).toEqual({ name, dockerfile: `apps/${name}/Dockerfile` });
+  test('every Runnel service is built from the one Dockerfile with the build args of docker-bake.hcl', () => {
+    const bake = parseBakeArgs(readFileSync(BAKE_FILE, 'utf8'));
+    for (const [name, svc] of appServices) {
+      expect({ name, context: svc.build?.context, dockerfile: svc.build?.dockerfile }).toEqual({ name, context: '.', dockerfile: 'Dockerfile' });
+      expect({ name, args: svc.build?.args }).toEqual({ name, args: bake[name] });
+      expect(svc.build?.args?.APP).toBe(name);
+    }
   });
 
   test('health checks on every long-running service; none on the one-shot init containers', () => {
@@ -270,7 +273,7 @@ describe('docker-compose.yml (validated structurally; no Docker engine here)', (
     const config = parse(readFileSync(join(ROOT, configMount!.source), 'utf8')) as { scrape_configs: Array<{ job_name: string; metrics_path?: string; static_configs?: Array<{ targets: string[] }> }> };
     const problems: string[] = [];
     for (const [name, svc] of appServices) {
-      const port = metricsPort(svc);
+      const port = metricsPort(name, svc);
       const job = config.scrape_configs.find((j) => (j.static_configs ?? []).some((s) => s.targets.includes(`${name}:${port}`)));
       if (!job) problems.push(`${name}: no scrape target ${name}:${port}`);
       else if (job.metrics_path && job.metrics_path !== '/metrics') problems.push(`${name}: metrics_path ${job.metrics_path}`);
@@ -341,9 +344,9 @@ describe('docker-compose.yml (validated structurally; no Docker engine here)', (
       ]);
     });
 
-    test('the metrics port comes from the Dockerfile when compose does not set it', () => {
-      expect(metricsPort({ build: { context: '.', dockerfile: 'apps/batch-writer/Dockerfile' } })).toBe(9090);
-      expect(metricsPort({ build: { context: '.', dockerfile: 'apps/batch-writer/Dockerfile' }, environment: { METRICS_PORT: '9191' } })).toBe(9191);
+    test("the metrics port is the service's default when compose does not set it", () => {
+      expect(metricsPort('batch-writer', { build: { context: '.', dockerfile: 'Dockerfile' } })).toBe(9090);
+      expect(metricsPort('batch-writer', { build: { context: '.', dockerfile: 'Dockerfile' }, environment: { METRICS_PORT: '9191' } })).toBe(9191);
     });
   });
 });

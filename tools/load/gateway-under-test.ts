@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { eventually, freePort, REPO_ROOT, ServiceProcess } from '@runnel/testing';
+import { eventually, freePort, ServiceProcess } from '@runnel/testing';
+import { imageBuildArgs } from '../docker/image-build-args';
 import type { RssSource } from './rss-sampler';
 
 /** Where to read the gateway's RSS: /proc for a local one, else its /metrics when known; undefined when neither. */
@@ -27,11 +26,9 @@ export interface GatewayUnderTest {
   stop(): Promise<void>;
 }
 
-/** NODE_OPTIONS from a service's Dockerfile: the load test runs it with the flags it is deployed with. */
+/** NODE_OPTIONS of a service's image (docker-bake.hcl's build args): the load test runs it with the flags it is deployed with. */
 export function deployedNodeOptions(app: string): string {
-  const text = readFileSync(join(REPO_ROOT, 'apps', app, 'Dockerfile'), 'utf8');
-  const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(text);
-  return m ? (m[1] ?? m[2]) : '';
+  return imageBuildArgs(app).NODE_OPTIONS ?? '';
 }
 
 /**

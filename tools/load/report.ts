@@ -76,7 +76,7 @@ export function formatPipelineReport(r: PipelineReport): string {
     '',
     `${r.description}.`,
     `Settings: ${s.events} synthetic events at ${s.rate}/s for ${s.durationS} s (${s.docBytes}-byte documents, every other service setting at its default), sampled every ${s.sampleEveryS} s; ` +
-      `redis-server (AOF everysec) and s3rver on loopback; services with their Dockerfile NODE_OPTIONS (${r.settings.nodeOptions['change-reader']}); ` +
+      `redis-server (AOF everysec) and s3rver on loopback; services with their image's NODE_OPTIONS (${r.settings.nodeOptions['change-reader']}); ` +
       `started ${r.startedAt}; load average before ${r.loadAvg.before}, after ${r.loadAvg.after}.`,
     '',
     table([

@@ -8,7 +8,7 @@
  *
  * 1. Starts a redis-server and a PostgreSQL (libs/testing; the gateway's database is a fresh one), the
  *    built gateway (dist/apps/gateway/main.js as a child process: LANGGRAPH_JSON=tools/bench/agents/langgraph.json,
- *    DISABLE_BUILTINS=true, LOG_LEVEL=warn, node flags from apps/gateway/Dockerfile's NODE_OPTIONS) and the
+ *    DISABLE_BUILTINS=true, LOG_LEVEL=warn, node flags from the gateway image's NODE_OPTIONS in docker-bake.hcl) and the
  *    reference server (10 workers, its default), both serving graph `trivial`.
  * 2. Through `@langchain/langgraph-sdk`'s Client, for each target, in alternating rounds (A B, B A, ...):
  *      wait    `runs.wait(thread, 'trivial', { input: { count } })`
@@ -34,7 +34,7 @@
  *   --only=a,b          scenarios: wait-1,wait-N,stream-1,stream-N (all)
  *   --targets=a,b       gateway,reference (both)
  *   --gateway-main=PATH the gateway bundle                       (dist/apps/gateway/main.js)
- *   --gateway-node-args="…"  node flags for the gateway ("none" for none; default: the Dockerfile's NODE_OPTIONS)
+ *   --gateway-node-args="…"  node flags for the gateway ("none" for none; default: the image's NODE_OPTIONS, docker-bake.hcl)
  *   --gateway-env=K=V,K=V    extra gateway environment (A/B of settings)
  *   --cpu-prof=DIR      run the gateway under node --cpu-prof, profile written to DIR when it stops
  *   --diag              round trips per run of the gateway: PostgreSQL with pg_stat_statements (calls per statement),
@@ -50,6 +50,7 @@ import { Client } from '@langchain/langgraph-sdk';
 import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
 import { freePort, LangGraphReferenceServer, PostgresServer, RedisServer } from '@runnel/testing';
+import { imageBuildArgs } from '../../docker/image-build-args';
 
 const ROOT = process.cwd();
 const HERE = join(ROOT, 'tools/bench/agents');
@@ -167,9 +168,9 @@ function machineBusySeconds(): number {
 }
 
 // ---- servers --------------------------------------------------------------------------------------------
+/** The gateway image's NODE_OPTIONS (docker-bake.hcl's build args): the flags it is deployed with. */
 function deployedNodeOptions(): string {
-  const dockerfile = readFileSync(join(ROOT, 'apps/gateway/Dockerfile'), 'utf8');
-  return /NODE_OPTIONS=(\S+)/.exec(dockerfile)?.[1] ?? '';
+  return imageBuildArgs('gateway').NODE_OPTIONS ?? '';
 }
 
 async function waitFor(url: string, child: ChildProcess, out: () => string, timeoutMs = 60_000): Promise<void> {

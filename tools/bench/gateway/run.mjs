@@ -68,7 +68,7 @@
 //                         between them, instead of one after another: the machine's noise then falls on all of them
 //                         in the same seconds (CPU us/req comparable on a busy machine; req/s is each one's share)  [BENCH_PAIRED=1]
 //   --lambda-bare-node-args="--flag ..."  node flags for the bare lambda control    [BENCH_LAMBDA_BARE_NODE_ARGS]  (the gateway's flags)
-//   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS from apps/gateway/Dockerfile, as deployed)
+//   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS of the gateway image in docker-bake.hcl, as deployed)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -108,10 +108,10 @@ function option(name, envName, fallback) {
   return process.env[envName] ?? fallback;
 }
 const has = (flag) => process.argv.slice(2).includes(flag);
-/** NODE_OPTIONS from the gateway's Dockerfile: the flags it is deployed with (as tools/load's deployedNodeOptions reads them). */
+/** NODE_OPTIONS of the gateway image, docker-bake.hcl's build args: the flags it is deployed with (as tools/docker/image-build-args.ts reads them). */
 function deployedNodeOptions() {
-  const m = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(readFileSync(join(ROOT, 'apps/gateway/Dockerfile'), 'utf8'));
-  return m ? (m[1] ?? m[2]) : '';
+  const target = /^target\s+"gateway"\s*\{([\s\S]*?)^\}/m.exec(readFileSync(join(ROOT, 'docker-bake.hcl'), 'utf8'));
+  return (target && /\bNODE_OPTIONS\s*=\s*"([^"]*)"/.exec(target[1])?.[1]) ?? '';
 }
 const num = (name, envName, fallback) => {
   const v = Number(option(name, envName, fallback));
@@ -138,7 +138,7 @@ const opts = {
   lambdaAlso: option('lambda-also', 'BENCH_LAMBDA_ALSO', undefined),
   paired: has('--paired') || process.env.BENCH_PAIRED === '1',
   // A/B: extra node flags for every gateway process, space-separated (e.g. "--max-semi-space-size=4")
-  // Default: the flags the image runs the gateway with (NODE_OPTIONS in apps/gateway/Dockerfile).
+  // Default: the flags the image runs the gateway with (NODE_OPTIONS, docker-bake.hcl).
   gatewayNodeArgs: String(option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', deployedNodeOptions())).split(' ').filter(Boolean),
 };
 opts.lambdaBareNodeArgs = String(option('lambda-bare-node-args', 'BENCH_LAMBDA_BARE_NODE_ARGS', opts.gatewayNodeArgs.join(' '))).split(' ').filter(Boolean);

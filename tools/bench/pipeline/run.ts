@@ -55,7 +55,7 @@
  *   --no-build               reuse dist/apps/<service>/main.js               [BENCH_BUILD=missing]
  *   --dist=DIR               run DIR/<service>/main.js instead of dist/apps (A/B of a saved build; implies --no-build) [BENCH_DIST]
  *   --service-node-args="…"  node flags for all three services               [BENCH_SERVICE_NODE_ARGS] (default: each service's
- *                            NODE_OPTIONS from apps/<service>/Dockerfile, i.e. as deployed; "none" for none)
+ *                            NODE_OPTIONS of the service's image in docker-bake.hcl, i.e. as deployed; "none" for none)
  *   --json=PATH              also write the results JSON there               [BENCH_JSON]
  *   --sources=a,b            the reader's source in the pipeline phase: synthetic (SOURCE=synthetic), standin (the
  *                            MongoDB stand-in of libs/testing through the real driver, see below) [BENCH_SOURCES] (synthetic)
@@ -198,7 +198,7 @@ function standinWrites(value: string | undefined, sources: string[]): 'workload'
 }
 type Options = ReturnType<typeof parseOptions>;
 
-/** Node flags a service runs with: --service-node-args, or the NODE_OPTIONS its Dockerfile sets (as deployed). */
+/** Node flags a service runs with: --service-node-args, or the NODE_OPTIONS its image is built with (docker-bake.hcl, as deployed). */
 function serviceNodeArgs(opts: Options, svc: Service): string[] {
   if (opts.serviceNodeArgs !== undefined) return opts.serviceNodeArgs === 'none' ? [] : opts.serviceNodeArgs.split(' ').filter(Boolean);
   return deployedNodeOptions(svc).split(' ').filter(Boolean);

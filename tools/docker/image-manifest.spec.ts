@@ -1,0 +1,177 @@
+/**
+ * Each image carries exactly what its bundle imports: for every service, the packages
+ * dist/apps/<app>/main.js loads at run time equal the dependencies of the manifest the build writes
+ * beside it (dist/apps/<app>/package.json, which the Dockerfile's prod-deps stage installs), each
+ * at package-lock.json's version, with no workspace package (@runnel/* libraries are bundled).
+ *
+ * The bundle's imports are read two ways: from the bundle's text (every `require("…")`,
+ * `import("…")` and `createRequire(…)("…")` of a literal package name, which the generator does
+ * not look at) and from esbuild's metafile (meta.json, what the generator uses). Loads of a
+ * computed name cannot be checked: each bundle's are listed below (the gateway's user-supplied
+ * RUNNABLES_MODULE and langgraph.json graphs, which bring their own dependencies), so that a new
+ * one fails here until someone looks at it.
+ *
+ * Reads the bundles `npm test` builds first; a lone jest run builds the ones missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@runnel/testing';
+
+const APPS = ['gateway', 'change-reader', 'batch-writer', 's3-uploader'];
+const OUTPUTS = ['main.js', 'meta.json', 'package.json', 'package-lock.json'];
+
+/** Computed-name loads each bundle may make (the text of the call's argument). */
+const COMPUTED_LOADS: Record<string, string[]> = {
+  gateway: ['import(target)', 'import((0, import_node_url.pathToFileURL)(target).href)'],
+  'change-reader': [],
+  'batch-writer': [],
+  's3-uploader': [],
+};
+
+interface Manifest {
+  name: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+interface Lockfile {
+  packages: Record<string, { version?: string; link?: boolean; dev?: boolean; dependencies?: Record<string, string> }>;
+}
+interface Metafile {
+  outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>;
+}
+
+const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const isPackage = (specifier: string) => !isBuiltin(specifier) && !/^[./]/.test(specifier) && !specifier.startsWith('node:');
+
+/** Packages the bundle's text loads by a literal name. */
+export function bundleTextPackages(bundle: string): string[] {
+  const literal = /\b(?:require|import)\(\s*(["'])([^"'\n]+)\1\s*\)|\bcreateRequire\)?\([^()]*\)\(\s*(["'])([^"'\n]+)\3\s*\)/g;
+  const names = new Set<string>();
+  for (const m of bundle.matchAll(literal)) {
+    const specifier = m[2] ?? m[4];
+    if (isPackage(specifier)) names.add(packageOf(specifier));
+  }
+  return [...names].sort();
+}
+
+/** `require(…)` / `import(…)` calls whose argument is not a string literal (esbuild's numbered import_x2 names without the number). */
+export function computedLoads(bundle: string): string[] {
+  const calls: string[] = [];
+  for (const m of bundle.matchAll(/\b(require|import)\((?!\s*["'])/g)) {
+    if (m.index > 0 && /[.\w$]/.test(bundle[m.index - 1])) continue; // x.require(…), __require(…)
+    let depth = 0;
+    let end = m.index + m[0].length - 1;
+    for (; end < bundle.length; end++) {
+      if (bundle[end] === '(') depth++;
+      else if (bundle[end] === ')' && --depth === 0) break;
+    }
+    calls.push(bundle.slice(m.index, end + 1).replace(/\b(import_\w*?)\d+\b/g, '$1'));
+  }
+  return calls;
+}
+
+/** Packages the metafile's output imports as externals. */
+export function metafilePackages(meta: Metafile, outfile: string): string[] {
+  const output = meta.outputs[outfile];
+  if (!output) throw new Error(`${outfile} is not in the metafile`);
+  return [...new Set(output.imports.filter((i) => i.external && isPackage(i.path)).map((i) => packageOf(i.path)))].sort();
+}
+
+/** Everything wrong with an image manifest for the packages a bundle imports (empty = OK). */
+export function manifestProblems(imported: string[], manifest: Manifest, rootLock: Lockfile, imageLock: Lockfile): string[] {
+  const problems: string[] = [];
+  const deps = manifest.dependencies ?? {};
+  for (const name of imported) if (!(name in deps)) problems.push(`missing: the bundle imports ${name}`);
+  for (const name of Object.keys(deps)) if (!imported.includes(name)) problems.push(`extra: ${name} is not imported by the bundle`);
+  for (const [name, version] of Object.entries(deps)) {
+    const locked = rootLock.packages[`node_modules/${name}`];
+    if (name.startsWith('@runnel/') || locked?.link) problems.push(`workspace package ${name} listed (libraries are bundled)`);
+    else if (!locked) problems.push(`${name} is not in package-lock.json`);
+    else if (locked.version !== version) problems.push(`${name}@${version}: package-lock.json has ${locked.version}`);
+    else if (locked.dev) problems.push(`${name} is a devDependency in package-lock.json`);
+    if (imageLock.packages[`node_modules/${name}`]?.version !== version) {
+      problems.push(`${name}@${version}: the image's lockfile has ${imageLock.packages[`node_modules/${name}`]?.version ?? 'nothing'}`);
+    }
+  }
+  for (const field of ['devDependencies', 'optionalDependencies'] as const) {
+    if (Object.keys(manifest[field] ?? {}).length > 0) problems.push(`${field} listed: the image installs dependencies only`);
+  }
+  const lockRoot = imageLock.packages['']?.dependencies ?? {};
+  if (JSON.stringify(Object.entries(lockRoot).sort()) !== JSON.stringify(Object.entries(deps).sort())) problems.push("the image's lockfile root does not match the manifest");
+  const workspace = Object.keys(imageLock.packages).filter((k) => k.includes('node_modules/@runnel/') || imageLock.packages[k].link);
+  if (workspace.length > 0) problems.push(`the image's lockfile has workspace packages: ${workspace.join(', ')}`);
+  return problems;
+}
+
+function ensureBuilt(app: string): string {
+  const dir = join(REPO_ROOT, 'dist/apps', app);
+  if (!OUTPUTS.every((f) => existsSync(join(dir, f)))) {
+    const r = spawnSync(join(REPO_ROOT, 'node_modules/.bin/nx'), ['run', `${app}:build`], { cwd: REPO_ROOT, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`building ${app} failed`);
+  }
+  return dir;
+}
+
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+const rootLock = readJson<Lockfile>(join(REPO_ROOT, 'package-lock.json'));
+
+describe.each(APPS)("%s image's dependency manifest (dist/apps/%s/package.json)", (app) => {
+  const dir = ensureBuilt(app);
+  const bundle = readFileSync(join(dir, 'main.js'), 'utf8');
+  const manifest = readJson<Manifest>(join(dir, 'package.json'));
+  const imageLock = readJson<Lockfile>(join(dir, 'package-lock.json'));
+  const fromText = bundleTextPackages(bundle);
+
+  test('lists exactly the packages the bundle loads, at the lockfile versions, and no workspace package', () => {
+    expect(fromText.length).toBeGreaterThan(0);
+    expect(manifestProblems(fromText, manifest, rootLock, imageLock)).toEqual([]);
+  });
+
+  test("the bundle's text and esbuild's metafile name the same packages", () => {
+    expect(metafilePackages(readJson<Metafile>(join(dir, 'meta.json')), `dist/apps/${app}/main.js`)).toEqual(fromText);
+  });
+
+  test('loads nothing by a computed name but the reviewed ones', () => {
+    expect(computedLoads(bundle)).toEqual(COMPUTED_LOADS[app]);
+  });
+});
+
+describe('the checks can fail (self-test)', () => {
+  const imported = ['ioredis', 'pino'];
+  const version = (name: string) => rootLock.packages[`node_modules/${name}`].version!;
+  const lockOf = (deps: Record<string, string>): Lockfile => ({
+    packages: { '': { dependencies: deps }, ...Object.fromEntries(Object.entries(deps).map(([n, v]) => [`node_modules/${n}`, { version: v }])) },
+  });
+  const good = { ioredis: version('ioredis'), pino: version('pino') };
+
+  test('a right manifest passes (control)', () => {
+    expect(manifestProblems(imported, { name: 'x', dependencies: good }, rootLock, lockOf(good))).toEqual([]);
+  });
+
+  test.each([
+    { title: 'a missing dependency', deps: { ioredis: good.ioredis }, problem: /missing: the bundle imports pino/ },
+    { title: 'an extra dependency', deps: { ...good, mongodb: version('mongodb') }, problem: /extra: mongodb/ },
+    { title: 'a version other than the lockfile', deps: { ...good, pino: '1.0.0' }, problem: /pino@1.0.0: package-lock.json has/ },
+    { title: 'a workspace package', deps: { ...good, '@runnel/config': '0.1.0' }, problem: /workspace package @runnel\/config/ },
+    { title: 'a devDependency', deps: { ...good, '@duckdb/node-api': version('@duckdb/node-api') }, problem: /@duckdb\/node-api is a devDependency/ },
+  ])('rejects $title', ({ deps, problem }) => {
+    expect(manifestProblems(imported, { name: 'x', dependencies: deps }, rootLock, lockOf(deps)).join('\n')).toMatch(problem);
+  });
+
+  test("rejects a lockfile that does not match the manifest, or carries a workspace link", () => {
+    const lock = lockOf({ ioredis: good.ioredis });
+    lock.packages['node_modules/@runnel/config'] = { link: true };
+    const problems = manifestProblems(imported, { name: 'x', dependencies: good }, rootLock, lock).join('\n');
+    expect(problems).toMatch(/lockfile root does not match/);
+    expect(problems).toMatch(/workspace packages: node_modules\/@runnel\/config/);
+  });
+
+  test('reads literal loads (require, import(), createRequire) from bundle text, and computed ones apart', () => {
+    const text = 'var a = require("pino"); const b = await import("jose"); (0, import_node_module.createRequire)(__filename)("@langchain/langgraph/package.json"); require("node:fs"); require("./x"); require(name); import(`${x}`);';
+    expect(bundleTextPackages(text)).toEqual(['@langchain/langgraph', 'jose', 'pino']);
+    expect(computedLoads(text)).toEqual(['require(name)', 'import(`${x}`)']);
+  });
+});
