@@ -1,5 +1,25 @@
 import nx from '@nx/eslint-plugin';
 
+/**
+ * Who may import whom. Apps import libs, libs only libs, nothing imports an app; and by scope: the
+ * gateway and the shared libs only shared libs (the gateway image must not need the pipeline's
+ * packages), the pipeline services and libs shared and pipeline libs, and `@runnel/testing`
+ * (scope:test) only tests and tools.
+ */
+const PRODUCT = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:change-reader', onlyDependOnLibsWithTags: ['scope:shared', 'scope:pipeline'] },
+  { sourceTag: 'scope:batch-writer', onlyDependOnLibsWithTags: ['scope:shared', 'scope:pipeline'] },
+  { sourceTag: 'scope:s3-uploader', onlyDependOnLibsWithTags: ['scope:shared', 'scope:pipeline'] },
+  { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:shared', 'scope:pipeline'] },
+  { sourceTag: 'scope:test', onlyDependOnLibsWithTags: ['scope:shared', 'scope:pipeline', 'scope:test'] },
+];
+const moduleBoundaries = (depConstraints) => ({ enforceBuildableLibDependency: true, allow: [], depConstraints });
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -7,24 +27,17 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      // Apps may import libs; libs only libs; nothing imports an app.
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: true,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries(PRODUCT)],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
   {
     files: ['**/*.spec.ts', '**/test/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Tests may also use the test lib (real servers, the MongoDB stand-in); product code may not.
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries(PRODUCT.map((c) => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:test'] })))],
+    },
   },
 ];
