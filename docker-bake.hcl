@@ -1,11 +1,16 @@
 # The four service images, from the one Dockerfile: `docker buildx bake` builds them all,
-# `docker buildx bake gateway` one. TAG names the tag (default dev): TAG=1.2.3 docker buildx bake.
+# `docker buildx bake gateway` one. TAG names the tag (default dev), REGISTRY prefixes the name:
+#   REGISTRY=registry.example.com/ TAG=0.1.0 docker buildx bake --push
 # Each target's args are the service's build args (the Dockerfile documents them);
 # docker-compose.yml passes the same (tools/compose/docker-compose.spec.ts compares them), and the
 # benchmarks and load tests run each service with the NODE_OPTIONS given here.
 
 variable "TAG" {
   default = "dev"
+}
+
+variable "REGISTRY" {
+  default = ""
 }
 
 group "default" {
@@ -26,7 +31,7 @@ target "gateway" {
     PORTS        = "8080 9090"
     HEALTH_PORT  = "8080"
   }
-  tags = ["runnel/gateway:${TAG}"]
+  tags = ["${REGISTRY}runnel/gateway:${TAG}"]
 }
 
 target "change-reader" {
@@ -37,7 +42,7 @@ target "change-reader" {
     PORTS        = "9090"
     HEALTH_PORT  = "9090"
   }
-  tags = ["runnel/change-reader:${TAG}"]
+  tags = ["${REGISTRY}runnel/change-reader:${TAG}"]
 }
 
 target "batch-writer" {
@@ -48,7 +53,7 @@ target "batch-writer" {
     PORTS        = "9090"
     HEALTH_PORT  = "9090"
   }
-  tags = ["runnel/batch-writer:${TAG}"]
+  tags = ["${REGISTRY}runnel/batch-writer:${TAG}"]
 }
 
 target "s3-uploader" {
@@ -59,5 +64,5 @@ target "s3-uploader" {
     PORTS        = "9090"
     HEALTH_PORT  = "9090"
   }
-  tags = ["runnel/s3-uploader:${TAG}"]
+  tags = ["${REGISTRY}runnel/s3-uploader:${TAG}"]
 }
