@@ -33,7 +33,7 @@
 #   docker run --rm -p 9090:9090 --read-only --tmpfs /tmp -e REDIS_URL=redis://redis:6379 -e MONGODB_URI=... runnel/change-reader:dev
 #
 # Only instructions Debian 12's podman (4.3) builds: no `COPY --parents`, no heredocs; with podman,
-# `--format docker` keeps HEALTHCHECK and STOPSIGNAL (the OCI format has neither).
+# `--format docker` keeps HEALTHCHECK (the OCI image format has no health check; podman drops it).
 
 # ---------------------------------------------------------------------------
 # Shared base: Node 24 on Debian bookworm (glibc, matches the npm lockfile's
@@ -100,7 +100,7 @@ ARG NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=8"
 ARG PORTS=9090
 ARG HEALTH_PORT=9090
 ENV NODE_ENV=production \
-    NODE_OPTIONS=${NODE_OPTIONS} \
+    NODE_OPTIONS="${NODE_OPTIONS}" \
     HEALTH_PORT=${HEALTH_PORT}
 LABEL org.opencontainers.image.title="runnel/${APP}"
 WORKDIR /app

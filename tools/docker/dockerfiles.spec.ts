@@ -130,7 +130,7 @@ export function checkDockerfile(text: string): string[] {
   if (!healthcheck || /^NONE$/i.test(healthcheck)) problems.push('the runtime stage must define a HEALTHCHECK');
   else if (!/CMD\s+\[/.test(healthcheck) || !healthcheck.includes('/health')) problems.push(`HEALTHCHECK must ask /health in exec form, got ${healthcheck}`);
   if (!runtime.instructions.some((i) => i.keyword === 'EXPOSE' && /\$\{?PORTS\}?/.test(i.args))) problems.push('the runtime stage must EXPOSE ${PORTS}');
-  if (!runtime.instructions.some((i) => i.keyword === 'ENV' && /\bNODE_OPTIONS=\$\{?NODE_OPTIONS\}?/.test(i.args))) problems.push('the runtime stage must set ENV NODE_OPTIONS from its build arg');
+  if (!runtime.instructions.some((i) => i.keyword === 'ENV' && /\bNODE_OPTIONS="?\$\{?NODE_OPTIONS\}?"?(\s|$)/.test(i.args))) problems.push('the runtime stage must set ENV NODE_OPTIONS from its build arg');
 
   // node_modules: installed from the bundle's manifest only, never the workspace's.
   const copies = runtime.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD');
@@ -239,6 +239,7 @@ describe('Dockerfile (one for the four services)', () => {
       { title: 'CMD via npm', file: swap('CMD ["node", "main.js"]', 'CMD ["npm", "start"]'), problem: /start node on main.js/ },
       { title: 'no HEALTHCHECK', file: text.replace(/^HEALTHCHECK[^\n]*\\\n[^\n]*\n/m, ''), problem: /HEALTHCHECK/ },
       { title: 'fixed EXPOSE', file: swap('EXPOSE ${PORTS}', 'EXPOSE 9090'), problem: /EXPOSE \$\{PORTS\}/ },
+      { title: 'fixed NODE_OPTIONS', file: swap('NODE_OPTIONS="${NODE_OPTIONS}"', 'NODE_OPTIONS=--max-semi-space-size=8'), problem: /ENV NODE_OPTIONS from its build arg/ },
       { title: '${APP} without ARG APP', file: swap('FROM base AS prod-deps\nARG APP\n', 'FROM base AS prod-deps\n'), problem: /uses \$APP without ARG APP/ },
       { title: 'workspace node_modules', file: swap('COPY --from=build /app/.npmrc ./', 'COPY --from=manifests /manifests/ ./'), problem: /not the workspace/ },
       { title: 'runtime copy from the context', file: swap('WORKDIR /app\n# Files', 'WORKDIR /app\nCOPY . .\n# Files'), problem: /only from earlier stages/ },
