@@ -4,6 +4,7 @@ import { runCommand } from './commands';
 import type { LeaseTerm } from './lease-term';
 import { StreamWriter } from './stream-writer';
 
+/** A resume token as the driver gives it: an opaque document, stored whole (in checkpoints and in batch jobs). */
 export type ResumeToken = Record<string, unknown>;
 
 /** Where a batch is in its life. Records live until the checkpoint passes their last event. */

@@ -1,12 +1,10 @@
+import type { ResumeToken } from '@runnel/checkpoint';
 import type { ChangeEnvelope } from '@runnel/lake/records';
 
 /**
  * Job payloads, versioned: a worker refuses (dead-letters) a version it does not know rather than
  * misreading it, so services can be upgraded one at a time.
  */
-
-/** A resume token as the driver gives it: an opaque document, stored whole. */
-export type ResumeToken = Record<string, unknown>;
 
 /** change-reader → batch-writer, version 1: the events as objects. Still accepted (jobs queued by an older reader). */
 export interface BatchJobV1 {
