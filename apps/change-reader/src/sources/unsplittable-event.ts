@@ -1,8 +1,8 @@
-import { type ChangeStream, type Document, Timestamp } from 'mongodb';
+import type { ChangeStream, Document, Timestamp } from 'mongodb';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { ResumePoint, SourceChange } from './change-source';
 import { keepExactBsonTypes } from './exact-bson-cursors';
-import { laterThan, tokenClusterTime } from './resume-token-time';
+import { laterThan, timestampOf, tokenClusterTime } from './resume-token-time';
 
 /**
  * OVERSIZE_EVENTS=skip for an event `$changeStreamSplitLargeEvent` cannot split (one top-level
@@ -99,12 +99,6 @@ export function isFragmentOf(fragment: ResumeToken, event: ResumeToken): boolean
   return typeof f === 'string' && typeof e === 'string' && f.length > e.length && f.startsWith(e.slice(0, -2));
 }
 
-/** `<seconds>.<increment>` → bson Timestamp. */
-const timestamp = (clusterTime: string): Timestamp => {
-  const [t, i] = clusterTime.split('.').map(Number);
-  return new Timestamp({ t, i });
-};
-
 /**
  * The event a fragment's token (`point`, the position after a split event) belongs to, read
  * whole with its large fields projected out from its cluster time on, or undefined when no event
@@ -112,7 +106,7 @@ const timestamp = (clusterTime: string): Timestamp => {
  * now splits that event differently (280: its updateLookup document changed since).
  */
 export async function probeSplitEvent(open: OpenStream, point: ResumeToken, clusterTime: string, signal: AbortSignal): Promise<UnsplittableEvent | undefined> {
-  const cs = open({ operationTime: timestamp(clusterTime) }, { split: false, batchSize: 1, stages: [PROBE_PROJECTION] });
+  const cs = open({ operationTime: timestampOf(clusterTime) }, { split: false, batchSize: 1, stages: [PROBE_PROJECTION] });
   // Past the position's cluster time (an event's, or an empty batch's post-batch token): not found.
   const past = (token: unknown) => {
     const t = tokenClusterTime(token as ResumeToken);
