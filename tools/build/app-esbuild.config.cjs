@@ -3,7 +3,7 @@
 //
 //   dist/apps/<app>/package.json       the npm packages main.js loads at run time, at package-lock.json's
 //                                      exact versions, and nothing else;
-//   dist/apps/<app>/package-lock.json  the root lockfile pruned to those (Nx's createLockFile).
+//   dist/apps/<app>/package-lock.json  the workspace lockfile cut down to what those need.
 //
 // Why not the executor's `generatePackageJson`: Nx lists the packages of the project graph, every
 // npm package a file of the app or of any library it depends on imports, whether or not the bundle
@@ -11,8 +11,16 @@
 // services LangChain, pg, mongodb and tsx). esbuild's metafile names the bundle's own external
 // imports: `require()` and `import()` of a literal package name, including lazy ones (the gateway's
 // LangChain providers, jose, the agents platform's pg and bullmq). Workspace libraries (@runnel/*)
-// are bundled and may not be external: the build fails if one is. The Dockerfile installs this
-// manifest, so an image carries what its bundle imports (tools/docker/image-manifest.spec.ts checks).
+// are bundled and may not be external: the build fails if one is.
+//
+// Why not Nx's createLockFile for the lockfile: it keeps optional peer dependencies npm does not
+// install (BullMQ's optional peer pg in the pipeline services' lockfiles, MongoDB's AWS credential
+// providers in the gateway's) and re-hoists the rest. Here the lockfile holds the entries of
+// package-lock.json that npm reaches from these dependencies (dependencies, optional dependencies,
+// required peers), where package-lock.json places them: `npm install` takes it unchanged.
+//
+// The Dockerfile installs this manifest, so an image carries what its bundle imports
+// (tools/docker/image-manifest.spec.ts checks).
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { isBuiltin } = require('node:module');
 const path = require('node:path');
@@ -35,6 +43,47 @@ function externalPackages(metafile, outfile) {
     names.add(packageName(imp.path));
   }
   return [...names].sort();
+}
+
+/** npm's lookup of `name` from the package at `from`: its node_modules, then each ancestor's, then the root's. */
+function locate(packages, from, name) {
+  for (let base = from; ; ) {
+    const loc = `${base ? `${base}/` : ''}node_modules/${name}`;
+    if (packages[loc] && !packages[loc].link) return loc;
+    if (!base) return undefined;
+    const i = base.lastIndexOf('/node_modules/');
+    base = i < 0 ? '' : base.slice(0, i);
+  }
+}
+
+/** The lockfile entries npm installs for `dependencies`, copied from the workspace lockfile. */
+function pruneLockfile(lock, manifest) {
+  const kept = {};
+  const visit = (from, names, optional) => {
+    for (const name of names) {
+      const loc = locate(lock.packages, from, name);
+      if (!loc) {
+        if (optional.has(name)) continue; // another platform's binary, not in the lockfile
+        throw new Error(`image manifest: ${name} (needed by ${from || manifest.name}) is not in package-lock.json`);
+      }
+      if (kept[loc]) continue;
+      // Flags as npm computes them for this tree: nothing is dev, dev-or-optional is optional.
+      const entry = Object.fromEntries(
+        Object.entries(lock.packages[loc])
+          .filter(([key]) => key !== 'dev')
+          .map(([key, value]) => (key === 'devOptional' ? ['optional', value] : [key, value])),
+      );
+      kept[loc] = entry;
+      const optionalDeps = new Set(Object.keys(entry.optionalDependencies ?? {}));
+      const optionalPeers = new Set(Object.entries(entry.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n));
+      const peers = Object.keys(entry.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n));
+      visit(loc, [...Object.keys(entry.dependencies ?? {}), ...optionalDeps, ...peers], optionalDeps);
+    }
+  };
+  visit('', Object.keys(manifest.dependencies), new Set());
+  const sorted = Object.fromEntries(Object.entries(kept).sort(([a], [b]) => a.localeCompare(b)));
+  const root = { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, engines: manifest.engines };
+  return { name: manifest.name, version: manifest.version, lockfileVersion: 3, requires: true, packages: { '': root, ...sorted } };
 }
 
 function nearestPackageJson(file) {
@@ -81,15 +130,15 @@ function imageManifestPlugin() {
           main: path.basename(outfile),
           engines: rootManifest.engines,
           dependencies,
-          ...(rootManifest.overrides ? { overrides: rootManifest.overrides } : {}),
         };
+        const imageLock = pruneLockfile(lock, manifest);
+        // The workspace's overrides of packages the image has (none of them today: the one there is
+        // for a dev-only package).
+        const names = new Set(Object.keys(imageLock.packages).map((loc) => loc.slice(loc.lastIndexOf('node_modules/') + 13)));
+        const overrides = Object.fromEntries(Object.entries(rootManifest.overrides ?? {}).filter(([name]) => names.has(name)));
+        if (Object.keys(overrides).length > 0) manifest.overrides = overrides;
         writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-
-        // Nx prunes the workspace lockfile to these dependencies (the same pruning its
-        // generatePackageJson uses), from the project graph the running build has computed.
-        const { readCachedProjectGraph } = require('@nx/devkit');
-        const { createLockFile } = require('@nx/js');
-        writeFileSync(path.join(outDir, 'package-lock.json'), createLockFile(manifest, readCachedProjectGraph(), 'npm'));
+        writeFileSync(path.join(outDir, 'package-lock.json'), `${JSON.stringify(imageLock, null, 2)}\n`);
       });
     },
   };

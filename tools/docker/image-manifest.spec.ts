@@ -36,8 +36,17 @@ interface Manifest {
   devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
 }
+interface LockEntry {
+  version?: string;
+  link?: boolean;
+  dev?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
 interface Lockfile {
-  packages: Record<string, { version?: string; link?: boolean; dev?: boolean; dependencies?: Record<string, string> }>;
+  packages: Record<string, LockEntry>;
 }
 interface Metafile {
   outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>;
@@ -106,6 +115,45 @@ export function manifestProblems(imported: string[], manifest: Manifest, rootLoc
   return problems;
 }
 
+/**
+ * The image's lockfile as a tree: every entry is where package-lock.json has it, at its version;
+ * npm reaches every entry from the root's dependencies (nothing extraneous) and finds every
+ * dependency, optional ones and optional peers aside (nothing missing).
+ */
+export function lockfileProblems(imageLock: Lockfile, rootLock: Lockfile): string[] {
+  const problems: string[] = [];
+  const pk = imageLock.packages;
+  for (const [loc, entry] of Object.entries(pk)) {
+    if (loc && rootLock.packages[loc]?.version !== entry.version) problems.push(`${loc}@${entry.version}: package-lock.json has ${rootLock.packages[loc]?.version ?? 'nothing there'}`);
+  }
+  const find = (from: string, name: string): string | undefined => {
+    for (let base = from; ; base = base.includes('/node_modules/') ? base.slice(0, base.lastIndexOf('/node_modules/')) : '') {
+      const loc = `${base ? `${base}/` : ''}node_modules/${name}`;
+      if (pk[loc]) return loc;
+      if (!base) return undefined;
+    }
+  };
+  const reached = new Set<string>(['']);
+  const queue = [''];
+  while (queue.length > 0) {
+    const loc = queue.shift()!;
+    const e = pk[loc];
+    const optionalPeers = Object.entries(e.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n);
+    const needed = [...Object.keys(e.dependencies ?? {}), ...Object.keys(e.peerDependencies ?? {}).filter((n) => !optionalPeers.includes(n))];
+    for (const name of [...needed, ...Object.keys(e.optionalDependencies ?? {})]) {
+      const dep = find(loc, name);
+      if (!dep) {
+        if (needed.includes(name)) problems.push(`missing: ${name}, needed by ${loc || 'the root'}`);
+      } else if (!reached.has(dep)) {
+        reached.add(dep);
+        queue.push(dep);
+      }
+    }
+  }
+  for (const loc of Object.keys(pk)) if (!reached.has(loc)) problems.push(`extraneous: ${loc}`);
+  return problems;
+}
+
 function ensureBuilt(app: string): string {
   const dir = join(REPO_ROOT, 'dist/apps', app);
   if (!OUTPUTS.every((f) => existsSync(join(dir, f)))) {
@@ -128,6 +176,10 @@ describe.each(APPS)("%s image's dependency manifest (dist/apps/%s/package.json)"
   test('lists exactly the packages the bundle loads, at the lockfile versions, and no workspace package', () => {
     expect(fromText.length).toBeGreaterThan(0);
     expect(manifestProblems(fromText, manifest, rootLock, imageLock)).toEqual([]);
+  });
+
+  test("the image's lockfile is the workspace's, cut to what npm installs for the manifest", () => {
+    expect(lockfileProblems(imageLock, rootLock)).toEqual([]);
   });
 
   test("the bundle's text and esbuild's metafile name the same packages", () => {
@@ -167,6 +219,18 @@ describe('the checks can fail (self-test)', () => {
     const problems = manifestProblems(imported, { name: 'x', dependencies: good }, rootLock, lock).join('\n');
     expect(problems).toMatch(/lockfile root does not match/);
     expect(problems).toMatch(/workspace packages: node_modules\/@runnel\/config/);
+  });
+
+  test("rejects an image lockfile with an extraneous or a missing package, or another placement's version", () => {
+    const loc = (name: string) => `node_modules/${name}`;
+    const tree = (extra: Record<string, LockEntry>): Lockfile => ({
+      packages: { '': { dependencies: { pino: version('pino') } }, [loc('pino')]: { version: version('pino'), dependencies: { 'sonic-boom': '*' } }, ...extra },
+    });
+    const sonic = { [loc('sonic-boom')]: { version: rootLock.packages[loc('sonic-boom')].version } };
+    expect(lockfileProblems(tree(sonic), rootLock)).toEqual([]);
+    expect(lockfileProblems(tree({}), rootLock).join('\n')).toMatch(/missing: sonic-boom, needed by node_modules\/pino/);
+    expect(lockfileProblems(tree({ ...sonic, [loc('pg')]: { version: version('pg') } }), rootLock).join('\n')).toMatch(/extraneous: node_modules\/pg/);
+    expect(lockfileProblems(tree({ [loc('sonic-boom')]: { version: '0.0.1' } }), rootLock).join('\n')).toMatch(/sonic-boom@0.0.1: package-lock.json has/);
   });
 
   test('reads literal loads (require, import(), createRequire) from bundle text, and computed ones apart', () => {
