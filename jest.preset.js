@@ -26,6 +26,7 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
     moduleNameMapper: {
       '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
       '^@runnel/lake/records$': path.join(root, 'libs/lake/src/records.ts'),
+      '^@runnel/service/process-signals$': path.join(root, 'libs/service/src/process-signals.ts'),
       '^@runnel/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),
     },
     moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'lua'],

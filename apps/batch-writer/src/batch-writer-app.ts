@@ -8,6 +8,7 @@ import {
   deadLetterOnFinalFailure,
   defaultJobOptions,
   PipelineRuntime,
+  type PipelineRuntimeOptions,
   QUEUES,
   sampleQueueDepth,
   UnprocessableJobError,
@@ -22,7 +23,7 @@ export type BatchWriterConfig = ConfigOf<typeof BatchWriterConfigSchema>;
  * (FORMAT, COMPRESSION), stores the body in Redis and hands an object job to the uploader under
  * the same job id (so a retried batch never becomes two uploads).
  */
-export async function startBatchWriter(config: BatchWriterConfig, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}) {
+export async function startBatchWriter(config: BatchWriterConfig, options: PipelineRuntimeOptions = {}) {
   const rt = await PipelineRuntime.create('batch-writer', config, options);
   const { metrics, logger } = rt;
   const prefix = config.QUEUE_PREFIX;

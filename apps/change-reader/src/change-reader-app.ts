@@ -1,6 +1,6 @@
 import { CheckpointStore, ResnapshotRequests, StreamLease } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
-import { BodyStore, createQueue, PipelineRuntime, QUEUES, sampleQueueDepth } from '@runnel/queue';
+import { BodyStore, createQueue, PipelineRuntime, type PipelineRuntimeOptions, QUEUES, sampleQueueDepth } from '@runnel/queue';
 import { clusterSeconds } from './change-envelope-mapper';
 import { ChangeReaderService, HALTED } from './change-reader.service';
 import type { ChangeReaderConfigSchema } from './config';
@@ -50,7 +50,7 @@ function createSource(config: ChangeReaderConfig, rt: Runtime, checkpoints: Chec
 }
 
 /** change-reader: one stream, read by whichever replica holds its lease. */
-export async function startChangeReader(config: ChangeReaderConfig, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}) {
+export async function startChangeReader(config: ChangeReaderConfig, options: PipelineRuntimeOptions = {}) {
   const rt = await PipelineRuntime.create('change-reader', config, options);
   const { logger, metrics } = rt;
   let snapshot: SnapshotProgress | undefined;

@@ -1,13 +1,9 @@
+import { signals } from './signals'; // first: SIGTERM/SIGINT handled from here on (PID 1 has no default)
 import './instrument';
-import { exitProcess, loadConfigOrExit } from '@runnel/config';
+import { loadConfigOrExit } from '@runnel/config';
 import { startChangeReader } from './change-reader-app';
 import { ChangeReaderConfigSchema } from './config';
 
 const config = loadConfigOrExit('change-reader', ChangeReaderConfigSchema);
 
-if (config) {
-  startChangeReader(config).catch((err: Error) => {
-    process.stderr.write(`change-reader: failed to start: ${err.message}\n`);
-    exitProcess(1);
-  });
-}
+if (config) startChangeReader(config, { signals }).catch(signals.startFailed);

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { type ConfigOf, secretValues } from '@runnel/config';
 import { boundPort, createMetricsRegistry, type Registry, startOpsServer } from '@runnel/metrics';
-import { ServiceLifecycle } from '@runnel/service';
+import { endpointOf, type ProcessSignals, ServiceLifecycle, untilAborted } from '@runnel/service';
 import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
 import type { GatewayConfigSchema } from './config';
 import { GatewayMetrics } from './gateway-metrics';
@@ -54,6 +54,8 @@ export interface GatewayAppOptions {
   register?: (runnables: RunnableRegistry) => unknown;
   handleProcessEvents?: boolean;
   exit?: (code: number) => void;
+  /** main.ts's ProcessSignals: a SIGTERM/SIGINT during start-up ends it at once; the lifecycle takes them over once started. */
+  signals?: ProcessSignals;
 }
 
 /** Wires the gateway's parts together and starts serving. main.ts calls it; so do the tests. */
@@ -67,6 +69,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT,
     handleProcessEvents: options.handleProcessEvents,
     exit: options.exit,
+    signals: options.signals,
   });
 
   const chat = createChatModel({
@@ -147,7 +150,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
   let agents: AgentPlatform | undefined;
   if (config.POSTGRES_URI && config.GATEWAY_REDIS_URL) {
     const { startAgentPlatform } = require('./agents/agent-platform') as typeof import('./agents/agent-platform');
-    agents = await startAgentPlatform({
+    const waited = options.signals?.waitingFor(`starting the agent API: PostgreSQL at ${endpointOf(config.POSTGRES_URI)}, Redis at ${endpointOf(config.GATEWAY_REDIS_URL)}`);
+    const starting = startAgentPlatform({
+      signal: options.signals?.signal,
       graphs,
       postgresUri: config.POSTGRES_URI,
       redisUrl: config.GATEWAY_REDIS_URL,
@@ -165,6 +170,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayAppOpt
       admit: callerGuards.length ? agentAdmission(callerGuards) : undefined,
       draining: () => lifecycle.draining,
     });
+    try {
+      agents = await untilAborted(starting, options.signals?.signal);
+    } finally {
+      waited?.();
+    }
   }
   const handler = new GatewayHandler({
     beside: agents?.api,

@@ -1,13 +1,9 @@
+import { signals } from './signals'; // first: SIGTERM/SIGINT handled from here on (PID 1 has no default)
 import './instrument';
-import { exitProcess, loadConfigOrExit } from '@runnel/config';
+import { loadConfigOrExit } from '@runnel/config';
 import { GatewayConfigSchema } from './config';
 import { startGateway } from './gateway-app';
 
 const config = loadConfigOrExit('gateway', GatewayConfigSchema);
 
-if (config) {
-  startGateway(config).catch((err: Error) => {
-    process.stderr.write(`gateway: failed to start: ${err.message}\n`);
-    exitProcess(1);
-  });
-}
+if (config) startGateway(config, { signals }).catch(signals.startFailed);

@@ -1,13 +1,9 @@
+import { signals } from './signals'; // first: SIGTERM/SIGINT handled from here on (PID 1 has no default)
 import './instrument';
-import { exitProcess, loadConfigOrExit } from '@runnel/config';
+import { loadConfigOrExit } from '@runnel/config';
 import { S3UploaderConfigSchema } from './config';
 import { startS3Uploader } from './s3-uploader-app';
 
 const config = loadConfigOrExit('s3-uploader', S3UploaderConfigSchema);
 
-if (config) {
-  startS3Uploader(config).catch((err: Error) => {
-    process.stderr.write(`s3-uploader: failed to start: ${err.message}\n`);
-    exitProcess(1);
-  });
-}
+if (config) startS3Uploader(config, { signals }).catch(signals.startFailed);

@@ -1,4 +1,4 @@
-import { backoffDelay } from '@runnel/service';
+import { backoffDelay, delay } from '@runnel/service';
 
 /** Options for `retryWithBackoff`. */
 export interface RetryOptions {
@@ -18,9 +18,9 @@ export async function retryWithBackoff<T>(fn: () => Promise<T>, o: RetryOptions)
       return await fn();
     } catch (err) {
       if (o.isFatal(err) || attempt >= o.maxRetries || o.signal?.aborted) throw err;
-      const delay = backoffDelay(attempt, o.baseDelayMs, o.maxDelayMs);
-      o.onRetry?.(err, attempt + 1, delay);
-      await new Promise((r) => setTimeout(r, delay));
+      const wait = backoffDelay(attempt, o.baseDelayMs, o.maxDelayMs);
+      o.onRetry?.(err, attempt + 1, wait);
+      await delay(wait, o.signal); // an abort ends the backoff now
     }
   }
 }

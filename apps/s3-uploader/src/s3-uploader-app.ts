@@ -3,14 +3,14 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { CheckpointStore } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
 import { ObjectStore } from '@runnel/lake';
-import { assertObjectJob, BodyStore, createQueue, deadLetterOnFinalFailure, PipelineRuntime, QUEUES, sampleQueueDepth, UnprocessableJobError } from '@runnel/queue';
+import { assertObjectJob, BodyStore, createQueue, deadLetterOnFinalFailure, PipelineRuntime, type PipelineRuntimeOptions, QUEUES, sampleQueueDepth, UnprocessableJobError } from '@runnel/queue';
 import type { S3UploaderConfigSchema } from './config';
 import { ObjectUploader } from './object-uploader';
 
 export type S3UploaderConfig = ConfigOf<typeof S3UploaderConfigSchema>;
 
 /** s3-uploader: stores encoded objects in S3, then advances the checkpoint. */
-export async function startS3Uploader(config: S3UploaderConfig, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}) {
+export async function startS3Uploader(config: S3UploaderConfig, options: PipelineRuntimeOptions = {}) {
   const rt = await PipelineRuntime.create('s3-uploader', config, options);
   const { metrics, logger } = rt;
   const prefix = config.QUEUE_PREFIX;

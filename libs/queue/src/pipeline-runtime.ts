@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { type ConfigOf, env, secretValues } from '@runnel/config';
 import { boundPort, createMetricsRegistry, pipelineMetrics, type PipelineMetrics, type Registry, startOpsServer } from '@runnel/metrics';
-import { ServiceLifecycle } from '@runnel/service';
+import { endpointOf, type ProcessSignals, ServiceLifecycle, untilAborted } from '@runnel/service';
 import { createLogger, type Logger, stopTracing } from '@runnel/telemetry';
 import { checkPrefix, DEFAULT_PREFIX } from './queue-names';
 import { checkRedisDurability, createRedisConnection, type RedisClient } from './redis-connection';
@@ -55,6 +55,27 @@ export class RedisNotDurableError extends Error {
 }
 
 /**
+ * The runtime's Redis connections. disconnectTimeout: how long a forced disconnect waits for the
+ * socket to close before destroying it (ioredis: 2 s). A client that is between reconnect attempts
+ * has a closed socket whose close never comes again, so its disconnect kept an interrupted start-up's
+ * event loop busy for the whole 2 s; 100 ms is plenty for a live socket to flush its QUIT.
+ */
+function connectionOptions(config: PipelineConfig) {
+  return { cluster: config.REDIS_CLUSTER, disconnectTimeout: 100 };
+}
+
+/** How a pipeline service's start function is run: by main.ts (signals), or in-process by a test. */
+export interface PipelineRuntimeOptions {
+  handleProcessEvents?: boolean;
+  exit?: (code: number) => void;
+  /**
+   * main.ts's ProcessSignals: a SIGTERM/SIGINT during start-up closes the Redis connections (no more
+   * reconnecting) and start-up rejects at once; `serve()` hands the signals to the lifecycle.
+   */
+  signals?: ProcessSignals;
+}
+
+/**
  * The parts every pipeline service is made of: logger, metrics, lifecycle, a Redis connection
  * checked for durability, and the ops server. The service adds its workers and readiness checks,
  * then calls `serve()`.
@@ -62,6 +83,8 @@ export class RedisNotDurableError extends Error {
 export class PipelineRuntime {
   readonly connections: RedisClient[] = [];
   #ops: Server | undefined;
+  /** Undoes start-up's abort hook; serve() calls it once the service runs. */
+  #startupOver: () => void = () => undefined;
 
   private constructor(
     readonly service: string,
@@ -73,15 +96,32 @@ export class PipelineRuntime {
     readonly redis: RedisClient,
   ) {}
 
-  static async create(service: string, config: PipelineConfig & Record<string, unknown>, options: { handleProcessEvents?: boolean; exit?: (code: number) => void } = {}): Promise<PipelineRuntime> {
+  static async create(service: string, config: PipelineConfig & Record<string, unknown>, options: PipelineRuntimeOptions = {}): Promise<PipelineRuntime> {
+    const { signals, ...lifecycleOptions } = options;
     const logger = createLogger({ service, level: config.LOG_LEVEL, secrets: secretValues(config) });
     const registry = createMetricsRegistry(service);
-    const lifecycle = new ServiceLifecycle({ name: service, logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT, ...options });
-    const redis = createRedisConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
+    const lifecycle = new ServiceLifecycle({ name: service, logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT, signals, ...lifecycleOptions });
+    const redis = createRedisConnection(config.REDIS_URL, connectionOptions(config));
     redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
     const runtime = new PipelineRuntime(service, config, logger, registry, pipelineMetrics(registry), lifecycle, redis);
     runtime.connections.push(redis);
-    const durability = await checkRedisDurability(redis);
+    // Interrupted while starting: every connection stops reconnecting now (ioredis would retry for
+    // ever), so the process ends as soon as the line is out, with nothing left in its event loop.
+    const signal = signals?.signal;
+    const stopConnecting = () => {
+      for (const c of runtime.connections) c.disconnect();
+    };
+    signal?.addEventListener('abort', stopConnecting, { once: true });
+    runtime.#startupOver = () => signal?.removeEventListener('abort', stopConnecting);
+    const at = endpointOf(config.REDIS_URL);
+    const waited = signals?.waitingFor(() => (redis.status === 'ready' ? `checking Redis at ${at}` : `Redis at ${at} not reachable yet`));
+    let durability;
+    try {
+      // Queued by ioredis until Redis answers, however long that takes: the abort ends the wait.
+      durability = await untilAborted(checkRedisDurability(redis), signal);
+    } finally {
+      waited?.();
+    }
     if (durability.problems.length > 0) {
       if (config.REDIS_REQUIRE_DURABLE) {
         redis.disconnect();
@@ -103,7 +143,7 @@ export class PipelineRuntime {
 
   /** A further connection (BullMQ workers block on theirs). Closed at shutdown. */
   connection(): RedisClient {
-    const c = createRedisConnection(this.config.REDIS_URL, { cluster: this.config.REDIS_CLUSTER });
+    const c = createRedisConnection(this.config.REDIS_URL, connectionOptions(this.config));
     c.on('error', () => undefined); // reported once through the main connection
     this.connections.push(c);
     return c;
@@ -127,6 +167,7 @@ export class PipelineRuntime {
       })
       .onShutdown('ops', () => new Promise<void>((resolve) => this.#ops?.close(() => resolve())))
       .onShutdown('tracing', stopTracing);
+    this.#startupOver();
     this.lifecycle.start();
     return boundPort(this.#ops);
   }

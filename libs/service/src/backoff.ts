@@ -6,3 +6,49 @@
 export function backoffDelay(attempt: number, baseMs: number, maxMs = 30_000, random = Math.random): number {
   return Math.round(random() * Math.min(maxMs, baseMs * 2 ** attempt));
 }
+
+/**
+ * Waits `ms`, or less: an abort ends the wait at once, rejecting with the signal's reason. Retry
+ * loops sleep through this so that a SIGTERM during start-up stops them now, not after the backoff.
+ */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * `work`, or its abort: rejects with the signal's reason as soon as `signal` aborts, for waits
+ * that take no signal themselves (a client's queued command while it reconnects). The caller
+ * stops the work itself on abort (closes the client), so nothing is left running.
+ */
+export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

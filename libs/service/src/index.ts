@@ -1,3 +1,4 @@
 export * from './readiness';
 export * from './service-lifecycle';
 export * from './backoff';
+export * from './process-signals';

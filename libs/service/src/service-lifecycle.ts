@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exitProcess } from '@runnel/config';
 import type { Logger } from '@runnel/telemetry';
+import { ProcessSignals } from './process-signals';
 import { runChecks, type ReadinessCheck, type ReadinessReport } from './readiness';
 
 export interface ServiceLifecycleOptions {
@@ -14,6 +15,11 @@ export interface ServiceLifecycleOptions {
   exit?: (code: number) => void;
   /** Install SIGTERM/SIGINT and fatal-error handlers on the process (default true; off for in-process tests). */
   handleProcessEvents?: boolean;
+  /**
+   * The process's signal handlers, installed by main.ts at its first line (ProcessSignals says why):
+   * `start()` takes SIGTERM/SIGINT over from them. Without, `start()` installs its own.
+   */
+  signals?: ProcessSignals;
 }
 
 type ShutdownStep = { name: string; run: () => Promise<void> | void };
@@ -26,7 +32,7 @@ type ShutdownStep = { name: string; run: () => Promise<void> | void };
  * connections that work needed" last.
  */
 export class ServiceLifecycle {
-  readonly #opts: Required<ServiceLifecycleOptions>;
+  readonly #opts: Required<Omit<ServiceLifecycleOptions, 'signals'>> & Pick<ServiceLifecycleOptions, 'signals'>;
   readonly #checks = new Map<string, ReadinessCheck>();
   readonly #steps: ShutdownStep[] = [];
   #started = false;
@@ -81,19 +87,20 @@ export class ServiceLifecycle {
     res.end(JSON.stringify({ service: this.#opts.name, ...report }));
   };
 
-  /** Marks the service started and installs signal and fatal-error handlers. */
+  /**
+   * Marks the service started, takes SIGTERM/SIGINT over from the start-up's ProcessSignals (a signal
+   * now drains, exit 0) and installs the fatal-error handlers.
+   */
   start(): void {
     if (this.#started) return;
     this.#started = true;
     const { logger } = this.#opts;
     logger.info({ pid: process.pid, node: process.version }, 'service started');
     if (!this.#opts.handleProcessEvents) return;
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.on(signal, () => {
-        logger.info({ signal }, 'shutdown requested');
-        void this.shutdown(0);
-      });
-    }
+    (this.#opts.signals ?? ProcessSignals.install(this.#opts.name)).handOver((signal) => {
+      logger.info({ signal }, 'shutdown requested');
+      void this.shutdown(0);
+    });
     process.on('uncaughtException', (err) => {
       logger.fatal({ err }, 'uncaught exception; shutting down');
       void this.shutdown(1);

@@ -51,6 +51,8 @@ export interface AgentPlatformOptions {
   worker?: boolean;
   /** How often a replica that runs a worker looks for due crons (1 s by default). */
   cronIntervalMs?: number;
+  /** Aborted when a signal interrupts the gateway's start-up: the connections close, start-up stops. */
+  signal?: AbortSignal;
 }
 
 /** The running agent API: its HTTP side (for the gateway handler), its worker, and how it stops. */
@@ -84,6 +86,12 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
   const bull = new Redis(o.redisUrl.reveal(), { maxRetriesPerRequest: null, enableReadyCheck: true });
   const connections = [redis, subscriber, queueConnection, bull];
   for (const c of connections) c.on('error', (err) => o.logger.warn({ err: { message: err.message } }, 'agent API: Redis connection error'));
+  // A SIGTERM while PostgreSQL or Redis is not answering yet: stop reconnecting, so the process can end.
+  const stopConnecting = () => {
+    for (const c of connections) c.disconnect();
+    void db.close().catch(() => undefined);
+  };
+  o.signal?.addEventListener('abort', stopConnecting, { once: true });
   try {
     await db.migrate();
     const { checkpointer, store } = await db.setupCheckpointer();
@@ -155,6 +163,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             // Sent in the background (WebhookSender): the worker goes on to its next run at once.
             onWebhook: async (run, status) => webhooks.send(run, status),
           });
+    o.signal?.removeEventListener('abort', stopConnecting);
     holder.worker = worker;
     worker?.start();
     scheduler?.start();
