@@ -1,6 +1,6 @@
 import { Client } from '@langchain/langgraph-sdk';
 import { trace } from '@opentelemetry/api';
-import { tracing } from '@opentelemetry/sdk-node';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { eventually } from '@runnel/testing';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import type { TestGateway } from '../gateway-harness';
@@ -10,8 +10,8 @@ const twoNode = loadFixture<{ graph: object }>('two-node.mjs').graph;
 const interrupting = loadFixture<{ graph: object }>('interrupting.mjs').graph;
 
 // Spans go to memory: one per run execution is what the test looks for.
-const spans = new tracing.InMemorySpanExporter();
-trace.setGlobalTracerProvider(new tracing.BasicTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(spans)] }));
+const spans = new InMemorySpanExporter();
+trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
 
 let backends: AgentBackends;
 let gw: TestGateway & { client: Client };
