@@ -22,7 +22,7 @@ import { BatchCutter, type CutterAction, type CutterOptions, cutSize, namespaceO
 import { BatchHandoff } from './batching/batch-handoff';
 import { clusterSeconds, MalformedChangeError, toEnvelope } from './change-envelope-mapper';
 import { type ChangeSource, type FreshStart, HistoryLostError, OversizeEventError, type ResumePoint, type SkippedEvent, type SourceChange } from './sources/change-source';
-import { pause } from './pause';
+import { pause } from '@runnel/service';
 import type { SnapshotMode } from './snapshot/snapshot-source';
 
 export interface ChangeReaderOptions {

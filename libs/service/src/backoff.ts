@@ -8,25 +8,6 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs = 30_000, ra
 }
 
 /**
- * Waits `ms`, or less: an abort ends the wait at once, rejecting with the signal's reason. Retry
- * loops sleep through this so that a SIGTERM during start-up stops them now, not after the backoff.
- */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/**
  * `work`, or its abort: rejects with the signal's reason as soon as `signal` aborts, for waits
  * that take no signal themselves (a client's queued command while it reconnects). The caller
  * stops the work itself on abort (closes the client), so nothing is left running.

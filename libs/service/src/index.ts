@@ -1,4 +1,5 @@
 export * from './readiness';
 export * from './service-lifecycle';
 export * from './backoff';
+export * from './delay';
 export * from './process-signals';

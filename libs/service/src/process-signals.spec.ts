@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createLogCapture, createLogger } from '@runnel/telemetry';
-import { delay, untilAborted } from './backoff';
+import { untilAborted } from './backoff';
+import { delay } from './delay';
 import { endpointOf, interruptedExitCode, ProcessSignals, StartupInterruptedError } from './process-signals';
 import { ServiceLifecycle } from './service-lifecycle';
 

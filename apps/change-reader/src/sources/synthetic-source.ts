@@ -1,7 +1,7 @@
 import { Long, ObjectId, Timestamp } from 'bson';
 import type { ResumeToken } from '@runnel/checkpoint';
 import type { ChangeSource, ResumePoint, SourceChange, SourceItem } from './change-source';
-import { pause } from '../pause';
+import { pause } from '@runnel/service';
 
 export interface SyntheticOptions {
   database: string;

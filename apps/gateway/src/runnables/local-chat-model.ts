@@ -6,7 +6,7 @@ import type { Runnable } from '@langchain/core/runnables';
 import type { BindToolsInput } from '@langchain/core/language_models/chat_models';
 import { bindToolsAsCallOptions } from './bind-tools';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
-import { abortableDelay } from './abortable-delay';
+import { delay } from '@runnel/service';
 import { words } from './echo-runnable';
 
 export const LOCAL_MODEL_LABEL = '[runnel local model]';
@@ -98,7 +98,7 @@ export class LocalChatModel extends BaseChatModel {
       return;
     }
     for (const token of words(LocalChatModel.reply(messages))) {
-      if (this.tokenDelayMs > 0) await abortableDelay(this.tokenDelayMs, options.signal);
+      if (this.tokenDelayMs > 0) await delay(this.tokenDelayMs, options.signal);
       options.signal?.throwIfAborted();
       const chunk = new ChatGenerationChunk({ text: token, message: new AIMessageChunk({ content: token }) });
       yield chunk;

@@ -6,8 +6,7 @@ import type { Runnable } from '@langchain/core/runnables';
 import { bindToolsAsCallOptions } from './bind-tools';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import type { Histogram } from '@runnel/metrics';
-import { backoffDelay } from '@runnel/service';
-import { abortableDelay } from './abortable-delay';
+import { backoffDelay, delay } from '@runnel/service';
 import { isRetryable, ModelTimeoutError, retryAfterMs } from './retry-policy';
 
 export interface ResilientChatModelOptions {
@@ -138,7 +137,7 @@ export class ResilientChatModel extends BaseChatModel {
     if (attempt >= this.policy.maxRetries || !isRetryable(error)) throw error;
     // A provider's Retry-After (429/503) is a floor: retrying sooner only earns another refusal.
     const wait = Math.max(backoffDelay(attempt, this.policy.backoffMs), retryAfterMs(error) ?? 0);
-    await abortableDelay(wait, signal);
+    await delay(wait, signal);
   }
 
   #observe(started: number, outcome: string): void {
