@@ -3,7 +3,10 @@ import './instrument';
 import { loadConfigOrExit } from '@runnel/config';
 import { GatewayConfigSchema } from './config';
 import { startGateway } from './gateway-app';
+import { snapshotProcessEnv } from './process-env';
 
 const config = loadConfigOrExit('gateway', GatewayConfigSchema);
+// LangChain reads the environment on every call: a plain object from here on (process-env.ts).
+snapshotProcessEnv();
 
 if (config) startGateway(config, { signals }).catch(signals.startFailed);
