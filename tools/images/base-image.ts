@@ -142,7 +142,7 @@ export function ensureBaseImage(engine: Engine, name: string, repoRoot: string):
     sh('tar', ['-C', rootfs, '--numeric-owner', '-cf', tar, '.']);
     engineSync(engine, ['import', '--change', `ENV NODE_VERSION=${nodeVersion}`, '--change', 'CMD ["node"]', tar, name], { timeoutMs: 600_000 });
     for (const alias of aliases) engineSync(engine, ['tag', name, alias]);
-    const check = engineSync(engine, ['run', '--rm', '--user', '1000:1000', name, 'sh', '-c', 'node --version && npm --version && id -u'], { timeoutMs: 60_000 });
+    const check = engineSync(engine, ['run', '--rm', '--network', 'none', '--user', '1000:1000', name, 'sh', '-c', 'node --version && npm --version && id -u'], { timeoutMs: 60_000 });
     log(`base image ${name}: made in ${((Date.now() - started) / 1000).toFixed(0)} s (node, npm, uid: ${check.stdout.trim().split('\n').join(', ')})`);
     return 'built';
   } finally {

@@ -9,11 +9,12 @@
  *   cgroup_manager = "cgroupfs"  no systemd to ask for cgroups
  *   events_logger = "file"       no journald
  *   default_ulimits              nofile and nproc no higher than the limits podman itself runs with:
- *                                podman's defaults (1048576 / 4194304) fail in runc with
- *                                "error setting rlimit type 6/7: operation not permitted". nofile is
- *                                the hard limit (`ulimit -Hn`); nproc the hard limit capped at
- *                                kernel.pid_max (podman runs with nproc = pid_max here, 32768, below
- *                                the shell's 96549, and runc cannot set more than that).
+ *                                podman's default nofile (1048576) fails in runc with "error setting
+ *                                rlimit type 7: operation not permitted", and nproc at the shell's
+ *                                hard limit (96549) with "type 6". nofile is the hard limit
+ *                                (`ulimit -Hn`); nproc the hard limit capped at kernel.pid_max
+ *                                (podman runs with nproc 32768 here, the pid_max; runc cannot set
+ *                                more than that).
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,7 +52,7 @@ export function aptInstall(packages: Record<string, string>): void {
     aptUpdated = true;
   }
   log(`$ apt-get install -y ${missing.join(' ')}`);
-  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env });
   if (r.status !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed`);
 }
 

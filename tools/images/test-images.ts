@@ -189,7 +189,8 @@ async function runChecks(engine: Engine, spec: ImageSpec, image: string, redisUr
     healthPort = metricsPort;
   }
   if (spec.app === 's3-uploader') {
-    // Readiness asks Redis only; S3 is not contacted until an object job arrives (none does here).
+    // Readiness asks Redis only; S3 is not contacted until an object job arrives (none does: its
+    // Redis is its own).
     Object.assign(env, { S3_BUCKET: 'test-images', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
   }
 
@@ -304,10 +305,6 @@ async function main(): Promise<number> {
     for (const base of bases) ensureBaseImage(engine, base, REPO_ROOT);
     const bundle = hostCaBundle();
     const caDir = engine.name === 'podman' && bundle ? buildCaDir(engine, bundle) : undefined;
-    if (opts.images.some((i) => i.redis)) {
-      redis = await RedisServer.start();
-      log(`redis-server: ${redis.url}`);
-    }
 
     for (const spec of opts.images) {
       const image = `runnel/${spec.app}:${TAG}`;
@@ -331,10 +328,19 @@ async function main(): Promise<number> {
         const ca = checkNoHostCa(engine, image, bundle);
         result.checks.push(ca);
         log(`  ${ca.ok ? 'ok  ' : 'FAIL'} ${ca.name}: ${ca.detail}`);
+        // A Redis of its own for each service: another's leftovers (the reader's batches, the
+        // writer's object jobs) would give it work, and the uploader uploads to no S3 here.
+        if (spec.redis) {
+          redis = await RedisServer.start();
+          log(`  redis-server: ${redis.url}`);
+        }
         await runChecks(engine, spec, image, redis?.url, result, logDir);
       } catch (err) {
         result.checks.push({ name: 'run', ok: false, detail: (err as Error).message });
         log(`  FAIL ${(err as Error).message}`);
+      } finally {
+        await redis?.stop();
+        redis = undefined;
       }
       if (result.sizeMB !== undefined) result.targets.push({ name: `size < ${spec.maxSizeMB} MB`, ok: result.sizeMB < spec.maxSizeMB, detail: `${result.sizeMB.toFixed(0)} MB` });
       result.targets.push({ name: `ready < ${MAX_START_MS / 1000} s`, ok: result.startToReadyMs !== undefined && result.startToReadyMs < MAX_START_MS, detail: fmtMs(result.startToReadyMs) });
