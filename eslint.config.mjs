@@ -18,7 +18,11 @@ const PRODUCT = [
   { sourceTag: 'scope:pipeline', onlyDependOnLibsWithTags: ['scope:shared', 'scope:pipeline'] },
   { sourceTag: 'scope:test', onlyDependOnLibsWithTags: ['scope:shared', 'scope:pipeline', 'scope:test'] },
 ];
-const moduleBoundaries = (depConstraints) => ({ enforceBuildableLibDependency: true, allow: [], depConstraints });
+// Apps are imported by nothing, but tools/ read each app's tooling entry point (its config schema,
+// its metric factories: apps/<app>/src/tooling.ts) to generate docs and check deployment files.
+const TOOLING_ENTRY_POINTS = ['@runnel/gateway/tooling', '@runnel/change-reader/tooling', '@runnel/batch-writer/tooling', '@runnel/s3-uploader/tooling'];
+const WITH_TEST = PRODUCT.map((c) => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:test'] }));
+const moduleBoundaries = (depConstraints, allow = []) => ({ enforceBuildableLibDependency: true, allow, depConstraints });
 
 export default [
   ...nx.configs['flat/base'],
@@ -37,7 +41,12 @@ export default [
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
       // Tests may also use the test lib (real servers, the MongoDB stand-in); product code may not.
-      '@nx/enforce-module-boundaries': ['error', moduleBoundaries(PRODUCT.map((c) => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:test'] })))],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries(WITH_TEST)],
     },
+  },
+  {
+    // Only tools/ may use the apps' tooling entry points.
+    files: ['tools/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', moduleBoundaries(WITH_TEST, TOOLING_ENTRY_POINTS)] },
   },
 ];

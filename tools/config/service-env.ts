@@ -3,15 +3,11 @@
  * k8s) only set variables a service reads: a misspelt name is otherwise silently ignored.
  */
 import { type EnvShape, parseConfig } from '@runnel/config';
-// Repo-wide checks read each service's config schema directly; nothing ships from tools/.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { BatchWriterConfigSchema } from '../../apps/batch-writer/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { ChangeReaderConfigSchema } from '../../apps/change-reader/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { GatewayConfigSchema } from '../../apps/gateway/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { S3UploaderConfigSchema } from '../../apps/s3-uploader/src/config';
+// Each service's config schema, through its tooling entry point; nothing ships from tools/.
+import { BatchWriterConfigSchema } from '@runnel/batch-writer/tooling';
+import { ChangeReaderConfigSchema } from '@runnel/change-reader/tooling';
+import { GatewayConfigSchema } from '@runnel/gateway/tooling';
+import { S3UploaderConfigSchema } from '@runnel/s3-uploader/tooling';
 
 /** Config schema of each service, by its name (the compose service and the k8s/<directory>). */
 export const SERVICE_SCHEMAS: Record<string, EnvShape> = {

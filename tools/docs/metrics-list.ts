@@ -3,14 +3,7 @@ import { join } from 'node:path';
 import { createMetricsRegistry, pipelineMetrics, type Registry } from '@runnel/metrics';
 import * as ts from 'typescript';
 // The docs are generated from the services' own metric factories; nothing ships from tools/.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { GatewayMetrics } from '../../apps/gateway/src/gateway-metrics';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { IdentityMetrics } from '../../apps/gateway/src/identity/identity-metrics';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { LimitMetrics } from '../../apps/gateway/src/limits/limit-metrics';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { AgentMetrics } from '../../apps/gateway/src/agents/agent-metrics';
+import { GatewayMetrics, IdentityMetrics, LimitMetrics, AgentMetrics } from '@runnel/gateway/tooling';
 
 export const PIPELINE_SERVICES = ['change-reader', 'batch-writer', 's3-uploader'] as const;
 export const SERVICES = ['gateway', ...PIPELINE_SERVICES] as const;

@@ -3,14 +3,10 @@ import { join, relative } from 'node:path';
 import type { EnvShape } from '@runnel/config';
 import { PipelineConfigSchema } from '@runnel/queue';
 // The tables are generated from the services' own schemas; nothing ships from tools/.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { BatchWriterConfigSchema } from '../../apps/batch-writer/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { ChangeReaderConfigSchema } from '../../apps/change-reader/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { GatewayConfigSchema } from '../../apps/gateway/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { S3UploaderConfigSchema } from '../../apps/s3-uploader/src/config';
+import { BatchWriterConfigSchema } from '@runnel/batch-writer/tooling';
+import { ChangeReaderConfigSchema } from '@runnel/change-reader/tooling';
+import { GatewayConfigSchema } from '@runnel/gateway/tooling';
+import { S3UploaderConfigSchema } from '@runnel/s3-uploader/tooling';
 import { readAlerts, renderAlerts, renderDashboards } from './alerts-table';
 import { describeSchema, type EnvVarDoc, renderConfigTable } from './config-table';
 import { extractKeyDocs } from './jsdoc-extractor';

@@ -14,11 +14,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { createMetricsRegistry, pipelineMetrics, Registry } from '@runnel/metrics';
-// Repo-wide checks read the gateway's metric definitions directly; nothing ships from tools/.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { GatewayMetrics } from '../../apps/gateway/src/gateway-metrics';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { AgentMetrics } from '../../apps/gateway/src/agents/agent-metrics';
+// The gateway's metric definitions, through its tooling entry point; nothing ships from tools/.
+import { GatewayMetrics, AgentMetrics } from '@runnel/gateway/tooling';
 import { type Manifest, renderOverlay, ROOT, selects, SERVICES } from './k8s-test-support';
 
 const docs = renderOverlay('production');

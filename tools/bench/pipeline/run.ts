@@ -115,10 +115,7 @@ import { insertStandInDocuments } from './standin-documents';
 import { deployedNodeOptions } from '../../load/gateway-under-test';
 import { parseMetrics, procCpuSeconds, procMemMiB } from '../../load/rss-sampler';
 // The benchmark must generate exactly what the reader generates, so it uses the reader's code.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { toEnvelope } from '../../../apps/change-reader/src/change-envelope-mapper';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { SyntheticSource } from '../../../apps/change-reader/src/sources/synthetic-source';
+import { toEnvelope, SyntheticSource } from '@runnel/change-reader/tooling';
 
 const ROOT = process.cwd();
 const NODE = join(ROOT, 'node_modules/.bin/node');
