@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EnvShape } from '@runnel/config';
-import { PipelineConfigSchema } from '@runnel/queue';
+import { PipelineConfigSchema } from '@runnel/pipeline';
 // The tables are generated from the services' own schemas; nothing ships from tools/.
 import { BatchWriterConfigSchema } from '@runnel/batch-writer/tooling';
 import { ChangeReaderConfigSchema } from '@runnel/change-reader/tooling';
@@ -21,7 +21,7 @@ interface SchemaSource {
   skipShared: boolean;
 }
 
-const SHARED_FILE = 'libs/queue/src/pipeline-runtime.ts';
+const SHARED_FILE = 'libs/pipeline/src/pipeline-config.ts';
 
 const SOURCES: SchemaSource[] = [
   { title: 'gateway', schema: GatewayConfigSchema, file: 'apps/gateway/src/config.ts', exportName: 'GatewayConfigSchema', skipShared: false },

@@ -1,14 +1,13 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { ConfigOf } from '@runnel/config';
 import { sha256 } from '@runnel/lake';
+import { PipelineRuntime, type PipelineRuntimeOptions } from '@runnel/pipeline';
 import {
   assertBatchJob,
   BodyStore,
   createQueue,
   deadLetterOnFinalFailure,
   defaultJobOptions,
-  PipelineRuntime,
-  type PipelineRuntimeOptions,
   QUEUES,
   sampleQueueDepth,
   UnprocessableJobError,

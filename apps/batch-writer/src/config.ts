@@ -1,6 +1,6 @@
 import { env } from '@runnel/config';
 import { COMPRESSIONS, FORMATS, KEY_STRATEGIES } from '@runnel/lake';
-import { PipelineConfigSchema } from '@runnel/queue';
+import { PipelineConfigSchema } from '@runnel/pipeline';
 
 export const BatchWriterConfigSchema = {
   ...PipelineConfigSchema,

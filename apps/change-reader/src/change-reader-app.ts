@@ -1,6 +1,7 @@
 import { CheckpointStore, ResnapshotRequests, StreamLease } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
-import { BodyStore, createQueue, PipelineRuntime, type PipelineRuntimeOptions, QUEUES, sampleQueueDepth } from '@runnel/queue';
+import { PipelineRuntime, type PipelineRuntimeOptions } from '@runnel/pipeline';
+import { BodyStore, createQueue, QUEUES, sampleQueueDepth } from '@runnel/queue';
 import { clusterSeconds } from './change-envelope-mapper';
 import { ChangeReaderService, HALTED } from './change-reader.service';
 import type { ChangeReaderConfigSchema } from './config';

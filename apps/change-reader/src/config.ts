@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { env } from '@runnel/config';
-import { PipelineConfigSchema } from '@runnel/queue';
+import { PipelineConfigSchema } from '@runnel/pipeline';
 
 export const ChangeReaderConfigSchema = {
   ...PipelineConfigSchema,

@@ -1,5 +1,5 @@
 import { env } from '@runnel/config';
-import { PipelineConfigSchema } from '@runnel/queue';
+import { PipelineConfigSchema } from '@runnel/pipeline';
 
 export const S3UploaderConfigSchema = {
   ...PipelineConfigSchema,

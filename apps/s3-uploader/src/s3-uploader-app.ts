@@ -3,7 +3,8 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { CheckpointStore } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
 import { ObjectStore } from '@runnel/lake';
-import { assertObjectJob, BodyStore, createQueue, deadLetterOnFinalFailure, PipelineRuntime, type PipelineRuntimeOptions, QUEUES, sampleQueueDepth, UnprocessableJobError } from '@runnel/queue';
+import { PipelineRuntime, type PipelineRuntimeOptions } from '@runnel/pipeline';
+import { assertObjectJob, BodyStore, createQueue, deadLetterOnFinalFailure, QUEUES, sampleQueueDepth, UnprocessableJobError } from '@runnel/queue';
 import type { S3UploaderConfigSchema } from './config';
 import { ObjectUploader } from './object-uploader';
 

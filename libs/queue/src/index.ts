@@ -5,4 +5,3 @@ export * from './job-payloads';
 export * from './body-store';
 export * from './pipeline-queues';
 export * from './queue-depth';
-export * from './pipeline-runtime';
