@@ -27,7 +27,15 @@ const moduleBoundaries = (depConstraints, allow = []) => ({ enforceBuildableLibD
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
-  { ignores: ['**/dist', '**/node_modules', '**/.nx', '**/coverage', 'tools/**/*.mjs', 'tools/**/*.cjs', '*.js'] },
+  ...nx.configs['flat/javascript'],
+  { ignores: ['**/dist', '**/node_modules', '**/.nx', '**/coverage', '*.js'] },
+  {
+    // The Node scripts under tools/ (and libs/testing's runner): .mjs are ES modules, .cjs CommonJS.
+    files: ['**/*.mjs', '**/*.cjs'],
+    // (No Node globals needed: `no-undef` is off for JS as for TS; tsc checks names, see tools/tsconfig.js.json.)
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }] },
+  },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' } },
   {
     files: ['**/*.ts'],
     rules: {

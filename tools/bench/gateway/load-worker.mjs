@@ -219,7 +219,9 @@ async function openStreams(opts) {
             settle();
           }
         });
-        res.on('error', () => {});
+        res.on('error', () => {
+          // ignored: the request's 'error' handler below counts the failure
+        });
       });
       entry.req = req;
       req.on('error', (err) => {

@@ -228,7 +228,6 @@ function decodeMappings(mappings) {
   let src = 0;
   let origLine = 0;
   let origCol = 0;
-  let name = 0;
   for (const lineText of mappings.split(';')) {
     const segs = [];
     let genCol = 0;
@@ -241,7 +240,7 @@ function decodeMappings(mappings) {
           src += v[1];
           origLine += v[2];
           origCol += v[3];
-          if (v.length >= 5) name += v[4];
+          // (v[4], the name index, is not needed)
           segs.push([genCol, src, origLine, origCol]);
         } else segs.push([genCol]);
       }

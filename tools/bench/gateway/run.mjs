@@ -200,7 +200,9 @@ async function stopChild(child, graceMs = 5000) {
   const t = setTimeout(() => {
     try {
       if (!child.exited) process.kill(child.pid, 'SIGKILL');
-    } catch {}
+    } catch {
+      // already gone
+    }
   }, graceMs);
   await child.exit;
   clearTimeout(t);
@@ -210,7 +212,9 @@ function killAllNow() {
   for (const child of children.values()) {
     try {
       process.kill(child.pid, 'SIGKILL');
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
 }
 
@@ -301,7 +305,9 @@ function procThreadCpu(pid) {
       const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
       const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
       out.set(tid, { name, seconds: (Number(rest[11]) + Number(rest[12])) / CLK_TCK });
-    } catch {}
+    } catch {
+      // the thread exited meanwhile
+    }
   }
   return out;
 }
@@ -359,7 +365,9 @@ function machine() {
   let cgroupCpu;
   try {
     cgroupCpu = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim();
-  } catch {}
+  } catch {
+    // no cgroup v2 CPU limit to report
+  }
   const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout?.trim() || String(os.availableParallelism());
   return {
     nproc: Number(nproc),
@@ -437,7 +445,7 @@ async function measured(server, fn) {
 async function bundleGateway(dir, outfile) {
   const esbuild = await import('esbuild');
   const o = JSON.parse(readFileSync(join(dir, 'apps/gateway/project.json'), 'utf8')).targets.build.options;
-  const { outExtension, ...extra } = o.esbuildOptions ?? {};
+  const { outExtension: _outExtension, ...extra } = o.esbuildOptions ?? {};
   await esbuild.build({
     logLevel: 'warning',
     ...extra,
