@@ -38,7 +38,7 @@ const freePort = () =>
   new Promise((ok, fail) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
       s.close(() => ok(port));
     });
     s.on('error', fail);
@@ -51,6 +51,14 @@ const answers = (host, port) =>
   });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * @param {string} name
+ * @param {string} role
+ * @param {string} command
+ * @param {string[]} args
+ * @param {Record<string, string | undefined>} extraEnv
+ * @param {{ pipe?: boolean, user?: { uid: number, gid: number } }} [options]
+ */
 function run(name, role, command, args, extraEnv, { pipe = false, user } = {}) {
   if (stopping) return undefined;
   const child = spawn(command, args, { stdio: ['ignore', pipe ? 'pipe' : 'inherit', 'inherit'], env: { ...env, ...extraEnv }, cwd: root, detached: true, ...user });
@@ -73,7 +81,7 @@ async function drained(ms) {
   while (Date.now() < deadline) {
     const d = await fetch(`http://127.0.0.1:${ports.reader}/ready`, { signal: AbortSignal.timeout(1000) })
       .then((r) => r.json())
-      .then((b) => b?.checks?.reader?.detail)
+      .then((/** @type {any} */ b) => b?.checks?.reader?.detail)
       .catch(() => undefined);
     if (!d || d.state !== 'reading' || d.in_flight_events === 0) return;
     await sleep(200);
@@ -155,7 +163,7 @@ let postgresUri = process.env.POSTGRES_URI;
 if (!postgresUri) {
   const bin = (() => {
     const dir = '/usr/lib/postgresql';
-    const majors = existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'bin/postgres'))).sort((a, b) => b - a) : [];
+    const majors = existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'bin/postgres'))).sort((a, b) => Number(b) - Number(a)) : [];
     if (majors.length > 0) return join(dir, majors[0], 'bin');
     const bindir = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' }).stdout?.trim();
     return bindir && existsSync(join(bindir, 'postgres')) ? bindir : undefined;
@@ -164,14 +172,14 @@ if (!postgresUri) {
   const dir = join(root, '.data/postgres');
   mkdirSync(dir, { recursive: true });
   const id = (flag) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
-  const user = process.getuid() === 0 ? { uid: id('-u'), gid: id('-g') } : undefined;
+  const user = process.getuid?.() === 0 ? { uid: id('-u'), gid: id('-g') } : undefined;
   if (user) chownSync(dir, user.uid, user.gid);
   if (!existsSync(join(dir, 'PG_VERSION'))) {
-    const init = spawnSync(join(bin, 'initdb'), ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-instructions'], { cwd: dir, encoding: 'utf8', ...user });
+    const init = spawnSync(join(/** @type {string} */ (bin), 'initdb'), ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-instructions'], { cwd: dir, encoding: 'utf8', ...user });
     if (init.status !== 0) await fail(`initdb .data/postgres failed${user ? ' (as user postgres: it must be able to reach that directory)' : ''}: ${init.stderr || init.stdout}`);
   }
   const postgresPort = await freePort();
-  run('postgres', 'postgres', join(bin, 'postgres'), ['-D', dir, '-p', String(postgresPort), '-h', '127.0.0.1', '-k', dir, '-c', 'log_checkpoints=off'], {}, { user });
+  run('postgres', 'postgres', join(/** @type {string} */ (bin), 'postgres'), ['-D', dir, '-p', String(postgresPort), '-h', '127.0.0.1', '-k', dir, '-c', 'log_checkpoints=off'], {}, { user });
   postgresUri = `postgresql://postgres@127.0.0.1:${postgresPort}/postgres`;
   const { Client } = require('pg');
   for (let i = 0; ; i++) {
@@ -222,10 +230,11 @@ let mongoUri;
 if (source === 'standin') {
   const bundles = await bundle({ 'mongo-dev': 'tools/dev/mongo-dev.ts', 'workload-writer': 'tools/mongo/workload-writer.ts' });
   writerBundle = bundles['workload-writer'];
-  const mongo = run('mongodb stand-in', 'mongo', node, [bundles['mongo-dev'], '--port', String(await freePort())], toolEnv, { pipe: true });
+  // (run returns undefined only once stopping, when what follows no longer matters; stdout is piped.)
+  const mongo = /** @type {import('node:child_process').ChildProcess} */ (run('mongodb stand-in', 'mongo', node, [bundles['mongo-dev'], '--port', String(await freePort())], toolEnv, { pipe: true }));
   mongoUri = await new Promise((ok, reject) => {
     const timer = setTimeout(() => reject(new Error('the MongoDB stand-in printed no MONGODB_URI within 30 s')), 30_000);
-    createInterface({ input: mongo.stdout }).on('line', (line) => {
+    createInterface({ input: /** @type {import('node:stream').Readable} */ (mongo.stdout) }).on('line', (line) => {
       const m = /^MONGODB_URI=(\S+)/.exec(line.trim());
       if (m) {
         clearTimeout(timer);
@@ -279,7 +288,7 @@ if (source === 'standin') {
   // The writer starts once the reader has recorded where the stream starts, so it sees every write.
   for (let i = 0; i < 600 && !stopping; i++) {
     const ready = await fetch(`http://127.0.0.1:${ports.reader}/ready`, { signal: AbortSignal.timeout(1000) })
-      .then((r) => r.json())
+      .then((r) => /** @type {Promise<any>} */ (r.json()))
       .catch(() => undefined);
     const d = ready?.checks?.reader?.detail;
     if (d?.state === 'reading' && d.checkpoint_seq !== null && d.checkpoint_seq !== undefined) break;

@@ -75,7 +75,7 @@ function isInstalled(pkg) {
 async function tryImport(specifier) {
   try {
     return await import(specifier);
-  } catch (err) {
+  } catch (/** @type {any} */ err) {
     if (err && (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED')) {
       return undefined;
     }

@@ -3,7 +3,7 @@
 // LangGraph reference dev server.
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 
-const State = Annotation.Root({ count: Annotation() });
+const State = Annotation.Root({ count: /** @type {import('@langchain/langgraph').LastValue<number>} */ (Annotation()) });
 
 export const graph = new StateGraph(State)
   .addNode('add_one', (state) => ({ count: state.count + 1 }))

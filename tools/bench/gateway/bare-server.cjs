@@ -33,7 +33,7 @@ if (!['langchain', 'lambda', 'echo', 'hold-stream'].includes(mode)) {
 let runnable;
 const routes = {};
 if (mode === 'langchain') {
-  const { EchoRunnable } = require(process.env.ECHO_RUNNABLE_BUNDLE);
+  const { EchoRunnable } = require(/** @type {string} */ (process.env.ECHO_RUNNABLE_BUNDLE));
   runnable = new EchoRunnable();
 }
 if (mode === 'lambda') {
@@ -67,7 +67,7 @@ async function lambdaStream(res, runnable, input) {
     res.write(`event: metadata\r\ndata: ${JSON.stringify({ run_id: randomUUID() })}\r\n\r\n`);
     for await (const chunk of stream) res.write(`event: data\r\ndata: ${JSON.stringify(chunk)}\r\n\r\n`);
     res.end('event: end\r\n\r\n');
-  } catch (err) {
+  } catch (/** @type {any} */ err) {
     if (res.headersSent) res.destroy();
     else send(res, 500, { detail: String(err?.message ?? err) });
   }
@@ -99,9 +99,10 @@ const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (mode === 'echo') return send(res, 200, { output: input });
     if (mode === 'lambda') {
       // '/<path>/<endpoint>': the benchmark's paths are one segment
-      const slash = req.url.indexOf('/', 1);
-      const route = routes[req.url.slice(1, slash)];
-      const endpoint = req.url.slice(slash + 1);
+      const url = /** @type {string} */ (req.url); // always set on a server's requests
+      const slash = url.indexOf('/', 1);
+      const route = routes[url.slice(1, slash)];
+      const endpoint = url.slice(slash + 1);
       if (slash < 0 || !route || (endpoint !== 'invoke' && endpoint !== 'stream')) return send(res, 404, { detail: 'Not Found' });
       if (endpoint === 'stream') return void lambdaStream(res, route, input);
       return void invokeAndSend(res, route, input);

@@ -12,6 +12,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
+/** @type {Record<string, (opts: any) => Promise<object>>} */
 const handlers = {
   autocannon: runAutocannon,
   paced: runPaced,
@@ -19,18 +20,19 @@ const handlers = {
   'streams-close': closeStreams,
 };
 
-process.on('message', async (msg) => {
+// ('message' only fires with an IPC channel, so process.send is there.)
+process.on('message', async (/** @type {any} */ msg) => {
   const handler = handlers[msg?.type];
-  if (!handler) return process.send({ id: msg?.id, ok: false, error: `unknown request type ${msg?.type}` });
+  if (!handler) return process.send?.({ id: msg?.id, ok: false, error: `unknown request type ${msg?.type}` });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   try {
     const result = await handler(msg.opts ?? {});
     const cpu = process.cpuUsage(cpu0);
     const wallMs = performance.now() - t0;
-    process.send({ id: msg.id, ok: true, result: { ...result, loadGenCpu: (cpu.user + cpu.system) / 1000 / wallMs } });
-  } catch (err) {
-    process.send({ id: msg.id, ok: false, error: err?.stack ?? String(err) });
+    process.send?.({ id: msg.id, ok: true, result: { ...result, loadGenCpu: (cpu.user + cpu.system) / 1000 / wallMs } });
+  } catch (/** @type {any} */ err) {
+    process.send?.({ id: msg.id, ok: false, error: err?.stack ?? String(err) });
   }
 });
 process.on('disconnect', () => process.exit(0));
@@ -102,7 +104,7 @@ async function runPaced(opts) {
   const start = process.hrtime.bigint() + 5_000_000n;
   const startNs = Number(start);
 
-  await new Promise((resolve) => {
+  await /** @type {Promise<void>} */ (new Promise((resolve) => {
     const fire = (i, scheduledNs) => {
       const t0 = process.hrtime.bigint();
       const req = http.request({ host, port, path, method: 'POST', agent, headers: reqHeaders }, (res) => {
@@ -136,7 +138,7 @@ async function runPaced(opts) {
       if (sent < total) setTimeout(tick, 1);
     };
     setTimeout(tick, 5);
-  });
+  }));
   agent.destroy();
 
   const elapsedS = (Number(process.hrtime.bigint()) - startNs) / 1e9;
@@ -179,7 +181,7 @@ async function openStreams(opts) {
   const failures = {};
   let inProgress = 0;
 
-  await new Promise((resolve, reject) => {
+  await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`streams-open: only ${firstData}/${count} streams got their first data event within ${timeoutMs} ms (failed ${failed}: ${JSON.stringify(failures)})`)),
       timeoutMs,
@@ -198,6 +200,7 @@ async function openStreams(opts) {
     };
     const openOne = () => {
       inProgress++;
+      /** @type {{ req?: http.ClientRequest, res?: http.IncomingMessage, gotData: boolean, done: boolean }} */
       const entry = { req: undefined, res: undefined, gotData: false, done: false };
       const req = http.request({ host, port, path, method: 'POST', agent: streamAgent, headers: reqHeaders }, (res) => {
         entry.res = res;
@@ -220,11 +223,11 @@ async function openStreams(opts) {
           }
         });
         res.on('error', () => {
-          // ignored: the request's 'error' handler below counts the failure
+          // swallowed: an unhandled 'error' would crash the worker
         });
       });
       entry.req = req;
-      req.on('error', (err) => {
+      req.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
         if (entry.done || entry.gotData) return;
         entry.done = true;
         fail(err.code ?? err.message);
@@ -239,7 +242,7 @@ async function openStreams(opts) {
       }
     };
     launch();
-  });
+  }));
   return { requested: count, open: firstData, failed, failures, openMs: performance.now() - t0 };
 }
 

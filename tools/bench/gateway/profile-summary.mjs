@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 
 const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
 
+/**
+ * @param {string} file
+ * @param {{ top?: number, repoRoot?: string, window?: { fromMs: number, toMs: number }, all?: boolean }} [options]
+ */
 export function summariseProfile(file, { top = 25, repoRoot = process.cwd(), window, all = false } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const maps = new Map();
@@ -255,7 +259,7 @@ function decodeVlq(text) {
   let value = 0;
   let shift = 0;
   for (const ch of text) {
-    const digit = B64.get(ch);
+    const digit = /** @type {number} */ (B64.get(ch));
     value += (digit & 31) << shift;
     if (digit & 32) shift += 5;
     else {
