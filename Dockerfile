@@ -23,7 +23,8 @@
 #                 gateway: 8080), else the ops port (default 9090). Set it with PORT / METRICS_PORT
 #                 when running on other ports.
 #
-# The runtime stage installs only the packages the bundle imports: the build writes
+# The runtime stage installs only the packages the bundle imports (a few are bundled into it
+# instead: excludeFromExternal in apps/<app>/project.json, docs/deployment.md): the build writes
 # dist/apps/$APP/package.json and package-lock.json from esbuild's metafile
 # (tools/build/app-esbuild.config.cjs), so there are no workspace links and nothing of another
 # service's dependencies in the image (tools/docker/image-manifest.spec.ts checks the manifests).
