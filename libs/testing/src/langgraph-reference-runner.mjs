@@ -7,6 +7,7 @@
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
+// @ts-expect-error tsx's main export (its loader, imported for its side effect) has no type declarations
 await import('tsx');
 const options = JSON.parse(process.argv[2]);
 const firstGraphFile = Object.values(options.graphs)[0].split(':')[0];

@@ -149,8 +149,19 @@ if (opts.gatewayMain || opts.gatewayCommit) opts.build = 'missing';
 // ------------------------------------------------------------------------------------------------
 // child processes: every one is tracked by pid and stopped on exit, error or signal
 
+/**
+ * @typedef {{ name: string, proc: import('node:child_process').ChildProcess, pid: number, output: string[], exited: boolean,
+ *   exitCode: number | NodeJS.Signals | null, exit: Promise<number | NodeJS.Signals | null> }} Child
+ */
+/** @type {Map<number | undefined, Child>} */
 const children = new Map(); // pid -> child record
 
+/**
+ * @param {string} name
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string | undefined>, ipc?: boolean, nofile?: number | string, nodeArgs?: string[] }} [options]
+ * @returns {Child}
+ */
 function startChild(name, args, { env = {}, ipc = false, nofile, nodeArgs = [] } = {}) {
   const argv = [...nodeArgs, ...args];
   let cmd = NODE;
@@ -165,13 +176,15 @@ function startChild(name, args, { env = {}, ipc = false, nofile, nodeArgs = [] }
     env: childEnv(env),
     stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
-  const child = { name, proc, pid: proc.pid, output: [], exited: false, exitCode: null };
+  // (`exit` is set just below; unknown: TypeScript will not accept a cast from a literal without it)
+  const child = /** @type {Child} */ (/** @type {unknown} */ ({ name, proc, pid: proc.pid, output: [], exited: false, exitCode: null }));
   const keep = (d) => {
     child.output.push(d.toString());
     if (child.output.length > 200) child.output.splice(0, 100);
   };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
+  // (piped: see stdio)
+  /** @type {import('node:stream').Readable} */ (proc.stdout).on('data', keep);
+  /** @type {import('node:stream').Readable} */ (proc.stderr).on('data', keep);
   child.exit = new Promise((res) =>
     proc.on('exit', (code, signal) => {
       child.exited = true;
@@ -230,7 +243,7 @@ process.on('exit', killAllNow);
 process.on('SIGINT', () => shutdown(130, 'interrupted; stopping child processes'));
 process.on('SIGTERM', () => shutdown(143, 'terminated; stopping child processes'));
 process.on('uncaughtException', (err) => shutdown(1, `bench failed: ${err?.stack ?? err}`));
-process.on('unhandledRejection', (err) => shutdown(1, `bench failed: ${err?.stack ?? err}`));
+process.on('unhandledRejection', (/** @type {any} */ err) => shutdown(1, `bench failed: ${err?.stack ?? err}`));
 
 function tail(child, n = 30) {
   return child.output.join('').split('\n').slice(-n).join('\n');
@@ -249,7 +262,7 @@ function freePort() {
     srv.unref();
     srv.on('error', rej);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {net.AddressInfo} */ (srv.address());
       srv.close(() => res(port));
     });
   });
@@ -337,7 +350,7 @@ function procStatus(pid) {
 }
 
 function openFilesLimit(pid = 'self') {
-  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  const m = /** @type {RegExpExecArray} */ (/^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8')));
   const n = (s) => (s === 'unlimited' ? Infinity : Number(s));
   return { soft: n(m[1]), hard: n(m[2]) };
 }
@@ -390,7 +403,7 @@ const pending = new Map();
 
 function startWorker(nofile) {
   worker = startChild('load-worker', [join(HERE, 'load-worker.mjs')], { ipc: true, nofile });
-  worker.proc.on('message', (msg) => {
+  worker.proc.on('message', (/** @type {any} */ msg) => {
     const p = pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id);
@@ -516,6 +529,12 @@ async function bundleEchoRunnable(tmp) {
   return outfile;
 }
 
+/** @typedef {{ env?: Record<string, string | undefined>, nodeArgs?: string[], nofile?: number | string }} ServerOptions */
+
+/**
+ * @param {string} name
+ * @param {ServerOptions & { main?: string }} [options]
+ */
 async function startGateway(name, { env = {}, nodeArgs = [], nofile, main = GATEWAY_MAIN } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
@@ -540,6 +559,12 @@ async function startGateway(name, { env = {}, nodeArgs = [], nofile, main = GATE
   return Object.assign(child, { port, metricsPort, kind: 'gateway' });
 }
 
+/**
+ * @param {string} name
+ * @param {string} mode
+ * @param {string | undefined} bundle
+ * @param {ServerOptions} [options]
+ */
 async function startBare(name, mode, bundle, { nodeArgs = [], nofile, env = {} } = {}) {
   const port = await freePort();
   const child = startChild(name, [join(HERE, 'bare-server.cjs'), mode], {
@@ -557,6 +582,7 @@ const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${A
 async function sanityCheck(server) {
   const url = `http://127.0.0.1:${server.port}/echo/invoke`;
   const res = await fetch(url, { method: 'POST', headers: HEADERS, body: BODY });
+  /** @type {any} */
   const json = await res.json();
   if (res.status !== 200 || !isDeepStrictEqual(json.output, INPUT)) {
     throw new Error(`${server.name}: unexpected reply ${res.status} ${JSON.stringify(json)}`);
@@ -571,6 +597,10 @@ async function sanityCheck(server) {
   }
 }
 
+/**
+ * @param {any} server
+ * @param {{ duration: number, connections: number, overallRate?: number, path?: string, expectOutput?: string, expectCount?: { needle: string, count: number } }} load
+ */
 function autocannonRun(server, { duration, connections, overallRate, path = '/echo/invoke', expectOutput = EXPECT_OUTPUT, expectCount }) {
   return measured(server, () =>
     ask('autocannon', {
@@ -652,12 +682,20 @@ async function throughputPhase(servers) {
 
 // --- lambda (issue 9) -----------------------------------------------------------------------------
 
+/**
+ * @param {string} name
+ * @param {{ nodeArgs?: string[], main?: string }} [options]
+ */
 function startLambdaGateway(name, { nodeArgs = [], main } = {}) {
   return startGateway(name, { nodeArgs, main, env: { RUNNABLES_MODULE: LAMBDA_MODULE, LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
 }
 
 // The lambda control runs with the gateway's node flags (by default the image's NODE_OPTIONS, e.g. a smaller
 // young generation), so the two differ in server code only; --lambda-bare-node-args="" gives it V8's defaults.
+/**
+ * @param {string} name
+ * @param {{ nodeArgs?: string[] }} [options]
+ */
 function startLambdaBare(name, { nodeArgs = [] } = {}) {
   return startBare(name, 'lambda', '', { nodeArgs: [...opts.lambdaBareNodeArgs, ...nodeArgs], env: { LAMBDA_CHUNKS: String(LAMBDA_CHUNKS) } });
 }
@@ -682,6 +720,7 @@ function parseSse(text) {
 async function lambdaSanityCheck(server) {
   const base = `http://127.0.0.1:${server.port}`;
   const inv = await fetch(`${base}${LAMBDA_LOADS.invoke.path}`, { method: 'POST', headers: HEADERS, body: BODY });
+  /** @type {any} */
   const json = await inv.json();
   if (inv.status !== 200 || !isDeepStrictEqual(json.output, INPUT) || typeof json.metadata?.run_id !== 'string') {
     throw new Error(`${server.name}: unexpected /lambda/invoke reply ${inv.status} ${JSON.stringify(json)}`);
@@ -707,14 +746,15 @@ async function lambdaPhase(gateways, bare) {
   const servers = [...gateways, bare];
   const checks = [];
   for (const s of servers) checks.push(await lambdaSanityCheck(s));
+  const bareCheck = checks[checks.length - 1];
   for (let i = 0; i < servers.length - 1; i++) {
-    if (!isDeepStrictEqual(checks[i].streamData, checks.at(-1).streamData)) {
-      throw new Error(`lambda: ${servers[i].name} and ${bare.name} stream different chunks:\n${JSON.stringify(checks[i].streamData)}\n${JSON.stringify(checks.at(-1).streamData)}`);
+    if (!isDeepStrictEqual(checks[i].streamData, bareCheck.streamData)) {
+      throw new Error(`lambda: ${servers[i].name} and ${bare.name} stream different chunks:\n${JSON.stringify(checks[i].streamData)}\n${JSON.stringify(bareCheck.streamData)}`);
     }
   }
   log(`lambda: the servers answer alike (stream: ${LAMBDA_CHUNKS} data frames + end; ${checks.map((c) => c.streamBytes).join(' / ')} bytes per stream body)`);
   const gateway = gateways[0];
-  const out = { streamBytes: { gateway: checks[0].streamBytes, bare: checks.at(-1).streamBytes }, gateways: gateways.map((g) => ({ name: g.name, main: g.main })) };
+  const out = { streamBytes: { gateway: checks[0].streamBytes, bare: bareCheck.streamBytes }, gateways: gateways.map((g) => ({ name: g.name, main: g.main })) };
   for (const [endpoint, load] of Object.entries(LAMBDA_LOADS)) {
     // --paired: every server under load at the same time (the connections split between them), so each
     // round's noise from the rest of the machine falls on all of them alike; otherwise one after another.
@@ -848,7 +888,7 @@ async function streamsOn(server) {
   const isGateway = server.kind === 'gateway';
   const holdStats = async () => {
     const r = await fetch(`http://127.0.0.1:${server.port}/hold_stats/invoke`, { method: 'POST', headers: HEADERS, body: '{"input":null}' });
-    return (await r.json()).output;
+    return /** @type {any} */ (await r.json()).output;
   };
   const openNow = async () => (isGateway ? (await scrapeMetrics(server.metricsPort)).runnel_gateway_open_streams : (await holdStats()).active);
   const streamReq = { host: '127.0.0.1', port: server.port, path: '/hold/stream', body: BODY, headers: HEADERS };
