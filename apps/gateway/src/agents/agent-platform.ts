@@ -15,7 +15,7 @@ import { runRoutes } from './routes/run-routes';
 import { storeRoutes } from './routes/store-routes';
 import { threadRoutes } from './routes/thread-routes';
 import { cronRoutes } from './routes/cron-routes';
-import { CronScheduler, withTickKeys } from './crons/cron-scheduler';
+import { CronScheduler } from './crons/cron-scheduler';
 import { RunService } from './runs/run-service';
 import { LANGGRAPH_VERSION } from './execution/run-stream';
 import { RunWorker } from './runs/run-worker';
@@ -106,13 +106,13 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
     const service = new RunService({ assistants, threads, runs, graphs, queue, events, cancellation, logger: o.logger });
     const crons = new CronRepository(db.pool);
     // Replicas that execute runs also fire crons (an API-only replica only stores them); its runs
-    // are created under the tick's idempotency key (withTickKeys), see CronScheduler.
+    // are created under the tick's idempotency key, see CronScheduler.
     const scheduler =
       o.worker === false
         ? undefined
         : new CronScheduler({
             crons,
-            service: new RunService({ assistants, threads, runs: withTickKeys(runs), graphs, queue, events, cancellation, logger: o.logger }),
+            service,
             threads,
             queue,
             logger: o.logger,
@@ -161,7 +161,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             onStarted: (run) => metrics.started(graphOf(run), run.created_at),
             onFinished: (run, status, seconds) => metrics.finished(graphOf(run), status, seconds),
             // Sent in the background (WebhookSender): the worker goes on to its next run at once.
-            onWebhook: async (run, status) => webhooks.send(run, status),
+            onWebhook: (run, status) => webhooks.send(run, status),
           });
     o.signal?.removeEventListener('abort', stopConnecting);
     holder.worker = worker;

@@ -1,10 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '@runnel/telemetry';
 import { HttpError } from '../../protocol/http-error';
 import { parseBody, RunCreateSchema } from '../http/agent-request-schemas';
 import type { RunService } from '../runs/run-service';
 import type { CronRepository, DueDecision, StoredCron } from '../storage/cron-repository';
-import { DuplicateRunError, type RunRepository } from '../storage/run-repository';
+import { DuplicateRunError } from '../storage/run-repository';
 import { NotFoundError, StorageError } from '../storage/storage-errors';
 import type { ThreadRepository } from '../storage/thread-repository';
 import type { RunQueue } from '../transport/run-queue';
@@ -12,7 +11,7 @@ import { nextRunDate } from './cron-schedule';
 
 export interface CronSchedulerOptions {
   crons: CronRepository;
-  /** Creates the runs; its RunRepository must be `withTickKeys(runs)` (the tick's idempotency key). */
+  /** Creates the runs (under the tick's idempotency key). */
   service: RunService;
   threads: ThreadRepository;
   queue: RunQueue;
@@ -28,23 +27,6 @@ const KEY_RETENTION_SECONDS = 86_400;
 const PRUNE_EVERY_MS = 10 * 60_000;
 /** A failing look (PostgreSQL down) is logged once, then at most this often. */
 const FAILURE_LOG_EVERY_MS = 60_000;
-
-const tickKey = new AsyncLocalStorage<string>();
-
-/**
- * The RunRepository the scheduler's RunService is given: `create` records the idempotency key of
- * the tick being fired (when one is), in the run's own transaction. Everything else is `runs`'.
- */
-export function withTickKeys(runs: RunRepository): RunRepository {
-  const create: RunRepository['create'] = (input, options = {}) => runs.create(input, { ...options, idempotencyKey: tickKey.getStore() ?? options.idempotencyKey });
-  return new Proxy(runs, {
-    get(target, prop) {
-      if (prop === 'create') return create;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 /**
  * Fires due crons; one per replica, all replicas on the same PostgreSQL. Every `intervalMs` it
@@ -160,7 +142,7 @@ export class CronScheduler {
         on_completion: stateless ? (cron.on_run_completed ?? 'delete') : undefined,
       });
       const caller = cron.user_id === null ? undefined : { name: cron.user_id, scopes: cron.user_scopes };
-      const run = await tickKey.run(`cron:${cronId}:${tick}`, () => this.o.service.create(cron.thread_id ?? undefined, body, caller, {}));
+      const run = await this.o.service.create(cron.thread_id ?? undefined, body, caller, {}, `cron:${cronId}:${tick}`);
       this.o.logger.info({ cronId, runId: run.run_id, threadId: run.thread_id, tick }, 'cron fired');
     } catch (err) {
       if (err instanceof DuplicateRunError) {

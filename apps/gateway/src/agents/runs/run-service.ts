@@ -48,9 +48,11 @@ export class RunService {
   /**
    * A new run on `threadId`, or on a new temporary thread when `threadId` is undefined (a stateless
    * run, deleted when it ends unless `on_completion: 'keep'`).
+   * `idempotencyKey`: recorded in the run's own transaction, so a second create under it finds
+   * this run (DuplicateRunError) instead of making another (a cron tick's run).
    * @throws NotFoundError (assistant, thread, graph), ThreadBusyError (reject), HttpError 422
    */
-  async create(threadId: string | undefined, body: RunCreate, caller: RunCaller | undefined, headers: IncomingHttpHeaders): Promise<Run> {
+  async create(threadId: string | undefined, body: RunCreate, caller: RunCaller | undefined, headers: IncomingHttpHeaders, idempotencyKey?: string): Promise<Run> {
     const assistantId = this.d.graphs.assistantId(body.assistant_id);
     const assistant = await this.d.assistants.get(assistantId);
     if (!this.d.graphs.has(assistant.graph_id)) throw new HttpError(404, `Graph "${assistant.graph_id}" of assistant ${assistant.assistant_id} is not served here`);
@@ -76,7 +78,7 @@ export class RunService {
     };
     const { run, inflight } = await this.d.runs.create(
       { thread_id: threadId, assistant, kwargs, metadata: body.metadata ?? {}, user_id: caller?.name },
-      { multitaskStrategy, ifNotExists: body.if_not_exists ?? 'reject', afterSeconds: body.after_seconds ?? undefined },
+      { multitaskStrategy, ifNotExists: body.if_not_exists ?? 'reject', afterSeconds: body.after_seconds ?? undefined, idempotencyKey },
     );
     threadId = run.thread_id;
     if ((multitaskStrategy === 'interrupt' || multitaskStrategy === 'rollback') && inflight.length > 0) {
