@@ -2,18 +2,24 @@ import { CronExpressionParser } from 'cron-parser';
 import { HttpError } from '../../protocol/http-error';
 
 /**
- * What is wrong with a cron's schedule, or undefined: a schedule is a 5-field cron expression
- * (minute hour day-of-month month day-of-week), interpreted in UTC as the LangGraph Platform does.
+ * The first time a schedule fires strictly after `after`, or what is wrong with it: a schedule is
+ * a 5-field cron expression (minute hour day-of-month month day-of-week), interpreted in UTC as
+ * the LangGraph Platform does. One parse either way.
  */
-export function scheduleProblem(schedule: string): string | undefined {
+function fireAfter(schedule: string, after: Date): { next: Date } | { problem: string } {
   const fields = schedule.trim().split(/\s+/);
-  if (fields.length !== 5) return `must be a cron expression of 5 fields (minute hour day month weekday), got ${JSON.stringify(schedule.slice(0, 100))}`;
+  if (fields.length !== 5) return { problem: `must be a cron expression of 5 fields (minute hour day month weekday), got ${JSON.stringify(schedule.slice(0, 100))}` };
   try {
-    CronExpressionParser.parse(fields.join(' '), { tz: 'UTC' });
-    return undefined;
+    return { next: CronExpressionParser.parse(fields.join(' '), { tz: 'UTC', currentDate: after }).next().toDate() };
   } catch (err) {
-    return (err as Error).message;
+    return { problem: (err as Error).message };
   }
+}
+
+/** What is wrong with a cron's schedule, or undefined. */
+export function scheduleProblem(schedule: string): string | undefined {
+  const r = fireAfter(schedule, new Date());
+  return 'problem' in r ? r.problem : undefined;
 }
 
 /**
@@ -21,7 +27,7 @@ export function scheduleProblem(schedule: string): string | undefined {
  * @throws HttpError 422 naming `schedule` when it is not a 5-field cron expression
  */
 export function nextRunDate(schedule: string, after: Date): Date {
-  const problem = scheduleProblem(schedule);
-  if (problem) throw new HttpError(422, `schedule: ${problem}`);
-  return CronExpressionParser.parse(schedule.trim().split(/\s+/).join(' '), { tz: 'UTC', currentDate: after }).next().toDate();
+  const r = fireAfter(schedule, after);
+  if ('problem' in r) throw new HttpError(422, `schedule: ${r.problem}`);
+  return r.next;
 }

@@ -51,7 +51,7 @@ export interface RunWorkerOptions {
   /** Run lifecycle hooks for metrics: `started`, and `finished` with the status and seconds. */
   onStarted?: (run: Run) => void;
   onFinished?: (run: Run, status: RunStatus, seconds: number) => void;
-  onWebhook?: (run: Run, status: RunStatus) => Promise<void>;
+  onWebhook?: (run: Run, status: RunStatus) => void;
 }
 
 /**
@@ -223,7 +223,8 @@ export class RunWorker {
     this.o.logger.info({ runId: run.run_id, threadId: run.thread_id, status }, 'run finished');
     if (run.kwargs.temporary) await this.o.threads.delete(run.thread_id).catch(() => undefined);
     if (next) await this.o.queue.add({ runId: next, threadId: run.thread_id });
-    if (run.kwargs.webhook) await this.o.onWebhook?.(run, status).catch((err) => this.o.logger.warn({ err, runId: run.run_id }, 'webhook failed'));
+    // Hands it on and returns: the sender delivers in the background and logs its own failures.
+    if (run.kwargs.webhook) this.o.onWebhook?.(run, status);
   }
 
   async #next(threadId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '@runnel/telemetry';
-import { delay } from '@runnel/service';
+import { pause } from '@runnel/service';
 import type { Run, RunStatus } from '../agent-types';
 import { serializeData } from '../execution/serialize-event';
 import type { ThreadRepository } from '../storage/thread-repository';
@@ -128,7 +128,7 @@ export class WebhookSender {
       this.o.logger.warn({ ...where, attempt, status: result.status, error: result.error, final: last }, last ? 'webhook failed' : 'webhook attempt failed; retrying');
       if (last) return;
       // Cut short (resolved) by shutdown: the loop's aborted check then ends it.
-      await delay(this.#backoffMs * 2 ** (attempt - 1), this.#abort.signal).catch(() => undefined);
+      await pause(this.#backoffMs * 2 ** (attempt - 1), this.#abort.signal);
     }
   }
 
