@@ -27,6 +27,7 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
       '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
       '^@runnel/lake/records$': path.join(root, 'libs/lake/src/records.ts'),
       '^@runnel/service/process-signals$': path.join(root, 'libs/service/src/process-signals.ts'),
+      '^@runnel/config/exit-process$': path.join(root, 'libs/config/src/exit-process.ts'),
       // tools/ reach an app only through its tooling entry point (eslint.config.mjs allows exactly these).
       '^@runnel/(gateway|change-reader|batch-writer|s3-uploader)/tooling$': path.join(root, 'apps/$1/src/tooling.ts'),
       '^@runnel/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),

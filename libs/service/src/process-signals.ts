@@ -1,4 +1,6 @@
 import { constants } from 'node:os';
+// The file itself, not @runnel/config's index: that loads zod, and this module loads first.
+import { exitProcess } from '@runnel/config/exit-process';
 
 /**
  * SIGTERM/SIGINT for a service's whole life, installed by its main.ts before anything else loads.
@@ -19,7 +21,7 @@ import { constants } from 'node:os';
  * - started: the ServiceLifecycle takes the signals over (`handOver`) for its graceful drain
  *   (exit 0, bounded by SHUTDOWN_TIMEOUT).
  *
- * This module imports nothing but Node's own (the lib's other modules load zod): main.ts imports
+ * This module imports only Node's own and @runnel/config's exit-process file (the libs' indexes load zod): main.ts imports
  * it first so that the handlers are in place ~30 ms into the process, not after its dependencies.
  */
 export type StopSignal = 'SIGTERM' | 'SIGINT';
@@ -58,11 +60,6 @@ export function endpointOf(url: string | { reveal(): string }): string {
   }
 }
 
-function defaultExit(code: number, graceMs: number): void {
-  process.exitCode = code;
-  setTimeout(() => process.exit(code), graceMs).unref();
-}
-
 export class ProcessSignals {
   readonly #service: string;
   readonly #controller = new AbortController();
@@ -80,7 +77,7 @@ export class ProcessSignals {
   private constructor(service: string, options: ProcessSignalsOptions) {
     this.#service = service;
     this.#write = options.write ?? ((line) => void process.stderr.write(line));
-    this.#exit = options.exit ?? defaultExit;
+    this.#exit = options.exit ?? exitProcess;
     const events = options.events ?? process;
     for (const signal of STOP_SIGNALS) events.on(signal, () => this.#receive(signal));
   }
