@@ -14,16 +14,6 @@ export class RedisNotDurableError extends Error {
   }
 }
 
-/**
- * The runtime's Redis connections. disconnectTimeout: how long a forced disconnect waits for the
- * socket to close before destroying it (ioredis: 2 s). A client that is between reconnect attempts
- * has a closed socket whose close never comes again, so its disconnect kept an interrupted start-up's
- * event loop busy for the whole 2 s; 100 ms is plenty for a live socket to flush its QUIT.
- */
-function connectionOptions(config: PipelineConfig) {
-  return { cluster: config.REDIS_CLUSTER, disconnectTimeout: 100 };
-}
-
 /** How a pipeline service's start function is run: by main.ts (signals), or in-process by a test. */
 export interface PipelineRuntimeOptions {
   handleProcessEvents?: boolean;
@@ -61,7 +51,7 @@ export class PipelineRuntime {
     const logger = createLogger({ service, level: config.LOG_LEVEL, secrets: secretValues(config) });
     const registry = createMetricsRegistry(service);
     const lifecycle = new ServiceLifecycle({ name: service, logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT, signals, ...lifecycleOptions });
-    const redis = createRedisConnection(config.REDIS_URL, connectionOptions(config));
+    const redis = createRedisConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER });
     redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
     const runtime = new PipelineRuntime(service, config, logger, registry, pipelineMetrics(registry), lifecycle, redis);
     runtime.connections.push(redis);
@@ -103,7 +93,7 @@ export class PipelineRuntime {
 
   /** A further connection (BullMQ workers block on theirs). Closed at shutdown. */
   connection(): RedisClient {
-    const c = createRedisConnection(this.config.REDIS_URL, connectionOptions(this.config));
+    const c = createRedisConnection(this.config.REDIS_URL, { cluster: this.config.REDIS_CLUSTER });
     c.on('error', () => undefined); // reported once through the main connection
     this.connections.push(c);
     return c;
