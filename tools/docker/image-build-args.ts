@@ -1,7 +1,7 @@
 /**
  * Each service image's build args, as docker-bake.hcl gives them to the one Dockerfile (APP,
  * NODE_OPTIONS, PORTS, HEALTH_PORT). The benchmarks and load tests run a service with the
- * NODE_OPTIONS it is deployed with from here; the compose and Dockerfile specs check the other
+ * image's NODE_OPTIONS from here (a k8s Deployment may add flags: the gateway's adds a heap cap); the compose and Dockerfile specs check the other
  * places that repeat them.
  *
  * The file is read with a pattern, not an HCL parser: a `target "<name>" { ... args = { K = "V" } }`

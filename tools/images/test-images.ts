@@ -30,18 +30,18 @@ import { join } from 'node:path';
 import { freePort, RedisServer, REPO_ROOT } from '@runnel/testing';
 import { baseImagesOf, ensureBaseImage } from './base-image';
 import { type Engine, engineSync, engineToLog, imageExists, openEngine, tail } from './engine';
+import { imageBuildArgs } from '../docker/image-build-args';
 
 // ---------------------------------------------------------------------------------------------
 // What is built: the Dockerfile (path from the repository root) and each image's build args, as
-// docker-bake.hcl gives them; the targets each image is printed against.
+// docker-bake.hcl gives them (imageBuildArgs); the targets each image is printed against.
 // ---------------------------------------------------------------------------------------------
-const DOCKERFILE = (_app: string) => 'Dockerfile';
-const PIPELINE_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=8';
+const DOCKERFILE = 'Dockerfile';
 const IMAGES: ImageSpec[] = [
-  { app: 'gateway', buildArgs: { APP: 'gateway', NODE_OPTIONS: '--max-semi-space-size=8', PORTS: '8080 9090', HEALTH_PORT: '8080' }, maxSizeMB: 350, redis: false },
-  { app: 'change-reader', buildArgs: { APP: 'change-reader', NODE_OPTIONS: PIPELINE_NODE_OPTIONS, PORTS: '9090', HEALTH_PORT: '9090' }, maxSizeMB: 250, redis: true },
-  { app: 'batch-writer', buildArgs: { APP: 'batch-writer', NODE_OPTIONS: PIPELINE_NODE_OPTIONS, PORTS: '9090', HEALTH_PORT: '9090' }, maxSizeMB: 250, redis: true },
-  { app: 's3-uploader', buildArgs: { APP: 's3-uploader', NODE_OPTIONS: PIPELINE_NODE_OPTIONS, PORTS: '9090', HEALTH_PORT: '9090' }, maxSizeMB: 250, redis: true },
+  { app: 'gateway', buildArgs: imageBuildArgs('gateway'), maxSizeMB: 350, redis: false },
+  { app: 'change-reader', buildArgs: imageBuildArgs('change-reader'), maxSizeMB: 250, redis: true },
+  { app: 'batch-writer', buildArgs: imageBuildArgs('batch-writer'), maxSizeMB: 250, redis: true },
+  { app: 's3-uploader', buildArgs: imageBuildArgs('s3-uploader'), maxSizeMB: 250, redis: true },
 ];
 const BUILD_TARGET = 'runtime';
 const TAG = 'test-images';
@@ -130,7 +130,7 @@ function buildCaDir(engine: Engine, bundle: string): string {
 }
 
 async function buildImage(engine: Engine, spec: ImageSpec, image: string, caDir: string | undefined, logFile: string, verbose: boolean): Promise<void> {
-  const args = ['build', '-f', DOCKERFILE(spec.app), '--target', BUILD_TARGET, '-t', image];
+  const args = ['build', '-f', DOCKERFILE, '--target', BUILD_TARGET, '-t', image];
   for (const [k, v] of Object.entries(spec.buildArgs)) args.push('--build-arg', `${k}=${v}`);
   if (engine.name === 'podman') {
     // docker format: OCI image configs have no HEALTHCHECK. The base image is local (never pulled).
@@ -178,7 +178,7 @@ async function runChecks(engine: Engine, spec: ImageSpec, image: string, redisUr
   };
   const env: Record<string, string> = { SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_S) };
   let healthPort: number;
-  if (spec.app === 'gateway') {
+  if (!spec.redis) {
     const [port, metricsPort] = [await freePort(), await freePort()];
     Object.assign(env, { PORT: String(port), METRICS_PORT: String(metricsPort), HEALTH_PORT: String(port) });
     healthPort = port;
@@ -296,12 +296,11 @@ async function main(): Promise<number> {
   const engine = openEngine();
   activeEngine = engine;
   const logDir = mkdtempSync(join(tmpdir(), 'runnel-test-images-logs-'));
-  let redis: RedisServer | undefined;
   const results: Result[] = [];
   let failed = false;
   try {
     log(`engine: ${engine.name} (${engineSync(engine, ['--version']).stdout.trim()})${engine.env.CONTAINERS_CONF ? `, CONTAINERS_CONF=${engine.env.CONTAINERS_CONF}` : ''}`);
-    const bases = new Set(opts.images.flatMap((i) => baseImagesOf(readFileSync(DOCKERFILE(i.app), 'utf8'))));
+    const bases = baseImagesOf(readFileSync(DOCKERFILE, 'utf8'));
     for (const base of bases) ensureBaseImage(engine, base, REPO_ROOT);
     const bundle = hostCaBundle();
     const caDir = engine.name === 'podman' && bundle ? buildCaDir(engine, bundle) : undefined;
@@ -311,10 +310,11 @@ async function main(): Promise<number> {
       const result: Result = { app: spec.app, image, checks: [], targets: [] };
       results.push(result);
       log(`\n## ${image}`);
+      let redis: RedisServer | undefined;
       try {
         if (opts.build || !imageExists(engine, image)) {
           const started = Date.now();
-          log(`  building (${DOCKERFILE(spec.app)}, ${Object.entries(spec.buildArgs).map(([k, v]) => `${k}=${v}`).join(' ')}) ...`);
+          log(`  building (${DOCKERFILE}, ${Object.entries(spec.buildArgs).map(([k, v]) => `${k}=${v}`).join(' ')}) ...`);
           await buildImage(engine, spec, image, caDir, join(logDir, `${spec.app}.build.log`), opts.verbose);
           result.buildSeconds = (Date.now() - started) / 1000;
           log(`  built in ${result.buildSeconds.toFixed(0)} s`);
@@ -324,7 +324,6 @@ async function main(): Promise<number> {
         const stopSignal = inspect<string | null>(engine, 'image', image, '.Config.StopSignal');
         const healthcheck = inspect<{ Test?: string[] } | null>(engine, 'image', image, '.Config.Healthcheck');
         log(`  size ${result.sizeMB.toFixed(0)} MB; USER ${user}; STOPSIGNAL ${stopSignal ?? '-'}; HEALTHCHECK ${healthcheck?.Test?.length ? healthcheck.Test.join(' ').slice(0, 60) + '…' : 'none'}`);
-        result.checks.push({ name: 'image has HEALTHCHECK', ok: Boolean(healthcheck?.Test?.length), detail: '' });
         const ca = checkNoHostCa(engine, image, bundle);
         result.checks.push(ca);
         log(`  ${ca.ok ? 'ok  ' : 'FAIL'} ${ca.name}: ${ca.detail}`);
@@ -340,14 +339,12 @@ async function main(): Promise<number> {
         log(`  FAIL ${(err as Error).message}`);
       } finally {
         await redis?.stop();
-        redis = undefined;
       }
       if (result.sizeMB !== undefined) result.targets.push({ name: `size < ${spec.maxSizeMB} MB`, ok: result.sizeMB < spec.maxSizeMB, detail: `${result.sizeMB.toFixed(0)} MB` });
       result.targets.push({ name: `ready < ${MAX_START_MS / 1000} s`, ok: result.startToReadyMs !== undefined && result.startToReadyMs < MAX_START_MS, detail: fmtMs(result.startToReadyMs) });
       for (const t of result.targets) log(`  target ${t.ok ? 'met   ' : 'MISSED'} ${t.name} (${t.detail})`);
     }
   } finally {
-    await redis?.stop();
     printSummary(engine, results);
     failed = results.some((r) => r.checks.some((c) => !c.ok) || (opts.strict && r.targets.some((t) => !t.ok)));
     engine.dispose();

@@ -26,7 +26,7 @@ export interface GatewayUnderTest {
   stop(): Promise<void>;
 }
 
-/** NODE_OPTIONS of a service's image (docker-bake.hcl's build args): the load test runs it with the flags it is deployed with. */
+/** NODE_OPTIONS of a service's image (docker-bake.hcl's build args), which the load test runs it with (the gateway's k8s Deployment adds --max-old-space-size=384 on top). */
 export function deployedNodeOptions(app: string): string {
   return imageBuildArgs(app).NODE_OPTIONS ?? '';
 }

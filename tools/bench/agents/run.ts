@@ -50,7 +50,7 @@ import { Client } from '@langchain/langgraph-sdk';
 import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
 import { freePort, LangGraphReferenceServer, PostgresServer, RedisServer } from '@runnel/testing';
-import { imageBuildArgs } from '../../docker/image-build-args';
+import { deployedNodeOptions } from '../../load/gateway-under-test';
 
 const ROOT = process.cwd();
 const HERE = join(ROOT, 'tools/bench/agents');
@@ -168,11 +168,6 @@ function machineBusySeconds(): number {
 }
 
 // ---- servers --------------------------------------------------------------------------------------------
-/** The gateway image's NODE_OPTIONS (docker-bake.hcl's build args): the flags it is deployed with. */
-function deployedNodeOptions(): string {
-  return imageBuildArgs('gateway').NODE_OPTIONS ?? '';
-}
-
 async function waitFor(url: string, child: ChildProcess, out: () => string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -194,7 +189,7 @@ async function startGateway(postgresUri: string, redisUrl: string): Promise<Gate
   if (!existsSync(opts.gatewayMain)) throw new Error(`${opts.gatewayMain} does not exist: build it first (nx run gateway:build)`);
   const port = await freePort();
   const metricsPort = await freePort();
-  const nodeArgs = (opts.gatewayNodeArgs === 'none' ? '' : (opts.gatewayNodeArgs ?? deployedNodeOptions())).split(' ').filter(Boolean);
+  const nodeArgs = (opts.gatewayNodeArgs === 'none' ? '' : (opts.gatewayNodeArgs ?? deployedNodeOptions('gateway'))).split(' ').filter(Boolean);
   if (opts.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(opts.cpuProf)}`);
   const child = spawn(process.execPath, [...nodeArgs, opts.gatewayMain], {
     cwd: ROOT,
