@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { autocannon, type AutocannonRequest } from './autocannon';
 import { allPass, type CriterionResult, evaluateHttp, HTTP_CRITERIA, type LatencySummary, type RssSummary, summariseLatencies, summariseRss } from './criteria';
 import { type GatewayUnderTest, rssSource as rssSourceOf } from './gateway-under-test';
-import { metricMiB, procCpuSeconds, readRss, Sampler, scrape } from './rss-sampler';
+import { procCpuSeconds, Sampler, scrape } from '@runnel/testing';
+import { metricMiB, readRss } from './rss-sampler';
 import { type HttpScenario, mixSequence, type RequestKind } from './scenarios';
 
 export interface HttpSettings {

@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '@runnel/testing';
+import { parseMetrics, REPO_ROOT } from '@runnel/testing';
 import { allPass, evaluateHttp, evaluatePipeline, type HttpMeasurement, percentile, summariseLatencies, summariseRss } from './criteria';
 import { startLocalGateway } from './gateway-under-test';
 import type { HttpReport } from './http-load';
 import { completeBody } from './http-load';
-import { parseMetrics } from './rss-sampler';
 import { parseArgs } from './run';
 import { mixSequence, parseDuration, SCENARIOS } from './scenarios';
 

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { verifyLake } from '@runnel/lake';
-import { eventually, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import { eventually, freePort, procCpuSeconds, procRssMiB, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import { allPass, type CriterionResult, evaluatePipeline } from './criteria';
 import { deployedNodeOptions, STOP_GRACE_MS } from './gateway-under-test';
-import { procCpuSeconds, procRssMiB } from './rss-sampler';
 import type { PipelineScenario } from './scenarios';
 
 const APPS = ['change-reader', 'batch-writer', 's3-uploader'] as const;

@@ -7,3 +7,4 @@ export * from './redis-cluster';
 export * from './mongo';
 export * from './postgres-server';
 export * from './langgraph-reference-server';
+export * from './harness';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
 import { freePort } from './free-port';
+import { killChildAtExit } from './harness/at-exit';
 
 export interface PostgresServerOptions {
   /** Reuse a directory from an earlier start (to restart on the same data after `stop(true)` or `kill()`). */
@@ -73,6 +74,7 @@ export class PostgresServer {
     ];
     // Its own process group: kill() takes the backends down with the postmaster, as a crash would.
     const child = spawn(join(bin, 'postgres'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...user });
+    killChildAtExit(child, true); // never outlives the test or tool that started it
     let output = ''; // its log's last 16 KiB, for the error should it exit
     const keep = (d: Buffer) => (output = (output + d).slice(-16_384));
     child.stdout!.on('data', keep);

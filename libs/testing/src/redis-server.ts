@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
+import { killChildAtExit } from './harness/at-exit';
+import { waitForPort } from './harness/wait-for';
 
 export interface RedisServerOptions {
   /** appendonly yes + noeviction, as production must run; off only to test the start-up check. */
@@ -51,6 +52,7 @@ export class RedisServer {
       ...(options.extraArgs ?? []),
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    killChildAtExit(child); // never outlives the test or tool that started it
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
@@ -58,7 +60,7 @@ export class RedisServer {
       child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([waitForPort(port, 10_000), exited]);
+    await Promise.race([waitForPort(port, undefined, 10_000), exited]);
     return new RedisServer(port, dir, child, options.dir === undefined);
   }
 
@@ -78,22 +80,5 @@ export class RedisServer {
     const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.kill(signal);
     await done;
-  }
-}
-
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }

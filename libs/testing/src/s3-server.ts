@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './service-process';
+import { killChildAtExit } from './harness/at-exit';
 
 /**
  * s3rver, started in a child Node. Not in-process: s3rver 3.7 encrypts ListObjectsV2 continuation
@@ -52,6 +53,7 @@ export class S3Server {
       cwd: REPO_ROOT, // where `require('s3rver')` resolves
       env: { ...process.env, NODE_OPTIONS: '' },
     });
+    killChildAtExit(child); // never outlives the test or tool that started it
     let output = '';
     child.stderr!.on('data', (d) => (output += d));
     const port = await new Promise<number>((resolve, reject) => {

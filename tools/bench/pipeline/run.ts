@@ -109,11 +109,10 @@ import { Redis } from 'ioredis';
 import { CheckpointStore } from '@runnel/checkpoint';
 import { type ChangeEnvelope, decodeObject, parseObjectKey, readLakeObjects, verifyLake } from '@runnel/lake';
 import { DEFAULT_PREFIX } from '@runnel/queue';
-import { freePort, MongoStandIn, RedisServer } from '@runnel/testing';
+import { freePort, MongoStandIn, parseMetrics, procCpuSeconds, procMemMiB, RedisServer } from '@runnel/testing';
 import { describeWorkload, runWorkload } from '../../mongo/workload';
 import { insertStandInDocuments } from './standin-documents';
 import { deployedNodeOptions } from '../../load/gateway-under-test';
-import { parseMetrics, procCpuSeconds, procMemMiB } from '../../load/rss-sampler';
 // The benchmark must generate exactly what the reader generates, so it uses the reader's code.
 import { toEnvelope, SyntheticSource } from '@runnel/change-reader/tooling';
 

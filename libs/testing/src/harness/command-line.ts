@@ -1,0 +1,62 @@
+/** Thrown when a tool's option has a value it cannot use; the message names the option. */
+export class OptionError extends Error {
+  override readonly name = 'OptionError';
+}
+
+/**
+ * A tool's options: `--name=value` (or a bare `--name`, read as "true"), else the environment variable
+ * given beside it, else the fallback. One parser for every bench and load tool, so that each option
+ * reads the same way everywhere and a bad value is refused with the option's name.
+ */
+export class CommandLine {
+  constructor(
+    readonly argv: string[] = process.argv.slice(2),
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  option(name: string, envName?: string): string | undefined;
+  option(name: string, envName: string | undefined, fallback: string): string;
+  option(name: string, envName?: string, fallback?: string): string | undefined {
+    const flag = this.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (flag) return flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : 'true';
+    return (envName ? this.env[envName] : undefined) ?? fallback;
+  }
+
+  /** A bare flag: `--name` given (or `--name=true`). */
+  has(name: string): boolean {
+    return this.argv.some((a) => a === `--${name}` || a === `--${name}=true`);
+  }
+
+  /** A positive number (fractions allowed). */
+  number(name: string, envName: string | undefined, fallback: number): number {
+    const raw = this.option(name, envName, String(fallback));
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v <= 0) throw new OptionError(`--${name}${envName ? ` (${envName})` : ''}: expected a positive number, got "${raw}"`);
+    return v;
+  }
+
+  /** A whole number ≥ `min` (default 1). */
+  integer(name: string, envName: string | undefined, fallback: number, min = 1): number {
+    const raw = this.option(name, envName, String(fallback));
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min) throw new OptionError(`--${name}${envName ? ` (${envName})` : ''}: expected a whole number ≥ ${min}, got "${raw}"`);
+    return v;
+  }
+
+  /** A comma-separated list, blanks dropped. */
+  list(name: string, envName: string | undefined, fallback: string): string[] {
+    return splitList(this.option(name, envName, fallback));
+  }
+
+  /** Positional arguments (those not starting with --). */
+  get positional(): string[] {
+    return this.argv.filter((a) => !a.startsWith('--'));
+  }
+}
+
+export function splitList(s: string | undefined): string[] {
+  return (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}

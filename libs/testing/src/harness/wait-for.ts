@@ -1,0 +1,52 @@
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Child } from './child';
+
+/** Waits until something listens on 127.0.0.1:`port`; fails at once if `child` exits meanwhile. */
+export async function waitForPort(port: number, child?: Child, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && !child.running) throw new Error(`${child.name} exited (${child.exitCode}) before listening on ${port}:\n${child.tail()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${child?.name ?? 'nothing'} did not listen on ${port} within ${timeoutMs} ms${child ? `:\n${child.tail()}` : ''}`);
+    await sleep(50);
+  }
+}
+
+/** Waits until GET `url` answers 200; fails at once if `child` exits meanwhile. */
+export async function waitForOk(url: string, child?: Child, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && !child.running) throw new Error(`${child.name} exited (${child.exitCode}) while starting:\n${child.tail()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${child?.name ?? url} not ready within ${timeoutMs} ms${child ? `:\n${child.tail()}` : ''}`);
+    await sleep(50);
+  }
+}
+
+/** Polls `check` until it returns a truthy value (returned), failing after `timeoutMs` with the last error. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
