@@ -106,11 +106,14 @@ ENV NODE_ENV=production \
 LABEL org.opencontainers.image.title="runnel/${APP}"
 WORKDIR /app
 # Files stay owned by root (read-only for the runtime user): the process writes nothing outside
-# /tmp, so the image runs with readOnlyRootFilesystem. FORMAT=parquet's parquet-wasm reads its .wasm
-# file from node_modules/parquet-wasm/node/ at run time, which needs no writable filesystem.
+# /tmp, so the image runs with readOnlyRootFilesystem.
+# *.wasm: WebAssembly a bundled package reads from main.js's directory, which the build copies
+# there (BUNDLED_ASSETS in tools/build/app-esbuild.config.cjs): batch-writer's parquet_wasm_bg.wasm,
+# parquet-wasm's Node build, read when main.js loads. The other services have none (the pattern
+# then matches nothing, which COPY allows beside main.js's own sources).
 COPY --from=prod-deps /app/package.json ./package.json
 COPY --from=prod-deps /app/node_modules ./node_modules
-COPY --from=build /app/dist/apps/${APP}/main.js /app/dist/apps/${APP}/main.js.map ./
+COPY --from=build /app/dist/apps/${APP}/main.js /app/dist/apps/${APP}/main.js.map /app/dist/apps/${APP}/*.wasm ./
 # uid/gid 1000 is the `node` user of the official image; numeric so that Kubernetes runAsNonRoot
 # can verify it.
 USER 1000:1000

@@ -26,6 +26,8 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
     moduleNameMapper: {
       '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
       '^@runnel/lake/records$': path.join(root, 'libs/lake/src/records.ts'),
+      '^@runnel/lake/formats$': path.join(root, 'libs/lake/src/formats/index.ts'),
+      '^@runnel/lake/object-store$': path.join(root, 'libs/lake/src/object-store.ts'),
       '^@runnel/service/process-signals$': path.join(root, 'libs/service/src/process-signals.ts'),
       '^@runnel/config/exit-process$': path.join(root, 'libs/config/src/exit-process.ts'),
       // tools/ reach an app only through its tooling entry point (eslint.config.mjs allows exactly these).

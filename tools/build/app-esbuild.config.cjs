@@ -21,11 +21,27 @@
 //
 // The Dockerfile installs this manifest, so an image carries what its bundle imports
 // (tools/docker/image-manifest.spec.ts checks).
-const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+//
+// A bundled package (excludeFromExternal) that reads a file of its own directory at run time
+// (`__dirname`) reads it from main.js's directory once bundled: BUNDLED_ASSETS names those files,
+// and the plugin copies them next to main.js when the package's file is in the bundle (the
+// Dockerfile's runtime stage copies them with main.js).
+const { copyFileSync, existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { isBuiltin } = require('node:module');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Bundled package file → the files it reads from its own directory at run time, copied next to the
+ * bundle. parquet-wasm's Node build (what esbuild picks for `parquet-wasm` on platform node) loads
+ * `${__dirname}/parquet_wasm_bg.wasm` when it is first required; bundling it (batch-writer) instead
+ * of installing the package leaves out the package's ESM and bundler builds, each with its own copy
+ * of the 5 MB WebAssembly.
+ */
+const BUNDLED_ASSETS = {
+  'node_modules/parquet-wasm/node/parquet_wasm.js': ['parquet_wasm_bg.wasm'],
+};
 
 /** `@scope/name/sub/path` → `@scope/name`; `name/sub` → `name`. */
 function packageName(specifier) {
@@ -43,6 +59,21 @@ function externalPackages(metafile, outfile) {
     names.add(packageName(imp.path));
   }
   return [...names].sort();
+}
+
+/** Copies the BUNDLED_ASSETS of the bundle's inputs next to it; returns the files' names. */
+function copyBundledAssets(metafile, outfile, cwd, outDir) {
+  const copied = [];
+  for (const input of Object.keys(metafile.outputs[outfile].inputs)) {
+    for (const asset of BUNDLED_ASSETS[input] ?? []) {
+      const from = path.resolve(cwd, path.dirname(input), asset);
+      if (!existsSync(from)) throw new Error(`bundled assets: ${input} reads ${asset} beside it, but there is no ${from}`);
+      if (copied.includes(asset)) throw new Error(`bundled assets: two bundled packages read a file named ${asset} beside main.js`);
+      copyFileSync(from, path.join(outDir, asset));
+      copied.push(asset);
+    }
+  }
+  return copied;
 }
 
 /** npm's lookup of `name` from the package at `from`: its node_modules, then each ancestor's, then the root's. */
@@ -137,6 +168,7 @@ function imageManifestPlugin() {
         const names = new Set(Object.keys(imageLock.packages).map((loc) => loc.slice(loc.lastIndexOf('node_modules/') + 13)));
         const overrides = Object.fromEntries(Object.entries(rootManifest.overrides ?? {}).filter(([name]) => names.has(name)));
         if (Object.keys(overrides).length > 0) manifest.overrides = overrides;
+        copyBundledAssets(result.metafile, outfile, cwd, outDir);
         writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
         writeFileSync(path.join(outDir, 'package-lock.json'), `${JSON.stringify(imageLock, null, 2)}\n`);
       });

@@ -11,6 +11,11 @@
  * RUNNABLES_MODULE and langgraph.json graphs, which bring their own dependencies), so that a new
  * one fails here until someone looks at it.
  *
+ * A bundled package that reads a file of its own directory (`__dirname`) reads it from main.js's
+ * directory: each such file must be in the build output beside main.js (the build copies it,
+ * BUNDLED_ASSETS in tools/build/app-esbuild.config.cjs) and be one the Dockerfile's runtime stage
+ * copies with main.js. Any other use of `__dirname` fails until someone looks at it.
+ *
  * Reads the bundles `npm test` builds first; a lone jest run builds the ones missing.
  */
 import { spawnSync } from 'node:child_process';
@@ -39,6 +44,25 @@ const COMPUTED_LOADS: Record<string, string[]> = {
   gateway: ['import(target)', 'import((0, import_node_url.pathToFileURL)(target).href)'],
   'change-reader': [],
   'batch-writer': [],
+  's3-uploader': [],
+};
+
+/** The runtime stage's copy of the build output: the file patterns it takes from dist/apps/${APP}/. */
+function runtimeCopiedPatterns(dockerfile: string): RegExp[] {
+  const copy = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .find((line) => /^COPY\s+--from=build\s.*\/dist\/apps\/\$\{APP\}\/main\.js\s/.test(line));
+  if (!copy) throw new Error("the Dockerfile's runtime stage has no COPY of dist/apps/${APP}/main.js");
+  return [...copy.matchAll(/\/dist\/apps\/\$\{APP\}\/(\S+)/g)].map((m) => new RegExp(`^${m[1].replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`));
+}
+
+/** Files each bundle reads from main.js's directory (reviewed: a new one fails until listed). */
+const BESIDE_MAIN: Record<string, string[]> = {
+  gateway: [],
+  'change-reader': [],
+  // parquet-wasm's Node build, bundled: its WebAssembly, which it reads when main.js loads.
+  'batch-writer': ['parquet_wasm_bg.wasm'],
   's3-uploader': [],
 };
 
@@ -93,6 +117,27 @@ export function computedLoads(bundle: string): string[] {
     calls.push(bundle.slice(m.index, end + 1).replace(/\b(import_\w*?)\d+\b/g, '$1'));
   }
   return calls;
+}
+
+/**
+ * Files the bundle reads from its own directory: `${__dirname}/name`, `__dirname + "/name"` and
+ * `join(__dirname, "name")` (also path.join / resolve); any other use of `__dirname` is listed as
+ * its text under `other`.
+ */
+export function dirnameFiles(bundle: string): { files: string[]; other: string[] } {
+  const files = new Set<string>();
+  const other: string[] = [];
+  for (const m of bundle.matchAll(/(?<![\w$.])__dirname(?![\w$])/g)) {
+    const before = bundle.slice(Math.max(0, m.index - 40), m.index);
+    const after = bundle.slice(m.index, m.index + 120);
+    const hit =
+      (before.endsWith('${') ? /^__dirname\}\/([\w.-]+)`/.exec(after) : null) ?? // `${__dirname}/name`
+      /^__dirname\s*\+\s*(["'`])\/([\w.-]+)\1/.exec(after) ?? // __dirname + "/name"
+      (/\b(?:join|resolve)\)?\(\s*$/.test(before) ? /^__dirname\s*,\s*(["'`])([\w.-]+)\1\s*\)/.exec(after) : null); // (0, import_path.join)(__dirname, "name")
+    if (hit) files.add(hit[hit.length - 1]);
+    else other.push(`${before.split('\n').pop()}${after.split('\n')[0]}`.trim());
+  }
+  return { files: [...files].sort(), other };
 }
 
 /** Packages the metafile's output imports as externals. */
@@ -176,6 +221,8 @@ function ensureBuilt(app: string): string {
   return dir;
 }
 
+const runtimeCopies = runtimeCopiedPatterns(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 const rootLock = readJson<Lockfile>(join(REPO_ROOT, 'package-lock.json'));
 
@@ -201,6 +248,16 @@ describe.each(APPS)("%s image's dependency manifest (dist/apps/%s/package.json)"
 
   test('loads nothing by a computed name but the reviewed ones', () => {
     expect(computedLoads(bundle)).toEqual(COMPUTED_LOADS[app]);
+  });
+
+  test('every file it reads beside itself (__dirname) is in the build output and copied into the image', () => {
+    const { files, other } = dirnameFiles(bundle);
+    expect(other).toEqual([]);
+    expect(files).toEqual(BESIDE_MAIN[app]);
+    for (const file of files) {
+      expect({ file, built: existsSync(join(dir, file)) }).toEqual({ file, built: true });
+      expect({ file, copied: runtimeCopies.some((p) => p.test(file)) }).toEqual({ file, copied: true });
+    }
   });
 });
 
@@ -253,5 +310,11 @@ describe('the checks can fail (self-test)', () => {
     // Bundled packages' comments and messages: a format string or an empty call is no load.
     expect(bundleTextPackages('util.format("require(\'%s\')", m); // an inline `import()` of a path')).toEqual([]);
     expect(computedLoads('// emits an inline `import()` of an ESM path')).toEqual([]);
+  });
+
+  test('reads the files a bundle takes from its own directory, and other uses of __dirname apart', () => {
+    const text = 'var p = `${__dirname}/a_bg.wasm`; var q = __dirname + "/b.json"; (0, import_node_path.join)(__dirname, "c.node"); x.__dirname; my__dirname; var r = __dirname;';
+    expect(dirnameFiles(text)).toEqual({ files: ['a_bg.wasm', 'b.json', 'c.node'], other: [expect.stringMatching(/var r = __dirname;$/)] });
+    expect(runtimeCopiedPatterns('COPY --from=build /app/dist/apps/${APP}/main.js /app/dist/apps/${APP}/*.wasm ./\n').map(String)).toEqual(['/^main\\.js$/', '/^[^/]*\\.wasm$/']);
   });
 });

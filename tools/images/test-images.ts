@@ -12,6 +12,9 @@
  *   - the image's HEALTHCHECK passes (`podman healthcheck run`; with Docker the container's health
  *     status, checked every second);
  *   - the image holds no copy of the host's CA bundle (mounted into the build for RUN steps only);
+ *   - batch-writer, run with FORMAT=parquet, encodes a batch job (a version 3 job, its JSONL body in
+ *     Redis, as change-reader hands them on) into an object job whose body is a Parquet file that
+ *     decodes, here on the host, to the batch's events: the WebAssembly encoder works in the image;
  * and prints each image's size and its start time (container start to a 200 from /ready) against
  * the targets: gateway < 350 MB, pipeline images < 250 MB (base image included), < 2 s to ready.
  * Exit 1 when a check fails; a missed target is printed, and fails the run only with --strict.
@@ -27,7 +30,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, RedisServer, REPO_ROOT } from '@runnel/testing';
+import { isDeepStrictEqual } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { type ChangeEnvelope, decodeObject, jsonlLine } from '@runnel/lake';
+import { BodyStore, DEFAULT_PREFIX, type ObjectJob, QUEUES } from '@runnel/queue';
+import { eventually, freePort, RedisServer, REPO_ROOT } from '@runnel/testing';
 import { baseImagesOf, ensureBaseImage } from './base-image';
 import { type Engine, engineSync, engineToLog, imageExists, openEngine, tail } from './engine';
 import { imageBuildArgs } from '../docker/image-build-args';
@@ -40,7 +48,9 @@ const DOCKERFILE = 'Dockerfile';
 const IMAGES: ImageSpec[] = [
   { app: 'gateway', buildArgs: imageBuildArgs('gateway'), maxSizeMB: 350, redis: false },
   { app: 'change-reader', buildArgs: imageBuildArgs('change-reader'), maxSizeMB: 250, redis: true },
-  { app: 'batch-writer', buildArgs: imageBuildArgs('batch-writer'), maxSizeMB: 250, redis: true },
+  // FORMAT=parquet: the format whose encoder is more than JavaScript (parquet-wasm's WebAssembly,
+  // a file of its own in the image), checked by encodesParquet.
+  { app: 'batch-writer', buildArgs: imageBuildArgs('batch-writer'), maxSizeMB: 250, redis: true, env: { FORMAT: 'parquet' }, work: encodesParquet },
   { app: 's3-uploader', buildArgs: imageBuildArgs('s3-uploader'), maxSizeMB: 250, redis: true },
 ];
 const BUILD_TARGET = 'runtime';
@@ -57,6 +67,10 @@ interface ImageSpec {
   maxSizeMB: number;
   /** Needs a Redis (REDIS_URL) to be ready. */
   redis: boolean;
+  /** Environment the container runs with besides the ports, Redis and SHUTDOWN_TIMEOUT. */
+  env?: Record<string, string>;
+  /** A check that the ready service does its work (given its Redis), run before SIGTERM. */
+  work?: (redisUrl: string) => Promise<Check>;
 }
 
 interface Check {
@@ -194,6 +208,8 @@ async function runChecks(engine: Engine, spec: ImageSpec, image: string, redisUr
     Object.assign(env, { S3_BUCKET: 'test-images', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
   }
 
+  Object.assign(env, spec.env);
+
   const runArgs = ['run', '-d', '--name', name, '--network', 'host', '--read-only', '--tmpfs', '/tmp:rw,mode=1777,size=64m'];
   if (engine.name === 'podman') runArgs.push('--read-only-tmpfs=false');
   else runArgs.push('--health-interval', '1s', '--health-start-period', '0s');
@@ -250,6 +266,15 @@ async function runChecks(engine: Engine, spec: ImageSpec, image: string, redisUr
       check({ name: 'HEALTHCHECK', ok: health === 'healthy', detail: `health status ${health || 'none'}` });
     }
 
+    if (spec.work) {
+      try {
+        if (!redisUrl) throw new Error(`${spec.app}'s work check needs a Redis`);
+        check(await spec.work(redisUrl));
+      } catch (err) {
+        check({ name: 'does its work', ok: false, detail: (err as Error).message });
+      }
+    }
+
     const stopAt = Date.now();
     engineSync(engine, ['kill', '--signal', 'TERM', name]);
     const waited = engineSync(engine, ['wait', name], { allowFail: true, timeoutMs: (SHUTDOWN_TIMEOUT_S + 20) * 1000 });
@@ -263,6 +288,56 @@ async function runChecks(engine: Engine, spec: ImageSpec, image: string, redisUr
     if (result.checks.some((c) => !c.ok)) log(`  container output (${logFile}):\n${tail(logFile, 30).replace(/^/gm, '    ')}`);
     engineSync(engine, ['rm', '-f', name], { allowFail: true });
     liveContainers.delete(name);
+  }
+}
+
+/** A batch of three change events of one collection, as change-reader cuts them. */
+function sampleEvents(): ChangeEnvelope[] {
+  return [1, 2, 3].map((seq) => ({
+    operation: seq === 3 ? 'update' : 'insert', database: 'db', collection: 'orders', document_key: `{"_id":${seq}}`,
+    full_document: `{"_id":${seq},"total":{"$numberDouble":"${seq}.5"},"note":"caf\u00e9"}`, full_document_before_change: null,
+    update_description: seq === 3 ? '{"updatedFields":{"total":{"$numberDouble":"3.5"}},"removedFields":[],"truncatedArrays":[]}' : null,
+    operation_description: null, to_namespace: null, cluster_time: `1795000000.${seq}`, event_time: '2026-11-18T11:06:40.000Z',
+    cluster_time_increment: seq, wall_time: '2026-11-18T11:06:40.123Z', txn_number: seq === 2 ? '7' : null, lsid: null, stream: 'db', generation: 1, seq,
+  }));
+}
+
+/**
+ * batch-writer (FORMAT=parquet): a version 3 batch job in, an object job out whose body is Parquet
+ * (PAR1 at both ends, a `.parquet` key) and decodes, with the host's parquet-wasm, to the events.
+ */
+async function encodesParquet(redisUrl: string): Promise<Check> {
+  const name = 'encodes a batch (FORMAT=parquet)';
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const batches = new Queue(QUEUES.batches, { connection: redis, prefix: DEFAULT_PREFIX });
+  const objects = new Queue(QUEUES.objects, { connection: redis, prefix: DEFAULT_PREFIX });
+  try {
+    const events = sampleEvents();
+    const jobId = 'test-images-parquet';
+    const bodyKey = await new BodyStore(redis, DEFAULT_PREFIX).putBatch(jobId, Buffer.from(events.map(jsonlLine).join('')));
+    const started = Date.now();
+    await batches.add(
+      'batch',
+      { v: 3, stream: 'db', generation: 1, batchId: 'orders@1', database: 'db', collection: 'orders', seqStart: 1, seqEnd: 3, partition: '2026-11-18T11', bodyKey, count: 3, operations: { insert: 2, update: 1 }, resumeToken: { _data: 'test-images' } },
+      { jobId },
+    );
+    const job = await eventually('the object job', async () => (await objects.getJob(jobId)) ?? undefined, 15_000, 50);
+    const data = job.data as ObjectJob;
+    const body = await redis.getBuffer(data.bodyKey);
+    if (!body) return { name, ok: false, detail: `object job ${data.key}: no body at ${data.bodyKey}` };
+    const magic = body.subarray(0, 4).toString('latin1') === 'PAR1' && body.subarray(-4).toString('latin1') === 'PAR1';
+    const decoded = magic ? decodeObject(body, 'parquet') : [];
+    const same = isDeepStrictEqual(decoded, events);
+    const ok = data.key.endsWith('.parquet') && data.contentType === 'application/vnd.apache.parquet' && magic && same && data.events === 3;
+    return {
+      name,
+      ok,
+      detail: `${data.key.split('/').pop()} (${data.contentType}, ${body.length} bytes, ${Date.now() - started} ms): ${magic ? 'a Parquet file' : 'NOT Parquet (no PAR1 magic)'}${magic ? `, ${same ? 'decodes to the 3 events' : `decodes to other rows: ${JSON.stringify(decoded).slice(0, 200)}`}` : ''}`,
+    };
+  } finally {
+    await batches.close();
+    await objects.close();
+    redis.disconnect();
   }
 }
 

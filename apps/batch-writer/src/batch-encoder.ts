@@ -1,4 +1,9 @@
-import { type ChangeEnvelope, type Compression, upgradeEnvelope, type EncodedObject, encodeJsonlBody, encodeObject, type KeyStrategy, objectKey, type ObjectFormat, sha256 } from '@runnel/lake';
+// @runnel/lake's entry points, not its index: the index also has the lake's readers (S3 listing,
+// verifier, lake state) and their bson, which the bundle would load and the image install for
+// nothing (an external's import is kept for its side effects).
+import { type Compression, type EncodedObject, encodeJsonlBody, encodeObject, type ObjectFormat } from '@runnel/lake/formats';
+import { sha256 } from '@runnel/lake/object-store';
+import { type ChangeEnvelope, type KeyStrategy, objectKey, upgradeEnvelope } from '@runnel/lake/records';
 import { assertBatchBody, assertBatchEvents, type BatchJob, generationOf, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 
 export interface EncoderSettings {

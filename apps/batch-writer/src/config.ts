@@ -1,5 +1,6 @@
 import { env } from '@runnel/config';
-import { COMPRESSIONS, FORMATS, KEY_STRATEGIES } from '@runnel/lake';
+import { COMPRESSIONS, FORMATS } from '@runnel/lake/formats';
+import { KEY_STRATEGIES } from '@runnel/lake/records';
 import { PipelineConfigSchema } from '@runnel/pipeline';
 
 export const BatchWriterConfigSchema = {

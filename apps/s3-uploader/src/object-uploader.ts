@@ -1,6 +1,6 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { CheckpointStore } from '@runnel/checkpoint';
-import { type ObjectStore, type PutOutcome, sha256 } from '@runnel/lake';
+import { type ObjectStore, type PutOutcome, sha256 } from '@runnel/lake/object-store';
 import { type BodyStore, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 import { retryWithBackoff, type RetryOptions } from './retry-with-backoff';
 

@@ -2,7 +2,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { CheckpointStore } from '@runnel/checkpoint';
 import type { ConfigOf } from '@runnel/config';
-import { ObjectStore } from '@runnel/lake';
+// The object store's own entry, not @runnel/lake's index: the index's formats and lake readers
+// import parquet-wasm and bson, which the bundle then loads (an external's import is kept for its
+// side effects) and the image installs, in a service that never encodes or reads the lake.
+import { ObjectStore } from '@runnel/lake/object-store';
 import { PipelineRuntime, type PipelineRuntimeOptions } from '@runnel/pipeline';
 import { assertObjectJob, BodyStore, createQueue, deadLetterOnFinalFailure, QUEUES, sampleQueueDepth, UnprocessableJobError } from '@runnel/queue';
 import type { S3UploaderConfigSchema } from './config';

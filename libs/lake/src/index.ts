@@ -1,6 +1,5 @@
 export * from './records';
-export * from './formats/object-format';
-export * from './formats/object-codec';
+export * from './formats';
 export * from './object-store';
 export * from './lake-objects';
 export * from './lake-verifier';

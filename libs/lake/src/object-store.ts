@@ -1,3 +1,6 @@
+// Also an entry point of its own, @runnel/lake/object-store (tsconfig.base.json, jest.preset.js):
+// s3-uploader stores bodies encoded elsewhere and imports only this, so its bundle has none of the
+// formats (Arrow, CSV, parquet-wasm) the index brings along. Keep it free of the formats.
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
