@@ -19,7 +19,7 @@ import { CronScheduler } from './crons/cron-scheduler';
 import { RunService } from './runs/run-service';
 import { LANGGRAPH_VERSION } from './execution/run-stream';
 import { RunWorker } from './runs/run-worker';
-import { eventLogOutcome, WebhookSender } from './runs/webhook-sender';
+import { WebhookSender } from './runs/webhook-sender';
 import { CronRepository } from './storage/cron-repository';
 import { AgentDatabase } from './storage/agent-database';
 import { AssistantRepository } from './storage/assistant-repository';
@@ -118,7 +118,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             logger: o.logger,
             intervalMs: o.cronIntervalMs,
           });
-    const webhooks = new WebhookSender({ logger: o.logger, outcome: eventLogOutcome(redis, events, threads) });
+    const webhooks = new WebhookSender({ logger: o.logger });
     const handlers: AgentRouteHandlers = {
       ...metaRoutes({ version: '0.1.0', langgraphVersion: LANGGRAPH_VERSION, crons: () => scheduler?.running ?? false }),
       ...assistantRoutes(assistants, graphs),
@@ -161,7 +161,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             onStarted: (run) => metrics.started(graphOf(run), run.created_at),
             onFinished: (run, status, seconds) => metrics.finished(graphOf(run), status, seconds),
             // Sent in the background (WebhookSender): the worker goes on to its next run at once.
-            onWebhook: (run, status) => webhooks.send(run, status),
+            onWebhook: (run, status, outcome) => webhooks.send(run, status, outcome),
           });
     o.signal?.removeEventListener('abort', stopConnecting);
     holder.worker = worker;

@@ -114,6 +114,13 @@ describe('run webhooks', () => {
     expect(got.body).toMatchObject({ run_id: run.run_id, status: 'error', error: 'the node failed on purpose' });
   });
 
+  it('carries the values of a stateless run that streamed none (its thread is deleted before the webhook goes)', async () => {
+    const webhook = `${receiver.base}/stateless-hook?token=${SECRET}`;
+    const run = await client.runs.create(null, 'two', { input: { count: 1 }, webhook, streamMode: ['updates'] });
+    const [got] = await until(() => (receiver.at('/stateless-hook').length ? receiver.at('/stateless-hook') : undefined), 'the webhook');
+    expect(got.body).toMatchObject({ run_id: run.run_id, status: 'success', values: { count: 4, trace: ['a', 'b'] } });
+  });
+
   it('retries a receiver that answers 503 twice, with backoff: 3 attempts, the last one answered 200', async () => {
     receiver.answer = (n, path) => (path === '/flaky-hook' && n <= 2 ? 503 : 200);
     const thread = await client.threads.create();

@@ -27,6 +27,12 @@ export interface ExecuteRunOptions {
   signal?: AbortSignal;
   /** Every checkpoint the run makes (the root graph's, and with `subgraphs` its subgraphs'), post-processed as sent. */
   onCheckpoint?: (checkpoint: CheckpointPayload) => void;
+  /**
+   * Every state of the root graph (its `values` chunks), whether or not the run streams `values`:
+   * what a webhook reports of a run without a checkpointer (a stateless one), which makes no
+   * checkpoints. Asks the graph for `values` when the run did not.
+   */
+  onValues?: (values: unknown) => void;
 }
 
 /** The installed @langchain/langgraph's version (`langgraph_version` in run metadata, `/info`). */
@@ -118,7 +124,7 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
   // `debug` always (it carries the checkpoints).
   const graphModes = new Set<string>(userModes.filter((mode) => mode !== 'events' && mode !== 'messages-tuple'));
   if (userModes.includes('messages-tuple')) graphModes.add('messages');
-  if (userModes.includes('messages')) graphModes.add('values');
+  if (userModes.includes('messages') || opts.onValues) graphModes.add('values');
   graphModes.add('debug');
 
   yield { event: 'metadata', data: { run_id: run.run_id, attempt: opts.attempt } };
@@ -189,6 +195,7 @@ export async function* executeRun(run: Run, opts: ExecuteRunOptions): AsyncGener
       } else if (mode === 'tasks') {
         data = publicTask(chunk as Record<string, unknown>);
       }
+      if (mode === 'values' && !ns?.length) opts.onValues?.(chunk);
       const suffix = kwargs.subgraphs && ns?.length ? `|${ns.join('|')}` : '';
       if (mode === 'messages') {
         if (userModes.includes('messages-tuple')) yield { event: `messages${suffix}`, data };

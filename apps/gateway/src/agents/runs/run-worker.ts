@@ -12,6 +12,7 @@ import type { ThreadRepository } from '../storage/thread-repository';
 import { RunCancelledError, type RunCancellation } from '../transport/run-cancellation';
 import type { RunEventLog } from '../transport/run-event-log';
 import { RUN_QUEUE, type RunJob, type RunQueue } from '../transport/run-queue';
+import type { WebhookOutcome } from './webhook-sender';
 
 /**
  * The abort reason of a run stopped because its replica is shutting down and the drain window
@@ -51,7 +52,7 @@ export interface RunWorkerOptions {
   /** Run lifecycle hooks for metrics: `started`, and `finished` with the status and seconds. */
   onStarted?: (run: Run) => void;
   onFinished?: (run: Run, status: RunStatus, seconds: number) => void;
-  onWebhook?: (run: Run, status: RunStatus) => void;
+  onWebhook?: (run: Run, status: RunStatus, outcome: WebhookOutcome) => void;
 }
 
 /**
@@ -160,6 +161,11 @@ export class RunWorker {
     this.o.onStarted?.(run);
     this.o.logger.info({ runId, threadId: run.thread_id, graphId, attempt }, 'run started');
     let graph: Awaited<ReturnType<GraphLoader['load']>> | undefined;
+    // The root graph's last checkpoint (executeRun always streams `debug`, which carries them).
+    let last: CheckpointPayload | undefined;
+    // With a webhook, the root's last state as streamed: a stateless run makes no checkpoints.
+    let lastValues: { values: unknown } | undefined;
+    const onValues = run.kwargs.webhook ? (values: unknown) => void (lastValues = { values }) : undefined;
     try {
       graph = await this.o.graphs.load(graphId, run.kwargs.config, { stateless: run.kwargs.temporary });
       // run_id in the config's metadata: LangGraph resumes a run whose id matches the last
@@ -167,15 +173,13 @@ export class RunWorker {
       // checkpoint instead of applying its input again.
       const config = { ...run.kwargs.config, metadata: { ...run.kwargs.config.metadata, run_id: runId } };
       const toRun: Run = { ...run, kwargs: { ...run.kwargs, config } };
-      // The root graph's last checkpoint (executeRun always streams `debug`, which carries them).
-      let last: CheckpointPayload | undefined;
       const onCheckpoint = (checkpoint: CheckpointPayload) => {
         if (checkpoint.checkpoint?.checkpoint_ns === '') last = checkpoint;
       };
-      for await (const event of executeRun(toRun, { graph, attempt, signal: controller.signal, onCheckpoint })) {
+      for await (const event of executeRun(toRun, { graph, attempt, signal: controller.signal, onCheckpoint, onValues })) {
         await this.o.events.append(runId, event.event, serializeEvent(event));
       }
-      await this.#finish(run, 'success', undefined, graph, started, last);
+      await this.#finish(run, 'success', undefined, graph, started, last, lastValues);
       return 'success';
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
@@ -192,7 +196,7 @@ export class RunWorker {
       }
       await this.o.events.append(runId, 'error', JSON.stringify(serializeError(reason))).catch(() => undefined);
       if (!(reason instanceof RunCancelledError)) this.o.logger.warn({ err: reason, runId, threadId: run.thread_id }, 'run failed');
-      await this.#finish(run, 'error', reason, graph, started);
+      await this.#finish(run, 'error', reason, graph, started, last, lastValues);
       return 'error';
     } finally {
       unwatch();
@@ -207,6 +211,7 @@ export class RunWorker {
     graph: Awaited<ReturnType<GraphLoader['load']>> | undefined,
     started: number,
     last?: CheckpointPayload,
+    lastValues?: { values: unknown },
   ): Promise<void> {
     let update: ThreadUpdate | undefined;
     if (!run.kwargs.temporary && status === 'success' && last && last.next.length === 0 && last.tasks.length === 0) {
@@ -224,7 +229,7 @@ export class RunWorker {
     if (run.kwargs.temporary) await this.o.threads.delete(run.thread_id).catch(() => undefined);
     if (next) await this.o.queue.add({ runId: next, threadId: run.thread_id });
     // Hands it on and returns: the sender delivers in the background and logs its own failures.
-    if (run.kwargs.webhook) this.o.onWebhook?.(run, status);
+    if (run.kwargs.webhook) this.o.onWebhook?.(run, status, { values: lastValues ? lastValues.values : (last?.values ?? update?.values), ...(status === 'error' ? { error: serializeError(error ?? new Error('run failed')).message } : {}) });
   }
 
   async #next(threadId: string): Promise<void> {

@@ -36,13 +36,12 @@ describe('WebhookSender', () => {
     const sender = new WebhookSender({
       logger: log,
       backoffMs: 20,
-      outcome: async () => ({ values: { v: 1 } }),
       fetch: (async () => {
         calls.push(Date.now());
         return answers[calls.length - 1]();
       }) as typeof fetch,
     });
-    sender.send(run('http://h/x?secret=1'), 'success');
+    sender.send(run('http://h/x?secret=1'), 'success', { values: { v: 1 } });
     expect(sender.inFlight).toBe(1);
     await sender.drain(2_000);
     expect(calls).toHaveLength(4);
@@ -54,12 +53,12 @@ describe('WebhookSender', () => {
 
   it('gives up on other 4xx at once, and after the last attempt', async () => {
     let calls = 0;
-    const sender = new WebhookSender({ logger: logger(), backoffMs: 1, attempts: 3, outcome: async () => ({}), fetch: (async () => (calls++, answer(calls === 1 ? 400 : 503))) as typeof fetch });
-    sender.send(run('http://h/x'), 'error');
+    const sender = new WebhookSender({ logger: logger(), backoffMs: 1, attempts: 3, fetch: (async () => (calls++, answer(calls === 1 ? 400 : 503))) as typeof fetch });
+    sender.send(run('http://h/x'), 'error', {});
     await sender.drain(1_000);
     expect(calls).toBe(1);
-    const again = new WebhookSender({ logger: logger(), backoffMs: 1, attempts: 3, outcome: async () => ({}), fetch: (async () => (calls++, answer(503))) as typeof fetch });
-    again.send(run('http://h/x'), 'error');
+    const again = new WebhookSender({ logger: logger(), backoffMs: 1, attempts: 3, fetch: (async () => (calls++, answer(503))) as typeof fetch });
+    again.send(run('http://h/x'), 'error', {});
     await again.drain(1_000);
     expect(calls).toBe(4);
   });
@@ -68,10 +67,9 @@ describe('WebhookSender', () => {
     let body: Record<string, unknown> = {};
     const sender = new WebhookSender({
       logger: logger(),
-      outcome: async () => ({ values: { n: 2 }, error: 'boom' }),
       fetch: (async (_url: string, init: RequestInit) => ((body = JSON.parse(String(init.body))), answer(200))) as unknown as typeof fetch,
     });
-    sender.send(run('http://h/x'), 'error', new Date('2026-01-01T00:00:02.000Z'));
+    sender.send(run('http://h/x'), 'error', { values: { n: 2 }, error: 'boom' }, new Date('2026-01-01T00:00:02.000Z'));
     await sender.drain(1_000);
     expect(body).toMatchObject({
       run_id: 'r1',
@@ -86,11 +84,11 @@ describe('WebhookSender', () => {
 
   it('never holds the caller: a hung receiver is abandoned by drain; no webhook, nothing sent; a full set drops', async () => {
     const log = logger();
-    const sender = new WebhookSender({ logger: log, maxInFlight: 1, outcome: async () => ({}), fetch: ((_u: string, init: RequestInit) => new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new Error('aborted'))))) as unknown as typeof fetch });
-    sender.send(run(), 'success');
+    const sender = new WebhookSender({ logger: log, maxInFlight: 1, fetch: ((_u: string, init: RequestInit) => new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new Error('aborted'))))) as unknown as typeof fetch });
+    sender.send(run(), 'success', {});
     expect(sender.inFlight).toBe(0);
-    sender.send(run('http://h/hang'), 'success');
-    sender.send(run('http://h/dropped?k=s'), 'success');
+    sender.send(run('http://h/hang'), 'success', {});
+    sender.send(run('http://h/dropped?k=s'), 'success', {});
     expect(sender.inFlight).toBe(1);
     expect(log.lines.some((l) => l.msg === 'webhook dropped: too many being sent')).toBe(true);
     const t0 = Date.now();

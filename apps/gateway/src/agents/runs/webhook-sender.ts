@@ -1,14 +1,11 @@
-import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '@runnel/telemetry';
 import { pause } from '@runnel/service';
 import type { Run, RunStatus } from '../agent-types';
 import { serializeData } from '../execution/serialize-event';
-import type { ThreadRepository } from '../storage/thread-repository';
-import type { RunEventLog } from '../transport/run-event-log';
 
 /** What a finished run's webhook carries besides the run (the reference's payload). */
 export interface WebhookOutcome {
-  /** The run's final values (its last `values` event, or its thread's values), when known. */
+  /** The run's final values (its root graph's last checkpoint), when it reached one. */
   values?: unknown;
   /** The error message of a failed run. */
   error?: string;
@@ -16,8 +13,6 @@ export interface WebhookOutcome {
 
 export interface WebhookSenderOptions {
   logger: Logger;
-  /** Reads what the payload needs of a finished run (its values, its error). */
-  outcome: (run: Run, status: RunStatus) => Promise<WebhookOutcome>;
   /** Attempts per webhook, the first included (4). */
   attempts?: number;
   /** Wait before the 2nd attempt (500 ms); doubled before each later one (1 s, 2 s). */
@@ -76,15 +71,19 @@ export class WebhookSender {
     return this.#inFlight.size;
   }
 
-  /** Starts sending the run's webhook (if it has one) and returns at once. */
-  send(run: Run, status: RunStatus, endedAt = new Date()): void {
+  /**
+   * Starts sending the run's webhook (if it has one) and returns at once. The worker that ran it
+   * gives the outcome: nothing is read back (a stateless run's thread is gone by now, and its event
+   * log holds values only when the run streamed them).
+   */
+  send(run: Run, status: RunStatus, outcome: WebhookOutcome, endedAt = new Date()): void {
     const url = run.kwargs.webhook;
     if (!url || this.#abort.signal.aborted) return;
     if (this.#inFlight.size >= this.#maxInFlight) {
       this.o.logger.warn({ runId: run.run_id, url: loggableUrl(url), inFlight: this.#inFlight.size }, 'webhook dropped: too many being sent');
       return;
     }
-    const sending = this.#deliver(run, status, url, endedAt).finally(() => this.#inFlight.delete(sending));
+    const sending = this.#deliver(run, status, outcome, url, endedAt).finally(() => this.#inFlight.delete(sending));
     this.#inFlight.add(sending);
   }
 
@@ -99,23 +98,16 @@ export class WebhookSender {
     this.#abort.abort();
   }
 
-  async #deliver(run: Run, status: RunStatus, url: string, endedAt: Date): Promise<void> {
+  async #deliver(run: Run, status: RunStatus, outcome: WebhookOutcome, url: string, endedAt: Date): Promise<void> {
     const where = { runId: run.run_id, url: loggableUrl(url) };
-    let body: Record<string, unknown>;
-    try {
-      const outcome = await this.o.outcome(run, status);
-      body = {
-        ...run,
-        status,
-        run_started_at: run.updated_at,
-        run_ended_at: endedAt.toISOString(),
-        values: outcome.values,
-        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-      };
-    } catch (err) {
-      this.o.logger.warn({ ...where, err: { message: (err as Error).message } }, 'webhook not sent: the run could not be read');
-      return;
-    }
+    const body: Record<string, unknown> = {
+      ...run,
+      status,
+      run_started_at: run.updated_at,
+      run_ended_at: endedAt.toISOString(),
+      values: outcome.values,
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    };
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
       if (this.#abort.signal.aborted) return;
       const result = await this.#attempt(url, { ...body, webhook_sent_at: new Date().toISOString() });
@@ -153,40 +145,4 @@ export class WebhookSender {
       return { ok: false, retry: true, error: e.name === 'TimeoutError' ? 'timeout' : (code ?? e.name) };
     }
   }
-}
-
-/** Entries of a run's log looked at (newest first) for its last values and error. */
-const OUTCOME_SCAN = 2_000;
-
-/**
- * A finished run's outcome from its event log (Redis; read newest first): its last `values` event
- * and its `error` event's message; the thread's values when the run sent no values (a thread
- * that still exists: a stateless run's is deleted by then).
- */
-export function eventLogOutcome(redis: Redis | Cluster, events: RunEventLog, threads: ThreadRepository): WebhookSenderOptions['outcome'] {
-  return async (run, status) => {
-    const key = events.key(run.run_id);
-    let values: unknown;
-    let error: string | undefined;
-    let sawValues = false;
-    let end = '+';
-    for (let seen = 0; seen < OUTCOME_SCAN && (!sawValues || (status === 'error' && error === undefined)); ) {
-      const entries = (await redis.xrevrange(key, end, '-', 'COUNT', 200)) as [string, string[]][];
-      for (const [, fields] of entries) {
-        const [event, data] = [fields[1], fields[3]];
-        if (event === 'values' && !sawValues) {
-          values = JSON.parse(data);
-          sawValues = true;
-        } else if (event === 'error' && error === undefined) {
-          const parsed = JSON.parse(data) as { message?: unknown };
-          error = typeof parsed.message === 'string' ? parsed.message : data;
-        }
-      }
-      seen += entries.length;
-      if (entries.length < 200) break;
-      end = `(${entries[entries.length - 1][0]}`;
-    }
-    if (!sawValues) values = (await threads.find(run.thread_id))?.values ?? undefined;
-    return { values, error };
-  };
 }
