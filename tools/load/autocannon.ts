@@ -19,15 +19,22 @@ export interface AutocannonOptions {
   timeout?: number;
   method?: string;
   headers?: Record<string, string>;
+  body?: string;
   requests?: AutocannonRequest[];
+  /** Every response's body; false counts as a mismatch. */
+  verifyBody?: (body: string) => boolean;
 }
 
 export interface AutocannonResult {
   duration: number;
-  requests: { total: number; average: number };
+  requests: { total: number; average: number; stddev: number };
+  /** Milliseconds (whole: autocannon records them so). */
+  latency: { mean: number; p50: number; p90: number; p99: number; p99_9: number; max: number };
   errors: number;
   timeouts: number;
   non2xx: number;
+  /** Bodies verifyBody refused. */
+  mismatches?: number;
   statusCodeStats: Record<string, { count: number }>;
 }
 

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * RUNNABLES_MODULE for the open-streams benchmark (tools/bench/gateway/run.mjs).
+ * RUNNABLES_MODULE for the open-streams benchmark (tools/bench/gateway/run.ts).
  *
  *   hold        POST /hold/stream: yields one chunk at once, then holds the stream open until the
  *               run's AbortSignal fires (client gone, request timeout, shutdown) or HOLD_SECONDS

@@ -1,7 +1,7 @@
 'use strict';
 /**
- * RUNNABLES_MODULE for the lambda comparison of tools/bench/gateway/run.mjs (issue 9, "Proof and
- * benchmark"): the same module is loaded by the gateway and by `bare-server.cjs lambda`, so both serve
+ * RUNNABLES_MODULE for the lambda comparison of tools/bench/gateway/run.ts (issue 9, "Proof and
+ * benchmark"): the same module is loaded by the gateway and by `bare-server.ts lambda`, so both serve
  * the very same runnable objects and the difference measured is the server around them.
  *
  *   lambda         POST /lambda/invoke: `RunnableLambda.from((x) => x)`, the plainest LangChain runnable

@@ -1,19 +1,22 @@
-// Load generator for tools/bench/gateway/run.mjs, forked as its own process so the load never shares an
-// event loop with a server being measured (nor with the orchestrating parent). It answers IPC messages
-// `{ id, type, opts }` with `{ id, ok, result | error }`:
-//
-//   autocannon    closed-loop (or autocannon overallRate) load; returns a compact summary
-//   paced         open-loop load at an exact rate with node:http, latencies in microseconds
-//   streams-open  opens N SSE streams and resolves when every one has received its first `event: data`
-//   streams-close destroys every stream opened by streams-open
-//
-// Every result carries this process's CPU time for the run, so a saturated load generator shows up.
+/**
+ * Load generator for the gateway benchmark (tools/bench/gateway/run.ts), its own process (bundled on its
+ * own: build.ts bundleChildEntry) so the load never shares an event loop with a server being measured
+ * (nor with the orchestrating parent). It answers IPC messages `{ id, type, opts }` with
+ * `{ id, ok, result | error }` (load-client.ts is the other side):
+ *
+ *   autocannon    closed-loop (or autocannon overallRate) load; returns a compact summary
+ *   paced         open-loop load at an exact rate with node:http, latencies in microseconds
+ *   streams-open  opens N SSE streams and resolves when every one has received its first `event: data`
+ *   streams-close destroys every stream opened by streams-open
+ *
+ * Every result carries this process's CPU time for the run, so a saturated load generator shows up.
+ */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
+import { autocannon } from '../../load/autocannon';
+import type { AutocannonRequestOptions, AutocannonSummary, LatencyStats, PacedOptions, PacedSummary, StreamsClosed, StreamsOpenOptions, StreamsOpened, WorkerRequest } from './load-client';
 
-/** @type {Record<string, (opts: any) => Promise<object>>} */
-const handlers = {
+const handlers: { [K in WorkerRequest['type']]: (opts: never) => Promise<object> } = {
   autocannon: runAutocannon,
   paced: runPaced,
   'streams-open': openStreams,
@@ -21,8 +24,8 @@ const handlers = {
 };
 
 // ('message' only fires with an IPC channel, so process.send is there.)
-process.on('message', async (/** @type {any} */ msg) => {
-  const handler = handlers[msg?.type];
+process.on('message', async (msg: WorkerRequest) => {
+  const handler = handlers[msg?.type] as ((opts: unknown) => Promise<object>) | undefined;
   if (!handler) return process.send?.({ id: msg?.id, ok: false, error: `unknown request type ${msg?.type}` });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -31,8 +34,8 @@ process.on('message', async (/** @type {any} */ msg) => {
     const cpu = process.cpuUsage(cpu0);
     const wallMs = performance.now() - t0;
     process.send?.({ id: msg.id, ok: true, result: { ...result, loadGenCpu: (cpu.user + cpu.system) / 1000 / wallMs } });
-  } catch (/** @type {any} */ err) {
-    process.send?.({ id: msg.id, ok: false, error: err?.stack ?? String(err) });
+  } catch (err) {
+    process.send?.({ id: msg.id, ok: false, error: (err as Error)?.stack ?? String(err) });
   }
 });
 process.on('disconnect', () => process.exit(0));
@@ -40,23 +43,13 @@ process.on('disconnect', () => process.exit(0));
 // ---------------------------------------------------------------------------------------------------
 // autocannon
 
-async function runAutocannon(opts) {
+async function runAutocannon(opts: AutocannonRequestOptions): Promise<AutocannonSummary> {
   const { url, connections, duration, body, headers, overallRate, expectOutput, expectCount } = opts;
   // expectCount {needle, count}: e.g. an SSE body must hold exactly 8 `event: data` frames (a stream cut short
   // or answered with an error event is a mismatch, not a faster request).
-  const countOk = expectCount ? (b) => occurrences(b, expectCount.needle) === expectCount.count : () => true;
-  const verifyBody = expectOutput || expectCount ? (b) => (!expectOutput || b.includes(expectOutput)) && countOk(b) : undefined;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration,
-    body,
-    headers,
-    overallRate: overallRate || undefined,
-    verifyBody,
-    timeout: 10,
-  });
+  const countOk = expectCount ? (b: string) => occurrences(b, expectCount.needle) === expectCount.count : () => true;
+  const verifyBody = expectOutput || expectCount ? (b: string) => (!expectOutput || b.includes(expectOutput)) && countOk(b) : undefined;
+  const result = await autocannon({ url, method: 'POST', connections, duration, body, headers, overallRate: overallRate || undefined, verifyBody, timeout: 10 });
   const l = result.latency;
   return {
     url,
@@ -75,7 +68,7 @@ async function runAutocannon(opts) {
   };
 }
 
-function occurrences(text, needle) {
+function occurrences(text: string, needle: string): number {
   let n = 0;
   for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) n++;
   return n;
@@ -86,14 +79,14 @@ function occurrences(text, needle) {
 // the moment the request was written ("service") and from the moment it was scheduled ("scheduled",
 // which also counts any lag of this generator, i.e. no coordinated omission).
 
-async function runPaced(opts) {
+async function runPaced(opts: PacedOptions): Promise<PacedSummary> {
   const { host, port, path, rate, duration, body, headers, sockets = 64, expectOutput } = opts;
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const total = Math.round(rate * duration);
   const intervalNs = 1e9 / rate;
   const service = new Float64Array(total);
   const scheduled = new Float64Array(total);
-  const statuses = {};
+  const statuses: Record<string, number> = {};
   let errors = 0;
   let mismatches = 0;
   let done = 0;
@@ -104,18 +97,18 @@ async function runPaced(opts) {
   const start = process.hrtime.bigint() + 5_000_000n;
   const startNs = Number(start);
 
-  await /** @type {Promise<void>} */ (new Promise((resolve) => {
-    const fire = (i, scheduledNs) => {
+  await new Promise<void>((resolve) => {
+    const fire = (i: number, scheduledNs: number) => {
       const t0 = process.hrtime.bigint();
       const req = http.request({ host, port, path, method: 'POST', agent, headers: reqHeaders }, (res) => {
         let text = '';
         res.setEncoding('utf8');
-        res.on('data', (s) => (text += s));
+        res.on('data', (s: string) => (text += s));
         res.on('end', () => {
           const t1 = process.hrtime.bigint();
           service[i] = Number(t1 - t0) / 1e6;
           scheduled[i] = (Number(t1) - scheduledNs) / 1e6;
-          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+          statuses[res.statusCode!] = (statuses[res.statusCode!] ?? 0) + 1;
           if (expectOutput && !text.includes(expectOutput)) mismatches++;
           if (++done === total) resolve();
         });
@@ -138,26 +131,17 @@ async function runPaced(opts) {
       if (sent < total) setTimeout(tick, 1);
     };
     setTimeout(tick, 5);
-  }));
+  });
   agent.destroy();
 
   const elapsedS = (Number(process.hrtime.bigint()) - startNs) / 1e9;
-  return {
-    rate,
-    duration,
-    total,
-    achievedRate: total / elapsedS,
-    errors,
-    mismatches,
-    statusCodes: statuses,
-    serviceMs: percentiles(service),
-    scheduledMs: percentiles(scheduled),
-  };
+  return { rate, duration, total, achievedRate: total / elapsedS, errors, mismatches, statusCodes: statuses, serviceMs: latencyStats(service), scheduledMs: latencyStats(scheduled) };
 }
 
-function percentiles(values) {
+/** Nearest-rank percentiles of one sorted copy (the series is large: sorted once, not per percentile). */
+function latencyStats(values: Float64Array): LatencyStats {
   const v = Array.from(values).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const at = (p) => (v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] : Number.NaN);
+  const at = (p: number) => (v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] : Number.NaN);
   const mean = v.reduce((a, b) => a + b, 0) / (v.length || 1);
   return { count: v.length, mean, p50: at(50), p90: at(90), p99: at(99), p99_9: at(99.9), max: v[v.length - 1] };
 }
@@ -165,23 +149,30 @@ function percentiles(values) {
 // ---------------------------------------------------------------------------------------------------
 // Open SSE streams
 
-let streams = [];
-let streamAgent;
+interface OpenStream {
+  req?: http.ClientRequest;
+  res?: http.IncomingMessage;
+  gotData: boolean;
+  done: boolean;
+}
+let streams: OpenStream[] = [];
+let streamAgent: http.Agent | undefined;
 
-async function openStreams(opts) {
+async function openStreams(opts: StreamsOpenOptions): Promise<StreamsOpened> {
   const { host, port, path, count, body, headers, window = 200, timeoutMs = 120_000 } = opts;
   if (streams.length) throw new Error(`streams-open: ${streams.length} streams already open`);
-  streamAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  streamAgent = agent;
   const payload = Buffer.from(body);
   const reqHeaders = { ...headers, 'content-length': String(payload.length) };
   const t0 = performance.now();
   let next = 0;
   let firstData = 0;
   let failed = 0;
-  const failures = {};
+  const failures: Record<string, number> = {};
   let inProgress = 0;
 
-  await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`streams-open: only ${firstData}/${count} streams got their first data event within ${timeoutMs} ms (failed ${failed}: ${JSON.stringify(failures)})`)),
       timeoutMs,
@@ -192,7 +183,7 @@ async function openStreams(opts) {
         resolve();
       } else launch();
     };
-    const fail = (why) => {
+    const fail = (why: string) => {
       failed++;
       failures[why] = (failures[why] ?? 0) + 1;
       inProgress--;
@@ -200,9 +191,8 @@ async function openStreams(opts) {
     };
     const openOne = () => {
       inProgress++;
-      /** @type {{ req?: http.ClientRequest, res?: http.IncomingMessage, gotData: boolean, done: boolean }} */
-      const entry = { req: undefined, res: undefined, gotData: false, done: false };
-      const req = http.request({ host, port, path, method: 'POST', agent: streamAgent, headers: reqHeaders }, (res) => {
+      const entry: OpenStream = { req: undefined, res: undefined, gotData: false, done: false };
+      const req = http.request({ host, port, path, method: 'POST', agent, headers: reqHeaders }, (res) => {
         entry.res = res;
         if (res.statusCode !== 200) {
           res.resume();
@@ -211,7 +201,7 @@ async function openStreams(opts) {
         }
         let buf = '';
         res.setEncoding('utf8');
-        res.on('data', (s) => {
+        res.on('data', (s: string) => {
           if (entry.gotData) return; // later bytes are pings; ignore them
           buf += s;
           if (buf.includes('event: data')) {
@@ -227,7 +217,7 @@ async function openStreams(opts) {
         });
       });
       entry.req = req;
-      req.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
+      req.on('error', (err: NodeJS.ErrnoException) => {
         if (entry.done || entry.gotData) return;
         entry.done = true;
         fail(err.code ?? err.message);
@@ -242,14 +232,14 @@ async function openStreams(opts) {
       }
     };
     launch();
-  }));
+  });
   return { requested: count, open: firstData, failed, failures, openMs: performance.now() - t0 };
 }
 
-async function closeStreams() {
+async function closeStreams(): Promise<StreamsClosed> {
   const n = streams.length;
   const t0 = performance.now();
-  for (const s of streams) s.req.destroy();
+  for (const s of streams) s.req?.destroy();
   streams = [];
   streamAgent?.destroy();
   streamAgent = undefined;
