@@ -3,7 +3,8 @@
 # npm dependencies (which bring Node 24 as the `node` package), and for tests the Debian
 # packages the suites drive for real (chromium for the playground, redis-server for the queues,
 # postgresql for the agents' checkpoints and store, python3-jsonpatch for LangServe's client-side
-# patching). As root it installs them;
+# patching); `--images` (npm run test:images) only npm's and redis-server (the containers' Redis
+# runs on the host; test-images installs podman itself). As root it installs them;
 # otherwise it says exactly what to install.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -21,8 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   # The gateway's stream_log patches are applied by the jsonpatch LangServe's Python client uses.
   /usr/bin/python3 -c 'import jsonpatch' >/dev/null 2>&1 || missing="$missing python3-jsonpatch"
 fi
-# npm start runs Redis locally when none answers at REDIS_URL; the tests always do.
-if [ "${1:-}" = "--test" ] || [ -z "${REDIS_URL:-}" ]; then
+# npm start runs Redis locally when none answers at REDIS_URL; the tests and test:images always do.
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--images" ] || [ -z "${REDIS_URL:-}" ]; then
   command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 fi
 # Likewise PostgreSQL when POSTGRES_URI is unset: Debian's server binaries, whichever major version.
@@ -30,7 +31,7 @@ has_postgres() {
   for bin in /usr/lib/postgresql/*/bin/postgres; do [ -x "$bin" ] && return 0; done
   return 1
 }
-if [ "${1:-}" = "--test" ] || [ -z "${POSTGRES_URI:-}" ]; then
+if [ "${1:-}" = "--test" ] || { [ "${1:-}" != "--images" ] && [ -z "${POSTGRES_URI:-}" ]; }; then
   has_postgres || missing="$missing postgresql"
 fi
 
