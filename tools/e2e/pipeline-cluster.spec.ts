@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { checkRedisDurability, createRedisConnection, DEFAULT_PREFIX } from '@runnel/queue';
-import { RedisCluster, S3Server, type ServiceProcess } from '@runnel/testing';
-import { PipelineUnderTest } from './pipeline-under-test';
+import { verifyLake } from '@runnel/lake';
+import { PipelineUnderTest, RedisCluster, S3Server } from '@runnel/testing';
 
 /**
  * The pipeline on a real three-master Redis Cluster (REDIS_CLUSTER=true): the hash tag in the key
@@ -11,14 +11,14 @@ import { PipelineUnderTest } from './pipeline-under-test';
 describe('pipeline on a Redis Cluster', () => {
   let cluster: RedisCluster;
   let s3: S3Server;
-  const services: ServiceProcess[] = [];
+  const pipelines: PipelineUnderTest[] = [];
 
   beforeAll(async () => {
     cluster = await RedisCluster.start(3);
     s3 = await S3Server.start(['lake']);
   });
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop('SIGKILL')));
+    await Promise.all(pipelines.map((p) => p.stop('SIGKILL')));
     await s3?.stop();
     await cluster?.stop();
   });
@@ -51,15 +51,15 @@ describe('pipeline on a Redis Cluster', () => {
     await expect(plain.set(`${DEFAULT_PREFIX}:probe`, '1')).rejects.toThrow(/MOVED/);
     plain.disconnect();
     const pipeline = await PipelineUnderTest.start({
-      redis: { REDIS_URL: seed.url, REDIS_CLUSTER: 'true' },
+      redis: { url: seed.url, cluster: true },
       s3,
       s3Prefix: 'cluster',
       reader: { SYNTHETIC_COUNT: String(COUNT), SYNTHETIC_DOC_BYTES: '256', BATCH_SIZE: '500', BATCH_TIMEOUT_MS: '300' },
       writer: { FORMAT: 'parquet', COMPRESSION: 'zstd' },
     });
-    services.push(...pipeline.services);
+    pipelines.push(pipeline);
     await pipeline.drained(COUNT);
-    const [report] = await pipeline.lake();
+    const [report] = await pipeline.lake(verifyLake);
     expect(report).toMatchObject({ stream: 'synthetic', events: COUNT, maxSeq: COUNT, missing: 0, duplicates: 0, badObjects: [] });
     // Every key the pipeline wrote sits on the master that owns {runnel}'s slot; the others hold none.
     for (const node of cluster.nodes) {

@@ -2,15 +2,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Double, Int32, Long, ObjectId } from 'bson';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
-import { CheckpointStore, ResnapshotRequests } from '@runnel/checkpoint';
+import { ResnapshotRequests } from '@runnel/checkpoint';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectionState, currentStateFromLake, diffStates, downloadLakeObjects, lakeState, readLakeEnvelopes, type StreamReport, verifyLake } from '@runnel/lake';
-import { eventually, freePort, MongoStandIn, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import { eventually, MongoStandIn, PipelineUnderTest, RedisServer, S3Server } from '@runnel/testing';
 import { compareStates, serverCollectionState } from '../chaos/collection-state';
 import { runWorkload } from '../mongo/workload';
+import { waitForPosition } from './stream-position';
 
 /**
  * The pipeline on the MongoDB stand-in (or, with MONGODB_URI set, on that real replica set: the
@@ -30,7 +31,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
   let s3: S3Server;
   let client: MongoClient;
   let s3client: S3Client;
-  const running: ServiceProcess[] = [];
+  const pipelines: PipelineUnderTest[] = [];
   const openRedis: Redis[] = [];
 
   beforeAll(async () => {
@@ -41,7 +42,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     s3client = new S3Client(s3.clientConfig);
   });
   afterAll(async () => {
-    await Promise.all(running.map((p) => p.stop('SIGKILL')));
+    await Promise.all(pipelines.map((p) => p.stop('SIGKILL')));
     openRedis.forEach((r) => r.disconnect());
     await client?.close();
     s3client?.destroy();
@@ -50,56 +51,38 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
 
   /** The three built services for database `db`, lake prefix `db/`, queue prefix `{db}`. */
   async function pipeline(db: string, reader: Record<string, string> = {}) {
-    const common = { REDIS_URL: redis.url, QUEUE_PREFIX: `{${db}}`, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
-    const readerPort = await freePort();
-    const readerEnv = {
-      ...common, METRICS_PORT: String(readerPort), SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: db, FULL_DOCUMENT: 'updateLookup', SNAPSHOT_MODE: 'never', // these scenarios count change events; the snapshot has its own (tools/chaos/snapshot-chaos.spec.ts)
-     
-      BATCH_SIZE: '40', BATCH_TIMEOUT_MS: '1000', LEASE_TTL_MS: '3000', ...reader,
-    };
-    // Writer and uploader take any free port (no test asks them): a port picked with freePort() and
-    // bound later can be taken in between by the earlier scenarios' services (EADDRINUSE).
-    const services = {
-      reader: new ServiceProcess('change-reader', readerEnv),
-      writer: new ServiceProcess('batch-writer', { ...common, METRICS_PORT: '0', S3_PREFIX: db, FORMAT: 'jsonl', COMPRESSION: 'zstd' }),
-      uploader: new ServiceProcess('s3-uploader', {
-        ...common, METRICS_PORT: '0', S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_CONDITIONAL_WRITES: 'false',
-        AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', RETRY_DELAY_MS: '50',
-      }),
-    };
-    running.push(...Object.values(services));
-    const ready = async () => {
-      const res = await fetch(`http://127.0.0.1:${readerPort}/ready`).catch(() => undefined);
-      return res ? ((await res.json()) as { checks: { reader: { detail: { state: string; generation: number | null; checkpoint_seq: number | null } } } }).checks.reader.detail : undefined;
-    };
-    const alive = () => {
-      for (const s of Object.values(services)) if (!s.running) throw new Error(`${s.app} exited: ${s.stderr.slice(-3000)}`);
-    };
-    const positions = new Redis(redis.url);
-    openRedis.push(positions);
+    const p = await PipelineUnderTest.start({
+      redis,
+      s3,
+      s3Prefix: db,
+      env: { QUEUE_PREFIX: `{${db}}` },
+      // these scenarios count change events; the snapshot has its own (tools/chaos/snapshot-chaos.spec.ts)
+      reader: { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: db, FULL_DOCUMENT: 'updateLookup', SNAPSHOT_MODE: 'never', BATCH_SIZE: '40', BATCH_TIMEOUT_MS: '1000', LEASE_TTL_MS: '3000', ...reader },
+      writer: { FORMAT: 'jsonl', COMPRESSION: 'zstd' },
+      uploader: { RETRY_DELAY_MS: '50' },
+      // Writer and uploader take any free port (no test asks them): a port picked with freePort() and
+      // bound later can be taken in between by the earlier scenarios' services (EADDRINUSE).
+      metricsPorts: 'reader',
+    });
+    pipelines.push(p);
+    const ready = async () => (await p.readerReady())?.reader;
     return {
-      services,
-      readerPort,
+      /** The reader's running process. */
+      get reader() {
+        return p.services.get('change-reader')!;
+      },
+      readerPort: p.port('change-reader'),
       ready,
       /**
        * Until the reader has opened its change stream: its checkpoint holds a resume position. ('reading'
        * comes a moment before, and a write in between happens before "now" and is not in the stream.)
        */
-      streaming: () =>
-        eventually('the reader to hold a stream position', async () => (alive(), (await new CheckpointStore(positions, { prefix: `{${db}}`, ttlMs: 0 }).load(db))?.token !== undefined), 30_000, 100),
+      streaming: () => waitForPosition(redis.url, db, p.services.get('change-reader')!, { prefix: `{${db}}`, timeoutMs: 30_000 }),
       /** Restarts the reader (an operator, or Kubernetes after a crash). */
-      restartReader: async (extra: Record<string, string> = {}) => {
-        await services.reader.stop('SIGTERM');
-        services.reader = new ServiceProcess('change-reader', { ...readerEnv, ...extra });
-        running.push(services.reader);
-      },
+      restartReader: (extra: Record<string, string> = {}) => p.restart('change-reader', 'SIGTERM', extra),
       /** Until the reader's checkpoint covers `events` events of the current generation; the services' last words if not. */
-      drained: (events: number, timeoutMs = 60_000) =>
-        eventually(`the checkpoint to reach ${events} events`, async () => (alive(), ((await ready())?.checkpoint_seq ?? 0) >= events), timeoutMs, 250).catch(async (err: Error) => {
-          const logs = Object.values(services).map((x) => `${x.app}: ${(x.stdout + x.stderr).slice(-5000)}`);
-          throw new Error(`${err.message}\nreader: ${JSON.stringify(await ready())}\n${logs.join('\n')}`);
-        }),
-      lake: async (): Promise<StreamReport[]> => verifyLake(s3client, 'lake', `${db}/`),
+      drained: (events: number, timeoutMs = 60_000) => p.drained(events, timeoutMs),
+      lake: (): Promise<StreamReport[]> => p.lake(verifyLake),
       state: async () => {
         const lake = lakeState(await readLakeEnvelopes(s3client, 'lake', `${db}/`));
         const names = (await client.db(db).listCollections().toArray()).map((c) => c.name);
@@ -193,7 +176,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     for (let i = 0; i < 30; i++) await coll.insertOne({ _id: i, v: i });
     await p.drained(30);
     const g1 = (await p.ready())!.generation!;
-    await p.services.reader.stop('SIGTERM');
+    await p.reader.stop('SIGTERM');
     for (let i = 30; i < 50; i++) await coll.insertOne({ _id: i, v: i }); // the gap: gone from the oplog below
     mongo!.truncateOplog(1);
     await p.restartReader();
@@ -240,11 +223,11 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
       const r = await p.ready();
       return r && (r.checkpoint_seq ?? 0) > 300 && (r as { snapshot?: { phase?: string } }).snapshot?.phase === 'reading' ? r : undefined;
     }, 60_000, 50);
-    await p.services.reader.stop('SIGKILL');
+    await p.reader.stop('SIGKILL');
     await p.restartReader();
     await writes;
     await eventually('the snapshot handed over to the stream', async () => (await p.ready() as { snapshot?: { phase?: string } } | undefined)?.snapshot?.phase === 'streaming', 60_000, 200).catch(async (err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify(await p.ready())}\n${p.services.reader.stdout.slice(-4000)}${p.services.reader.stderr.slice(-2000)}`);
+      throw new Error(`${err.message}: ${JSON.stringify(await p.ready())}\n${p.reader.stdout.slice(-4000)}${p.reader.stderr.slice(-2000)}`);
     });
     // The restarted reader went on from its checkpoint's chunk (past 300 rows, so chunk 4 or later of
     // orders' 25 full ones and an empty last), not from the start: it emitted fewer than all of them.
@@ -274,7 +257,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     await p.drained(320);
     const g1 = (await p.ready())!.generation!;
     const before = (await s3client.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: 'lake', Prefix: 'needed/' }))).Contents!.map((o) => `${o.Key}|${o.ETag}`);
-    await p.services.reader.stop('SIGTERM');
+    await p.reader.stop('SIGTERM');
     for (let i = 20; i < 40; i++) await coll.updateOne({ i }, { $set: { v: i } }); // the gap
     await coll.deleteOne({ i: 299 });
     mongo!.truncateOplog(1);
@@ -336,13 +319,13 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
       return (await state())?.startedAfter && (r?.snapshot?.rows ?? 0) > 300;
     }, 60_000, 50).catch(async (err: Error) => {
       writing = false;
-      throw new Error(`${err.message}: ${JSON.stringify(await state())} ${JSON.stringify(await p.ready())}\n${p.services.reader.stdout.slice(-4000)}${p.services.reader.stderr.slice(-2000)}`);
+      throw new Error(`${err.message}: ${JSON.stringify(await state())} ${JSON.stringify(await p.ready())}\n${p.reader.stdout.slice(-4000)}${p.reader.stderr.slice(-2000)}`);
     });
-    await p.services.reader.stop('SIGKILL');
+    await p.reader.stop('SIGKILL');
     await p.restartReader();
     await eventually('the re-snapshot done', async () => (await state())?.doneAt !== undefined, 90_000, 200).catch(async (err: Error) => {
       writing = false;
-      throw new Error(`${err.message}: ${JSON.stringify(await state())} ${JSON.stringify(await p.ready())}\n${p.services.reader.stdout.slice(-4000)}${p.services.reader.stderr.slice(-2000)}`);
+      throw new Error(`${err.message}: ${JSON.stringify(await state())} ${JSON.stringify(await p.ready())}\n${p.reader.stdout.slice(-4000)}${p.reader.stderr.slice(-2000)}`);
     });
     writing = false;
     await writes;

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { eventually, freePort, RedisServer, ServiceProcess } from '@runnel/testing';
+import { eventually, freePort, type PipelineService, pipelineServiceEnv, RedisServer, ServiceProcess } from '@runnel/testing';
 
 /**
  * Tracing on in a pipeline service's built bundle (the OpenTelemetry SDK parts are bundled into
@@ -30,16 +30,12 @@ describe('pipeline tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     await redis?.stop();
   });
 
-  it.each(['s3-uploader', 'change-reader'])('%s exports the spans of its ops server, and stops cleanly (exit 0) flushing them', async (app) => {
+  it.each<PipelineService>(['s3-uploader', 'change-reader'])('%s exports the spans of its ops server, and stops cleanly (exit 0) flushing them', async (app) => {
     const port = await freePort();
     const before = exports.length;
     const svc = new ServiceProcess(app, {
-      REDIS_URL: redis.url,
+      ...pipelineServiceEnv(app, { redisUrl: redis.url, metricsPort: port }),
       REDIS_REQUIRE_DURABLE: 'false',
-      METRICS_PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      S3_BUCKET: 'lake',
       SOURCE: 'synthetic',
       OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
       OTEL_BSP_SCHEDULE_DELAY: '100',
@@ -47,13 +43,12 @@ describe('pipeline tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     try {
       await eventually(`${app} /health`, async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 20_000, 100);
       for (let i = 0; i < 3; i++) await fetch(`http://127.0.0.1:${port}/health`);
-      svc.child.kill('SIGTERM'); // the drain flushes the span processor
-      expect(await svc.exited).toBe(0);
+      expect(await svc.stop('SIGTERM')).toBe(0); // the drain flushes the span processor
       const traces = exports.slice(before).filter((e) => e.path === '/v1/traces' && e.bytes > 0);
       expect(traces.length).toBeGreaterThanOrEqual(1);
       expect(traces[0].type).toMatch(/application\/(json|x-protobuf)/);
     } finally {
-      svc.child.kill('SIGKILL');
+      svc.kill();
     }
   }, 60_000);
 });

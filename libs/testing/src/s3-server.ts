@@ -20,6 +20,11 @@ new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, config
 process.on('SIGTERM', () => process.exit(0));
 `;
 
+/** @aws-sdk/client-s3 settings for an s3rver at `endpoint` (it accepts the fixed test credentials S3RVER/S3RVER). */
+export function s3rverClientConfig(endpoint: string) {
+  return { endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
+}
+
 /** A real S3-protocol server (s3rver) on a free loopback port, storing under a temp folder. */
 export class S3Server {
   private constructor(
@@ -36,14 +41,9 @@ export class S3Server {
     return this.child.pid;
   }
 
-  /** Client settings for @aws-sdk/client-s3 (s3rver accepts the fixed test credentials S3RVER/S3RVER). */
+  /** Client settings for @aws-sdk/client-s3. */
   get clientConfig() {
-    return {
-      endpoint: this.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    };
+    return s3rverClientConfig(this.endpoint);
   }
 
   static async start(buckets: string[] = ['lake']): Promise<S3Server> {

@@ -5,6 +5,7 @@ export * from './child';
 export * from './command-line';
 export * from './cpu-meter';
 export * from './machine-facts';
+export * from './pipeline-under-test';
 export * from './proc-stats';
 export * from './prometheus-text';
 export * from './report-format';
