@@ -1,10 +1,10 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { CheckpointStore } from '@runnel/checkpoint';
 import { type StreamReport, verifyLake } from '@runnel/lake';
 import { Queue } from 'bullmq';
 import { DEFAULT_PREFIX, QUEUES } from '@runnel/queue';
-import { eventually, FlakyProxy, freePort, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import { eventually, FlakyProxy, freePort, PipelineUnderTest, readyOf, RedisServer, S3Server, type ServiceProcess } from '@runnel/testing';
+import { positionRecorded } from '../e2e/stream-position';
 import type { ChaosHarness, ChaosSource, ReaderReplica, ReaderStatus, SourceCheck } from './chaos-source';
 import { syntheticChaosSource } from './synthetic-chaos-source';
 
@@ -49,14 +49,8 @@ type Service = 'batch-writer' | 's3-uploader';
 const READY_TIMEOUT_MS = 2000;
 
 async function readerStatus(port: number, timeoutMs = READY_TIMEOUT_MS): Promise<ReaderStatus | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { checks?: { reader?: { detail?: { state?: string; holder?: string; read_seq?: number; checkpoint_seq?: number | null } } } };
-    const d = body.checks?.reader?.detail;
-    return { status: res.status, state: d?.state, holder: d?.holder, readSeq: d?.read_seq, checkpointSeq: d?.checkpoint_seq };
-  } catch {
-    return undefined;
-  }
+  const r = await readyOf(port, timeoutMs);
+  return r && { status: r.status, state: r.reader?.state, holder: r.reader?.holder, readSeq: r.reader?.read_seq, checkpointSeq: r.reader?.checkpoint_seq };
 }
 
 /**
@@ -77,16 +71,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
   const redisDir = redis.dir;
   const s3 = await S3Server.start(['lake']);
   const proxy = await FlakyProxy.start(s3.endpoint);
-  const common = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', HOST: '127.0.0.1', SHUTDOWN_TIMEOUT: '5' };
-  const serviceEnv: Record<Service, Record<string, string>> = {
-    'batch-writer': { ...common, METRICS_PORT: '0', FORMAT: 'jsonl', COMPRESSION: 'gzip', S3_PREFIX: 'chaos', JOB_LOCK_MS: '2000' },
-    's3-uploader': {
-      ...common, METRICS_PORT: '0', S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: proxy.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_CONDITIONAL_WRITES: 'false',
-      AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', RETRY_DELAY_MS: '50', MAX_RETRY_DELAY_MS: '1000', MAX_RETRIES: '30', JOB_LOCK_MS: '2000',
-    },
-  };
-  const services = new Map<Service, ServiceProcess>();
-  const startService = (app: Service) => services.set(app, new ServiceProcess(app, serviceEnv[app]));
+  let pipeline: PipelineUnderTest | undefined;
   const kills: Record<string, number> = { 'batch-writer': 0, 's3-uploader': 0 };
   const scenarios: Record<string, string> = {};
   let redisRestarts = 0;
@@ -94,11 +79,8 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
   let readers: ReaderReplica[] = [];
   /** Each replica's output from its earlier processes (a failure shows the whole story). */
   const history = new Map<string, string>();
-  let readerEnv: Record<string, string> = {};
   const replica = (name: string, holder: string, port: number): ReaderReplica => {
-    const p = new ServiceProcess('change-reader', {
-      ...common, ...readerEnv, METRICS_PORT: String(port), HOLDER_ID: holder, BATCH_SIZE: '400', BATCH_TIMEOUT_MS: '300', LEASE_TTL_MS: '1500',
-    });
+    const p = pipeline!.spawn('change-reader', { METRICS_PORT: String(port), HOLDER_ID: holder });
     return { name, holder, port, process: p, status: (ms) => readerStatus(port, ms) };
   };
   const harness: ChaosHarness = {
@@ -112,7 +94,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (signal === 'SIGKILL') kills[r.name]++;
     },
     startReader(r) {
-      history.set(r.name, `${history.get(r.name) ?? ''}${r.process.stdout}${r.process.stderr}--- restarted\n`);
+      history.set(r.name, `${history.get(r.name) ?? ''}${r.process.output}--- restarted\n`);
       const next = replica(r.name, r.holder, r.port);
       readers = readers.map((x) => (x.name === r.name ? next : x));
       return next;
@@ -121,25 +103,29 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const r of readers) if (r.process.running && (await r.status())?.state === 'reading') return r;
       return undefined;
     },
-    async positionRecorded(stream) {
-      const connection = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-      try {
-        return (await new CheckpointStore(connection, { prefix: DEFAULT_PREFIX, ttlMs: 0 }).load(stream))?.token !== undefined;
-      } finally {
-        connection.disconnect();
-      }
-    },
+    positionRecorded: (stream) => positionRecorded(redis.url, stream),
   };
 
   try {
     await source.start();
-    readerEnv = source.readerEnv();
+    pipeline = await PipelineUnderTest.create({
+      redis,
+      s3,
+      s3Endpoint: proxy.endpoint,
+      s3Prefix: 'chaos',
+      env: { SHUTDOWN_TIMEOUT: '5', JOB_LOCK_MS: '2000' },
+      reader: { ...source.readerEnv(), BATCH_SIZE: '400', BATCH_TIMEOUT_MS: '300', LEASE_TTL_MS: '1500' },
+      writer: { FORMAT: 'jsonl', COMPRESSION: 'gzip' },
+      uploader: { RETRY_DELAY_MS: '50', MAX_RETRY_DELAY_MS: '1000', MAX_RETRIES: '30' },
+      metricsPorts: 'reader', // the readers' ports are their replicas'; no one asks the others
+    });
+    const services = pipeline.services;
     for (let i = 1; i <= source.replicas; i++) {
       const name = i === 1 ? 'change-reader' : `change-reader-${i}`;
       kills[name] = 0;
       readers.push(replica(name, `chaos-${name}`, await freePort()));
     }
-    (['batch-writer', 's3-uploader'] as Service[]).forEach(startService);
+    for (const app of ['batch-writer', 's3-uploader'] as const) pipeline.startService(app);
     await source.begin(harness);
 
     const t0 = Date.now();
@@ -166,11 +152,9 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
         await harness.stopReader(reader);
         harness.startReader(reader);
       } else {
-        const service = services.get(victim as Service);
-        if (!service) throw new Error(`chaos: no ${victim} to kill`);
-        await service.stop('SIGKILL');
+        if (!services.has(victim as Service)) throw new Error(`chaos: no ${victim} to kill`);
+        await pipeline.restart(victim as Service, 'SIGKILL');
         kills[victim]++;
-        startService(victim as Service);
       }
       log(`chaos: kill -9 ${victim}, restarted`);
       if (!redisDone && Date.now() > end - o.durationMs / 2) {
@@ -195,7 +179,7 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
 
     // Settle: every service up, the source done, the checkpoint reaches the last event.
-    for (const [app, p] of services) if (!p.running) startService(app);
+    for (const [app, p] of services) if (!p.running) pipeline.startService(app);
     for (const r of readers) if (!r.process.running) harness.startReader(r);
     const expected = await source.expectedEvents();
     log(`chaos: the source is done: ${expected} events; waiting for the checkpoint`);
@@ -212,40 +196,38 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
       250,
     ).catch(async (err: Error) => {
       // What the services were doing and what the lake lacks, for whoever reads the failure.
-      const tail = (p: ServiceProcess) => `${p.stdout}${p.stderr}`.split('\n').filter(Boolean).slice(-15).join('\n    ');
+      const tail = (p: ServiceProcess) => p.tail(15).split('\n').join('\n    ');
       const story = (r: ReaderReplica) =>
-        `${history.get(r.name) ?? ''}${r.process.stdout}${r.process.stderr}`
+        `${history.get(r.name) ?? ''}${r.process.output}`
           .split('\n')
           .filter((l) => /resum|lease|generation|history|fenc|lost|error|warn|restarted|"level":"(info|warn|error|fatal)"/i.test(l))
           .slice(-40)
           .join('\n    ');
       const readersNow = readers.map((r, i) => `${r.name}: ${JSON.stringify(statuses[i])}\n    ${story(r)}`);
       const others = [...services].map(([app, p]) => `${app} (${p.running ? 'running' : 'exited'}):\n    ${tail(p)}`);
-      const s3c = new S3Client(s3.clientConfig);
-      const lake = await source.diagnose?.(s3c, 'lake', 'chaos/').catch((e: Error) => [`(diagnosis failed: ${e.message})`]);
-      s3c.destroy();
-      const pipeline = await pipelineState(redis.url).catch((e: Error) => [`(queue state unreadable: ${e.message})`]);
-      throw new Error(`${err.message} (expected ${expected} events)\n  ${[...readersNow, ...others, ...pipeline, ...(lake ?? [])].join('\n  ')}`);
+      const lake = await pipeline!.lake(async (client, bucket, prefix) => source.diagnose?.(client, bucket, prefix)).catch((e: Error) => [`(diagnosis failed: ${e.message})`]);
+      const queues = await pipelineState(redis.url).catch((e: Error) => [`(queue state unreadable: ${e.message})`]);
+      throw new Error(`${err.message} (expected ${expected} events)\n  ${[...readersNow, ...others, ...queues, ...(lake ?? [])].join('\n  ')}`);
     });
-    const client = new S3Client(s3.clientConfig);
     const keys = new Redis(redis.url);
     try {
-      const reports = await verifyLake(client, 'lake', 'chaos/');
-      const [report] = reports;
-      if (!report) throw new Error('no Runnel object under chaos/ at all: every event was lost');
-      // Lost: gaps below the highest seq stored, plus anything above it that never arrived.
-      const lost = reports.reduce((s, r) => s + r.missing, 0) + Math.max(0, expected - report.maxSeq);
-      const duplicated = reports.reduce((s, r) => s + r.duplicates, 0);
-      const bodies = async () => (await keys.keys('*:batch-body:*')).length + (await keys.keys('*:body:*')).length;
-      const leftoverBodies = await eventually('the last bodies to be deleted', async () => (await bodies()) === 0, 5_000).then(() => 0, () => bodies());
-      const sourceCheck = await source.check(client, 'lake', 'chaos/');
-      return { source: source.name, kills, redisRestarts, s3FailedRequests: proxy.failed, expected, report, reports, lost, duplicated, leftoverBodies, scenarios, sourceCheck };
+      return await pipeline.lake(async (client, bucket, prefix) => {
+        const reports = await verifyLake(client, bucket, prefix);
+        const [report] = reports;
+        if (!report) throw new Error('no Runnel object under chaos/ at all: every event was lost');
+        // Lost: gaps below the highest seq stored, plus anything above it that never arrived.
+        const lost = reports.reduce((s, r) => s + r.missing, 0) + Math.max(0, expected - report.maxSeq);
+        const duplicated = reports.reduce((s, r) => s + r.duplicates, 0);
+        const bodies = async () => (await keys.keys('*:batch-body:*')).length + (await keys.keys('*:body:*')).length;
+        const leftoverBodies = await eventually('the last bodies to be deleted', async () => (await bodies()) === 0, 5_000).then(() => 0, () => bodies());
+        const sourceCheck = await source.check(client, bucket, prefix);
+        return { source: source.name, kills, redisRestarts, s3FailedRequests: proxy.failed, expected, report, reports, lost, duplicated, leftoverBodies, scenarios, sourceCheck };
+      });
     } finally {
       keys.disconnect();
-      client.destroy();
     }
   } finally {
-    await Promise.all([...readers.map((r) => r.process), ...services.values()].map((p) => (p.child.kill('SIGCONT'), p.stop('SIGKILL'))));
+    await pipeline?.stop('SIGKILL');
     await source.stop().catch(() => undefined);
     await proxy.stop();
     await s3.stop();

@@ -10,20 +10,20 @@
  * collections rebuilt from the lake must equal the stand-in's.
  * Exit 0 only when nothing was lost, nothing duplicated and the source's checks passed.
  */
+import { CommandLine } from '@runnel/testing';
 import { describeChaos, runPipelineChaos } from './pipeline-chaos';
 import { standInChaosSource } from './standin-chaos-source';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const sourceName = flag('source') ?? 'synthetic';
-const [events = 200_000, seconds = 120, rate = 2000] = args.filter((a) => !a.startsWith('--')).map(Number);
-const seed = Number(flag('seed') ?? Date.now() % 100_000);
+const cl = new CommandLine();
+const sourceName = cl.option('source', undefined, 'synthetic');
+const [events = 200_000, seconds = 120, rate = 2000] = cl.positional.map(Number);
+const seed = Number(cl.option('seed') ?? Date.now() % 100_000);
 
 if (!['synthetic', 'standin'].includes(sourceName)) {
   process.stderr.write(`chaos:pipeline: --source must be synthetic or standin, not ${sourceName}\n`);
   process.exit(2);
 }
-const source = sourceName === 'standin' ? standInChaosSource({ events, rate, seed, oversizeEvent: !args.includes('--no-oversize') }) : undefined;
+const source = sourceName === 'standin' ? standInChaosSource({ events, rate, seed, oversizeEvent: !cl.has('no-oversize') }) : undefined;
 
 process.stdout.write(`chaos: source ${sourceName}, seed ${seed} (--seed=${seed} repeats the same kills and writes)\n`);
 runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed, source, log: (l) => process.stdout.write(`${l}\n`) }).then(

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Decimal128, type Document, Double, Int32, Long, MongoClient, ObjectId, type ResumeToken } from 'mongodb';
-import { eventually, MongoStandIn } from '@runnel/testing';
+import { eventually, MongoStandIn, readyOf } from '@runnel/testing';
 import { canonicalEjson, type ChangeEnvelope, type CollectionsState, currentStateFromLake, diffStates, downloadLakeObjects, readLakeEnvelopes } from '@runnel/lake';
 import type { ChaosHarness, ChaosScenario, ChaosSource, ReaderReplica, SourceCheck } from './chaos-source';
 import { serverCollectionState } from './collection-state';
-import { lakeEventKey, sourceEventKeys } from './source-events';
+import { currentResumeToken, lakeEventKey, sourceEventKeys } from './source-events';
 import { checkSnapshotRows, documentRef, type DocumentRef, type SnapshotLakeChecks } from './snapshot-lake-checks';
 import { prng } from '../mongo/workload';
 import { SEED_COLLECTIONS, seededCollection, seededDocument } from './snapshot-seed';
@@ -58,17 +58,11 @@ interface Ready {
 }
 
 /** A reader's /ready with the snapshot detail, or undefined when it does not answer. */
-async function readyOf(r: ReaderReplica, timeoutMs = 2000): Promise<Ready | undefined> {
+async function readerReady(r: ReaderReplica, timeoutMs = 2000): Promise<Ready | undefined> {
   if (!r.process.running) return undefined;
-  try {
-    const res = await fetch(`http://127.0.0.1:${r.port}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { checks?: { reader?: { detail?: { state?: string; read_seq?: number; checkpoint_seq?: number | null; snapshot?: SnapshotStatus | null } } } };
-    const d = body.checks?.reader?.detail;
-    if (!d) return undefined;
-    return { state: d.state, checkpointSeq: d.checkpoint_seq ?? 0, readSeq: d.read_seq ?? 0, snapshot: d.snapshot ?? null };
-  } catch {
-    return undefined;
-  }
+  const d = (await readyOf(r.port, timeoutMs))?.reader;
+  if (!d) return undefined;
+  return { state: d.state, checkpointSeq: d.checkpoint_seq ?? 0, readSeq: d.read_seq ?? 0, snapshot: (d.snapshot ?? null) as SnapshotStatus | null };
 }
 
 /** A collection's state in a snapshot status (keyed `db.coll` by the reader; a bare name is accepted too). */
@@ -79,7 +73,7 @@ function collectionStatus(s: SnapshotStatus, collection: string) {
 /** The holder (state reading) and its /ready, when one answers. */
 async function holderOf(h: ChaosHarness): Promise<{ reader: ReaderReplica; ready: Ready } | undefined> {
   for (const reader of h.readers) {
-    const ready = await readyOf(reader);
+    const ready = await readerReady(reader);
     if (ready?.state === 'reading') return { reader, ready };
   }
   return undefined;
@@ -232,7 +226,7 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
    */
   async function deleteUnread(h: ChaosHarness, reader: ReaderReplica, perCollection: number): Promise<{ deleted: number; collections: string[] }> {
     const before = await eventually('the holder to report its snapshot', async () => {
-      const r = await readyOf(reader);
+      const r = await readerReady(reader);
       return r?.state === 'reading' && r.snapshot?.phase === 'reading' ? r : undefined;
     }, 30_000, 50);
     const status = before.snapshot as SnapshotStatus;
@@ -252,7 +246,7 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
         }
       }
     });
-    const after = await readyOf(reader);
+    const after = await readerReady(reader);
     const still = after?.state === 'reading' && after.snapshot ? targets.every((c) => collectionStatus(after.snapshot as SnapshotStatus, c)?.state === 'pending') : false;
     if (!still) {
       throw new Error(`the run cannot tell whether ${chosen.length} deleted documents of ${targets.join(', ')} were read before their delete: ${reader.name} no longer reports them pending (${JSON.stringify(after?.snapshot?.collections)})`);
@@ -471,7 +465,7 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
       if (found.late) throw new Error(`the snapshot was over before kill-mid-snapshot ran (checkpoint ${found.ready.checkpointSeq} of ${rows} rows): seed more documents`);
       // Deleted just before the kill: the next holder must not emit them either.
       const doomed = await deleteUnread(h, found.reader, Math.max(3, Math.round(o.documents / 4000)));
-      const at = (await readyOf(found.reader)) ?? found.ready;
+      const at = (await readerReady(found.reader)) ?? found.ready;
       const s = at.snapshot as SnapshotStatus;
       const reading = SEED_COLLECTIONS.filter((c) => collectionStatus(s, c)?.state === 'reading').map((c) => `${c} at row ${collectionStatus(s, c).rows}`);
       await h.stopReader(found.reader);
@@ -582,13 +576,10 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
         return (await holderOf(h))?.reader;
       }, 60_000, 50);
       // The position the source's own event list starts from: nothing has written since the seeding.
-      const cs = standIn().client.db(DATABASE).watch([], { maxAwaitTimeMS: 50 });
-      await cs.tryNext();
-      startToken = cs.resumeToken;
-      await cs.close();
+      startToken = await currentResumeToken(standIn().client, DATABASE);
       const doomed = await deleteUnread(h, first, Math.max(5, Math.round(o.documents / 1000)));
       poller = setInterval(() => {
-        for (const r of h.readers) void readyOf(r, 1000).then(learn);
+        for (const r of h.readers) void readerReady(r, 1000).then(learn);
       }, 200);
       h.log(`chaos: ${first.name} snapshots from its position (${expectedRows()} rows expected after ${doomed.deleted} deletes ahead of it); the writer starts (${o.events} events at ${o.rate}/s)`);
       writing = write(writer.signal);

@@ -12,13 +12,13 @@
  * and untouched documents exactly as seeded.
  * Exit 0 only when nothing was lost, nothing duplicated and every check passed.
  */
+import { CommandLine } from '@runnel/testing';
 import { describeChaos, runPipelineChaos } from './pipeline-chaos';
 import { snapshotChaosSource } from './snapshot-chaos-source';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const [documents = 100_000, seconds = 60, rate = 200] = args.filter((a) => !a.startsWith('--')).map(Number);
-const seed = Number(flag('seed') ?? Date.now() % 100_000);
+const cl = new CommandLine();
+const [documents = 100_000, seconds = 60, rate = 200] = cl.positional.map(Number);
+const seed = Number(cl.option('seed') ?? Date.now() % 100_000);
 
 for (const [name, v] of Object.entries({ documents, seconds, rate, seed })) {
   if (!Number.isFinite(v) || v <= 0) {

@@ -29,6 +29,17 @@ export async function sourceEventKeys(client: MongoClient, database: string, aft
   return out;
 }
 
+/** Where `database`'s change stream stands now (a source's own event list starts after it). */
+export async function currentResumeToken(client: MongoClient, database: string): Promise<ResumeToken> {
+  const cs = client.db(database).watch([], { maxAwaitTimeMS: 50 });
+  try {
+    await cs.tryNext();
+    return cs.resumeToken;
+  } finally {
+    await cs.close();
+  }
+}
+
 /** A lake event's key in sourceEventKeys' spelling. */
 export const lakeEventKey = (e: ChangeEnvelope): string =>
   `${e.cluster_time}|${e.collection}|${e.document_key === null ? null : canonicalEjson(EJSON.parse(e.document_key, { relaxed: false }))}`;

@@ -5,7 +5,7 @@ import { describeWorkload, runWorkload, type WorkloadReport } from '../mongo/wor
 import type { ChaosHarness, ChaosScenario, ChaosSource, SourceCheck } from './chaos-source';
 import { type ChangeEnvelope, lakeState, readLakeEnvelopes } from '@runnel/lake';
 import { compareStates, serverCollectionState } from './collection-state';
-import { lakeEventKey, sourceEventKeys } from './source-events';
+import { currentResumeToken, lakeEventKey, sourceEventKeys } from './source-events';
 
 export interface StandInChaosOptions {
   /** Change events the workload writes. */
@@ -163,10 +163,7 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
         for (const x of h.readers) if ((await x.status())?.state === 'reading') return x;
         return undefined;
       }, 60_000, 200);
-      const cs = standIn().client.db(DATABASE).watch([], { maxAwaitTimeMS: 50 });
-      await cs.tryNext();
-      startToken = cs.resumeToken;
-      await cs.close();
+      startToken = await currentResumeToken(standIn().client, DATABASE);
       h.log(`chaos: ${r.name} reads the stand-in from its first position; the workload writer starts (${o.events} events at ${o.rate}/s)`);
       workload = runWorkload({ client, database: DATABASE, collections: COLLECTIONS, count: o.events, rate: o.rate, seed: o.seed ?? 1, oversizeEvent: o.oversizeEvent ?? true, signal: writer.signal });
       workload.catch(() => undefined);
