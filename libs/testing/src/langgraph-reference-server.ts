@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { freePort } from './free-port';
+import { Child } from './harness/child';
+import { waitForOk } from './harness/wait-for';
 
 export interface LangGraphReferenceServerOptions {
   /** Graph id → `'./file.mjs:exportName'` (as in langgraph.json), relative to `cwd`. */
@@ -38,8 +39,8 @@ const quiet: Record<string, string | undefined> = {
 
 /**
  * The LangGraph Platform reference: `@langchain/langgraph-api`'s in-memory dev server (what
- * `langgraphjs dev` serves), as a child process on a free loopback port, so that `stop()` (by pid)
- * ends it and its state. It persists that state under `<its cwd>/.langgraph_api/`: its cwd is a
+ * `langgraphjs dev` serves), as a child process (the harness's Child: killed if the parent exits
+ * first) on a free loopback port, so that `stop()` (by pid) ends it and its state. It persists that state under `<its cwd>/.langgraph_api/`: its cwd is a
  * fresh temp dir (removed by `stop()`), never the repository. No browser, no LangSmith, no licence.
  */
 export class LangGraphReferenceServer {
@@ -47,8 +48,7 @@ export class LangGraphReferenceServer {
     readonly port: number,
     /** The server's working directory (its `.langgraph_api/` persistence lives here). */
     readonly dir: string,
-    private readonly child: ChildProcess,
-    private readonly output: () => string,
+    private readonly child: Child,
   ) {}
 
   get url(): string {
@@ -61,7 +61,7 @@ export class LangGraphReferenceServer {
 
   /** What the server has logged so far (the last 64 KiB). */
   get logs(): string {
-    return this.output();
+    return this.child.output;
   }
 
   static async start(options: LangGraphReferenceServerOptions): Promise<LangGraphReferenceServer> {
@@ -78,7 +78,7 @@ export class LangGraphReferenceServer {
     const port = options.port ?? (await freePort());
     const host = '127.0.0.1';
     const dir = mkdtempSync(join(tmpdir(), 'runnel-langgraph-api-'));
-    const env: Record<string, string | undefined> = {
+    const env = {
       ...process.env,
       ...quiet,
       // As the CLI's spawnServer and entrypoint set them.
@@ -88,29 +88,11 @@ export class LangGraphReferenceServer {
       LOG_LEVEL: options.logLevel ?? 'info',
       ...options.env,
     };
-    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
     const payload = { port, host, nWorkers: options.nWorkers ?? 10, cwd: dir, graphs };
-    const child = spawn(process.execPath, [join(__dirname, 'langgraph-reference-runner.mjs'), JSON.stringify(payload)], {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const keep = (d: Buffer) => {
-      output += d;
-      if (output.length > 65_536) output = output.slice(-65_536);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) =>
-        reject(new Error(`the LangGraph reference server exited with ${signal ?? code}: ${output.slice(-2000)}`)),
-      ),
-    );
-    exited.catch(() => undefined);
-    const server = new LangGraphReferenceServer(port, dir, child, () => output);
+    const child = new Child('the LangGraph reference server', process.execPath, [join(__dirname, 'langgraph-reference-runner.mjs'), JSON.stringify(payload)], { cwd: dir, env, keepBytes: 65_536 });
+    const server = new LangGraphReferenceServer(port, dir, child);
     try {
-      await Promise.race([waitForOk(server.url, options.startTimeoutMs ?? 60_000), exited]);
+      await waitForOk(`${server.url}/ok`, child, options.startTimeoutMs ?? 60_000);
     } catch (err) {
       await server.stop();
       throw err;
@@ -120,25 +102,7 @@ export class LangGraphReferenceServer {
 
   /** SIGTERM by pid (SIGKILL after 5 s), then its temp dir goes, and with both all its state. */
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const done = new Promise<void>((r) => this.child.once('exit', () => r()));
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-      await done;
-      clearTimeout(timer);
-    }
+    await this.child.stop('SIGTERM', 5_000);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-async function waitForOk(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await fetch(`${url}/ok`, { signal: AbortSignal.timeout(1000) })
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`the LangGraph reference server did not answer ${url}/ok within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
