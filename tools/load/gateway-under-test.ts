@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { eventually, freePort, ServiceProcess } from '@runnel/testing';
+import { freePort, ServiceProcess, waitForOk } from '@runnel/testing';
 import { imageBuildArgs } from '../docker/image-build-args';
 import type { RssSource } from './rss-sampler';
 
@@ -21,7 +21,7 @@ export interface GatewayUnderTest {
   /** Set for a local gateway (RSS and CPU from /proc). */
   pid?: number;
   describe: string;
-  /** The local gateway's output (stderr then stdout), for diagnosing a failed run. */
+  /** The local gateway's output (its last 4,000 characters), for diagnosing a failed run. */
   output(): string;
   stop(): Promise<void>;
 }
@@ -51,26 +51,18 @@ export async function startLocalGateway(env: Record<string, string> = {}): Promi
     ...env,
   });
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  const pid = proc.child.pid ?? -1;
+  const pid = proc.pid;
   const gateway: GatewayUnderTest = {
     url: `http://127.0.0.1:${port}`,
     metricsUrl,
     apiKey,
     pid,
     describe: `local gateway pid ${pid} (dist/apps/gateway/main.js, NODE_OPTIONS=${nodeOptions || '(none)'}${Object.keys(env).length ? `, ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`,
-    output: () => `${proc.stderr}${proc.stdout}`.slice(-4000),
+    output: () => proc.output.slice(-4000),
     stop: async () => void (await proc.stop('SIGTERM', STOP_GRACE_MS)),
   };
   try {
-    await eventually(
-      'the gateway to be ready',
-      async () => {
-        if (!proc.running) throw new Error(`gateway exited: ${gateway.output()}`);
-        return (await fetch(`${metricsUrl}/ready`)).ok;
-      },
-      30_000,
-      100,
-    );
+    await waitForOk(`${metricsUrl}/ready`, proc, 30_000);
   } catch (err) {
     await gateway.stop();
     throw err;

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMetrics, REPO_ROOT } from '@runnel/testing';
+import { Child, parseMetrics } from '@runnel/testing';
 import { allPass, evaluateHttp, evaluatePipeline, type HttpMeasurement, percentile, summariseLatencies, summariseRss } from './criteria';
 import { startLocalGateway } from './gateway-under-test';
 import type { HttpReport } from './http-load';
@@ -134,29 +133,19 @@ describe('scenarios and arguments', () => {
 });
 
 /** The CLI as `npm run load` runs it (bundled by run-ts.mjs), with its exit code and JSON report. */
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; reports: HttpReport[] }> {
+async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | string | null; out: string; reports: HttpReport[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'runnel-load-spec-'));
   const json = join(dir, 'report.json');
-  const child = spawn(join(REPO_ROOT, 'node_modules/.bin/node'), ['tools/dev/run-ts.mjs', 'tools/load/run.ts', ...args, '--json', json], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      let reports: HttpReport[] = [];
-      try {
-        reports = JSON.parse(readFileSync(json, 'utf8'));
-      } catch {
-        /* no report: the assertions on it fail with the output shown */
-      }
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ code, out, reports });
-    }),
-  );
+  const child = Child.node('load', 'tools/dev/run-ts.mjs', ['tools/load/run.ts', ...args, '--json', json], { env });
+  const code = await child.exited;
+  let reports: HttpReport[] = [];
+  try {
+    reports = JSON.parse(readFileSync(json, 'utf8'));
+  } catch {
+    /* no report: the assertions on it fail with the output shown */
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { code, out: child.output, reports };
 }
 
 describe('real runs against a built gateway', () => {

@@ -19,6 +19,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { CommandLine, OptionError, stopChildrenOnExit } from '@runnel/testing';
 import { type GatewayUnderTest, remoteGateway, startLocalGateway } from './gateway-under-test';
 import { type HttpReport, runHttpScenario } from './http-load';
 import { type PipelineReport, runPipelineSoak } from './pipeline-soak';
@@ -37,41 +38,38 @@ export interface CliOptions {
   json?: string;
 }
 
+const OPTIONS = ['url', 'metrics-url', 'api-key', 'duration', 'rate', 'connections', 'warmup', 'json'];
+
+/** The options, each `--name value` or `--name=value` (CommandLine reads the latter: the former is joined first). */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOptions {
-  const positional: string[] = [];
-  const flags: Record<string, string> = {};
+  const joined: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) {
-      positional.push(a);
+    if (!a.startsWith('--') || a.includes('=')) {
+      joined.push(a);
       continue;
     }
-    const eq = a.indexOf('=');
-    const [name, value] = eq > 0 ? [a.slice(2, eq), a.slice(eq + 1)] : [a.slice(2), argv[++i]];
-    if (value === undefined) throw new Error(`${a}: missing value`);
-    flags[name] = value;
+    if (argv[i + 1] === undefined) throw new OptionError(`${a}: missing value`);
+    joined.push(`${a}=${argv[++i]}`);
   }
-  const known = ['url', 'metrics-url', 'api-key', 'duration', 'rate', 'connections', 'warmup', 'json'];
-  for (const f of Object.keys(flags)) if (!known.includes(f)) throw new Error(`unknown option --${f}`);
-  if (positional.length !== 1) throw new Error(`expected one scenario: ${Object.keys(SCENARIOS).join(', ')} or all`);
-  const name = positional[0];
-  if (name !== 'all' && !SCENARIOS[name]) throw new Error(`unknown scenario "${name}" (${Object.keys(SCENARIOS).join(', ')}, all)`);
-  const positive = (flag: string) => {
-    if (flags[flag] === undefined) return undefined;
-    const n = Number(flags[flag]);
-    if (!(n > 0)) throw new Error(`--${flag}: expected a positive number`);
-    return n;
-  };
+  for (const a of joined) if (a.startsWith('--') && !OPTIONS.includes(a.slice(2, a.indexOf('=')))) throw new OptionError(`unknown option ${a.slice(0, a.indexOf('='))}`);
+  const cl = new CommandLine(joined, env);
+  if (cl.positional.length !== 1) throw new OptionError(`expected one scenario: ${Object.keys(SCENARIOS).join(', ')} or all`);
+  const name = cl.positional[0];
+  if (name !== 'all' && !SCENARIOS[name]) throw new OptionError(`unknown scenario "${name}" (${Object.keys(SCENARIOS).join(', ')}, all)`);
+  const positive = (flag: string) => (cl.option(flag) === undefined ? undefined : cl.number(flag, undefined, 1));
+  const duration = cl.option('duration');
+  const warmup = cl.option('warmup');
   return {
     scenarios: name === 'all' ? Object.keys(SCENARIOS) : [name],
-    url: flags.url,
-    metricsUrl: flags['metrics-url'],
-    apiKey: flags['api-key'] ?? env.LOAD_API_KEY,
-    durationS: flags.duration === undefined ? undefined : parseDuration(flags.duration),
+    url: cl.option('url'),
+    metricsUrl: cl.option('metrics-url'),
+    apiKey: cl.option('api-key', 'LOAD_API_KEY'),
+    durationS: duration === undefined ? undefined : parseDuration(duration),
     rate: positive('rate'),
     connections: positive('connections'),
-    warmupS: flags.warmup === undefined ? undefined : flags.warmup === '0' ? 0 : parseDuration(flags.warmup),
-    json: flags.json,
+    warmupS: warmup === undefined ? undefined : warmup === '0' ? 0 : parseDuration(warmup),
+    json: cl.option('json'),
   };
 }
 
@@ -125,6 +123,8 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
+  // SIGINT or SIGTERM stop the local gateway (SIGTERM, then SIGKILL) before exiting.
+  stopChildrenOnExit();
   main().then(
     (code) => process.exit(code),
     (err: Error) => {
