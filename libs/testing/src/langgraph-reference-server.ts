@@ -55,7 +55,8 @@ export class LangGraphReferenceServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get pid(): number | undefined {
+  /** The server process's pid. */
+  get pid(): number {
     return this.child.pid;
   }
 

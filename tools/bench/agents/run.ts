@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       const ref = await LangGraphReferenceServer.start({ graphs: { [GRAPH_ID]: './trivial-graph.mjs:graph' }, cwd: HERE, logLevel: 'error' });
       started.push(ref);
       log(`reference pid ${ref.pid} ${ref.url}`);
-      targets.push({ name: 'reference', client: new Client({ apiUrl: ref.url }), pids: { server: ref.pid! } });
+      targets.push({ name: 'reference', client: new Client({ apiUrl: ref.url }), pids: { server: ref.pid } });
     }
 
     // Warm-up (and a first rate estimate per scenario, to size each measurement's thread pool).
