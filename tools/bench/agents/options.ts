@@ -7,7 +7,8 @@
  *   node tools/dev/run-ts.mjs tools/bench/agents/run.ts [options]      # or: npm run bench:agents (builds the gateway first)
  *
  * Its parts: options.ts (this), servers.ts (the gateway and the reference server as child processes),
- * measure.ts (the runs and their CPU, cpu.ts), diag.ts (--diag), report.ts, run.ts (main).
+ * measure.ts (the runs and their CPU, cpu.ts), diag.ts (--diag), report.ts, run.ts (main); profile-runs.ts
+ * reads a --cpu-prof profile per run.
  *
  * 1. Starts a redis-server and a PostgreSQL (libs/testing; the gateway's database is a fresh one), the
  *    built gateway (dist/apps/gateway/main.js as a child process: LANGGRAPH_JSON=tools/bench/agents/langgraph.json,

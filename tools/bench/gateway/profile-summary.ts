@@ -13,18 +13,19 @@ import { CommandLine, f1, REPO_ROOT } from '@runnel/testing';
 
 const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url?: string;
   lineNumber: number;
   columnNumber: number;
 }
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
 }
-interface CpuProfile {
+/** A V8 .cpuprofile (node --cpu-prof). */
+export interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
