@@ -1,3 +1,5 @@
+import { procRssMiB } from './proc-stats';
+
 /** Calls `read` every `everyMs` until stopped; values oldest first, failed reads (NaN) left out. */
 export class Sampler {
   readonly samples: { atMs: number; value: number }[] = [];
@@ -34,5 +36,19 @@ export class Sampler {
   /** The largest value seen (NaN when none). */
   get peak(): number {
     return this.samples.length ? Math.max(...this.samples.map((s) => s.value)) : Number.NaN;
+  }
+}
+
+/** The RSS of each named process (procRssMiB) sampled every `everyMs`; stop() gives each one's peak, MiB (NaN when never read). */
+export class RssPeaks {
+  readonly #samplers: [string, Sampler][];
+
+  constructor(pids: Record<string, number | undefined>, everyMs = 200) {
+    this.#samplers = Object.entries(pids).map(([name, pid]) => [name, new Sampler(() => procRssMiB(pid), everyMs).start()]);
+  }
+
+  async stop(): Promise<Record<string, number>> {
+    await Promise.all(this.#samplers.map(([, s]) => s.stop()));
+    return Object.fromEntries(this.#samplers.map(([name, s]) => [name, s.peak]));
   }
 }
