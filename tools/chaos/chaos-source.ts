@@ -1,6 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ServiceProcess } from '@runnel/testing';
 
+/**
+ * The reader's settings for a chaos run on the MongoDB stand-in: the real driver on `database`,
+ * updateLookup, oversize events split, a lost history fatal; info logs (lease, resume, generation
+ * and snapshot lines: a failed run's message shows each replica's story). SNAPSHOT_* on top.
+ */
+export function standInReaderEnv(uri: string, database: string): Record<string, string> {
+  return { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: database, FULL_DOCUMENT: 'updateLookup', OVERSIZE_EVENTS: 'split', ON_HISTORY_LOST: 'fail', LOG_LEVEL: 'info' };
+}
+
 /** What a reader replica's /ready says, reduced to what the chaos run steers by. */
 export interface ReaderStatus {
   /** HTTP status of /ready: 200 ready, 503 not ready (e.g. history lost). */

@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Decimal128, type Document, Double, Int32, Long, MongoClient, ObjectId, type ResumeToken } from 'mongodb';
 import { eventually, MongoStandIn, readyOf } from '@runnel/testing';
 import { canonicalEjson, type ChangeEnvelope, type CollectionsState, currentStateFromLake, diffStates, downloadLakeObjects, readLakeEnvelopes } from '@runnel/lake';
-import type { ChaosHarness, ChaosScenario, ChaosSource, ReaderReplica, SourceCheck } from './chaos-source';
+import { type ChaosHarness, type ChaosScenario, type ChaosSource, type ReaderReplica, type SourceCheck, standInReaderEnv } from './chaos-source';
 import { serverCollectionState } from './collection-state';
 import { currentResumeToken, lakeEventKey, sourceEventKeys } from './source-events';
 import { checkSnapshotRows, documentRef, type DocumentRef, type SnapshotLakeChecks } from './snapshot-lake-checks';
@@ -556,18 +556,11 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
       await seedDocuments();
     },
     readerEnv: () => ({
-      SOURCE: 'mongodb',
-      MONGODB_URI: standIn().mongo.uri,
-      MONGODB_DATABASE: DATABASE,
-      FULL_DOCUMENT: 'updateLookup',
-      OVERSIZE_EVENTS: 'split',
-      ON_HISTORY_LOST: 'fail',
+      ...standInReaderEnv(standIn().mongo.uri, DATABASE),
       SNAPSHOT_MODE: 'initial',
       SNAPSHOT_CHUNK_SIZE: String(chunkSize),
       SNAPSHOT_PARALLELISM: String(parallelism),
       CHANNEL_BUFFER_SIZE: String(bufferSize),
-      // Lease, resume, generation and snapshot lines: a failed run's message shows each replica's story.
-      LOG_LEVEL: 'info',
     }),
     async begin(h: ChaosHarness) {
       h.log(`chaos: seeded ${o.documents} documents in ${SEED_COLLECTIONS.length} collections in ${seedSeconds.toFixed(1)} s`);

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { MongoClient, type ResumeToken } from 'mongodb';
 import { eventually, MongoStandIn } from '@runnel/testing';
 import { describeWorkload, runWorkload, type WorkloadReport } from '../mongo/workload';
-import type { ChaosHarness, ChaosScenario, ChaosSource, SourceCheck } from './chaos-source';
+import { type ChaosHarness, type ChaosScenario, type ChaosSource, type SourceCheck, standInReaderEnv } from './chaos-source';
 import { type ChangeEnvelope, lakeState, readLakeEnvelopes } from '@runnel/lake';
 import { compareStates, serverCollectionState } from './collection-state';
 import { currentResumeToken, lakeEventKey, sourceEventKeys } from './source-events';
@@ -142,18 +142,8 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       client = new MongoClient(mongo.uri, { appName: 'runnel-chaos' });
       await client.connect();
     },
-    readerEnv: () => ({
-      SOURCE: 'mongodb',
-      MONGODB_URI: standIn().mongo.uri,
-      MONGODB_DATABASE: DATABASE,
-      FULL_DOCUMENT: 'updateLookup',
-      OVERSIZE_EVENTS: 'split',
-      ON_HISTORY_LOST: 'fail',
-      // Change events only (the workload's count is the stream's); the snapshot's chaos run is snapshot-chaos-source.ts.
-      SNAPSHOT_MODE: 'never',
-      // Lease, resume and generation lines: a failed run's message shows each replica's story.
-      LOG_LEVEL: 'info',
-    }),
+    // Change events only (the workload's count is the stream's); the snapshot's chaos run is snapshot-chaos-source.ts.
+    readerEnv: () => ({ ...standInReaderEnv(standIn().mongo.uri, DATABASE), SNAPSHOT_MODE: 'never' }),
     async begin(h: ChaosHarness) {
       // Write only once the stream has a position: the stream starts where the reader first opened
       // its change stream ("from now"), and a reader that died before saving that position would

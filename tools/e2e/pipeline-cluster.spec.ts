@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { checkRedisDurability, createRedisConnection, DEFAULT_PREFIX } from '@runnel/queue';
 import { verifyLake } from '@runnel/lake';
-import { PipelineUnderTest, RedisCluster, S3Server } from '@runnel/testing';
+import { PipelineUnderTest, RedisCluster } from '@runnel/testing';
 
 /**
  * The pipeline on a real three-master Redis Cluster (REDIS_CLUSTER=true): the hash tag in the key
@@ -10,16 +10,13 @@ import { PipelineUnderTest, RedisCluster, S3Server } from '@runnel/testing';
  */
 describe('pipeline on a Redis Cluster', () => {
   let cluster: RedisCluster;
-  let s3: S3Server;
-  const pipelines: PipelineUnderTest[] = [];
+  let pipeline: PipelineUnderTest | undefined;
 
   beforeAll(async () => {
     cluster = await RedisCluster.start(3);
-    s3 = await S3Server.start(['lake']);
   });
   afterAll(async () => {
-    await Promise.all(pipelines.map((p) => p.stop('SIGKILL')));
-    await s3?.stop();
+    await pipeline?.stop('SIGKILL'); // and its s3rver
     await cluster?.stop();
   });
 
@@ -50,14 +47,12 @@ describe('pipeline on a Redis Cluster', () => {
     const plain = new Redis(seed.url);
     await expect(plain.set(`${DEFAULT_PREFIX}:probe`, '1')).rejects.toThrow(/MOVED/);
     plain.disconnect();
-    const pipeline = await PipelineUnderTest.start({
+    pipeline = await PipelineUnderTest.start({
       redis: { url: seed.url, cluster: true },
-      s3,
       s3Prefix: 'cluster',
       reader: { SYNTHETIC_COUNT: String(COUNT), SYNTHETIC_DOC_BYTES: '256', BATCH_SIZE: '500', BATCH_TIMEOUT_MS: '300' },
       writer: { FORMAT: 'parquet', COMPRESSION: 'zstd' },
     });
-    pipelines.push(pipeline);
     await pipeline.drained(COUNT);
     const [report] = await pipeline.lake(verifyLake);
     expect(report).toMatchObject({ stream: 'synthetic', events: COUNT, maxSeq: COUNT, missing: 0, duplicates: 0, badObjects: [] });

@@ -1,30 +1,18 @@
 import { verifyLake } from '@runnel/lake';
-import { eventually, freePort, PipelineUnderTest, readyOf, RedisServer, S3Server } from '@runnel/testing';
+import { eventually, freePort, PipelineUnderTest, readyOf } from '@runnel/testing';
 
 /**
  * The three built services as child processes: synthetic source → BullMQ on a real redis-server →
  * encoded objects → s3rver over HTTP; then the lake is read back and checked exactly.
  */
 describe('pipeline end to end', () => {
-  let redis: RedisServer;
-  let s3: S3Server;
+  // Each test's pipeline on a redis-server and an s3rver of its own.
   const pipelines: PipelineUnderTest[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    s3 = await S3Server.start(['lake']);
-  });
-  afterAll(async () => {
-    await Promise.all(pipelines.map((p) => p.stop('SIGKILL')));
-    await s3?.stop();
-    await redis?.stop();
-  });
+  afterAll(() => Promise.all(pipelines.map((p) => p.stop('SIGKILL'))));
 
   it('moves every synthetic event to S3 exactly once', async () => {
     const COUNT = 20_000;
     const pipeline = await PipelineUnderTest.start({
-      redis,
-      s3,
       s3Prefix: 'cdc',
       reader: { SYNTHETIC_COUNT: String(COUNT), SYNTHETIC_COLLECTIONS: 'orders,customers,products', SYNTHETIC_DOC_BYTES: '512', BATCH_SIZE: '700', BATCH_TIMEOUT_MS: '300' },
       writer: { FORMAT: 'jsonl', COMPRESSION: 'zstd' },
@@ -41,8 +29,6 @@ describe('pipeline end to end', () => {
   it('a standby reader takes over within the lease TTL when the active one dies, and the lake stays exact', async () => {
     const COUNT = 12_000;
     const pipeline = await PipelineUnderTest.create({
-      redis,
-      s3,
       s3Prefix: 'takeover',
       env: { QUEUE_PREFIX: '{takeover}' },
       reader: { SYNTHETIC_COUNT: String(COUNT), SYNTHETIC_RATE: '3000', SYNTHETIC_DATABASE: 'takeover', BATCH_SIZE: '500', BATCH_TIMEOUT_MS: '200', LEASE_TTL_MS: '1000' },

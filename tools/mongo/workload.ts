@@ -123,7 +123,7 @@ class LiveSet {
 const sameId = (a: Id, b: Id) => (a instanceof ObjectId && b instanceof ObjectId ? a.equals(b) : a === b);
 
 /** Deterministic filler text (not one repeated character, so compression sees something like real data). */
-function filler(seed: number): (k: number, bytes: number) => string {
+export function filler(seed: number): (k: number, bytes: number) => string {
   const random = prng(seed ^ 0x5eed);
   const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ';
   const pool = Array.from({ length: 65_536 }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
@@ -136,8 +136,13 @@ function filler(seed: number): (k: number, bytes: number) => string {
 
 /** A document with every common BSON type, its values derived from `k` (deterministic). */
 function document(id: Id, k: number, version: number, pad?: (doc: Document) => Document): Document {
-  const doc: Document = {
-    _id: id,
+  const doc: Document = { _id: id, ...typedFields(k, version, { low: new MinKey(), high: new MaxKey() }) };
+  return pad ? pad(doc) : doc;
+}
+
+/** Fields of the common BSON types, their values derived from `k` (deterministic); `extra` after the timestamp. */
+export function typedFields(k: number, version: number, extra: Document = {}): Document {
+  return {
     version: new Int32(version),
     count: new Int32(k % 1000),
     // A double that holds an integer: must come back as a double, never as an int.
@@ -149,12 +154,10 @@ function document(id: Id, k: number, version: number, pad?: (doc: Document) => D
     ref: new ObjectId(k.toString(16).padStart(24, '0')),
     bin: new Binary(Buffer.from(`bytes-${k}`), 0),
     ts: new Timestamp({ t: 1_767_225_600 + k, i: (k % 7) + 1 }),
-    low: new MinKey(),
-    high: new MaxKey(),
+    ...extra,
     tags: [`t${k % 5}`, `t${k % 3}`],
     nested: { grid: [[k, k + 1], [new Int32(k % 3)]], note: `document ${k}` },
   };
-  return pad ? pad(doc) : doc;
 }
 
 /** Writes the workload; resolves with what it did (also when `signal` aborts it). */

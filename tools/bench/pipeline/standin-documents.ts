@@ -10,8 +10,8 @@
  * i mod |collections|; ids by the collection's position as in the workload (integers, strings,
  * ObjectIds, repeating), so a snapshot walks the `_id` index of three BSON types.
  */
-import { BSON, Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, type Document } from 'mongodb';
-import { prng } from '../../mongo/workload';
+import { BSON, MongoClient, ObjectId, type Document } from 'mongodb';
+import { filler, typedFields } from '../../mongo/workload';
 
 export interface StandInDocumentsOptions {
   uri: string;
@@ -44,36 +44,14 @@ export function documentId(collection: string, kind: number, n: number, seed: nu
 /** The documents, in insertion order, as [collection, document] pairs. */
 export function* standInDocuments(o: Omit<StandInDocumentsOptions, 'uri' | 'database' | 'round'>): Generator<[string, Document]> {
   const seed = o.seed ?? 1;
-  const random = prng(seed ^ 0x5eed);
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ';
-  // Filler that compresses like text, not like one repeated character.
-  const pool = Array.from({ length: 65_536 }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
-  const filler = (k: number, bytes: number) => {
-    let out = '';
-    for (let at = (k * 7919) % pool.length; out.length < bytes; at = 0) out += pool.slice(at, at + bytes - out.length);
-    return out;
-  };
+  const fill = filler(seed);
   const next = o.collections.map(() => 1);
   for (let k = 1; k <= o.count; k++) {
     const c = (k - 1) % o.collections.length;
     const name = o.collections[c];
-    const doc: Document = {
-      _id: documentId(name, c % 3, next[c]++, seed),
-      version: new Int32(1),
-      count: new Int32(k % 1000),
-      price: new Double(k % 50),
-      ratio: new Double((k % 97) / 7),
-      total: Long.fromNumber(k * 1_000_003),
-      amount: Decimal128.fromString(`${k}.${String(k % 100).padStart(2, '0')}`),
-      at: new Date(Date.UTC(2026, 0, 1) + k * 1000),
-      ref: new ObjectId(k.toString(16).padStart(24, '0')),
-      bin: new Binary(Buffer.from(`bytes-${k}`), 0),
-      ts: new Timestamp({ t: 1_767_225_600 + k, i: (k % 7) + 1 }),
-      tags: [`t${k % 5}`, `t${k % 3}`],
-      nested: { grid: [[k, k + 1], [new Int32(k % 3)]], note: `document ${k}` },
-    };
+    const doc: Document = { _id: documentId(name, c % 3, next[c]++, seed), ...typedFields(k, 1) };
     const missing = o.documentBytes - BSON.calculateObjectSize(doc) - 16;
-    if (missing > 0) doc['payload'] = filler(k, missing);
+    if (missing > 0) doc['payload'] = fill(k, missing);
     yield [name, doc];
   }
 }
