@@ -12,7 +12,8 @@ import { HERE, log } from './workload';
 
 // esbuild's API must not be bundled into this tool (run-ts bundles the devDependencies it imports):
 // loaded from node_modules at run time.
-const { build: esbuild } = createRequire(join(REPO_ROOT, 'package.json'))('esbuild') as typeof import('esbuild');
+const load = createRequire(join(REPO_ROOT, 'package.json'));
+const { build: esbuild } = load('esbuild') as typeof import('esbuild');
 
 export const DEFAULT_GATEWAY_MAIN = join(REPO_ROOT, 'dist/apps/gateway/main.js');
 const ECHO_SOURCE = join(REPO_ROOT, 'apps/gateway/src/runnables/echo-runnable.ts');
@@ -24,12 +25,18 @@ export interface BuildInfo {
   subject?: string;
 }
 
-/** Bundles `dir`'s gateway as its apps/gateway/project.json build target does (its esbuildOptions, e.g. loaders, included). */
+/**
+ * Bundles `dir`'s gateway as its apps/gateway/project.json build target does: its esbuildConfig file's
+ * options (e.g. the .lua loader; not its plugins, which write the image's manifest) or, in older
+ * commits, its esbuildOptions.
+ */
 async function bundleGateway(dir: string, outfile: string): Promise<void> {
   const o = JSON.parse(readFileSync(join(dir, 'apps/gateway/project.json'), 'utf8')).targets.build.options;
+  const { outExtension: _configExtension, plugins: _plugins, ...fromConfig } = (o.esbuildConfig ? load(join(dir, o.esbuildConfig)) : {}) as BuildOptions;
   const { outExtension: _outExtension, ...extra } = o.esbuildOptions ?? {};
   await esbuild({
     logLevel: 'warning',
+    ...fromConfig,
     ...extra,
     entryPoints: [join(dir, o.main)],
     outfile,

@@ -36,7 +36,7 @@
 //    event loop, V8 helper threads for GC and compilation, libuv pool). Target >= 0.8x on each.
 // 6. CPU profile (scenarios/profile.ts; when the gateway is below 0.8x its bare control, or with --profile): the
 //    gateway and its bare control are each run under `node --cpu-prof` during a load run, and the top self and
-//    inclusive functions are printed (see profile-summary.mjs): /echo/invoke vs bare-langchain when the
+//    inclusive functions are printed (see profile-summary.ts): /echo/invoke vs bare-langchain when the
 //    throughput phase ran, and /lambda/invoke and /lambda_chunks/stream vs bare-lambda (one window each) when
 //    the lambda phase ran.
 // Prints the machine, a summary table and the targets (report.ts); writes results JSON to a temp directory;

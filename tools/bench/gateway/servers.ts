@@ -2,7 +2,7 @@
 // pid, its output kept, SIGTERM then SIGKILL, killed if the bench exits first): the gateway, and the
 // bare node:http servers (bare-server.ts) that serve the same runnables with nothing around them.
 import { join } from 'node:path';
-import { Child, freePort, REPO_ROOT, scrape, waitForPort } from '@runnel/testing';
+import { Child, freePort, REPO_ROOT, type Sample, scrape, waitForPort } from '@runnel/testing';
 import { API_KEY, HOLD_MODULE, LAMBDA_CHUNKS, LAMBDA_MODULE } from './workload';
 
 export type ServerKind = 'gateway' | 'langchain' | 'echo' | 'lambda' | 'hold-stream';
@@ -94,15 +94,20 @@ export async function stopServer(server: Server, graceMs = 5000): Promise<void> 
 }
 
 /**
- * The gateway's /metrics by series: each name's first series, and every labelled series without the
- * service label under `name{labels}` (e.g. nodejs_gc_duration_seconds_sum{kind="major"}).
+ * Metrics by series: each name's first series, and every labelled series without the service label
+ * under `name{labels}` (e.g. nodejs_gc_duration_seconds_sum{kind="major"}).
  */
-export async function gatewayMetrics(server: Server): Promise<Record<string, number>> {
+export function bySeries(samples: Sample[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const s of await scrape(`http://127.0.0.1:${server.metricsPort}`)) {
+  for (const s of samples) {
     if (!(s.name in out)) out[s.name] = s.value;
     const labels = Object.entries(s.labels).filter(([k]) => k !== 'service');
     if (labels.length) out[`${s.name}{${labels.map(([k, v]) => `${k}="${v}"`).join(',')}}`] = s.value;
   }
   return out;
+}
+
+/** The gateway's /metrics, bySeries. */
+export async function gatewayMetrics(server: Server): Promise<Record<string, number>> {
+  return bySeries(await scrape(`http://127.0.0.1:${server.metricsPort}`));
 }
