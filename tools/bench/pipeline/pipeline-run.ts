@@ -53,6 +53,9 @@ export interface Variant {
 }
 export const SOURCES = ['synthetic', 'standin', 'standin-snapshot'] as const;
 
+/** A figure of each process of the run, by name. */
+type PerProcess = Record<string, number>;
+
 export interface PipelineResult {
   config: string;
   /** config and variant, as the tables show it. */
@@ -74,9 +77,11 @@ export interface PipelineResult {
   meanObjectBytes: number;
   uploadBytes: number;
   cpu: CpuReading;
-  cpuUsPerEvent: Record<string, number>;
-  peakRssMiB: Record<string, number>;
-  hwmMiB: Record<string, number>;
+  /** By process (change-reader … redis, s3rver, mongo, bench). */
+  cpuUsPerEvent: PerProcess;
+  /** Sampled every 200 ms, and the kernel's VmHWM. */
+  peakRssMiB: PerProcess;
+  hwmMiB: PerProcess;
   /** Peaks over the run from each service's /metrics (prom-client process metrics), MiB. */
   heapPeakMiB: Record<string, { heapTotal: number; heapUsed: number; external: number }>;
   redisInfo: Record<string, number | string>;
