@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { eventually, FlakyProxy, freePort, PostgresServer, REPO_ROOT, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import { eventually, FlakyProxy, freePort, PIPELINE_SERVICES, PipelineUnderTest, PostgresServer, REPO_ROOT, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
 import { exportedLabelNames, exportedSeriesNames, promqlReferences } from '../observability/promql-metric-names';
 
 const DASHBOARD_DIR = join(REPO_ROOT, 'k8s/observability/dashboards');
@@ -227,7 +227,8 @@ describe('Grafana dashboards: every query refers to what the running services ex
   let postgres: PostgresServer;
   let s3: S3Server;
   let proxy: FlakyProxy;
-  const services: ServiceProcess[] = [];
+  let gateway: ServiceProcess;
+  let pipeline: PipelineUnderTest;
   const metricsPorts: Record<string, number> = {};
   let gatewayPort = 0;
   const scraped: Record<string, string> = {};
@@ -235,7 +236,8 @@ describe('Grafana dashboards: every query refers to what the running services ex
   let labels = new Set<string>();
 
   const alive = () => {
-    for (const s of services) if (!s.running) throw new Error(`${s.app} exited: ${s.stderr || s.stdout.slice(-2000)}`);
+    if (!gateway.running) throw new Error(`gateway exited:\n${gateway.tail(40)}`);
+    pipeline.assertRunning();
   };
 
   beforeAll(async () => {
@@ -247,51 +249,28 @@ describe('Grafana dashboards: every query refers to what the running services ex
     proxy = await FlakyProxy.start(s3.endpoint);
     proxy.failNext(2, 503);
     const COUNT = 300;
-    const common = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
-    for (const app of ['gateway', 'change-reader', 'batch-writer', 's3-uploader']) metricsPorts[app] = await freePort();
+    metricsPorts.gateway = await freePort();
     gatewayPort = await freePort();
-    services.push(
-      // One request at a time: a second one is refused (rejected, reason overload).
-      new ServiceProcess('gateway', {
-        PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts.gateway), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_CONCURRENT_REQUESTS: '1',
-        RUNNABLES_MODULE: join(REPO_ROOT, 'tools/bench/gateway/hold-runnables.cjs'), HOLD_SECONDS: '30',
-        POSTGRES_URI: await postgres.createDatabase('dashboards'), GATEWAY_REDIS_URL: redis.url,
-      }),
-      new ServiceProcess('change-reader', {
-        ...common,
-        METRICS_PORT: String(metricsPorts['change-reader']),
-        SOURCE: 'synthetic',
-        SYNTHETIC_COUNT: String(COUNT),
-        SYNTHETIC_COLLECTIONS: 'orders,customers',
-        SYNTHETIC_DOC_BYTES: '256',
-        BATCH_SIZE: '100',
-        BATCH_TIMEOUT_MS: '200',
-      }),
-      new ServiceProcess('batch-writer', { ...common, METRICS_PORT: String(metricsPorts['batch-writer']), FORMAT: 'jsonl', COMPRESSION: 'zstd', S3_PREFIX: 'cdc' }),
-      new ServiceProcess('s3-uploader', {
-        ...common,
-        METRICS_PORT: String(metricsPorts['s3-uploader']),
-        S3_BUCKET: 'lake',
-        AWS_ENDPOINT_URL_S3: proxy.endpoint,
-        S3_FORCE_PATH_STYLE: 'true',
-        S3_CONDITIONAL_WRITES: 'false',
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-        RETRY_DELAY_MS: '10',
-      }),
-    );
+    // One request at a time: a second one is refused (rejected, reason overload).
+    gateway = new ServiceProcess('gateway', {
+      PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts.gateway), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_CONCURRENT_REQUESTS: '1',
+      RUNNABLES_MODULE: join(REPO_ROOT, 'tools/bench/gateway/hold-runnables.cjs'), HOLD_SECONDS: '30',
+      POSTGRES_URI: await postgres.createDatabase('dashboards'), GATEWAY_REDIS_URL: redis.url,
+    });
+    pipeline = await PipelineUnderTest.start({
+      redis,
+      s3,
+      s3Endpoint: proxy.endpoint,
+      s3Prefix: 'cdc',
+      reader: { SYNTHETIC_COUNT: String(COUNT), SYNTHETIC_COLLECTIONS: 'orders,customers', SYNTHETIC_DOC_BYTES: '256', BATCH_SIZE: '100', BATCH_TIMEOUT_MS: '200' },
+      writer: { FORMAT: 'jsonl', COMPRESSION: 'zstd' },
+      uploader: { RETRY_DELAY_MS: '10' },
+    });
+    for (const app of PIPELINE_SERVICES) metricsPorts[app] = pipeline.port(app);
 
     // Every synthetic event stored: encode, upload and checkpoint metrics all have samples.
-    await eventually(
-      'the checkpoint to reach every synthetic event',
-      async () => {
-        alive();
-        const body = (await (await fetch(`http://127.0.0.1:${metricsPorts['change-reader']}/ready`)).json()) as { checks: { reader: { detail: { checkpoint_seq: number | null } } } };
-        return (body.checks.reader.detail.checkpoint_seq ?? 0) >= COUNT;
-      },
-      90_000,
-      250,
-    );
+    await pipeline.drained(COUNT);
+    alive();
 
     // Gateway traffic on each endpoint kind, so the labelled series exist.
     const gw = `http://127.0.0.1:${gatewayPort}`;
@@ -335,7 +314,7 @@ describe('Grafana dashboards: every query refers to what the running services ex
   }, 150_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop('SIGKILL')));
+    await Promise.all([gateway?.stop('SIGKILL'), pipeline?.stop('SIGKILL')]);
     await proxy?.stop();
     await s3?.stop();
     await redis?.stop();

@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { S3Client } from '@aws-sdk/client-s3';
+import os from 'node:os';
 import { verifyLake } from '@runnel/lake';
-import { eventually, freePort, procCpuSeconds, procRssMiB, RedisServer, S3Server, ServiceProcess } from '@runnel/testing';
+import { CpuMeter, eventually, PIPELINE_SERVICES, PipelineUnderTest, procRssMiB } from '@runnel/testing';
 import { allPass, type CriterionResult, evaluatePipeline } from './criteria';
 import { deployedNodeOptions, STOP_GRACE_MS } from './gateway-under-test';
 import type { PipelineScenario } from './scenarios';
 
-const APPS = ['change-reader', 'batch-writer', 's3-uploader'] as const;
+const APPS = PIPELINE_SERVICES;
 type App = (typeof APPS)[number];
 
 export interface PipelineSettings {
@@ -48,21 +47,14 @@ export interface PipelineReport {
   pass: boolean;
 }
 
-const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const loadAvg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
-interface ReaderDetail {
-  state: string;
-  read_seq: number;
-  checkpoint_seq: number | null;
-}
-
-async function readerState(port: number): Promise<{ reader: ReaderDetail; batchesWaiting: number }> {
-  const body = (await (await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(5000) })).json()) as {
-    checks: { reader: { detail: ReaderDetail }; queues?: { detail?: Record<string, Record<string, number>> } };
-  };
-  const queues = body.checks.queues?.detail ?? {};
-  const batches = Object.entries(queues).find(([name]) => name.includes('batch'))?.[1] ?? {};
-  return { reader: body.checks.reader.detail, batchesWaiting: (batches.waiting ?? 0) + (batches.prioritized ?? 0) };
+/** The reader's progress and the batches queue's backlog, from its /ready. */
+async function readerState(pipeline: PipelineUnderTest): Promise<{ readSeq: number; checkpointSeq: number; batchesWaiting: number }> {
+  const ready = await pipeline.readerReady();
+  if (!ready?.reader) throw new Error('change-reader: no /ready answer');
+  const batches = Object.entries(ready.queues).find(([name]) => name.includes('batch'))?.[1] ?? {};
+  return { readSeq: ready.reader.read_seq ?? 0, checkpointSeq: ready.reader.checkpoint_seq ?? 0, batchesWaiting: (batches.waiting ?? 0) + (batches.prioritized ?? 0) };
 }
 
 /**
@@ -74,70 +66,50 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
   const startedAt = new Date().toISOString();
   const before = loadAvg();
   const nodeOptions = Object.fromEntries(APPS.map((a) => [a, deployedNodeOptions(a)])) as Record<App, string>;
-  const redis = await RedisServer.start();
-  const s3 = await S3Server.start(['lake']);
-  const services = new Map<App, ServiceProcess>();
-  const ports = Object.fromEntries(await Promise.all(APPS.map(async (a) => [a, await freePort()]))) as Record<App, number>;
-  const common = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', HOST: '127.0.0.1', SHUTDOWN_TIMEOUT: '5' };
-  const alive = () => {
-    for (const [app, p] of services) if (!p.running) throw new Error(`${app} exited: ${(p.stderr || p.stdout).slice(-2000)}`);
-  };
+  const pipeline = await PipelineUnderTest.create({
+    s3Prefix: 'soak',
+    env: { SHUTDOWN_TIMEOUT: '5' },
+    reader: { SYNTHETIC_RATE: String(settings.rate), SYNTHETIC_COUNT: String(events), SYNTHETIC_DOC_BYTES: String(scenario.docBytes) },
+    nodeArgs: (app) => nodeOptions[app].split(' ').filter(Boolean),
+  });
   try {
-    services.set('batch-writer', new ServiceProcess('batch-writer', { ...common, NODE_OPTIONS: nodeOptions['batch-writer'], METRICS_PORT: String(ports['batch-writer']), S3_PREFIX: 'soak' }));
-    services.set(
-      's3-uploader',
-      new ServiceProcess('s3-uploader', {
-        ...common, NODE_OPTIONS: nodeOptions['s3-uploader'], METRICS_PORT: String(ports['s3-uploader']), S3_BUCKET: 'lake', AWS_ENDPOINT_URL_S3: s3.endpoint,
-        S3_FORCE_PATH_STYLE: 'true', S3_CONDITIONAL_WRITES: 'false', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      }),
-    );
-    for (const app of ['batch-writer', 's3-uploader'] as const) {
-      await eventually(`${app} to be ready`, async () => (alive(), (await fetch(`http://127.0.0.1:${ports[app]}/ready`)).ok), 30_000);
-    }
+    for (const app of ['batch-writer', 's3-uploader'] as const) pipeline.startService(app);
+    for (const app of ['batch-writer', 's3-uploader'] as const) await pipeline.ready(app);
     log(`pipeline-soak: writer and uploader ready; starting the reader: ${events} events at ${settings.rate}/s`);
-    services.set(
-      'change-reader',
-      new ServiceProcess('change-reader', {
-        ...common, NODE_OPTIONS: nodeOptions['change-reader'], METRICS_PORT: String(ports['change-reader']), SOURCE: 'synthetic',
-        SYNTHETIC_RATE: String(settings.rate), SYNTHETIC_COUNT: String(events), SYNTHETIC_DOC_BYTES: String(scenario.docBytes),
-      }),
-    );
-    const reader = ports['change-reader'];
+    pipeline.startService('change-reader');
     // The source paces itself from its first event; estimate that moment from the first read_seq seen.
     const firstRead = await eventually(
       'the reader to read',
       async () => {
-        alive();
-        const { reader: r } = await readerState(reader);
-        return r.read_seq > 0 ? r : undefined;
+        pipeline.assertRunning();
+        const r = await readerState(pipeline);
+        return r.readSeq > 0 ? r : undefined;
       },
       30_000,
       50,
     );
-    const sourceStart = Date.now() - (firstRead.read_seq / settings.rate) * 1000;
+    const sourceStart = Date.now() - (firstRead.readSeq / settings.rate) * 1000;
     const elapsed = () => (Date.now() - sourceStart) / 1000;
     const samples: PipelineSample[] = [];
-    const pidOf = (a: App) => services.get(a)?.child.pid ?? -1;
-    let lastCpu = { at: Date.now(), s: Object.fromEntries(APPS.map((a) => [a, procCpuSeconds(pidOf(a))])) as Record<App, number> };
+    const pids = pipeline.pids();
+    let meter = new CpuMeter(pids);
     const sample = async () => {
-      alive();
-      const { reader: r, batchesWaiting } = await readerState(reader);
+      pipeline.assertRunning();
+      const { readSeq, checkpointSeq, batchesWaiting } = await readerState(pipeline);
       const t = elapsed();
-      const checkpointSeq = r.checkpoint_seq ?? 0;
+      const cpu = meter.read();
+      meter = new CpuMeter(pids);
       const s: PipelineSample = {
         t,
         due: Math.min(events, Math.floor(t * settings.rate)),
-        readSeq: r.read_seq,
+        readSeq,
         checkpointSeq,
-        inFlight: r.read_seq - checkpointSeq,
+        inFlight: readSeq - checkpointSeq,
         batchesWaiting,
         checkpointLagS: checkpointSeq >= events ? 0 : Math.max(0, t - checkpointSeq / settings.rate),
-        rssMiB: Object.fromEntries(APPS.map((a) => [a, procRssMiB(pidOf(a))])) as Record<App, number>,
-        cpuCores: {} as Record<App, number>,
+        rssMiB: Object.fromEntries(APPS.map((a) => [a, procRssMiB(pids[a])])) as Record<App, number>,
+        cpuCores: Object.fromEntries(APPS.map((a) => [a, cpu.cores[a]])) as Record<App, number>,
       };
-      const cpu = { at: Date.now(), s: Object.fromEntries(APPS.map((a) => [a, procCpuSeconds(pidOf(a))])) as Record<App, number> };
-      for (const a of APPS) s.cpuCores[a] = (cpu.s[a] - lastCpu.s[a]) / ((cpu.at - lastCpu.at) / 1000);
-      lastCpu = cpu;
       samples.push(s);
       log(
         `pipeline-soak: t=${t.toFixed(0).padStart(4)} s  due ${s.due}  read ${s.readSeq}  checkpoint ${s.checkpointSeq}  in flight ${s.inFlight}  batches waiting ${s.batchesWaiting}  ` +
@@ -149,16 +121,10 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
       await sample();
     }
     const windowEnd = Date.now();
-    await eventually('the checkpoint to reach the last event', async () => (alive(), ((await readerState(reader)).reader.checkpoint_seq ?? 0) >= events), 120_000, 250);
+    await eventually('the checkpoint to reach the last event', async () => (pipeline.assertRunning(), (await readerState(pipeline)).checkpointSeq >= events), 120_000, 250);
     const drainS = (Date.now() - windowEnd) / 1000;
-    const client = new S3Client(s3.clientConfig);
-    let lake: PipelineReport['lake'];
-    try {
-      const [r] = await verifyLake(client, 'lake', 'soak/');
-      if (r) lake = { objects: r.objects, events: r.events, maxSeq: r.maxSeq, missing: r.missing + Math.max(0, events - r.maxSeq), duplicates: r.duplicates, badObjects: r.badObjects.length };
-    } finally {
-      client.destroy();
-    }
+    const [r] = await pipeline.lake(verifyLake);
+    const lake: PipelineReport['lake'] = r && { objects: r.objects, events: r.events, maxSeq: r.maxSeq, missing: r.missing + Math.max(0, events - r.maxSeq), duplicates: r.duplicates, badObjects: r.badObjects.length };
     const peakRssMiB = Object.fromEntries(APPS.map((a) => [a, Math.max(...samples.map((s) => s.rssMiB[a]).filter(Number.isFinite))])) as Record<App, number>;
     const last = samples.at(-1);
     const criteria = evaluatePipeline({ expectedEvents: events, checkpointLagEndS: last ? last.checkpointLagS : Number.NaN, peakRssMiB, lake });
@@ -177,8 +143,6 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
       pass: allPass(criteria),
     };
   } finally {
-    await Promise.all([...services.values()].map((p) => p.stop('SIGTERM', STOP_GRACE_MS)));
-    await s3.stop();
-    await redis.stop();
+    await pipeline.stop('SIGTERM', STOP_GRACE_MS);
   }
 }
