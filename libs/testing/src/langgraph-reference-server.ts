@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { freePort } from './free-port';
+import { atExit } from './harness/at-exit';
 import { Child } from './harness/child';
 import { waitForOk } from './harness/wait-for';
 
@@ -49,6 +50,8 @@ export class LangGraphReferenceServer {
     /** The server's working directory (its `.langgraph_api/` persistence lives here). */
     readonly dir: string,
     private readonly child: Child,
+    /** Cancels the removal of `dir` at exit (stop() removes it). */
+    private readonly forgetDir: () => void,
   ) {}
 
   get url(): string {
@@ -91,7 +94,9 @@ export class LangGraphReferenceServer {
     };
     const payload = { port, host, nWorkers: options.nWorkers ?? 10, cwd: dir, graphs };
     const child = new Child('the LangGraph reference server', process.execPath, [join(__dirname, 'langgraph-reference-runner.mjs'), JSON.stringify(payload)], { cwd: dir, env, keepBytes: 65_536 });
-    const server = new LangGraphReferenceServer(port, dir, child);
+    // Gone with the server (killed first: atExit runs in order) even when the parent exits without stop().
+    const forgetDir = atExit(() => rmSync(dir, { recursive: true, force: true }));
+    const server = new LangGraphReferenceServer(port, dir, child, forgetDir);
     try {
       await waitForOk(`${server.url}/ok`, child, options.startTimeoutMs ?? 60_000);
     } catch (err) {
@@ -105,5 +110,6 @@ export class LangGraphReferenceServer {
   async stop(): Promise<void> {
     await this.child.stop('SIGTERM', 5_000);
     rmSync(this.dir, { recursive: true, force: true });
+    this.forgetDir();
   }
 }
