@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ensureBuilt, eventually, freePort, RedisServer, REPO_ROOT } from '@runnel/testing';
+import { Child, ensureBuilt, eventually, freePort, NODE, RedisServer } from '@runnel/testing';
 
 /**
  * Every service stops on SIGTERM as a container's PID 1 — before, during and after start-up — run
@@ -16,7 +16,6 @@ import { ensureBuilt, eventually, freePort, RedisServer, REPO_ROOT } from '@runn
  * Start-up interrupted: 143 within a second and ONE line naming what it waited for, no secrets.
  * Started: the graceful drain, exit 0 within SHUTDOWN_TIMEOUT.
  */
-const NODE = join(REPO_ROOT, 'node_modules/.bin/node');
 /** Bundles to run: dist/apps/<app>/main.js, or <SIGNALS_SPEC_BUNDLES>/<app>/main.js (to measure another build, e.g. one before a fix). */
 const bundle = (app: string) => (process.env.SIGNALS_SPEC_BUNDLES ? join(process.env.SIGNALS_SPEC_BUNDLES, app, 'main.js') : ensureBuilt(app));
 const canUnshare = process.getuid?.() === 0 && spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
@@ -30,40 +29,34 @@ const INTERRUPT_BOUND_MS = 1_500;
 const WHILE_LOADING_BOUND_MS = 3_000;
 const PASSWORD = 'pw-must-not-leak';
 
-type Exit = { code: number | null; ms: number } | 'still running';
+type Exit = { code: number | string | null; ms: number } | 'still running';
 
 /** A built service as PID 1 of its own PID namespace. */
 class Pid1Service {
-  readonly #unshare: ChildProcess;
-  readonly #exited: Promise<number | null>;
+  readonly #unshare: Child;
   #pid: number | undefined;
-  #done = false;
-  stdout = '';
-  stderr = '';
 
   constructor(
     readonly app: string,
     env: Record<string, string>,
   ) {
-    this.#unshare = spawn('unshare', ['--pid', '--fork', '--mount-proc', NODE, bundle(app)], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', HOST: '127.0.0.1', SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_S), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    this.#unshare = new Child(app, 'unshare', ['--pid', '--fork', '--mount-proc', NODE, bundle(app)], {
+      env: { METRICS_PORT: '0', HOST: '127.0.0.1', SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_S), ...env },
     });
-    this.#unshare.stdout!.on('data', (d) => (this.stdout += d));
-    this.#unshare.stderr!.on('data', (d) => (this.stderr += d));
-    this.#exited = new Promise((resolve) =>
-      this.#unshare.on('exit', (code) => {
-        this.#done = true;
-        resolve(code);
-      }),
-    );
+  }
+
+  get stdout(): string {
+    return this.#unshare.stdout;
+  }
+
+  get stderr(): string {
+    return this.#unshare.stderr;
   }
 
   /** The service's pid on this host, once `unshare` has forked it; it is 1 in its own namespace. */
   async hostPid(): Promise<number> {
     if (this.#pid) return this.#pid;
-    const outer = this.#unshare.pid!;
+    const outer = this.#unshare.pid;
     const pid = await eventually('the forked service', () => Number(readFileSync(`/proc/${outer}/task/${outer}/children`, 'utf8').trim().split(/\s+/)[0]) || undefined, 5_000, 5);
     const nspid = /^NSpid:\s+(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1].split(/\s+/);
     expect(nspid).toEqual([String(pid), '1']);
@@ -75,17 +68,17 @@ class Pid1Service {
     const pid = await this.hostPid();
     const sent = Date.now();
     process.kill(pid, 'SIGTERM');
-    const outcome = await Promise.race([this.#exited.then((code) => ({ code, ms: Date.now() - sent })), new Promise<'still running'>((r) => setTimeout(() => r('still running'), waitMs).unref())]);
+    const outcome = await Promise.race([this.#unshare.exited.then((code) => ({ code, ms: Date.now() - sent })), new Promise<'still running'>((r) => setTimeout(() => r('still running'), waitMs).unref())]);
     if (outcome === 'still running') await this.kill();
     return outcome;
   }
 
   async kill(): Promise<void> {
-    if (this.#done) return;
+    if (!this.#unshare.running) return;
     const pid = await this.hostPid().catch(() => undefined);
     if (pid) process.kill(pid, 'SIGKILL');
-    else this.#unshare.kill('SIGKILL');
-    await this.#exited;
+    else this.#unshare.kill();
+    await this.#unshare.exited;
   }
 }
 
