@@ -1,20 +1,13 @@
 import { Binary, BSONRegExp, BSONSymbol, Code, Decimal128, type Document, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId, Timestamp, UUID } from 'mongodb';
-import { MongoStandIn } from './mongo-stand-in';
+import { type StandInWithDriver, startWithDriver, stopWithDriver } from './driver-fixture';
 
 /** Every BSON type written through the real driver comes back with its type, by find and in change events. */
 describe('MongoStandIn BSON fidelity and size rules (real driver)', () => {
-  let m: MongoStandIn;
+  let s: StandInWithDriver;
   let client: MongoClient;
 
-  beforeAll(async () => {
-    m = await MongoStandIn.start();
-    client = new MongoClient(m.uri);
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await m.stop();
-  });
+  beforeAll(async () => ({ client } = s = await startWithDriver()));
+  afterAll(() => stopWithDriver(s));
 
   const oid = new ObjectId('65a1b2c3d4e5f60718293a4b');
   const sample = (): Document => ({

@@ -1,11 +1,8 @@
 import { type ChangeStream, type ChangeStreamDocument, type Document, MongoClient } from 'mongodb';
+import { type StandInWithDriver, startWithDriver, stopWithDriver, take as takeEvents } from './driver-fixture';
 import { MongoStandIn } from './mongo-stand-in';
 
-async function take(cs: ChangeStream, n: number): Promise<Document[]> {
-  const out: Document[] = [];
-  while (out.length < n) out.push((await cs.next()) as Document);
-  return out;
-}
+const take = (cs: ChangeStream, n: number) => takeEvents<Document>(cs, n);
 
 /** Opens the stream's cursor (the driver is lazy) without waiting long. */
 async function open(cs: ChangeStream): Promise<void> {
@@ -15,21 +12,14 @@ async function open(cs: ChangeStream): Promise<void> {
 const MiB = 1024 * 1024;
 
 describe('MongoStandIn change stream options (real driver)', () => {
-  let m: MongoStandIn;
+  let s: StandInWithDriver;
   let client: MongoClient;
   let n = 0;
   const name = () => `o${++n}`;
   const watchOpts = { maxAwaitTimeMS: 100 };
 
-  beforeAll(async () => {
-    m = await MongoStandIn.start();
-    client = new MongoClient(m.uri);
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await m.stop();
-  });
+  beforeAll(async () => ({ client } = s = await startWithDriver()));
+  afterAll(() => stopWithDriver(s));
 
   describe('pre- and post-images', () => {
     it('whenAvailable gives the images recorded at write time once the collection records them (create option)', async () => {

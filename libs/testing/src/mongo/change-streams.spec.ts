@@ -1,30 +1,18 @@
-import { type ChangeStream, type ChangeStreamDocument, type Document, MongoClient, type ResumeToken, Timestamp } from 'mongodb';
-import { MongoStandIn } from './mongo-stand-in';
-
-/** Reads `n` events (each within the test's timeout). */
-async function take(cs: ChangeStream, n: number): Promise<ChangeStreamDocument[]> {
-  const out: ChangeStreamDocument[] = [];
-  while (out.length < n) out.push(await cs.next());
-  return out;
-}
+import { type ChangeStreamDocument, type Document, MongoClient, type ResumeToken, Timestamp } from 'mongodb';
+import { type StandInWithDriver, startWithDriver, stopWithDriver, take } from './driver-fixture';
+import type { MongoStandIn } from './mongo-stand-in';
 
 const ops = (events: ChangeStreamDocument[]) => events.map((e) => e.operationType);
 
 describe('MongoStandIn change streams (real driver)', () => {
+  let s: StandInWithDriver;
   let m: MongoStandIn;
   let client: MongoClient;
   let n = 0;
   const name = () => `s${++n}`;
 
-  beforeAll(async () => {
-    m = await MongoStandIn.start();
-    client = new MongoClient(m.uri);
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await m.stop();
-  });
+  beforeAll(async () => ({ m, client } = s = await startWithDriver()));
+  afterAll(() => stopWithDriver(s));
 
   it('shows insert, update, replace, delete, drop and invalidate on a collection stream', async () => {
     const c = client.db('cs').collection(name());

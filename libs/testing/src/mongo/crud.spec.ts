@@ -1,21 +1,16 @@
 import { type Collection, type Document, MongoClient, MongoServerError } from 'mongodb';
-import { MongoStandIn } from './mongo-stand-in';
+import { type StandInWithDriver, startWithDriver, stopWithDriver } from './driver-fixture';
+import type { MongoStandIn } from './mongo-stand-in';
 
 describe('MongoStandIn CRUD (real driver)', () => {
+  let s: StandInWithDriver;
   let m: MongoStandIn;
   let client: MongoClient;
   let n = 0;
   const fresh = (): Collection<any> => client.db('crud').collection(`c${++n}`);
 
-  beforeAll(async () => {
-    m = await MongoStandIn.start();
-    client = new MongoClient(m.uri);
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await m.stop();
-  });
+  beforeAll(async () => ({ m, client } = s = await startWithDriver()));
+  afterAll(() => stopWithDriver(s));
 
   it('inserts, finds by _id and refuses a duplicate _id with E11000', async () => {
     const c = fresh();

@@ -1,5 +1,6 @@
 import { type ChangeStream, type Collection, type Document, MongoClient, MongoServerError } from 'mongodb';
-import { MongoStandIn } from './mongo-stand-in';
+import { type StandInWithDriver, startWithDriver, stopWithDriver } from './driver-fixture';
+import type { MongoStandIn } from './mongo-stand-in';
 
 /**
  * Injected faults, and the REAL driver's own recovery from them: on a resumable error the driver
@@ -7,22 +8,16 @@ import { MongoStandIn } from './mongo-stand-in';
  * and nothing repeated.
  */
 describe('MongoStandIn faults (real driver)', () => {
+  let s: StandInWithDriver;
   let m: MongoStandIn;
   let client: MongoClient;
   let n = 0;
   const fresh = (): Collection<any> => client.db('faults').collection(`f${++n}`);
 
-  beforeAll(async () => {
-    m = await MongoStandIn.start();
-    client = new MongoClient(m.uri, { heartbeatFrequencyMS: 500, monitorCommands: true });
-  });
-
+  beforeAll(async () => ({ m, client } = s = await startWithDriver({ heartbeatFrequencyMS: 500, monitorCommands: true })));
   afterEach(() => m.faults.clear());
 
-  afterAll(async () => {
-    await client.close();
-    await m.stop();
-  });
+  afterAll(() => stopWithDriver(s));
 
   /** Inserts _ids from..to-1, one statement each. */
   async function insert(c: Collection<any>, from: number, to: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { EJSON } from 'bson';
 import { Binary, BSONRegExp, BSONSymbol, Code, type Collection, Decimal128, type Document, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId, Timestamp } from 'mongodb';
-import { MongoStandIn } from './mongo-stand-in';
+import { type StandInWithDriver, startWithDriver, stopWithDriver } from './driver-fixture';
+import type { MongoStandIn } from './mongo-stand-in';
 
 /**
  * The reads an initial snapshot makes, through the real driver: the `_id` index in BSON order
@@ -8,6 +9,7 @@ import { MongoStandIn } from './mongo-stand-in';
  * estimate uses.
  */
 describe('MongoStandIn snapshot reads (real driver)', () => {
+  let s: StandInWithDriver;
   let m: MongoStandIn;
   let client: MongoClient;
   let n = 0;
@@ -16,15 +18,8 @@ describe('MongoStandIn snapshot reads (real driver)', () => {
   /** A value's identity across the wire: canonical extended JSON keeps every BSON type. */
   const ej = (v: unknown) => EJSON.stringify({ v }, { relaxed: false });
 
-  beforeAll(async () => {
-    m = await MongoStandIn.start();
-    client = new MongoClient(m.uri);
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await m.stop();
-  });
+  beforeAll(async () => ({ m, client } = s = await startWithDriver()));
+  afterAll(() => stopWithDriver(s));
 
   /** `_id`s in the order MongoDB's `_id` index holds them (bson-type-comparison-order). */
   const ordered: [string, unknown][] = [

@@ -1,19 +1,12 @@
 import { type Document, MongoClient, type Timestamp } from 'mongodb';
-import { MongoStandIn } from './mongo-stand-in';
+import { type StandInWithDriver, startWithDriver, stopWithDriver } from './driver-fixture';
 
 describe('MongoStandIn transactions (real driver)', () => {
-  let m: MongoStandIn;
+  let s: StandInWithDriver;
   let client: MongoClient;
 
-  beforeAll(async () => {
-    m = await MongoStandIn.start();
-    client = new MongoClient(m.uri);
-  });
-
-  afterAll(async () => {
-    await client.close();
-    await m.stop();
-  });
+  beforeAll(async () => ({ client } = s = await startWithDriver()));
+  afterAll(() => stopWithDriver(s));
 
   it("a committed transaction's events appear together at commit, under one cluster time, with lsid and txnNumber", async () => {
     const c = client.db('txn').collection<any>('committed');
