@@ -2,14 +2,12 @@
 // package/area. Functions in a bundle with a source map (the gateway's dist/apps/gateway/main.js.map)
 // are reported at their original source location.
 //
-//   node tools/dev/run-ts.mjs tools/bench/gateway/profile-summary-cli.ts <file.cpuprofile> [--top=25] [--from-ms=N] [--to-ms=N] [--json]
-//   node tools/bench/gateway/profile-summary.mjs …      (the same, for callers that run it as a script)
-//
-// Also imported by the gateway bench's profile phase (scenarios/profile.ts).
+// Imported by the gateway bench's profile phase (scenarios/profile.ts) and the pipeline bench's
+// (tools/bench/pipeline/profile.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CommandLine, f1, REPO_ROOT } from '@runnel/testing';
+import { f1 } from '@runnel/testing';
 
 const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
 
@@ -352,19 +350,4 @@ export function formatProfileSummary(s: ProfileSummary, { label = '' } = {}): st
   lines.push('  Top inclusive time:');
   for (const f of s.topTotal) lines.push(`    ${f1(f.pctOfBusy).padStart(5)}%  ${f1(f.ms).padStart(9)} ms  ${f.name}  ${f.where}`);
   return lines.join('\n');
-}
-
-/** The command line: `profile-summary.ts <file.cpuprofile> [--top=25] [--from-ms=N] [--to-ms=N] [--json]`. */
-export function profileSummaryCli(cl = new CommandLine()): number {
-  const file = cl.positional[0];
-  if (!file) {
-    process.stderr.write('usage: profile-summary.ts <file.cpuprofile> [--top=25] [--from-ms=N] [--to-ms=N] [--json]\n');
-    return 2;
-  }
-  const from = cl.option('from-ms');
-  const to = cl.option('to-ms');
-  const window = from || to ? { fromMs: Number(from ?? 0), toMs: Number(to ?? Infinity) } : undefined;
-  const s = summariseProfile(file, { top: cl.integer('top', undefined, 25), repoRoot: REPO_ROOT, window });
-  process.stdout.write(cl.has('json') ? `${JSON.stringify(s, null, 2)}\n` : `${formatProfileSummary(s)}\n`);
-  return 0;
 }

@@ -23,7 +23,7 @@
  *    times) and the quietest attempt is reported.
  * 5. CPU profile (--profile=auto: only for a config below its target; always; never): the config runs once
  *    more with `node --cpu-prof` on all three services; each profile is summarised over the measured window
- *    with tools/bench/gateway/profile-summary.mjs.
+ *    (summariseProfile of tools/bench/gateway/profile-summary.ts).
  * Prints the machine, the tables and the targets; writes results JSON to a temp directory (and --json=PATH).
  *
  * Options (flag, or env var in brackets; defaults in parentheses):

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { f0, NODE, PIPELINE_SERVICES as SERVICES, REPO_ROOT } from '@runnel/testing';
+import { f0, PIPELINE_SERVICES as SERVICES, REPO_ROOT } from '@runnel/testing';
+import { formatProfileSummary, summariseProfile } from '../gateway/profile-summary';
 import type { BaselineResult } from './baseline';
 import type { Options } from './options';
 import { type PipelineResult, pipelineOnce, type Variant, variantsOf } from './pipeline-run';
@@ -54,7 +54,7 @@ export function profileReport(profiled: PipelineResult[]): string {
   return text;
 }
 
-/** Each service's CPU profile of a --cpu-prof run, summarised over the measured window by tools/bench/gateway/profile-summary.mjs. */
+/** Each service's CPU profile of a --cpu-prof run, summarised over the measured window (tools/bench/gateway/profile-summary.ts). */
 function summariseProfiles(result: PipelineResult): Record<string, unknown> {
   const p = result.profiles as { dir: string; monoStartUs: number; monoDoneUs: number };
   const out: Record<string, unknown> = {};
@@ -66,17 +66,15 @@ function summariseProfiles(result: PipelineResult): Record<string, unknown> {
       continue;
     }
     const path = join(dir, file);
-    const { startTime } = JSON.parse(readFileSync(path, 'utf8')) as { startTime: number };
-    // V8 profile timestamps and process.hrtime are both CLOCK_MONOTONIC microseconds.
-    const fromMs = Math.max(0, (p.monoStartUs - startTime) / 1000);
-    const toMs = (p.monoDoneUs - startTime) / 1000;
-    const r = spawnSync(NODE, [join(REPO_ROOT, 'tools/bench/gateway/profile-summary.mjs'), path, '--json', '--top=20', `--from-ms=${fromMs.toFixed(0)}`, `--to-ms=${toMs.toFixed(0)}`], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-    if (r.status !== 0) {
-      out[svc] = { error: r.stderr };
-      continue;
+    try {
+      const { startTime } = JSON.parse(readFileSync(path, 'utf8')) as { startTime: number };
+      // V8 profile timestamps and process.hrtime are both CLOCK_MONOTONIC microseconds; the window in whole ms.
+      const window = { fromMs: Math.round(Math.max(0, (p.monoStartUs - startTime) / 1000)), toMs: Math.round((p.monoDoneUs - startTime) / 1000) };
+      const summary = summariseProfile(path, { top: 20, repoRoot: REPO_ROOT, window });
+      out[svc] = { file: path, summary, text: `${formatProfileSummary(summary)}\n` };
+    } catch (err) {
+      out[svc] = { error: (err as Error).stack ?? String(err) };
     }
-    const text = spawnSync(NODE, [join(REPO_ROOT, 'tools/bench/gateway/profile-summary.mjs'), path, '--top=20', `--from-ms=${fromMs.toFixed(0)}`, `--to-ms=${toMs.toFixed(0)}`], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }).stdout;
-    out[svc] = { file: path, summary: JSON.parse(r.stdout), text };
   }
   return out;
 }
