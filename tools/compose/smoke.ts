@@ -10,7 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { decodeObject, describeStream, isCleanStream, parseObjectKey, verifyLake } from '@runnel/lake';
+import { decodeObject, describeLake, parseObjectKey, verifyLake } from '@runnel/lake';
+import { runToolMain } from '@runnel/testing';
 import { MongoClient } from 'mongodb';
 import { markRunDocuments, missingDocuments, parseSmokeArgs, SMOKE_USAGE, type SmokeSettings } from './smoke-lib';
 
@@ -89,14 +90,10 @@ async function main(): Promise<number> {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     log(`lake: ${seen.size}/${s.count} documents of this run in s3://${s.bucket}/${s.prefix} after ${seconds} s (${read.size} objects read)`);
     if (seen.size < s.count) log(`  first missing: i = ${missingDocuments(s.count, seen).join(', ')}`);
-    const reports = await verifyLake(s3, s.bucket, s.prefix);
-    let lakeClean = reports.length > 0;
-    for (const r of reports) {
-      lakeClean &&= isCleanStream(r);
-      log(`  ${describeStream(r)}`);
-    }
+    const lake = describeLake(await verifyLake(s3, s.bucket, s.prefix));
+    for (const line of lake.lines) log(`  ${line}`);
     log(`gateway: ${gatewayProblem ? `no answer (${gatewayProblem})` : `/echo/invoke answered at ${s.gatewayUrl}`}`);
-    const ok = seen.size === s.count && lakeClean && !gatewayProblem;
+    const ok = seen.size === s.count && lake.clean && !gatewayProblem;
     log(ok ? 'smoke test passed' : 'smoke test FAILED');
     return ok ? 0 : 1;
   } finally {
@@ -104,10 +101,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`compose:smoke: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runToolMain('compose:smoke', main);

@@ -9,7 +9,8 @@
  * S3_FORCE_PATH_STYLE, and the AWS SDK's usual credentials.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { describeStream, isCleanStream, verifyLake } from '@runnel/lake';
+import { describeLake, verifyLake } from '@runnel/lake';
+import { runToolMain } from '@runnel/testing';
 
 async function main(): Promise<number> {
   const target = process.argv[2] ?? '';
@@ -32,26 +33,12 @@ async function main(): Promise<number> {
       process.stdout.write(`no Runnel objects under s3://${bucket}/${prefix}\n`);
       return 1;
     }
-    let ok = true;
-    for (const r of reports) {
-      ok &&= isCleanStream(r);
-      process.stdout.write(`${describeStream(r)}\n`);
-      for (const [c, n] of Object.entries(r.collections).sort()) process.stdout.write(`  ${c}: ${n} events\n`);
-      if (r.databaseEvents) process.stdout.write(`  (database-level, no collection): ${r.databaseEvents} events\n`);
-      if (r.missingSample.length) process.stdout.write(`  first missing seqs: ${r.missingSample.join(', ')}\n`);
-      if (r.duplicateSample.length) process.stdout.write(`  first duplicated seqs: ${r.duplicateSample.join(', ')}\n`);
-      for (const k of r.badObjects.slice(0, 10)) process.stdout.write(`  bad object: ${k}\n`);
-    }
-    return ok ? 0 : 1;
+    const lake = describeLake(reports, { details: true });
+    for (const line of lake.lines) process.stdout.write(`${line}\n`);
+    return lake.clean ? 0 : 1;
   } finally {
     s3.destroy();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`lake:verify: ${err.message}\n`);
-    process.exit(2);
-  },
-);
+runToolMain('lake:verify', main, { failCode: 2 });

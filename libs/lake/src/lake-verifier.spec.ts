@@ -5,7 +5,7 @@ import { encodeObject } from './formats/object-codec';
 import type { ObjectFormat } from './formats/object-format';
 import { readLakeEnvelopes, readLakeObjects } from './lake-objects';
 import { canonicalEjson, lakeState } from './lake-state';
-import { describeStream, isCleanStream, verifyLake } from './lake-verifier';
+import { describeLake, describeStream, isCleanStream, verifyLake } from './lake-verifier';
 import { objectKey } from './object-key';
 
 const SECONDS = Date.UTC(2026, 10, 21, 22, 15, 0) / 1000;
@@ -71,6 +71,25 @@ describe('verifyLake', () => {
     expect(other3).toMatchObject({ objects: 1, events: 1, badObjects: ['v/coll=orders/year=2026/month=11/day=21/hour=22/other+0000000003+00000000000000000001+00000000000000000001.jsonl.zst'] });
     expect(describeStream(shop1)).toBe('stream shop generation 1: 2 objects, 4 events (seq 1..4), missing 0, duplicated 0 — OK');
     expect(describeStream(shop2)).toBe('stream shop generation 2: 2 objects, 4 events (seq 1..5), missing 1, duplicated 0 — PROBLEM');
+  });
+
+  it('describeLake: a line per stream generation (with details, what it holds and lacks); clean when every one is', async () => {
+    const reports = await verifyLake(s3, 'lake', 'v/');
+    const [other1, other3, shop1, shop2] = reports;
+    expect(describeLake(reports)).toEqual({ clean: false, lines: reports.map(describeStream) });
+    expect(describeLake([shop1, shop2], { details: true }).lines).toEqual([
+      describeStream(shop1),
+      '  orders: 3 events',
+      '  (database-level, no collection): 1 events',
+      describeStream(shop2),
+      '  orders: 3 events',
+      '  users: 1 events',
+      '  first missing seqs: 3',
+    ]);
+    expect(describeLake([other1], { details: true }).lines.at(-1)).toBe('  first duplicated seqs: 2');
+    expect(describeLake([other3], { details: true }).lines.at(-1)).toBe(`  bad object: ${other3.badObjects[0]}`);
+    expect(describeLake([shop1]).clean).toBe(true);
+    expect(describeLake([]).clean).toBe(false);
   });
 });
 

@@ -88,3 +88,22 @@ export function describeStream(r: StreamReport): string {
     `${r.badObjects.length ? `, ${r.badObjects.length} objects whose content disagrees with their key` : ''} — ${isCleanStream(r) ? 'OK' : 'PROBLEM'}`
   );
 }
+
+/**
+ * The verification as the tools print it (lake:verify, compose:smoke): a describeStream line per stream
+ * generation, with `details` followed by its events per collection, database-level events, first missing
+ * and duplicated seqs and (up to 10) bad objects. Clean: at least one stream, and every one clean.
+ */
+export function describeLake(reports: StreamReport[], { details = false } = {}): { clean: boolean; lines: string[] } {
+  const lines: string[] = [];
+  for (const r of reports) {
+    lines.push(describeStream(r));
+    if (!details) continue;
+    for (const [c, n] of Object.entries(r.collections).sort()) lines.push(`  ${c}: ${n} events`);
+    if (r.databaseEvents) lines.push(`  (database-level, no collection): ${r.databaseEvents} events`);
+    if (r.missingSample.length) lines.push(`  first missing seqs: ${r.missingSample.join(', ')}`);
+    if (r.duplicateSample.length) lines.push(`  first duplicated seqs: ${r.duplicateSample.join(', ')}`);
+    for (const k of r.badObjects.slice(0, 10)) lines.push(`  bad object: ${k}`);
+  }
+  return { clean: reports.length > 0 && reports.every(isCleanStream), lines };
+}

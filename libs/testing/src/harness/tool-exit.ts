@@ -19,3 +19,17 @@ export function stopChildrenOnExit(graceMs = 3000): void {
   process.on('uncaughtException', (err) => void shutdown(1, `failed: ${err?.stack ?? err}`));
   process.on('unhandledRejection', (err) => void shutdown(1, `failed: ${(err as Error)?.stack ?? err}`));
 }
+
+/**
+ * For a tool's main module: runs `main` and exits with the code it resolves to; should it fail, the
+ * error goes to stderr as `<name>: <message>` (`stack`: its stack) and the tool exits with `failCode`.
+ */
+export function runToolMain(name: string, main: () => Promise<number>, { failCode = 1, stack = false }: { failCode?: number; stack?: boolean } = {}): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${name}: ${(stack && err?.stack) || err?.message || err}\n`);
+      process.exit(failCode);
+    },
+  );
+}
