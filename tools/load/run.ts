@@ -19,7 +19,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CommandLine, OptionError, stopChildrenOnExit } from '@runnel/testing';
+import { CommandLine, OptionError, runToolMain, stopChildrenOnExit } from '@runnel/testing';
 import { type GatewayUnderTest, remoteGateway, startLocalGateway } from './gateway-under-test';
 import { type HttpReport, runHttpScenario } from './http-load';
 import { type PipelineReport, runPipelineSoak } from './pipeline-soak';
@@ -40,20 +40,9 @@ export interface CliOptions {
 
 const OPTIONS = ['url', 'metrics-url', 'api-key', 'duration', 'rate', 'connections', 'warmup', 'json'];
 
-/** The options, each `--name value` or `--name=value` (CommandLine reads the latter: the former is joined first). */
+/** The options, each `--name value` or `--name=value`; an unknown one is refused. */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOptions {
-  const joined: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--') || a.includes('=')) {
-      joined.push(a);
-      continue;
-    }
-    if (argv[i + 1] === undefined) throw new OptionError(`${a}: missing value`);
-    joined.push(`${a}=${argv[++i]}`);
-  }
-  for (const a of joined) if (a.startsWith('--') && !OPTIONS.includes(a.slice(2, a.indexOf('=')))) throw new OptionError(`unknown option ${a.slice(0, a.indexOf('='))}`);
-  const cl = new CommandLine(joined, env);
+  const cl = new CommandLine(argv, env, { values: OPTIONS });
   if (cl.positional.length !== 1) throw new OptionError(`expected one scenario: ${Object.keys(SCENARIOS).join(', ')} or all`);
   const name = cl.positional[0];
   if (name !== 'all' && !SCENARIOS[name]) throw new OptionError(`unknown scenario "${name}" (${Object.keys(SCENARIOS).join(', ')}, all)`);
@@ -125,11 +114,5 @@ async function main(): Promise<number> {
 if (require.main === module) {
   // SIGINT or SIGTERM stop the local gateway (SIGTERM, then SIGKILL) before exiting.
   stopChildrenOnExit();
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`load: ${err.stack ?? err.message}\n`);
-      process.exit(2);
-    },
-  );
+  runToolMain('load', main, { failCode: 2, stack: true });
 }

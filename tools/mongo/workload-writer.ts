@@ -7,28 +7,30 @@
  * Runs until --count change events are written (0: until SIGINT/SIGTERM), then prints what it did.
  * `npm start` runs it against the local stand-in. Exit 0 when stopped or done, 1 on a failed write.
  */
+import { CommandLine, OptionError, runToolMain } from '@runnel/testing';
 import { describeWorkload, runWorkload } from './workload';
 
-function argValue(args: string[], name: string): string | undefined {
-  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  const a = args[i];
-  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
-}
-
-async function main(args: string[]): Promise<number> {
-  const uri = argValue(args, 'uri') ?? process.env.MONGODB_URI;
+async function main(): Promise<number> {
+  let cl: CommandLine;
+  try {
+    cl = new CommandLine(process.argv.slice(2), process.env, { values: ['uri', 'database', 'collections', 'rate', 'count', 'seed'], flags: ['oversize'] });
+  } catch (err) {
+    if (!(err instanceof OptionError)) throw err;
+    process.stderr.write(`workload-writer: ${err.message}\n`);
+    return 2;
+  }
+  const uri = cl.option('uri', 'MONGODB_URI');
   if (!uri) {
     process.stderr.write('workload-writer: --uri (or MONGODB_URI) is required\n');
     return 2;
   }
   const ac = new AbortController();
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => ac.abort());
-  const database = argValue(args, 'database') ?? 'shop';
-  const collections = (argValue(args, 'collections') ?? 'orders,customers,products').split(',').filter(Boolean);
-  const rate = Number(argValue(args, 'rate') ?? 20);
-  const count = Number(argValue(args, 'count') ?? 0);
-  const seed = Number(argValue(args, 'seed') ?? 1);
+  const database = cl.option('database', undefined, 'shop');
+  const collections = cl.list('collections', undefined, 'orders,customers,products');
+  const rate = Number(cl.option('rate', undefined, '20'));
+  const count = Number(cl.option('count', undefined, '0'));
+  const seed = Number(cl.option('seed', undefined, '1'));
   for (const [name, v] of Object.entries({ rate, count, seed })) {
     if (!Number.isFinite(v) || v < 0) {
       process.stderr.write(`workload-writer: --${name} must be a number ≥ 0\n`);
@@ -36,15 +38,9 @@ async function main(args: string[]): Promise<number> {
     }
   }
   process.stdout.write(`workload-writer: writing to ${database}.{${collections.join(',')}} at ${rate || 'full speed'} events/s${count ? `, ${count} events` : ''} (seed ${seed})\n`);
-  const r = await runWorkload({ uri, database, collections, rate, count, seed, oversizeEvent: args.includes('--oversize'), signal: ac.signal });
+  const r = await runWorkload({ uri, database, collections, rate, count, seed, oversizeEvent: cl.has('oversize'), signal: ac.signal });
   process.stdout.write(`workload-writer: ${describeWorkload(r)}\n`);
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`workload-writer: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runToolMain('workload-writer', main);

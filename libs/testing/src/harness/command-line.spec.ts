@@ -32,4 +32,42 @@ describe('CommandLine', () => {
     expect(splitList(undefined)).toEqual([]);
     expect(cl(['200', '--x=1', '30']).positional).toEqual(['200', '30']);
   });
+
+  describe('with the options declared', () => {
+    const declared = (argv: string[], env: Record<string, string> = {}) => new CommandLine(argv, env, { values: ['uri', 'rate'], flags: ['oversize'] });
+
+    it('reads --name value of a value option as --name=value, and leaves --name=value as it is', () => {
+      const c = declared(['--uri', 'mongodb://h/?a=b', '--rate=5', 'extra']);
+      expect(c.option('uri')).toBe('mongodb://h/?a=b');
+      expect(c.number('rate', undefined, 1)).toBe(5);
+      expect(c.positional).toEqual(['extra']);
+      expect(c.argv).toEqual(['--uri=mongodb://h/?a=b', '--rate=5', 'extra']);
+      expect(declared(['--rate', '-1']).option('rate')).toBe('-1'); // a value may start with one dash
+    });
+
+    it('keeps a bare flag a flag: the argument after it stays positional', () => {
+      const c = declared(['--oversize', 'pos', '--rate', '3']);
+      expect(c.has('oversize')).toBe(true);
+      expect(c.positional).toEqual(['pos']);
+      expect(c.option('rate')).toBe('3');
+    });
+
+    it('refuses an undeclared option, and a value option with no value', () => {
+      expect(() => declared(['--bogus', '1'])).toThrow(new OptionError('unknown option --bogus'));
+      expect(() => declared(['--bogus=1'])).toThrow(new OptionError('unknown option --bogus'));
+      expect(() => declared(['--rate'])).toThrow(new OptionError('--rate: missing value'));
+      expect(() => declared(['--rate', '--oversize'])).toThrow(new OptionError('--rate: missing value'));
+    });
+
+    it('still falls back to the environment variable and the default', () => {
+      expect(declared([], { MONGODB_URI: 'mongodb://env' }).option('uri', 'MONGODB_URI')).toBe('mongodb://env');
+      expect(declared([]).option('rate', undefined, '20')).toBe('20');
+    });
+  });
+
+  it('without declared options, reads every argument as before (no --name value, nothing refused)', () => {
+    const c = cl(['--uri', 'x', '--bogus']);
+    expect(c.option('uri')).toBe('true');
+    expect(c.positional).toEqual(['x']);
+  });
 });
