@@ -1,10 +1,11 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
 import { freePort } from './free-port';
-import { killChildAtExit } from './harness/at-exit';
+import { Child } from './harness/child';
+import { LocalServer } from './harness/local-server';
 
 export interface PostgresServerOptions {
   /** Reuse a directory from an earlier start (to restart on the same data after `stop(true)` or `kill()`). */
@@ -25,23 +26,13 @@ export interface PostgresServerOptions {
  * Stop it with `stop()` (fast shutdown by pid) or `kill()` (SIGKILL to its whole process group, for
  * crash tests); `start({ dir })` starts again on the same data.
  */
-export class PostgresServer {
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-    private readonly child: ChildProcess,
-    private readonly ownsDir: boolean,
-  ) {}
-
+export class PostgresServer extends LocalServer {
   /** The superuser's connection string for database `postgres`. */
   get url(): string {
     return this.urlFor('postgres');
   }
 
-  /** The postmaster's pid (also its process group's id). */
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
+  // pid: the postmaster's, also its process group's id.
 
   urlFor(database: string): string {
     return `postgresql://postgres@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
@@ -72,23 +63,17 @@ export class PostgresServer {
       '-c', 'logging_collector=off',
       ...(options.extraArgs ?? []),
     ];
-    // Its own process group: kill() takes the backends down with the postmaster, as a crash would.
-    const child = spawn(join(bin, 'postgres'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...user });
-    killChildAtExit(child, true); // never outlives the test or tool that started it
-    let output = ''; // its log's last 16 KiB, for the error should it exit
-    const keep = (d: Buffer) => (output = (output + d).slice(-16_384));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => reject(new Error(`postgres exited with ${signal ?? code}: ${output.slice(-1000)}`))),
-    );
-    exited.catch(() => undefined);
+    // Its own process group: kill() takes the backends down with the postmaster, as a crash would
+    // (and so does the parent's exit). Its log's last 16 KiB are kept, for the error should it exit.
+    const child = new Child('postgres', join(bin, 'postgres'), args, { cwd: dir, detached: true, keepBytes: 16_384, ...user });
     const server = new PostgresServer(port, dir, child, options.dir === undefined);
+    const exited = child.exited.then((how) => Promise.reject(new Error(`postgres exited with ${how}: ${child.output.slice(-1000)}`)));
+    exited.catch(() => undefined);
     try {
       await Promise.race([waitForPostgres(server.url, options.readyTimeoutMs ?? 30_000), exited]);
     } catch (err) {
       await server.kill();
-      if (server.ownsDir) rmSync(dir, { recursive: true, force: true });
+      server.removeDir();
       throw err;
     }
     return server;
@@ -111,10 +96,9 @@ export class PostgresServer {
    * postmaster to exit; removes the temp dir unless `keepData` (or the dir was given to start()).
    */
   async stop(keepData = false): Promise<void> {
-    const pid = this.child.pid;
-    await this.#signal('SIGINT');
-    if (pid !== undefined) await groupGone(pid, 10_000).catch(() => this.#killGroup());
-    if (this.ownsDir && !keepData) rmSync(this.dir, { recursive: true, force: true });
+    await this.proc.stop('SIGINT');
+    await groupGone(this.pid, 10_000).catch(() => this.#killGroup());
+    this.removeDir(keepData);
   }
 
   /** Crash: SIGKILL to the postmaster and its backends; the data dir is kept for a restart. */
@@ -123,28 +107,13 @@ export class PostgresServer {
   }
 
   async #killGroup(): Promise<void> {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
-    const done = this.#exited();
     try {
-      process.kill(-pid, 'SIGKILL');
+      process.kill(-this.pid, 'SIGKILL');
     } catch {
       // the group is already gone
     }
-    await done;
-    await groupGone(pid, 10_000);
-  }
-
-  async #signal(signal: NodeJS.Signals): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const done = this.#exited();
-    this.child.kill(signal);
-    await done;
-  }
-
-  #exited(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    return new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await this.proc.exited;
+    await groupGone(this.pid, 10_000);
   }
 }
 

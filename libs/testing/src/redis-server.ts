@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
-import { killChildAtExit } from './harness/at-exit';
+import { Child } from './harness/child';
+import { LocalServer } from './harness/local-server';
 import { waitForPort } from './harness/wait-for';
 
 export interface RedisServerOptions {
@@ -20,20 +20,9 @@ export interface RedisServerOptions {
  * A real `redis-server` (Debian's package) on a free loopback port in a temporary directory.
  * Stop it with `stop()` (SIGTERM by pid) or `kill()` (SIGKILL, for crash tests).
  */
-export class RedisServer {
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-    private readonly child: ChildProcess,
-    private readonly ownsDir: boolean,
-  ) {}
-
+export class RedisServer extends LocalServer {
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
   }
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -51,34 +40,24 @@ export class RedisServer {
       '--protected-mode', 'no',
       ...(options.extraArgs ?? []),
     ];
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    killChildAtExit(child); // never outlives the test or tool that started it
-    let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`))),
-    );
-    exited.catch(() => undefined);
-    await Promise.race([waitForPort(port, undefined, 10_000), exited]);
+    const child = new Child('redis-server', 'redis-server', args, { keepBytes: 64 * 1024 });
+    try {
+      await waitForPort(port, child, 10_000);
+    } catch (err) {
+      child.kill();
+      throw err;
+    }
     return new RedisServer(port, dir, child, options.dir === undefined);
   }
 
   /** Graceful stop (redis writes its AOF); removes the temp dir unless `keepData`. */
   async stop(keepData = false): Promise<void> {
-    await this.#signal('SIGTERM');
-    if (this.ownsDir && !keepData) rmSync(this.dir, { recursive: true, force: true });
+    await this.proc.stop('SIGTERM');
+    this.removeDir(keepData);
   }
 
   /** Crash: SIGKILL, data dir kept for a restart. */
   async kill(): Promise<void> {
-    await this.#signal('SIGKILL');
-  }
-
-  async #signal(signal: NodeJS.Signals): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill(signal);
-    await done;
+    await this.proc.stop('SIGKILL');
   }
 }

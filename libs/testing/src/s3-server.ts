@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './service-process';
-import { killChildAtExit } from './harness/at-exit';
+import { Child } from './harness/child';
+import { LocalServer } from './harness/local-server';
 
 /**
  * s3rver, started in a child Node. Not in-process: s3rver 3.7 encrypts ListObjectsV2 continuation
@@ -26,19 +25,9 @@ export function s3rverClientConfig(endpoint: string) {
 }
 
 /** A real S3-protocol server (s3rver) on a free loopback port, storing under a temp folder. */
-export class S3Server {
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-    private readonly child: ChildProcess,
-  ) {}
-
+export class S3Server extends LocalServer {
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
   }
 
   /** Client settings for @aws-sdk/client-s3. */
@@ -48,31 +37,20 @@ export class S3Server {
 
   static async start(buckets: string[] = ['lake']): Promise<S3Server> {
     const dir = mkdtempSync(join(tmpdir(), 'runnel-s3-'));
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, dir, JSON.stringify(buckets)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: REPO_ROOT, // where `require('s3rver')` resolves
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    killChildAtExit(child); // never outlives the test or tool that started it
-    let output = '';
-    child.stderr!.on('data', (d) => (output += d));
-    const port = await new Promise<number>((resolve, reject) => {
-      let line = '';
-      child.stdout!.on('data', (d) => {
-        line += d;
-        if (line.includes('\n')) resolve((JSON.parse(line.slice(0, line.indexOf('\n'))) as { port: number }).port);
-      });
-      child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${output.slice(-500)}`)));
-    });
-    return new S3Server(port, dir, child);
+    // cwd: where `require('s3rver')` resolves. It prints {"port": n} once listening.
+    const child = new Child('s3rver', process.execPath, ['--openssl-legacy-provider', '-e', CHILD, dir, JSON.stringify(buckets)], { keepBytes: 64 * 1024 });
+    try {
+      const [, port] = await child.waitForOutput(/\{"port":(\d+)\}\n/, 30_000);
+      return new S3Server(Number(port), dir, child, true);
+    } catch (err) {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-      this.child.kill('SIGTERM');
-      await done;
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    await this.proc.stop('SIGTERM');
+    this.removeDir();
   }
 }

@@ -25,9 +25,3 @@ export function killAtExit(pid: number | undefined): () => void {
   if (pid === undefined) return () => undefined;
   return atExit(() => process.kill(pid, 'SIGKILL'));
 }
-
-/** killAtExit for a spawned process until it exits by itself; `group`: its whole process group (detached). */
-export function killChildAtExit(child: { pid?: number; once(event: 'exit', fn: () => void): unknown }, group = false): void {
-  if (child.pid === undefined) return;
-  child.once('exit', killAtExit(group ? -child.pid : child.pid));
-}

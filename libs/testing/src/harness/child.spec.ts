@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { procState } from './proc-stats';
 import { Child, childEnv, liveChildren, NODE, REPO_ROOT } from './child';
 import { waitForOk, waitForPort } from './wait-for';
 
@@ -81,7 +82,7 @@ describe('Child', () => {
       expect(parent.status).toBe(0);
       const pid = Number(parent.stdout.trim());
       expect(pid).toBeGreaterThan(0);
-      expect(processState(pid)).toMatch(/^(gone|Z)$/); // killed: gone, or a zombie until its new parent reaps it
+      expect(procState(pid)).toMatch(/^(gone|Z)$/); // killed: gone, or a zombie until its new parent reaps it
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -99,15 +100,5 @@ async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> 
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The state letter of /proc/<pid>/stat (R, S, Z…), or 'gone'. */
-function processState(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return 'gone';
   }
 }

@@ -31,6 +31,11 @@ export interface ChildOptions {
   cwd?: string;
   /** How much of stdout and of stderr is kept, each (the newest). Default 1 MiB. */
   keepBytes?: number;
+  /** Its own process group (a server whose workers must die with it: killed as a group at exit). */
+  detached?: boolean;
+  /** Run as this user (a server that refuses root, e.g. PostgreSQL). */
+  uid?: number;
+  gid?: number;
 }
 
 /**
@@ -85,7 +90,7 @@ export class Child {
     readonly name: string,
     command: string,
     args: string[],
-    { env = {}, ipc = false, nofile, cwd = REPO_ROOT, keepBytes = 1024 * 1024 }: ChildOptions = {},
+    { env = {}, ipc = false, nofile, cwd = REPO_ROOT, keepBytes = 1024 * 1024, detached = false, uid, gid }: ChildOptions = {},
   ) {
     let cmd = command;
     let argv = args;
@@ -93,7 +98,7 @@ export class Child {
       cmd = '/bin/sh';
       argv = ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, command, ...args];
     }
-    this.proc = spawn(cmd, argv, { cwd, env: childEnv(env), stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(cmd, argv, { cwd, env: childEnv(env), detached, uid, gid, stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
     if (this.proc.pid === undefined) throw new Error(`could not start ${name} (${command})`);
     this.pid = this.proc.pid;
     this.#stdout = new OutputTail(keepBytes);
@@ -102,7 +107,7 @@ export class Child {
     this.proc.stdout!.on('data', (d: Buffer) => (this.#stdout.push(String(d)), this.#both.push(String(d))));
     this.proc.stderr!.on('data', (d: Buffer) => (this.#stderr.push(String(d)), this.#both.push(String(d))));
     live.add(this);
-    const forget = killAtExit(this.pid);
+    const forget = killAtExit(detached ? -this.pid : this.pid);
     this.exited = new Promise((resolve) =>
       this.proc.on('exit', (code, signal) => {
         live.delete(this);
@@ -155,6 +160,33 @@ export class Child {
   /** SIGKILL now, if still running. */
   kill(): void {
     if (this.running) this.proc.kill('SIGKILL');
+  }
+
+  /**
+   * The first match of `pattern` in its output (stdout and stderr as they came), e.g. the port a
+   * server prints; rejects with the output's tail when it exits first or the time runs out.
+   */
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(this.output);
+        if (m) done(() => resolve(m));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`${this.name}: no output matching ${pattern} within ${timeoutMs} ms:\n${this.tail()}`))), timeoutMs);
+      const onExit = () => done(() => reject(new Error(`${this.name} exited (${this.exitCode}) before printing ${pattern}:\n${this.tail()}`)));
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        this.proc.stdout!.off('data', check);
+        this.proc.stderr!.off('data', check);
+        this.proc.off('exit', onExit);
+        settle();
+      };
+      // Listeners added after the constructor's: each sees the output with the new chunk in it.
+      this.proc.stdout!.on('data', check);
+      this.proc.stderr!.on('data', check);
+      this.proc.on('exit', onExit);
+      check();
+    });
   }
 
   send(message: Record<string, unknown>): void {

@@ -12,3 +12,4 @@ export * from './report-format';
 export * from './sampler';
 export * from './tool-exit';
 export * from './wait-for';
+export * from './local-server';

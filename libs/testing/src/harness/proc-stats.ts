@@ -107,3 +107,13 @@ export function openFilesLimit(pid: number | 'self' = 'self'): { soft: number; h
   const n = (s: string) => (s === 'unlimited' ? Infinity : Number(s));
   return { soft: n(m[1]), hard: n(m[2]) };
 }
+
+/** The state letter of /proc/<pid>/stat (R running, S sleeping, Z zombie, …), or 'gone'. */
+export function procState(pid: number | undefined): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return 'gone';
+  }
+}
