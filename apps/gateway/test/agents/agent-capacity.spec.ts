@@ -1,4 +1,5 @@
 import type { Client } from '@langchain/langgraph-sdk';
+import { eventually } from '@runnel/testing';
 import { loadFixture } from '../../src/agents/execution/fixtures/load-fixture';
 import type { TestGateway } from '../gateway-harness';
 import { AgentBackends } from './agent-harness';
@@ -37,6 +38,23 @@ describe('runs per replica', () => {
     const [a, b] = await Promise.all([client.runs.get(t1.thread_id, r1.run_id), client.runs.get(t2.thread_id, r2.run_id)]);
     expect([a.status, b.status]).toEqual(['success', 'success']);
   }, 30_000);
+
+  it('runnel_agent_queue_depth counts the runs waiting behind a busy replica, then falls back to 0', async () => {
+    const { client } = gw;
+    const depth = async () => {
+      const text = await (await fetch(`${gw.metricsUrl}/metrics`)).text();
+      return Number(text.split('\n').find((l) => l.startsWith('runnel_agent_queue_depth{'))?.split(' ').pop() ?? NaN);
+    };
+    expect(await depth()).toBe(0);
+    const threads = await Promise.all([1, 2, 3, 4].map(() => client.threads.create()));
+    // The first holds the replica's one slot for ~600 ms; the three after it (other threads: each its own queue entry) wait.
+    const holder = await client.runs.create(threads[0].thread_id, 'slow', { input: { total: 2, delay: 300 } });
+    await eventually('the holder running', async () => (await client.runs.get(threads[0].thread_id, holder.run_id)).status === 'running', 5_000, 25);
+    const queued = await Promise.all(threads.slice(1).map((t) => client.runs.create(t.thread_id, 'slow', { input: { total: 1, delay: 10 } })));
+    expect(await depth()).toBe(3);
+    await Promise.all([client.runs.join(threads[0].thread_id, holder.run_id), ...queued.map((r, i) => client.runs.join(threads[i + 1].thread_id, r.run_id))]);
+    expect(await depth()).toBe(0);
+  }, 15_000);
 
   it("applies the gateway's MAX_INPUT_DEPTH to agent request bodies", async () => {
     let deep: unknown = 'leaf';
