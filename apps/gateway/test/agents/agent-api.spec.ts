@@ -150,6 +150,18 @@ describe('LangGraph Platform API through the official SDK Client', () => {
     expect(value('runnel_agent_runs_running', 'service="gateway"')).toBe(0);
   });
 
+  it('logs run created, run started and run finished with the run id and thread id', async () => {
+    const thread = await client.threads.create();
+    const run = await client.runs.create(thread.thread_id, 'two', { input: { count: 1 } });
+    await client.runs.join(thread.thread_id, run.run_id);
+    const line = (msg: string) => gw.logs.find((l) => l.msg === msg && l.runId === run.run_id);
+    // "run finished" is logged just after the run's stream ends: look for a moment.
+    await eventually('the run finished line', () => line('run finished'), 5_000, 25);
+    expect(line('run created')).toMatchObject({ level: 'info', runId: run.run_id, threadId: thread.thread_id, graphId: 'two', multitaskStrategy: 'reject' });
+    expect(line('run started')).toMatchObject({ level: 'info', runId: run.run_id, threadId: thread.thread_id, graphId: 'two', attempt: 1 });
+    expect(line('run finished')).toMatchObject({ level: 'info', runId: run.run_id, threadId: thread.thread_id, status: 'success' });
+  });
+
   it('records one OpenTelemetry span per run execution, with the run, thread, graph and outcome', async () => {
     const thread = await client.threads.create();
     const run = await client.runs.create(thread.thread_id, 'two', { input: { count: 1 } });
