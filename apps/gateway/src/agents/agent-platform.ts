@@ -98,7 +98,7 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
     const assistants = new AssistantRepository(db.pool, checkpointer);
     const threads = new ThreadRepository(db.pool, checkpointer);
     const runs = new RunRepository(db.pool);
-    for (const graphId of o.graphs.ids) await assistants.ensureGraphAssistant(graphId);
+    for (const graphId of o.graphs.ids) await assistants.ensureGraphAssistant(graphId, o.graphs.get(graphId)?.description);
     const graphs = new GraphLoader(o.graphs, checkpointer, store);
     const events = new RunEventLog(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });
     const cancellation = new RunCancellation(redis, subscriber, { prefix: o.redisPrefix, retainSeconds: o.streamRetentionSeconds });

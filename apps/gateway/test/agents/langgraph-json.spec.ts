@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from '@langchain/langgraph-sdk';
 import { eventually, freePort, PostgresServer, RedisServer, ServiceProcess } from '@runnel/testing';
 
-/** LANGGRAPH_JSON as `langgraph-cli` reads it, in the built gateway: module kinds, graph kinds, and bad set-ups. */
+/** LANGGRAPH_JSON as `langgraph-cli` reads it, in the built gateway: module kinds, graph kinds, and bad set-ups; and a RUNNABLES_MODULE's addGraph. */
 describe('LANGGRAPH_JSON', () => {
   let redis: RedisServer;
   let postgres: PostgresServer;
@@ -35,6 +35,26 @@ describe('LANGGRAPH_JSON', () => {
       expect(await client.runs.wait(null, 'common', { input: { n: 3 } })).toEqual({ n: 6 });
       expect(await client.runs.wait(null, 'factory', { input: { n: 1 } })).toEqual({ n: 11 });
       expect(await client.runs.wait(null, 'factory', { input: { n: 1 }, config: { configurable: { step: 5 } } })).toEqual({ n: 6 });
+    } finally {
+      await svc.stop('SIGTERM', 5_000);
+    }
+  }, 60_000);
+
+  it("serves a graph a RUNNABLES_MODULE registers with registry.addGraph(graph, { graphId })", async () => {
+    // A database of its own: its assistants are this module's alone.
+    const own = await postgres.createDatabase('runnables_module_graphs');
+    const { svc, url } = await start({ POSTGRES_URI: own, GATEWAY_REDIS_URL: redis.url, RUNNABLES_MODULE: join(__dirname, 'fixtures/graph-runnables.mjs') });
+    try {
+      await eventually('gateway up', async () => (await fetch(`${url}/ok`)).ok, 30_000, 100).catch((err) => {
+        throw new Error(`${err.message}\n${svc.stderr}\n${svc.stdout}`);
+      });
+      const client = new Client({ apiUrl: url });
+      const assistants = await client.assistants.search();
+      expect(assistants.map((a) => [a.graph_id, a.description])).toEqual([['tripler', 'registered by a RUNNABLES_MODULE']]);
+      expect(await client.runs.wait(null, 'tripler', { input: { n: 2 } })).toEqual({ n: 6 });
+      const thread = await client.threads.create();
+      expect(await client.runs.wait(thread.thread_id, 'tripler', { input: { n: 1 }, config: { configurable: { factor: 2 } } })).toEqual({ n: 6 });
+      expect((await client.threads.getState(thread.thread_id)).values).toEqual({ n: 6 });
     } finally {
       await svc.stop('SIGTERM', 5_000);
     }

@@ -151,10 +151,11 @@ export class AssistantRepository {
   /**
    * The default assistant of a graph (id `graphAssistantId(graphId)`, metadata
    * `{ created_by: 'system' }`), created if missing and left as it is otherwise (every replica
-   * calls this at start for every registered graph).
+   * calls this at start for every registered graph). `description`: the one the graph was registered with
+   * (addGraph's option), given to a new assistant.
    */
-  async ensureGraphAssistant(graphId: string): Promise<Assistant> {
-    return this.create({ assistant_id: graphAssistantId(graphId), graph_id: graphId, metadata: { created_by: 'system' }, name: graphId, if_exists: 'do_nothing' });
+  async ensureGraphAssistant(graphId: string, description?: string): Promise<Assistant> {
+    return this.create({ assistant_id: graphAssistantId(graphId), graph_id: graphId, metadata: { created_by: 'system' }, name: graphId, description, if_exists: 'do_nothing' });
   }
 
   /** @throws NotFoundError */
