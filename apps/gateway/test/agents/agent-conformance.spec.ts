@@ -8,7 +8,7 @@ import { TARGETS, tag, useTargets } from './conformance-targets';
  * agent-conformance-streams.spec.ts.
  */
 
-const target = useTargets(['two', 'ask', 'notes', 'typed', 'zodtyped', 'nestedtyped']);
+const target = useTargets(['two', 'ask', 'notes', 'recall', 'typed', 'zodtyped', 'nestedtyped']);
 
 describe.each(TARGETS)('conformance on the %s: assistants, threads, store', (name) => {
   const client = () => target(name).client;
@@ -20,7 +20,7 @@ describe.each(TARGETS)('conformance on the %s: assistants, threads, store', (nam
       expect(two).toHaveLength(1);
       expect(two[0]).toMatchObject({ graph_id: 'two', metadata: { created_by: 'system' }, version: 1 });
       const system = await c.assistants.search({ metadata: { created_by: 'system' }, limit: 100 });
-      expect(system.map((a) => a.graph_id).sort()).toEqual(['ask', 'nestedtyped', 'notes', 'two', 'typed', 'zodtyped']);
+      expect(system.map((a) => a.graph_id).sort()).toEqual(['ask', 'nestedtyped', 'notes', 'recall', 'two', 'typed', 'zodtyped']);
       expect(await c.assistants.get(two[0].assistant_id)).toMatchObject({ assistant_id: two[0].assistant_id, graph_id: 'two' });
       // A graph id stands for its graph's assistant.
       expect(await c.assistants.get('two')).toMatchObject({ assistant_id: two[0].assistant_id });
@@ -229,6 +229,25 @@ describe.each(TARGETS)('conformance on the %s: assistants, threads, store', (nam
       expect(result).toMatchObject({ saved: { text: 'remember me' } });
       expect(await c.store.getItem(['notes', user], 'k1')).toMatchObject({ namespace: ['notes', user], key: 'k1', value: { text: 'remember me' } });
       expect((await c.store.searchItems(['notes', user])).items.map((i) => i.key)).toEqual(['k1']);
+    });
+
+    it('what the API puts in the store a graph reads through config.store and getStore()', async () => {
+      const c = client();
+      const user = tag();
+      await c.store.putItem(['notes', user], 'k1', { text: 'put through the API' });
+      await c.store.putItem(['notes', user], 'k2', { text: 'another' });
+      expect(await c.runs.wait(null, 'recall', { input: { user, key: 'k1' } })).toEqual({
+        user,
+        key: 'k1',
+        viaConfig: { text: 'put through the API' },
+        viaGetStore: { text: 'put through the API' },
+        keys: ['k1', 'k2'],
+      });
+      // An update through the API is what the next run reads; a deleted item is gone for it.
+      await c.store.putItem(['notes', user], 'k1', { text: 'changed' });
+      await c.store.deleteItem(['notes', user], 'k2');
+      expect(await c.runs.wait(null, 'recall', { input: { user, key: 'k1' } })).toMatchObject({ viaConfig: { text: 'changed' }, viaGetStore: { text: 'changed' }, keys: ['k1'] });
+      expect(await c.runs.wait(null, 'recall', { input: { user, key: 'k2' } })).toMatchObject({ viaConfig: null, viaGetStore: null });
     });
   });
 });

@@ -20,6 +20,7 @@ export const GRAPHS = {
   ask: './interrupting.mjs:graph',
   slow: './slow.mjs:graph',
   notes: './store-writer.mjs:graph',
+  recall: './store-reader.mjs:graph',
   typed: './typed-state.mjs:stateSchema',
   zodtyped: './typed-state.mjs:zodState',
   nestedtyped: './typed-state.mjs:nestedTyped',
