@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { TARGETS, tag, useTargets } from './conformance-targets';
+import { readFileSync } from 'node:fs';
+import { TARGETS, tag, until, useTargets } from './conformance-targets';
+import { Receiver } from './webhook-receiver';
+
+const versionOf = (pkg: string) => (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+const LANGGRAPH_JS_VERSION = versionOf('@langchain/langgraph');
+const LANGGRAPH_API_VERSION = versionOf('@langchain/langgraph-api');
 
 /**
  * Conformance, part 1 (assistants, threads, store): one list of behaviours through the official
@@ -249,6 +255,70 @@ describe.each(TARGETS)('conformance on the %s: assistants, threads, store', (nam
       expect(await c.runs.wait(null, 'recall', { input: { user, key: 'k1' } })).toMatchObject({ viaConfig: { text: 'changed' }, viaGetStore: { text: 'changed' }, keys: ['k1'] });
       expect(await c.runs.wait(null, 'recall', { input: { user, key: 'k2' } })).toMatchObject({ viaConfig: null, viaGetStore: null });
     });
+  });
+});
+
+describe.each(TARGETS)('conformance on the %s: /ok, /info, run webhooks', (name) => {
+  const client = () => target(name).client;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await Receiver.start();
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+  });
+  /** The POSTs `path` received, once there is one. */
+  const hooks = (path: string) => until(async () => (receiver.at(path).length ? receiver.at(path) : undefined), 10_000, `the webhook at ${path}`);
+
+  it('/ok; /info: the same context, langgraph version and assistants flag; the flags that differ, each as it is', async () => {
+    const { url } = target(name);
+    expect(await (await fetch(`${url}/ok`)).json()).toEqual({ ok: true });
+    const info = await (await fetch(`${url}/info`)).json();
+    expect(info).toMatchObject({ context: 'js', langgraph_js_version: LANGGRAPH_JS_VERSION, version: expect.any(String), flags: { assistants: true, langsmith: false } });
+    // Divergences, asserted rather than skipped: the reference dev server schedules no crons and its
+    // `version` is @langchain/langgraph-api's; the gateway runs crons (crons/, on a replica with a
+    // worker) and sends no traces to LangSmith, so it claims no LangSmith tracing replicas.
+    if (name === 'gateway') expect(info).toMatchObject({ version: '0.1.0', flags: { crons: true, langsmith_tracing_replicas: false } });
+    else expect(info).toMatchObject({ version: LANGGRAPH_API_VERSION, flags: { crons: false, langsmith_tracing_replicas: true } });
+  });
+
+  it("a run's webhook: the run's fields, status, times and final values; an error run's carries the error", async () => {
+    const c = client();
+    const thread = await c.threads.create();
+    const path = `/${name}-ok`;
+    const run = await c.runs.create(thread.thread_id, 'two', { input: { count: 1 }, metadata: { t: 'hook' }, webhook: `${receiver.base}${path}?token=abc` });
+    const [got] = await hooks(path);
+    expect(got.url).toBe(`${path}?token=abc`);
+    expect(got.body).toMatchObject({
+      run_id: run.run_id,
+      thread_id: thread.thread_id,
+      assistant_id: run.assistant_id,
+      status: 'success',
+      values: { count: 4, trace: ['a', 'b'] },
+      run_started_at: expect.any(String),
+      run_ended_at: expect.any(String),
+      webhook_sent_at: expect.any(String),
+      metadata: expect.objectContaining({ t: 'hook' }),
+      multitask_strategy: 'reject',
+      kwargs: expect.objectContaining({ input: { count: 1 } }),
+    });
+    expect(got.body.error).toBeUndefined();
+    expect(Date.parse(String(got.body.run_ended_at))).toBeGreaterThanOrEqual(Date.parse(String(got.body.run_started_at)));
+    // A run that fails (two nodes, a recursion limit of 1): status error and the error's message.
+    const failing = await c.runs.create(thread.thread_id, 'two', { input: { count: 1 }, config: { recursion_limit: 1 }, webhook: `${receiver.base}/${name}-error` });
+    const [failed] = await hooks(`/${name}-error`);
+    expect(failed.body).toMatchObject({ run_id: failing.run_id, thread_id: thread.thread_id, status: 'error', error: expect.stringMatching(/Recursion limit of 1 reached/) });
+  });
+
+  it("a stateless run's webhook: the gateway sends its final values, the reference none", async () => {
+    const run = await client().runs.create(null, 'two', { input: { count: 1 }, webhook: `${receiver.base}/${name}-stateless` });
+    const [got] = await hooks(`/${name}-stateless`);
+    expect(got.body).toMatchObject({ run_id: run.run_id, status: 'success' });
+    // A divergence, asserted: the reference takes `values` from the run's last checkpoint and a
+    // stateless (temporary) run records none there, so the key is absent; the gateway keeps the
+    // values the run streamed (run-worker.ts) and sends them.
+    if (name === 'gateway') expect(got.body.values).toEqual({ count: 4, trace: ['a', 'b'] });
+    else expect(got.body).not.toHaveProperty('values');
   });
 });
 
