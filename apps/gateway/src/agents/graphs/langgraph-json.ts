@@ -8,7 +8,8 @@ import { type AgentGraphs, GraphSetupError } from './agent-graphs';
  * its `graphs` map `{"agent": "./src/agent.ts:graph"}`, module paths relative to the file, the part
  * after the last ':' naming the export (`default` when there is none). `.mjs`, `.cjs` and `.js`
  * modules load as Node loads them; `.ts` modules load with Node 24's type stripping (erasable
- * syntax only: no enums or parameter properties), since the gateway runs no TypeScript compiler.
+ * syntax only: no enums or parameter properties; relative imports name the file as it is,
+ * `./state.ts`), since the gateway runs no TypeScript compiler.
  *
  * @throws GraphSetupError naming LANGGRAPH_JSON and the graph when the file is unreadable, is not
  *   JSON, has no `graphs` object, or a graph's module or export cannot be loaded.
