@@ -33,26 +33,69 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
+ * An entry of package-lock.json's `packages` (keyed by install location, `node_modules/…`), with the
+ * fields read here typed; the others are copied as they are.
+ * @typedef {{
+ *   version: string,
+ *   link?: boolean,
+ *   dev?: boolean,
+ *   devOptional?: boolean,
+ *   dependencies?: Record<string, string>,
+ *   optionalDependencies?: Record<string, string>,
+ *   peerDependencies?: Record<string, string>,
+ *   peerDependenciesMeta?: Record<string, { optional?: boolean }>,
+ *   [field: string]: unknown,
+ * }} LockEntry (`version` is absent from a workspace link's entry, `{ resolved, link: true }`: `link` is checked first)
+ */
+/** @typedef {{ name?: string, version?: string, packages: Record<string, LockEntry>, [field: string]: unknown }} Lockfile package-lock.json (v3) */
+/** @typedef {string | { [name: string]: Override }} Override a value of package.json's `overrides` */
+/**
+ * The image's package.json (dist/apps/<app>/package.json).
+ * @typedef {{
+ *   name: string,
+ *   version: string,
+ *   private: boolean,
+ *   description: string,
+ *   type: string,
+ *   main: string,
+ *   engines?: Record<string, string>,
+ *   dependencies: Record<string, string>,
+ *   overrides?: Record<string, Override>,
+ * }} ImageManifest
+ */
+
+/**
  * Bundled package file → the files it reads from its own directory at run time, copied next to the
  * bundle. parquet-wasm's Node build (what esbuild picks for `parquet-wasm` on platform node) loads
  * `${__dirname}/parquet_wasm_bg.wasm` when it is first required; bundling it (batch-writer) instead
  * of installing the package leaves out the package's ESM and bundler builds, each with its own copy
  * of the 5 MB WebAssembly.
  */
+/** @type {Record<string, string[]>} */
 const BUNDLED_ASSETS = {
   'node_modules/parquet-wasm/node/parquet_wasm.js': ['parquet_wasm_bg.wasm'],
 };
 
-/** `@scope/name/sub/path` → `@scope/name`; `name/sub` → `name`. */
+/**
+ * `@scope/name/sub/path` → `@scope/name`; `name/sub` → `name`.
+ * @param {string} specifier
+ * @returns {string}
+ */
 function packageName(specifier) {
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-/** Bare package specifiers the output file imports at run time (esbuild's metafile, externals only). */
+/**
+ * Bare package specifiers the output file imports at run time (esbuild's metafile, externals only).
+ * @param {import('esbuild').Metafile} metafile
+ * @param {string} outfile relative to the build's working directory, as the metafile names it
+ * @returns {string[]}
+ */
 function externalPackages(metafile, outfile) {
   const output = metafile.outputs[outfile];
   if (!output) throw new Error(`image manifest: ${outfile} is not in the metafile's outputs`);
+  /** @type {Set<string>} */
   const names = new Set();
   for (const imp of output.imports) {
     if (!imp.external || isBuiltin(imp.path) || imp.path.startsWith('.') || imp.path.startsWith('/')) continue;
@@ -61,8 +104,16 @@ function externalPackages(metafile, outfile) {
   return [...names].sort();
 }
 
-/** Copies the BUNDLED_ASSETS of the bundle's inputs next to it; returns the files' names. */
+/**
+ * Copies the BUNDLED_ASSETS of the bundle's inputs next to it; returns the files' names.
+ * @param {import('esbuild').Metafile} metafile
+ * @param {string} outfile relative to `cwd`, as the metafile names it
+ * @param {string} cwd the build's working directory
+ * @param {string} outDir the bundle's directory
+ * @returns {string[]}
+ */
 function copyBundledAssets(metafile, outfile, cwd, outDir) {
+  /** @type {string[]} */
   const copied = [];
   for (const input of Object.keys(metafile.outputs[outfile].inputs)) {
     for (const asset of BUNDLED_ASSETS[input] ?? []) {
@@ -76,7 +127,13 @@ function copyBundledAssets(metafile, outfile, cwd, outDir) {
   return copied;
 }
 
-/** npm's lookup of `name` from the package at `from`: its node_modules, then each ancestor's, then the root's. */
+/**
+ * npm's lookup of `name` from the package at `from`: its node_modules, then each ancestor's, then the root's.
+ * @param {Lockfile['packages']} packages
+ * @param {string} from an install location ('' for the root)
+ * @param {string} name
+ * @returns {string | undefined} the install location of `name`
+ */
 function locate(packages, from, name) {
   for (let base = from; ; ) {
     const loc = `${base ? `${base}/` : ''}node_modules/${name}`;
@@ -87,9 +144,20 @@ function locate(packages, from, name) {
   }
 }
 
-/** The lockfile entries npm installs for `dependencies`, copied from the workspace lockfile. */
+/**
+ * The lockfile entries npm installs for `dependencies`, copied from the workspace lockfile.
+ * @param {Lockfile} lock
+ * @param {ImageManifest} manifest
+ * @returns {Lockfile}
+ */
 function pruneLockfile(lock, manifest) {
+  /** @type {Record<string, LockEntry>} */
   const kept = {};
+  /**
+   * @param {string} from
+   * @param {string[]} names
+   * @param {Set<string>} optional
+   */
   const visit = (from, names, optional) => {
     for (const name of names) {
       const loc = locate(lock.packages, from, name);
@@ -99,10 +167,12 @@ function pruneLockfile(lock, manifest) {
       }
       if (kept[loc]) continue;
       // Flags as npm computes them for this tree: nothing is dev, dev-or-optional is optional.
-      const entry = Object.fromEntries(
-        Object.entries(lock.packages[loc])
-          .filter(([key]) => key !== 'dev')
-          .map(([key, value]) => (key === 'devOptional' ? ['optional', value] : [key, value])),
+      const entry = /** @type {LockEntry} */ (
+        Object.fromEntries(
+          Object.entries(lock.packages[loc])
+            .filter(([key]) => key !== 'dev')
+            .map(([key, value]) => (key === 'devOptional' ? ['optional', value] : [key, value])),
+        )
       );
       kept[loc] = entry;
       const optionalDeps = new Set(Object.keys(entry.optionalDependencies ?? {}));
@@ -117,6 +187,10 @@ function pruneLockfile(lock, manifest) {
   return { name: manifest.name, version: manifest.version, lockfileVersion: 3, requires: true, packages: { '': root, ...sorted } };
 }
 
+/**
+ * @param {string} file
+ * @returns {string} the path of the package.json of the package `file` belongs to
+ */
 function nearestPackageJson(file) {
   for (let dir = path.dirname(file); dir.startsWith(ROOT) && dir !== ROOT; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'package.json');
@@ -124,6 +198,7 @@ function nearestPackageJson(file) {
   throw new Error(`image manifest: no package.json above ${file}`);
 }
 
+/** @returns {import('esbuild').Plugin} */
 function imageManifestPlugin() {
   return {
     name: 'runnel-image-manifest',
@@ -131,16 +206,21 @@ function imageManifestPlugin() {
       build.initialOptions.metafile = true;
       build.onEnd((result) => {
         if (result.errors.length > 0 || !result.metafile) return;
+        // The apps' builds are single-entry bundles: @nx/esbuild sets `outfile` and `entryPoints`.
         const opts = build.initialOptions;
         const cwd = opts.absWorkingDir ?? ROOT;
-        const outfile = path.relative(cwd, path.resolve(cwd, opts.outfile));
+        const outfile = path.relative(cwd, path.resolve(cwd, /** @type {string} */ (opts.outfile)));
         const outDir = path.dirname(path.resolve(cwd, outfile));
         // The app's own workspace manifest (apps/<app>/package.json): name and version.
-        const entry = Array.isArray(opts.entryPoints) ? opts.entryPoints[0] : Object.values(opts.entryPoints)[0];
+        const entry = Array.isArray(opts.entryPoints) ? opts.entryPoints[0] : Object.values(/** @type {Record<string, string>} */ (opts.entryPoints))[0];
+        /** @type {{ name: string, version: string }} */
         const appManifest = JSON.parse(readFileSync(nearestPackageJson(path.resolve(cwd, typeof entry === 'string' ? entry : entry.in)), 'utf8'));
+        /** @type {{ engines?: Record<string, string>, overrides?: Record<string, Override> }} */
         const rootManifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+        /** @type {Lockfile} */
         const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
 
+        /** @type {Record<string, string>} */
         const dependencies = {};
         const problems = [];
         for (const name of externalPackages(result.metafile, outfile)) {
@@ -152,6 +232,7 @@ function imageManifestPlugin() {
         }
         if (problems.length > 0) throw new Error(`image manifest of ${outfile}: ${problems.join('; ')}`);
 
+        /** @type {ImageManifest} */
         const manifest = {
           name: appManifest.name,
           version: appManifest.version,

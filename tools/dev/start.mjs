@@ -23,9 +23,20 @@ import { createRequire } from 'node:module';
 const root = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
-/** Every child, in start order: { name, role: 'writer' | 'service' | 'mongo' | 'postgres' | 'redis', child }. */
+/** @typedef {'writer' | 'service' | 'mongo' | 'postgres' | 'redis'} Role what a child is, for the order `stop` stops them in */
+/** @typedef {{ name: string, role: Role, child: import('node:child_process').ChildProcess }} Child */
+/**
+ * The reader's /ready body, as far as this script reads it (JSON from the service, not checked).
+ * @typedef {{ checks?: { reader?: { detail?: { state?: string, in_flight_events?: number, checkpoint_seq?: number | null } } } }} ReaderReady
+ */
+/**
+ * What this script uses of s3rver (3.x; the package has no type declarations).
+ * @typedef {{ run(): Promise<import('node:net').AddressInfo>, close(): Promise<void> }} S3rver
+ */
+/** Every child, in start order. @type {Child[]} */
 const children = [];
 let stopping = false;
+/** The directory of the bundled TypeScript tools, once `bundle` made it. @type {string | undefined} */
 let tools;
 
 const build = spawnSync('nx', ['run-many', '-t', 'build', '--outputStyle=static'], { stdio: 'inherit', env, cwd: root });
@@ -34,6 +45,7 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 const source = process.env.MONGODB_URI ? 'mongodb' : process.env.SOURCE === 'synthetic' ? 'synthetic' : 'standin';
 const ports = { gateway: process.env.METRICS_PORT ?? '9090', reader: '9091', writer: '9092', uploader: '9093' };
 
+/** @returns {Promise<number>} */
 const freePort = () =>
   new Promise((ok, fail) => {
     const s = createServer();
@@ -43,17 +55,23 @@ const freePort = () =>
     });
     s.on('error', fail);
   });
+/**
+ * @param {string} host
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
 const answers = (host, port) =>
   new Promise((ok) => {
     const c = createConnection({ host, port }, () => (c.destroy(), ok(true)));
     c.on('error', () => ok(false));
     c.setTimeout(1000, () => (c.destroy(), ok(false)));
   });
+/** @param {number} ms @returns {Promise<void>} */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * @param {string} name
- * @param {string} role
+ * @param {Role} role
  * @param {string} command
  * @param {string[]} args
  * @param {Record<string, string | undefined>} extraEnv
@@ -72,16 +90,18 @@ function run(name, role, command, args, extraEnv, { pipe = false, user } = {}) {
   return child;
 }
 
+/** @param {Child} c */
 const running = ({ child }) => child.exitCode === null && child.signalCode === null;
+/** @param {Child} c */
 const exited = (c) => (running(c) ? new Promise((r) => c.child.once('exit', r)) : undefined);
 
-/** Until the reader's /ready shows nothing in flight (or `ms` pass). */
+/** Until the reader's /ready shows nothing in flight (or `ms` pass). @param {number} ms */
 async function drained(ms) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const d = await fetch(`http://127.0.0.1:${ports.reader}/ready`, { signal: AbortSignal.timeout(1000) })
-      .then((r) => r.json())
-      .then((/** @type {any} */ b) => b?.checks?.reader?.detail)
+      .then((r) => /** @type {Promise<ReaderReady>} */ (r.json()))
+      .then((b) => b?.checks?.reader?.detail)
       .catch(() => undefined);
     if (!d || d.state !== 'reading' || d.in_flight_events === 0) return;
     await sleep(200);
@@ -89,7 +109,12 @@ async function drained(ms) {
   console.error('runnel: events still in flight after 10 s; stopping anyway (the stand-in forgets them)');
 }
 
-/** SIGTERM (or `signal`) to a group of children, SIGKILL to those still there after `graceMs`. */
+/**
+ * SIGTERM (or `signal`) to a group of children, SIGKILL to those still there after `graceMs`.
+ * @param {Child[]} list
+ * @param {number} graceMs
+ * @param {NodeJS.Signals} [signal]
+ */
 async function stopAll(list, graceMs, signal = 'SIGTERM') {
   for (const c of list) if (running(c)) c.child.kill(signal);
   const timer = setTimeout(() => list.forEach((c) => running(c) && c.child.kill('SIGKILL')), graceMs);
@@ -97,13 +122,18 @@ async function stopAll(list, graceMs, signal = 'SIGTERM') {
   clearTimeout(timer);
 }
 
-/** Stops everything and never resolves (the process exits): for failures during start-up. */
+/**
+ * Stops everything and never resolves (the process exits): for failures during start-up.
+ * @param {string} message
+ * @returns {Promise<never>}
+ */
 async function fail(message) {
   console.error(`runnel: ${message}`);
   void stop(1);
   return new Promise(() => undefined);
 }
 
+/** @param {number} code the exit code */
 async function stop(code) {
   if (stopping) return;
   stopping = true;
@@ -126,11 +156,14 @@ process.on('exit', () => children.forEach((c) => running(c) && c.child.kill('SIG
 /**
  * Bundles TypeScript tools with esbuild as tools/dev/run-ts.mjs does (libs inlined, packages external),
  * so that they run as plain `node` children this script can signal directly.
+ * @param {Record<string, string>} entries bundle name → entry point (relative to the repository)
+ * @returns {Promise<Record<string, string>>} bundle name → the bundled file
  */
 async function bundle(entries) {
   const { build, stop: stopEsbuild } = await import('esbuild');
   const { default: pkg } = await import('../../package.json', { with: { type: 'json' } });
   tools = mkdtempSync(join(tmpdir(), 'runnel-start-'));
+  /** @type {Record<string, string>} */
   const out = {};
   for (const [name, entry] of Object.entries(entries)) {
     out[name] = join(tools, `${name}.cjs`);
@@ -171,7 +204,7 @@ if (!postgresUri) {
   if (!bin) await fail('no PostgreSQL server (/usr/lib/postgresql/*/bin/postgres): set POSTGRES_URI, or apt-get install postgresql (sh tools/dev/ensure-deps.sh does)');
   const dir = join(root, '.data/postgres');
   mkdirSync(dir, { recursive: true });
-  const id = (flag) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
+  const id = (/** @type {string} */ flag) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
   const user = process.getuid?.() === 0 ? { uid: id('-u'), gid: id('-g') } : undefined;
   if (user) chownSync(dir, user.uid, user.gid);
   if (!existsSync(join(dir, 'PG_VERSION'))) {
@@ -197,9 +230,12 @@ if (!postgresUri) {
 // S3: the configured endpoint, or s3rver on loopback storing under .data/s3. `npm start` runs this
 // script with --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES,
 // and without the flag `npm run lake:verify` fails on any prefix of more than 1,000 objects.
+/** @type {S3rver | undefined} */
 let s3;
+/** @type {Record<string, string | undefined>} */
 const s3Env = {};
 if (!process.env.S3_BUCKET) {
+  /** @type {new (options: object) => S3rver} */
   const S3rver = require('s3rver');
   const dir = join(root, '.data/s3');
   mkdirSync(dir, { recursive: true });
@@ -232,7 +268,7 @@ if (source === 'standin') {
   writerBundle = bundles['workload-writer'];
   // (run returns undefined only once stopping, when what follows no longer matters; stdout is piped.)
   const mongo = /** @type {import('node:child_process').ChildProcess} */ (run('mongodb stand-in', 'mongo', node, [bundles['mongo-dev'], '--port', String(await freePort())], toolEnv, { pipe: true }));
-  mongoUri = await new Promise((ok, reject) => {
+  mongoUri = await new Promise((/** @type {(uri: string) => void} */ ok, reject) => {
     const timer = setTimeout(() => reject(new Error('the MongoDB stand-in printed no MONGODB_URI within 30 s')), 30_000);
     createInterface({ input: /** @type {import('node:stream').Readable} */ (mongo.stdout) }).on('line', (line) => {
       const m = /^MONGODB_URI=(\S+)/.exec(line.trim());
@@ -288,7 +324,7 @@ if (source === 'standin') {
   // The writer starts once the reader has recorded where the stream starts, so it sees every write.
   for (let i = 0; i < 600 && !stopping; i++) {
     const ready = await fetch(`http://127.0.0.1:${ports.reader}/ready`, { signal: AbortSignal.timeout(1000) })
-      .then((r) => /** @type {Promise<any>} */ (r.json()))
+      .then((r) => /** @type {Promise<ReaderReady>} */ (r.json()))
       .catch(() => undefined);
     const d = ready?.checks?.reader?.detail;
     if (d?.state === 'reading' && d.checkpoint_seq !== null && d.checkpoint_seq !== undefined) break;
@@ -296,6 +332,7 @@ if (source === 'standin') {
   }
   if (!stopping) {
     const rate = process.env.WORKLOAD_RATE ?? '20';
-    run('workload writer', 'writer', node, [writerBundle, '--uri', mongoUri, '--database', database, '--rate', rate], toolEnv);
+    // (Both set above, as the source is the stand-in.)
+    run('workload writer', 'writer', node, [/** @type {string} */ (writerBundle), '--uri', /** @type {string} */ (mongoUri), '--database', database, '--rate', rate], toolEnv);
   }
 }

@@ -24,8 +24,24 @@ import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * A kubernetes-models class, e.g. `Service` of kubernetes-models/v1/Service: `validate()` throws
+ * when the object it was made from does not match the schema of its apiVersion and kind.
+ * @typedef {{ new (data: object): { validate(): void }, apiVersion: string, kind: string }} ModelClass
+ */
+/**
+ * @typedef {{ Model: ModelClass, specifier: string, unknown?: undefined, reason?: undefined }
+ *   | { Model?: undefined, specifier?: undefined, unknown?: boolean, reason: string }} FoundModel
+ */
+/**
+ * @typedef {{ status: 'valid', model: string }
+ *   | { status: 'invalid', model: string | null, error: string }
+ *   | { status: 'no-schema', reason: string }} ValidationResult
+ */
+
 // Built-in kinds we expect in k8s/ (explicit so the coverage is documented and
 // a missing model is a loud failure rather than a silent "no-schema").
+/** @type {Readonly<Record<string, string>>} apiVersion/kind → module */
 export const BUILTIN_MODELS = {
   'v1/ConfigMap': 'kubernetes-models/v1/ConfigMap',
   'v1/Secret': 'kubernetes-models/v1/Secret',
@@ -51,11 +67,13 @@ export const BUILTIN_MODELS = {
 
 // CRDs with a model package in devDependencies: their kinds are validated like
 // built-in ones (a kind the package lacks is "invalid", not "no-schema").
+/** @type {Readonly<Record<string, string>>} apiVersion/kind → module */
 export const CRD_MODELS = {
   'monitoring.coreos.com/v1/ServiceMonitor': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
   'monitoring.coreos.com/v1/PrometheusRule': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
   'monitoring.coreos.com/v1/PodMonitor': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor',
 };
+/** @type {Readonly<Record<string, string>>} API group → model package */
 const CRD_MODEL_PACKAGES = {
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
 };
@@ -63,6 +81,7 @@ const CRD_MODEL_PACKAGES = {
 const KIND_RE = /^[A-Z][A-Za-z0-9]*$/;
 const API_VERSION_RE = /^(?:[a-z0-9.-]+\/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$/;
 
+/** @param {string} pkg */
 function isInstalled(pkg) {
   try {
     require.resolve(`${pkg}/package.json`);
@@ -72,10 +91,15 @@ function isInstalled(pkg) {
   }
 }
 
+/**
+ * @param {string} specifier
+ * @returns {Promise<Record<string, unknown> | undefined>} the module's exports (any module: checked by the caller), or undefined when there is no such module
+ */
 async function tryImport(specifier) {
   try {
     return await import(specifier);
   } catch (/** @type {any} */ err) {
+    // (A catch variable may be typed any or unknown only: any, read as Node's import error, by its `code`.)
     if (err && (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED')) {
       return undefined;
     }
@@ -83,7 +107,12 @@ async function tryImport(specifier) {
   }
 }
 
-/** Find the model class for apiVersion+kind, or a reason why there is none. */
+/**
+ * Find the model class for apiVersion+kind, or a reason why there is none.
+ * @param {unknown} apiVersion the document's, not checked yet
+ * @param {unknown} kind the document's, not checked yet
+ * @returns {Promise<FoundModel>}
+ */
 async function findModel(apiVersion, kind) {
   if (typeof apiVersion !== 'string' || !API_VERSION_RE.test(apiVersion)) {
     return { reason: `invalid apiVersion ${JSON.stringify(apiVersion)}` };
@@ -113,7 +142,8 @@ async function findModel(apiVersion, kind) {
       throw new Error(`${specifier}: package not installed (run npm install)`);
     }
     const mod = await tryImport(specifier);
-    const Model = mod && mod[kind];
+    // An export of that module: the model class if it is one (checked next).
+    const Model = /** @type {ModelClass | undefined} */ (mod && mod[kind]);
     if (typeof Model === 'function' && Model.apiVersion === apiVersion && Model.kind === kind) {
       return { Model, specifier };
     }
@@ -128,14 +158,20 @@ async function findModel(apiVersion, kind) {
   return { reason: `no kubernetes-models schema for ${key}` };
 }
 
+/**
+ * @param {unknown[]} docs parsed manifests: anything JSON holds, checked here
+ * @returns {Promise<ValidationResult[]>} one per document, in order
+ */
 export async function validateManifests(docs) {
+  /** @type {ValidationResult[]} */
   const results = [];
   for (const doc of docs) {
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
       results.push({ status: 'invalid', model: null, error: 'document is not a mapping' });
       continue;
     }
-    const found = await findModel(doc.apiVersion, doc.kind);
+    const manifest = /** @type {{ apiVersion?: unknown, kind?: unknown }} */ (doc);
+    const found = await findModel(manifest.apiVersion, manifest.kind);
     if (!found.Model) {
       results.push(
         found.unknown
@@ -159,6 +195,7 @@ export async function validateManifests(docs) {
 }
 
 async function readStdin() {
+  /** @type {Buffer[]} */
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');

@@ -23,7 +23,12 @@ const stats = {
   timedOut: 0, // runs released by HOLD_SECONDS
 };
 
-/** Resolves when `signal` aborts or `ms` pass; says which. Cleans up its timer and listener. */
+/**
+ * Resolves when `signal` aborts or `ms` pass; says which. Cleans up its timer and listener.
+ * @param {AbortSignal | undefined} signal
+ * @param {number} ms
+ * @returns {Promise<'aborted' | 'timeout'>}
+ */
 function waitForAbortOrTimeout(signal, ms) {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve('aborted');
@@ -55,6 +60,7 @@ const hold = RunnableLambda.from(async function* hold(input, config) {
 
 const holdStats = RunnableLambda.from(() => ({ ...stats, holdSeconds: holdMs / 1000 })).withConfig({ runName: 'hold_stats' });
 
+/** @type {import('../../../apps/gateway/src/registry/runnables-module').RegisterRunnables} */
 module.exports.register = (registry) => {
   registry.addRoutes(hold, { path: 'hold' });
   registry.addRoutes(holdStats, { path: 'hold_stats' });

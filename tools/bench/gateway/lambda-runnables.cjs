@@ -24,6 +24,7 @@ const lambdaChunks = RunnableLambda.from(async function* lambdaChunks(input) {
 });
 
 module.exports.CHUNKS = CHUNKS;
+/** @type {import('../../../apps/gateway/src/registry/runnables-module').RegisterRunnables} */
 module.exports.register = (registry) => {
   registry.addRoutes(lambda, { path: 'lambda', description: 'RunnableLambda.from((x) => x): the benchmark baseline for invoke.' });
   registry.addRoutes(lambdaChunks, { path: 'lambda_chunks', description: `Yields ${CHUNKS} chunks: the benchmark baseline for stream.` });
