@@ -120,7 +120,10 @@ export async function measure(target: Target, scenario: Scenario, threads: strin
         const count = next;
         try {
           const r = await oneRun(target.client, scenario.mode, thread, count);
-          if (!r.ok) errors++;
+          if (!r.ok) {
+            errors++; // a wrong answer is an error, not a run: it stays out of runs/s, p50 and p99
+            continue;
+          }
           latencies.push(r.ms);
           if (!Number.isNaN(r.firstMs)) firstEvent.push(r.firstMs);
         } catch (err) {
