@@ -2,8 +2,7 @@
 // verifier, lake state) and their bson, which the bundle would load and the image install for
 // nothing (an external's import is kept for its side effects).
 import { type Compression, type EncodedObject, encodeJsonlBody, encodeObject, type ObjectFormat } from '@runnel/lake/formats';
-import { sha256 } from '@runnel/lake/object-store';
-import { type ChangeEnvelope, type KeyStrategy, objectKey, upgradeEnvelope } from '@runnel/lake/records';
+import { type ChangeEnvelope, type KeyStrategy, objectKey, sha256, upgradeEnvelope } from '@runnel/lake/records';
 import { assertBatchBody, assertBatchEvents, type BatchJob, generationOf, type ObjectJob, UnprocessableJobError } from '@runnel/queue';
 
 export interface EncoderSettings {

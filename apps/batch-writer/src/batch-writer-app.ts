@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { ConfigOf } from '@runnel/config';
-import { sha256 } from '@runnel/lake/object-store';
+import { sha256 } from '@runnel/lake/records';
 import { PipelineRuntime, type PipelineRuntimeOptions } from '@runnel/pipeline';
 import {
   assertBatchJob,

@@ -1,9 +1,10 @@
 // Also an entry point of its own, @runnel/lake/object-store (tsconfig.base.json, jest.preset.js):
 // s3-uploader stores bodies encoded elsewhere and imports only this, so its bundle has none of the
 // formats (Arrow, CSV, parquet-wasm) the index brings along. Keep it free of the formats.
-import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+
+export { sha256 } from './object-digest';
 
 export interface StoredObject {
   key: string;
@@ -44,10 +45,6 @@ export interface ObjectStoreOptions {
    * that ignore the header (it is then a check, not a guarantee against a concurrent writer).
    */
   conditionalWrites: boolean;
-}
-
-export function sha256(body: Buffer): string {
-  return createHash('sha256').update(body).digest('hex');
 }
 
 /** Puts objects so a replay never duplicates and never overwrites: the first version stored under a key wins. */

@@ -6,3 +6,4 @@
 export * from './change-envelope';
 export * from './object-key';
 export { decodeJsonl, jsonlLine } from './formats/jsonl-format';
+export { sha256 } from './object-digest';
