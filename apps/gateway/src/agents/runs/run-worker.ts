@@ -163,9 +163,10 @@ export class RunWorker {
     let graph: Awaited<ReturnType<GraphLoader['load']>> | undefined;
     // The root graph's last checkpoint (executeRun always streams `debug`, which carries them).
     let last: CheckpointPayload | undefined;
-    // With a webhook, the root's last state as streamed: a stateless run makes no checkpoints.
+    // A stateless run with a webhook: the root's last state as streamed, as it makes no checkpoints
+    // (the graph runs without a checkpointer). Other runs take their last checkpoint's values.
     let lastValues: { values: unknown } | undefined;
-    const onValues = run.kwargs.webhook ? (values: unknown) => void (lastValues = { values }) : undefined;
+    const onValues = run.kwargs.webhook && run.kwargs.temporary ? (values: unknown) => void (lastValues = { values }) : undefined;
     try {
       graph = await this.o.graphs.load(graphId, run.kwargs.config, { stateless: run.kwargs.temporary });
       // run_id in the config's metadata: LangGraph resumes a run whose id matches the last

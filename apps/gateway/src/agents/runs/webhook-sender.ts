@@ -5,7 +5,7 @@ import { serializeData } from '../execution/serialize-event';
 
 /** What a finished run's webhook carries besides the run (the reference's payload). */
 export interface WebhookOutcome {
-  /** The run's final values (its root graph's last checkpoint), when it reached one. */
+  /** The run's final values: its root graph's last checkpoint, or for a stateless run (no checkpoints) its last streamed state. */
   values?: unknown;
   /** The error message of a failed run. */
   error?: string;
