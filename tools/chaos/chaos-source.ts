@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ServiceProcess } from '@runnel/testing';
+import { readyOf, type ServiceProcess } from '@runnel/testing';
 
 /**
  * The reader's settings for a chaos run on the MongoDB stand-in: the real driver on `database`,
@@ -16,8 +16,25 @@ export interface ReaderStatus {
   status: number;
   state: string | undefined;
   holder: string | undefined;
-  readSeq: number | undefined;
-  checkpointSeq: number | null | undefined;
+  /** 0 when not reported. */
+  readSeq: number;
+  /** 0 when not reported (no generation yet). */
+  checkpointSeq: number;
+  /**
+   * Whether the stream's checkpoint holds a resume position yet. A new stream's generation exists (and
+   * /ready shows checkpoint_seq 0) before the reader has opened its change stream: writes before
+   * the position is recorded are not part of the stream.
+   */
+  hasPosition: boolean;
+  /** The snapshot's progress (SNAPSHOT_MODE initial), null outside one. */
+  snapshot: Record<string, unknown> | null;
+}
+
+/** The reader's /ready on `port`, as ReaderStatus; undefined when it does not answer. */
+export async function readerStatus(port: number, timeoutMs = 2000): Promise<ReaderStatus | undefined> {
+  const r = await readyOf(port, timeoutMs);
+  const d = r?.reader;
+  return r && { status: r.status, state: d?.state, holder: d?.holder, readSeq: d?.read_seq ?? 0, checkpointSeq: d?.checkpoint_seq ?? 0, hasPosition: d?.has_position ?? false, snapshot: d?.snapshot ?? null };
 }
 
 /** A change-reader replica of the run. */
@@ -42,12 +59,6 @@ export interface ChaosHarness {
   startReader(r: ReaderReplica): ReaderReplica;
   /** The replica currently reading (holding the lease), when one says so. */
   activeReader(): Promise<ReaderReplica | undefined>;
-  /**
-   * Whether `stream`'s checkpoint holds a resume position yet. A new stream's generation exists (and
-   * /ready shows checkpoint_seq 0) before the reader has opened its change stream: writes before
-   * the position is recorded are not part of the stream.
-   */
-  positionRecorded(stream: string): Promise<boolean>;
 }
 
 /** One fault a source injects during the chaos window, while no random kill runs. */

@@ -3,9 +3,8 @@ import { CheckpointStore } from '@runnel/checkpoint';
 import { type StreamReport, verifyLake } from '@runnel/lake';
 import { Queue } from 'bullmq';
 import { DEFAULT_PREFIX, QUEUES } from '@runnel/queue';
-import { eventually, FlakyProxy, freePort, PipelineUnderTest, readyOf, RedisServer, S3Server, type ServiceProcess } from '@runnel/testing';
-import { positionRecorded } from '../e2e/stream-position';
-import type { ChaosHarness, ChaosSource, ReaderReplica, ReaderStatus, SourceCheck } from './chaos-source';
+import { eventually, FlakyProxy, freePort, PipelineUnderTest, RedisServer, S3Server, type ServiceProcess } from '@runnel/testing';
+import { type ChaosHarness, type ChaosSource, readerStatus, type ReaderReplica, type ReaderStatus, type SourceCheck } from './chaos-source';
 import { syntheticChaosSource } from './synthetic-chaos-source';
 
 export interface ChaosOptions {
@@ -45,13 +44,6 @@ export interface ChaosReport {
 }
 
 type Service = 'batch-writer' | 's3-uploader';
-
-const READY_TIMEOUT_MS = 2000;
-
-async function readerStatus(port: number, timeoutMs = READY_TIMEOUT_MS): Promise<ReaderStatus | undefined> {
-  const r = await readyOf(port, timeoutMs);
-  return r && { status: r.status, state: r.reader?.state, holder: r.reader?.holder, readSeq: r.reader?.read_seq, checkpointSeq: r.reader?.checkpoint_seq };
-}
 
 /**
  * The pipeline under fire: the three built services run against a real redis-server and s3rver
@@ -103,7 +95,6 @@ export async function runPipelineChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const r of readers) if (r.process.running && (await r.status())?.state === 'reading') return r;
       return undefined;
     },
-    positionRecorded: (stream) => positionRecorded(redis.url, stream),
   };
 
   try {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Decimal128, type Document, Double, Int32, Long, MongoClient, ObjectId, type ResumeToken } from 'mongodb';
-import { eventually, MongoStandIn, readyOf } from '@runnel/testing';
+import { eventually, MongoStandIn } from '@runnel/testing';
 import { canonicalEjson, type ChangeEnvelope, type CollectionsState, currentStateFromLake, diffStates, downloadLakeObjects, readLakeEnvelopes } from '@runnel/lake';
-import { type ChaosHarness, type ChaosScenario, type ChaosSource, type ReaderReplica, type SourceCheck, standInReaderEnv } from './chaos-source';
+import { type ChaosHarness, type ChaosScenario, type ChaosSource, type ReaderReplica, type ReaderStatus, type SourceCheck, standInReaderEnv } from './chaos-source';
 import { serverCollectionState } from './collection-state';
 import { currentResumeToken, lakeEventKey, sourceEventKeys } from './source-events';
 import { checkSnapshotRows, documentRef, type DocumentRef, type SnapshotLakeChecks } from './snapshot-lake-checks';
@@ -50,19 +50,12 @@ interface SnapshotStatus {
   collections: Record<string, { state: 'pending' | 'reading' | 'done'; rows: number; chunks: number }>;
 }
 
-interface Ready {
-  state: string | undefined;
-  checkpointSeq: number;
-  readSeq: number;
-  snapshot: SnapshotStatus | null;
-}
+/** A reader's /ready with the snapshot detail typed. */
+type Ready = ReaderStatus & { snapshot: SnapshotStatus | null };
 
-/** A reader's /ready with the snapshot detail, or undefined when it does not answer. */
+/** A reader's /ready, or undefined when it is not running or does not answer. */
 async function readerReady(r: ReaderReplica, timeoutMs = 2000): Promise<Ready | undefined> {
-  if (!r.process.running) return undefined;
-  const d = (await readyOf(r.port, timeoutMs))?.reader;
-  if (!d) return undefined;
-  return { state: d.state, checkpointSeq: d.checkpoint_seq ?? 0, readSeq: d.read_seq ?? 0, snapshot: (d.snapshot ?? null) as SnapshotStatus | null };
+  return r.process.running ? ((await r.status(timeoutMs)) as Ready | undefined) : undefined;
 }
 
 /** A collection's state in a snapshot status (keyed `db.coll` by the reader; a bare name is accepted too). */
@@ -565,8 +558,8 @@ export function snapshotChaosSource(o: SnapshotChaosOptions): ChaosSource {
     async begin(h: ChaosHarness) {
       h.log(`chaos: seeded ${o.documents} documents in ${SEED_COLLECTIONS.length} collections in ${seedSeconds.toFixed(1)} s`);
       const first = await eventually('a reader to record the snapshot position', async () => {
-        if (!(await h.positionRecorded(DATABASE))) return undefined;
-        return (await holderOf(h))?.reader;
+        const holder = await holderOf(h);
+        return holder?.ready.hasPosition ? holder.reader : undefined;
       }, 60_000, 50);
       // The position the source's own event list starts from: nothing has written since the seeding.
       startToken = await currentResumeToken(standIn().client, DATABASE);

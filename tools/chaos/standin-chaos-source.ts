@@ -149,8 +149,10 @@ export function standInChaosSource(o: StandInChaosOptions): ChaosSource {
       // its change stream ("from now"), and a reader that died before saving that position would
       // start from a later "now" and never see the first writes.
       const r = await eventually('a reader to record its first position', async () => {
-        if (!(await h.positionRecorded(DATABASE))) return undefined;
-        for (const x of h.readers) if ((await x.status())?.state === 'reading') return x;
+        for (const x of h.readers) {
+          const s = await x.status();
+          if (s?.state === 'reading' && s.hasPosition) return x;
+        }
         return undefined;
       }, 60_000, 200);
       startToken = await currentResumeToken(standIn().client, DATABASE);

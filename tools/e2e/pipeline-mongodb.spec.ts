@@ -11,7 +11,6 @@ import { collectionState, currentStateFromLake, diffStates, downloadLakeObjects,
 import { eventually, MongoStandIn, PipelineUnderTest, RedisServer, S3Server } from '@runnel/testing';
 import { compareStates, serverCollectionState } from '../chaos/collection-state';
 import { runWorkload } from '../mongo/workload';
-import { waitForPosition } from './stream-position';
 
 /**
  * The pipeline on the MongoDB stand-in (or, with MONGODB_URI set, on that real replica set: the
@@ -74,10 +73,10 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
       readerPort: p.port('change-reader'),
       ready,
       /**
-       * Until the reader has opened its change stream: its checkpoint holds a resume position. ('reading'
-       * comes a moment before, and a write in between happens before "now" and is not in the stream.)
+       * Until the reader has opened its change stream: /ready reports has_position (its checkpoint holds a
+       * resume position). ('reading' comes a moment before, and a write in between is not in the stream.)
        */
-      streaming: () => waitForPosition(redis.url, db, p.services.get('change-reader')!, { prefix: `{${db}}`, timeoutMs: 30_000 }),
+      streaming: () => p.positioned(30_000),
       /** Restarts the reader (an operator, or Kubernetes after a crash). */
       restartReader: (extra: Record<string, string> = {}) => p.restart('change-reader', 'SIGTERM', extra),
       /** Until the reader's checkpoint covers `events` events of the current generation; the services' last words if not. */

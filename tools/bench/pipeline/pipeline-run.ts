@@ -8,9 +8,8 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { decodeObject, parseObjectKey, readLakeObjects, verifyLake } from '@runnel/lake';
-import { CpuMeter, type CpuReading, f0, f1, PIPELINE_SERVICES, type PipelineService, PipelineUnderTest, procMemMiB, readyOf, RedisServer, REPO_ROOT, RssPeaks, scrape, sumsByName } from '@runnel/testing';
+import { CpuMeter, type CpuReading, f0, f1, PIPELINE_SERVICES, type PipelineService, PipelineUnderTest, procMemMiB, readyOf, RedisServer, REPO_ROOT, RssPeaks, scrape, sumsByName, waitForPosition } from '@runnel/testing';
 import { describeWorkload, runWorkload } from '../../mongo/workload';
-import { waitForPosition } from '../../e2e/stream-position';
 import { DIST, type Options, serviceNodeArgs } from './options';
 import { startRole } from './roles';
 import { quietest } from './quietest';
@@ -188,7 +187,7 @@ export async function pipelineOnce(opts: Options, config: string, { profileDir, 
         sourceEnv = { ...mongodb, SNAPSHOT_MODE: 'never' };
         const positioning = p.spawn('change-reader', sourceEnv, []);
         try {
-          await waitForPosition(redis.url, STANDIN_DATABASE, positioning);
+          await waitForPosition(p.port('change-reader'), positioning);
         } finally {
           await positioning.stop('SIGTERM', 10_000);
         }

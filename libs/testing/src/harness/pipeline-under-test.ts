@@ -4,6 +4,7 @@ import { freePort } from '../free-port';
 import { RedisServer } from '../redis-server';
 import { S3Server, s3rverClientConfig } from '../s3-server';
 import { ServiceProcess } from '../service-process';
+import type { Child } from './child';
 import { eventually, waitForOk } from './wait-for';
 
 export const PIPELINE_SERVICES = ['change-reader', 'batch-writer', 's3-uploader'] as const;
@@ -31,6 +32,11 @@ export interface ReaderDetail {
   read_seq?: number;
   checkpoint_seq?: number | null;
   in_flight_events?: number;
+  /**
+   * Whether the stream's checkpoint holds a resume position: the reader has opened its change stream.
+   * A new generation shows checkpoint_seq 0 a moment earlier; a write before the position is not in the stream.
+   */
+  has_position?: boolean;
   /** The snapshot's progress (SNAPSHOT_MODE initial …), null outside one. */
   snapshot?: Record<string, unknown> | null;
 }
@@ -51,6 +57,17 @@ export async function readyOf(port: number, timeoutMs = 5000): Promise<ReadyRepo
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Until the reader on `port` reports its stream's start position recorded (/ready has_position);
+ * fails at once, with its output, if `reader` exits first. Returns the reader's detail then.
+ */
+export async function waitForPosition(port: number, reader: Child, timeoutMs = 60_000): Promise<ReaderDetail> {
+  return eventually(`${reader.name} to record its start position`, async () => {
+    const d = (await readyOf(port, 2000))?.reader;
+    return d?.has_position ? d : undefined;
+  }, timeoutMs, 100, [reader]);
 }
 
 export interface PipelineUnderTestOptions {
@@ -185,6 +202,13 @@ export class PipelineUnderTest {
   /** The reader's /ready. */
   readerReady(timeoutMs?: number): Promise<ReadyReport | undefined> {
     return readyOf(this.port('change-reader'), timeoutMs);
+  }
+
+  /** Until the reader service reports its start position recorded (waitForPosition); fails at once if it exits. */
+  async positioned(timeoutMs = 60_000): Promise<ReaderDetail> {
+    const reader = this.services.get('change-reader');
+    if (!reader) throw new Error('change-reader is not started');
+    return waitForPosition(this.port('change-reader'), reader, timeoutMs);
   }
 
   /** Throws, with its output's tail, when a service has exited. */
