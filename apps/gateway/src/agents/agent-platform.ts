@@ -79,11 +79,15 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
   const db = new AgentDatabase(o.postgresUri.reveal(), { max: 20, connectionTimeoutMillis: 5_000 });
   // Requests fail fast while Redis is away (a 503, not a hang): commands are retried once and time
   // out. Only the BullMQ worker's own connection waits for Redis forever, as BullMQ requires.
-  const requestOptions = { maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, enableReadyCheck: true } as const;
+  // disconnectTimeout 100 ms as the pipeline's connections have it (libs/queue redis-connection.ts):
+  // a disconnect between reconnect attempts otherwise holds the event loop for 2 s (ioredis' default),
+  // which an interrupted start-up (SIGTERM while Redis is down) waits out.
+  const base = { enableReadyCheck: true, disconnectTimeout: 100 } as const;
+  const requestOptions = { ...base, maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS } as const;
   const redis = new Redis(o.redisUrl.reveal(), requestOptions);
-  const subscriber = new Redis(o.redisUrl.reveal(), { maxRetriesPerRequest: 1, enableReadyCheck: true });
+  const subscriber = new Redis(o.redisUrl.reveal(), { ...base, maxRetriesPerRequest: 1 });
   const queueConnection = new Redis(o.redisUrl.reveal(), requestOptions);
-  const bull = new Redis(o.redisUrl.reveal(), { maxRetriesPerRequest: null, enableReadyCheck: true });
+  const bull = new Redis(o.redisUrl.reveal(), { ...base, maxRetriesPerRequest: null });
   const connections = [redis, subscriber, queueConnection, bull];
   for (const c of connections) c.on('error', (err) => o.logger.warn({ err: { message: err.message } }, 'agent API: Redis connection error'));
   // A SIGTERM while PostgreSQL or Redis is not answering yet: stop reconnecting, so the process can end.
