@@ -1,8 +1,8 @@
 // The load: fresh threads, one run (wait or stream, its answer checked), and a measurement of a scenario
 // against a target with the CPU of the server, PostgreSQL, Redis, this client and everything else.
 import type { Client } from '@langchain/langgraph-sdk';
-import { machineBusySeconds } from '@runnel/testing';
-import { cpuSeconds, syscalls } from './cpu';
+import { machineBusySeconds, procCpuSeconds, procTreeCpuSeconds } from '@runnel/testing';
+import { syscalls } from './cpu';
 import type { Diagnostics } from './diag';
 import { log, type Mode, type Scenario, type TargetName } from './options';
 
@@ -62,21 +62,12 @@ async function oneRun(client: Client, mode: Mode, threadId: string, count: numbe
   return { ms: performance.now() - t0, firstMs, ok: got === count + 1 };
 }
 
-/**
- * PostgreSQL's and Redis's CPU over the whole bench: each measurement takes what they used since the
- * last one, so a reference round (they idle then) subtracts theirs from "other CPU" too.
- */
+/** PostgreSQL's and Redis's CPU, read at each measurement's start and end (a reference round's idle ones too). */
 export class Backends {
-  readonly #seen: { postgres: number; redis: number };
-  constructor(readonly pids: { postgres?: number; redis?: number }) {
-    this.#seen = { postgres: cpuSeconds(pids.postgres, true), redis: cpuSeconds(pids.redis) };
-  }
-  /** CPU seconds of each since the last call. */
-  take(): { postgres: number; redis: number } {
-    const now = { postgres: cpuSeconds(this.pids.postgres, true), redis: cpuSeconds(this.pids.redis) };
-    const d = { postgres: now.postgres - this.#seen.postgres, redis: now.redis - this.#seen.redis };
-    Object.assign(this.#seen, now);
-    return d;
+  constructor(readonly pids: { postgres: number; redis: number }) {}
+  /** CPU seconds of each so far. */
+  read(): { postgres: number; redis: number } {
+    return { postgres: procTreeCpuSeconds(this.pids.postgres), redis: procCpuSeconds(this.pids.redis) };
   }
 }
 
@@ -98,10 +89,12 @@ export async function measure(target: Target, scenario: Scenario, threads: strin
   const diagnose = isGateway ? diag : undefined;
   await diagnose?.reset();
   const sys0 = syscalls(target.pids.server);
+  const server = () => (target.name === 'reference' ? procTreeCpuSeconds : procCpuSeconds)(target.pids.server);
+  const backends0 = backends.read();
   const cpu0 = {
-    server: cpuSeconds(target.pids.server, target.name === 'reference'),
-    postgres: cpuSeconds(target.pids.postgres, true),
-    redis: cpuSeconds(target.pids.redis),
+    server: server(),
+    postgres: procTreeCpuSeconds(target.pids.postgres),
+    redis: procCpuSeconds(target.pids.redis),
     client: process.cpuUsage(),
     machine: machineBusySeconds(),
   };
@@ -138,16 +131,18 @@ export async function measure(target: Target, scenario: Scenario, threads: strin
   const sys1 = syscalls(target.pids.server);
   const clientUsage = process.cpuUsage(cpu0.client);
   const cpu = {
-    server: cpuSeconds(target.pids.server, target.name === 'reference') - cpu0.server,
-    postgres: target.pids.postgres ? cpuSeconds(target.pids.postgres, true) - cpu0.postgres : 0,
-    redis: target.pids.redis ? cpuSeconds(target.pids.redis) - cpu0.redis : 0,
+    server: server() - cpu0.server,
+    postgres: target.pids.postgres ? procTreeCpuSeconds(target.pids.postgres) - cpu0.postgres : 0,
+    redis: target.pids.redis ? procCpuSeconds(target.pids.redis) - cpu0.redis : 0,
     client: (clientUsage.user + clientUsage.system) / 1e6,
   };
   const machine = machineBusySeconds() - cpu0.machine;
   // Everything else: the machine's busy time minus the servers, the backends and this client (the
-  // reference round's PostgreSQL/Redis are idle but counted in the machine total, so subtract theirs too).
-  const all = backends.take();
-  const ours = cpu.server + cpu.client + (isGateway ? cpu.postgres + cpu.redis : all.postgres + all.redis);
+  // reference round's PostgreSQL/Redis are idle but counted in the machine total, so subtract theirs,
+  // over this measurement's own window, too).
+  const backends1 = backends.read();
+  const backendsCpu = backends1.postgres - backends0.postgres + (backends1.redis - backends0.redis);
+  const ours = cpu.server + cpu.client + backendsCpu;
   const otherCores = Math.max(0, (machine - ours) / elapsed);
   if (firstError.length) log(`${target.name} ${scenario.key}: ${errors} errors, e.g.`, String(firstError[0]));
   const diagnostics = diagnose && latencies.length ? await diagnose.read(latencies.length) : undefined;

@@ -1,7 +1,7 @@
 import { Child, NODE } from './child';
 import { CpuMeter } from './cpu-meter';
 import { machineFacts } from './machine-facts';
-import { openFilesLimit, procMemMiB, procThreadCpu, threadGroupsDelta } from './proc-stats';
+import { openFilesLimit, procCpuSeconds, procMemMiB, procThreadCpu, procTreeCpuSeconds, threadGroupsDelta } from './proc-stats';
 import { Sampler } from './sampler';
 
 describe('CpuMeter and /proc readers', () => {
@@ -24,6 +24,22 @@ describe('CpuMeter and /proc readers', () => {
       await busy.stop('SIGKILL');
     }
     expect(procMemMiB(busy.pid).rssMiB).toBeNaN();
+  });
+
+  it('counts a process tree’s CPU: the root, its live children and the ones it reaped', async () => {
+    const spin = (ms: number) => `while (process.cpuUsage().user < ${ms * 1000});`; // CPU time, not wall time
+    const script = `const { spawn, spawnSync } = require('node:child_process'); spawnSync(process.execPath, ['-e', '${spin(300)}']); spawn(process.execPath, ['-e', '${spin(300)} setInterval(() => {}, 1000)']); setInterval(() => {}, 1000)`;
+    const root = new Child('tree', NODE, ['-e', script]);
+    try {
+      // until both children's 300 ms spins are done (the machine may be busy)
+      const end = Date.now() + 10_000;
+      while (Date.now() < end && !(procTreeCpuSeconds(root.pid) > procCpuSeconds(root.pid) + 0.55)) await new Promise((r) => setTimeout(r, 100));
+      expect(procTreeCpuSeconds(root.pid)).toBeGreaterThan(procCpuSeconds(root.pid) + 0.55);
+    } finally {
+      await root.stop('SIGKILL');
+    }
+    expect(procTreeCpuSeconds(root.pid)).toBeNaN();
+    expect(procTreeCpuSeconds(undefined)).toBeNaN();
   });
 
   it('describes the machine and this process’s open-files limit', () => {

@@ -25,6 +25,40 @@ export function procCpuSeconds(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU seconds of `pid` and every process below it (PostgreSQL's backends): the live ones from their
+ * own stat, the ended ones from the root's cutime + cstime (what it has reaped). NaN once `pid` is gone.
+ */
+export function procTreeCpuSeconds(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  let reaped = Number.NaN;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let rest: string[];
+    try {
+      rest = statFields(readFileSync(`/proc/${name}/stat`, 'utf8'));
+    } catch {
+      continue; // ended meanwhile
+    }
+    const p = Number(name);
+    const ppid = Number(rest[1]);
+    ticks.set(p, Number(rest[11]) + Number(rest[12]));
+    if (p === pid) reaped = Number(rest[13]) + Number(rest[14]);
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid)?.push(p);
+  }
+  if (!ticks.has(pid)) return Number.NaN;
+  let total = (ticks.get(pid) ?? 0) + reaped;
+  const stack = [...(children.get(pid) ?? [])];
+  for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+    total += ticks.get(p) ?? 0;
+    stack.push(...(children.get(p) ?? []));
+  }
+  return total / CLK_TCK;
+}
+
 /** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
 export function procMemMiB(pid: number | undefined): { rssMiB: number; hwmMiB: number } {
   try {
