@@ -1,7 +1,7 @@
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { detectResources, envDetector, hostDetector, processDetector } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 let provider: NodeTracerProvider | undefined;
@@ -23,9 +23,8 @@ let unregister: (() => void) | undefined;
 export function startTracing(serviceName: string): void {
   if (provider || process.env.OTEL_SDK_DISABLED === 'true') return;
   process.env.OTEL_SERVICE_NAME ??= serviceName;
-  const resource = resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME }).merge(
-    detectResources({ detectors: [envDetector, processDetector, hostDetector] }),
-  );
+  // service.name comes from OTEL_SERVICE_NAME through envDetector, like OTEL_RESOURCE_ATTRIBUTES.
+  const resource = detectResources({ detectors: [envDetector, processDetector, hostDetector] });
   provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   provider.register();
   unregister = registerInstrumentations({ tracerProvider: provider, instrumentations: [new HttpInstrumentation()] });
