@@ -1,4 +1,11 @@
-import { PipelineUnderTest, pipelineServiceEnv } from './pipeline-under-test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Child } from './child';
+import { PipelineUnderTest, pipelineServiceEnv, waitForPosition } from './pipeline-under-test';
+import { ProcessExitedError } from './wait-for';
+
+/** A stand-in for a process: only what the waits look at. */
+const fakeChild = (running: boolean) => ({ name: 'change-reader', running, exitCode: running ? null : 1, tail: () => 'its last words' }) as unknown as Child;
 
 describe('PipelineUnderTest', () => {
   it('writes the env every service needs once: the uploader alone gets the bucket and, on s3rver, its endpoint and test credentials', () => {
@@ -27,5 +34,25 @@ describe('PipelineUnderTest', () => {
     expect(p.s3ClientConfig.endpoint).toBe('http://127.0.0.1:2');
     expect(() => p.port('batch-writer')).toThrow(/no fixed metrics port/);
     await p.stop(); // nothing started: nothing to stop
+  });
+
+  it("waitForPosition: the reader's detail once /ready reports has_position; at once a ProcessExitedError if the reader has exited", async () => {
+    let polls = 0;
+    const server = createServer((_req, res) => {
+      polls++;
+      res.writeHead(polls < 3 ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ checks: { reader: { detail: { state: 'reading', checkpoint_seq: 0, has_position: polls >= 3 } } } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await expect(waitForPosition(port, fakeChild(true), 5000)).resolves.toMatchObject({ has_position: true });
+      expect(polls).toBe(3);
+      const t0 = Date.now();
+      await expect(waitForPosition(port, fakeChild(false), 5000)).rejects.toThrow(ProcessExitedError);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      server.close();
+    }
   });
 });
