@@ -81,12 +81,12 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
     const firstRead = await eventually(
       'the reader to read',
       async () => {
-        pipeline.assertRunning();
         const r = await readerState(pipeline);
         return r.readSeq > 0 ? r : undefined;
       },
       30_000,
       50,
+      [...pipeline.services.values()],
     );
     const sourceStart = Date.now() - (firstRead.readSeq / settings.rate) * 1000;
     const elapsed = () => (Date.now() - sourceStart) / 1000;
@@ -121,7 +121,7 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
       await sample();
     }
     const windowEnd = Date.now();
-    await eventually('the checkpoint to reach the last event', async () => (pipeline.assertRunning(), (await readerState(pipeline)).checkpointSeq >= events), 120_000, 250);
+    await eventually('the checkpoint to reach the last event', async () => (await readerState(pipeline)).checkpointSeq >= events, 120_000, 250, [...pipeline.services.values()]);
     const drainS = (Date.now() - windowEnd) / 1000;
     const [r] = await pipeline.lake(verifyLake);
     const lake: PipelineReport['lake'] = r && { objects: r.objects, events: r.events, maxSeq: r.maxSeq, missing: r.missing + Math.max(0, events - r.maxSeq), duplicates: r.duplicates, badObjects: r.badObjects.length };

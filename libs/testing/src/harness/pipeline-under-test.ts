@@ -5,7 +5,7 @@ import { RedisServer } from '../redis-server';
 import { S3Server, s3rverClientConfig } from '../s3-server';
 import { ServiceProcess } from '../service-process';
 import type { Child } from './child';
-import { eventually, waitForOk } from './wait-for';
+import { eventually, ProcessExitedError, waitForOk } from './wait-for';
 
 export const PIPELINE_SERVICES = ['change-reader', 'batch-writer', 's3-uploader'] as const;
 export type PipelineService = (typeof PIPELINE_SERVICES)[number];
@@ -219,9 +219,11 @@ export class PipelineUnderTest {
   /** Until the reader's checkpoint covers `count` events; fails at once if a service exits, with each one's last words. */
   async drained(count: number, timeoutMs = 90_000): Promise<void> {
     let last: ReadyReport | undefined;
-    await eventually(`the checkpoint to reach ${count} events`, async () => (this.assertRunning(), ((last = await this.readerReady())?.reader?.checkpoint_seq ?? 0) >= count), timeoutMs, 250).catch((err: Error) => {
+    const check = async () => ((last = await this.readerReady())?.reader?.checkpoint_seq ?? 0) >= count;
+    await eventually(`the checkpoint to reach ${count} events`, check, timeoutMs, 250, [...this.services.values()]).catch((err: Error) => {
       const logs = [...this.services].map(([app, p]) => `--- ${app}:\n${p.tail(40)}`);
-      throw new Error(`${err.message}\nreader: ${JSON.stringify(last?.reader)}\n${logs.join('\n')}`);
+      const E = err instanceof ProcessExitedError ? ProcessExitedError : Error;
+      throw new E(`${err.message}\nreader: ${JSON.stringify(last?.reader)}\n${logs.join('\n')}`);
     });
   }
 
