@@ -2,7 +2,7 @@
  * npm run test:images [-- [app ...] [--no-build] [--strict] [--verbose]]
  *
  * Builds the four service images and checks each container the way production runs it (not part of
- * `npm test`: a full run takes ~15 minutes, and it installs packages and downloads npm packages):
+ * `npm test`: a full run takes about 10 minutes, more the first time on a machine, and it installs packages and downloads npm packages):
  *   - the image runs as uid/gid 1000, with a read-only root filesystem and only /tmp writable
  *     (--read-only, a tmpfs on /tmp, nothing else mounted writable);
  *   - /health and /ready answer 200 (the pipeline services with a real redis-server on a free
@@ -21,7 +21,7 @@
  *
  * The engine: Docker when a Docker engine answers, else podman (apt-get installs podman, runc,
  * uidmap, slirp4netns and debootstrap when missing; engine.ts has the containers.conf it runs with).
- * The Dockerfile's base image is made locally when absent (base-image.ts), then kept.
+ * The Dockerfile's base image is pulled when absent, made locally when the pull fails (base-image.ts), then kept.
  * Options: app names to check only those; --no-build to reuse images built by an earlier run;
  * --strict to fail on missed targets; --verbose to stream the build output.
  */
@@ -35,7 +35,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type ChangeEnvelope, decodeObject, jsonlLine } from '@runnel/lake';
 import { BodyStore, DEFAULT_PREFIX, type ObjectJob, QUEUES } from '@runnel/queue';
-import { eventually, freePort, RedisServer, REPO_ROOT } from '@runnel/testing';
+import { CommandLine, eventually, freePort, OptionError, RedisServer, REPO_ROOT, stopChildrenOnExit, table } from '@runnel/testing';
 import { baseImagesOf, ensureBaseImage } from './base-image';
 import { type Engine, engineSync, engineToLog, imageExists, openEngine, tail } from './engine';
 import { imageBuildArgs } from '../docker/image-build-args';
@@ -51,7 +51,15 @@ const IMAGES: ImageSpec[] = [
   // FORMAT=parquet: the format whose encoder is more than JavaScript (parquet-wasm's WebAssembly,
   // a file of its own in the image), checked by encodesParquet.
   { app: 'batch-writer', buildArgs: imageBuildArgs('batch-writer'), maxSizeMB: 250, redis: true, env: { FORMAT: 'parquet' }, work: encodesParquet },
-  { app: 's3-uploader', buildArgs: imageBuildArgs('s3-uploader'), maxSizeMB: 250, redis: true },
+  // Readiness asks Redis only; S3 is not contacted until an object job arrives (none does: its Redis
+  // is its own).
+  {
+    app: 's3-uploader',
+    buildArgs: imageBuildArgs('s3-uploader'),
+    maxSizeMB: 250,
+    redis: true,
+    env: { S3_BUCKET: 'test-images', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+  },
 ];
 const BUILD_TARGET = 'runtime';
 const TAG = 'test-images';
@@ -93,30 +101,32 @@ interface Result {
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-/** Containers this run started and has not removed yet: removed on Ctrl-C too. */
+/** Containers this run started and has not removed yet: removed as it exits, on Ctrl-C too. */
 const liveContainers = new Set<string>();
 let activeEngine: Engine | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const name of liveContainers) if (activeEngine) engineSync(activeEngine, ['rm', '-f', name], { allowFail: true });
-    process.exit(130);
-  });
-}
+// SIGINT (exit 130), SIGTERM (143) or a failure stop the Redis servers; the containers go as it exits.
+stopChildrenOnExit();
+process.on('exit', () => {
+  for (const name of liveContainers) if (activeEngine) engineSync(activeEngine, ['rm', '-f', name], { allowFail: true });
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function parseArgs(argv: string[]) {
-  const apps = argv.filter((a) => !a.startsWith('--'));
-  const unknown = apps.filter((a) => !IMAGES.some((i) => i.app === a));
-  const flags = argv.filter((a) => a.startsWith('--'));
-  const badFlags = flags.filter((f) => !['--no-build', '--strict', '--verbose'].includes(f));
-  if (unknown.length || badFlags.length) {
-    throw new Error(`unknown ${[...unknown, ...badFlags].join(', ')}; apps: ${IMAGES.map((i) => i.app).join(', ')}; flags: --no-build --strict --verbose`);
+  const usage = `apps: ${IMAGES.map((i) => i.app).join(', ')}; flags: --no-build --strict --verbose`;
+  let cl: CommandLine;
+  try {
+    cl = new CommandLine(argv, process.env, { values: [], flags: ['no-build', 'strict', 'verbose'] });
+  } catch (err) {
+    throw new OptionError(`${(err as Error).message}; ${usage}`);
   }
+  const apps = cl.positional;
+  const unknown = apps.filter((a) => !IMAGES.some((i) => i.app === a));
+  if (unknown.length) throw new OptionError(`unknown app ${unknown.join(', ')}; ${usage}`);
   return {
     images: apps.length ? IMAGES.filter((i) => apps.includes(i.app)) : IMAGES,
-    build: !flags.includes('--no-build'),
-    strict: flags.includes('--strict'),
-    verbose: flags.includes('--verbose'),
+    build: !cl.has('no-build'),
+    strict: cl.has('strict'),
+    verbose: cl.has('verbose'),
   };
 }
 
@@ -147,7 +157,7 @@ async function buildImage(engine: Engine, spec: ImageSpec, image: string, caDir:
   const args = ['build', '-f', DOCKERFILE, '--target', BUILD_TARGET, '-t', image];
   for (const [k, v] of Object.entries(spec.buildArgs)) args.push('--build-arg', `${k}=${v}`);
   if (engine.name === 'podman') {
-    // docker format: OCI image configs have no HEALTHCHECK. The base image is local (never pulled).
+    // docker format: OCI image configs have no HEALTHCHECK. The base image is local by now (ensureBaseImage).
     args.push('--format', 'docker', '--pull=never', '--network', 'host', '--layers');
     if (caDir) args.push('--volume', `${caDir}:/usr/local/etc:ro`);
   }
@@ -202,12 +212,6 @@ async function runChecks(engine: Engine, spec: ImageSpec, image: string, redisUr
     Object.assign(env, { METRICS_PORT: String(metricsPort), HEALTH_PORT: String(metricsPort), REDIS_URL: redisUrl });
     healthPort = metricsPort;
   }
-  if (spec.app === 's3-uploader') {
-    // Readiness asks Redis only; S3 is not contacted until an object job arrives (none does: its
-    // Redis is its own).
-    Object.assign(env, { S3_BUCKET: 'test-images', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
-  }
-
   Object.assign(env, spec.env);
 
   const runArgs = ['run', '-d', '--name', name, '--network', 'host', '--read-only', '--tmpfs', '/tmp:rw,mode=1777,size=64m'];
@@ -361,8 +365,7 @@ function printSummary(engine: Engine, results: Result[]): void {
       missed.length ? `missed: ${missed.join(', ')}` : 'met',
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  for (const row of rows) log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  log(table(rows));
 }
 
 async function main(): Promise<number> {
@@ -434,7 +437,7 @@ main().then(
     process.exitCode = code;
   },
   (err: Error) => {
-    console.error(err.stack ?? err.message);
+    console.error(err instanceof OptionError ? `test:images: ${err.message}` : (err.stack ?? err.message));
     process.exitCode = 1;
   },
 );
