@@ -1,7 +1,7 @@
 /**
- * The Dockerfile's base image (node:24-bookworm-slim), made locally when it is not there: on these
- * machines no registry serves images, so it cannot be pulled. Cached: nothing is done when an image
- * of that name exists (remove it to rebuild: `podman rmi node:24-bookworm-slim`).
+ * The Dockerfile's base image (node:24-bookworm-slim): pulled when it is not there, and made locally
+ * when the pull fails (on these machines no registry serves images). Cached: nothing is done when an
+ * image of that name exists (remove it to pull or make it again: `podman rmi node:24-bookworm-slim`).
  *
  * Recipe (a stand-in for the official image, same name, same layout where the services look):
  *   1. `debootstrap --variant=minbase <suite> <tmp>/rootfs <mirror>`: the suite from the tag
@@ -79,14 +79,25 @@ export function repoNodeVersion(repoRoot: string): string {
   return version;
 }
 
-/** Makes `name` (e.g. node:24-bookworm-slim) unless it exists. */
-export function ensureBaseImage(engine: Engine, name: string, repoRoot: string): 'cached' | 'built' {
+/** Pulls `name` (e.g. node:24-bookworm-slim) unless it exists, and makes it when the pull fails. */
+export function ensureBaseImage(engine: Engine, name: string, repoRoot: string): 'cached' | 'pulled' | 'built' {
   const aliases = engine.name === 'podman' && !name.includes('/') ? [`docker.io/library/${name}`] : [];
-  if (imageExists(engine, name)) {
+  const tagAliases = () => {
     for (const alias of aliases) if (!imageExists(engine, alias)) engineSync(engine, ['tag', name, alias]);
+  };
+  if (imageExists(engine, name)) {
+    tagAliases();
     log(`base image ${name}: present (cached)`);
     return 'cached';
   }
+  log(`base image ${name}: ${engine.name} pull ...`);
+  const pull = engineSync(engine, ['pull', name], { allowFail: true, timeoutMs: 600_000 });
+  if (pull.status === 0 && imageExists(engine, name)) {
+    tagAliases();
+    log(`base image ${name}: pulled`);
+    return 'pulled';
+  }
+  log(`base image ${name}: pull failed (${(pull.stderr || pull.stdout || `exit ${pull.status ?? pull.signal}`).trim().split('\n').pop()}); making it locally`);
   const suite = /(bookworm|trixie|bullseye)/.exec(name)?.[1];
   if (!suite) throw new Error(`base image ${name}: cannot tell the Debian suite from its tag`);
   if (process.getuid?.() !== 0) throw new Error(`base image ${name} is missing and making it (debootstrap) needs root`);

@@ -106,8 +106,8 @@ export function openEngine(): Engine {
 }
 
 /** Runs an engine command to its end; throws on a non-zero exit unless `allowFail`. */
-export function engineSync(engine: Engine, args: string[], options: { allowFail?: boolean; timeoutMs?: number; input?: string } = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(engine.name, args, { encoding: 'utf8', env: engine.env, timeout: options.timeoutMs ?? 120_000, input: options.input, maxBuffer: 64 * 1024 * 1024 });
+export function engineSync(engine: Engine, args: string[], options: { allowFail?: boolean; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(engine.name, args, { encoding: 'utf8', env: engine.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
   if (!options.allowFail && r.status !== 0) {
     throw new Error(`${engine.name} ${args.join(' ')} exited with ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().slice(-2000)}`);
   }
@@ -115,18 +115,17 @@ export function engineSync(engine: Engine, args: string[], options: { allowFail?
 }
 
 /** Runs an engine command with its output written to `logFile`; resolves with the exit code. */
-export function engineToLog(engine: Engine, args: string[], logFile: string, options: { echo?: boolean; stdin?: string } = {}): Promise<number> {
+export function engineToLog(engine: Engine, args: string[], logFile: string, options: { echo?: boolean } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const out = createWriteStream(logFile, { flags: 'a' });
     out.write(`$ ${engine.name} ${args.join(' ')}\n`);
-    const child = spawn(engine.name, args, { env: engine.env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(engine.name, args, { env: engine.env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [child.stdout, child.stderr]) {
       stream?.on('data', (d: Buffer) => {
         out.write(d);
         if (options.echo) process.stdout.write(d);
       });
     }
-    if (options.stdin) child.stdin?.end(options.stdin);
     child.once('error', reject);
     child.once('close', (code) => out.end(() => resolve(code ?? 1)));
   });
