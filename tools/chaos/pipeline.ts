@@ -10,29 +10,23 @@
  * collections rebuilt from the lake must equal the stand-in's.
  * Exit 0 only when nothing was lost, nothing duplicated and the source's checks passed.
  */
-import { CommandLine } from '@runnel/testing';
+import { CommandLine, OptionError, runToolMain, stopChildrenOnExit } from '@runnel/testing';
 import { describeChaos, runPipelineChaos } from './pipeline-chaos';
 import { standInChaosSource } from './standin-chaos-source';
 
-const cl = new CommandLine();
-const sourceName = cl.option('source', undefined, 'synthetic');
-const [events = 200_000, seconds = 120, rate = 2000] = cl.positional.map(Number);
-const seed = Number(cl.option('seed') ?? Date.now() % 100_000);
+async function main(): Promise<number> {
+  const cl = new CommandLine(process.argv.slice(2), process.env, { values: ['source', 'seed'], flags: ['no-oversize'] });
+  const sourceName = cl.option('source', undefined, 'synthetic');
+  const [events = 200_000, seconds = 120, rate = 2000] = cl.positional.map(Number);
+  const seed = Number(cl.option('seed') ?? Date.now() % 100_000);
+  if (!['synthetic', 'standin'].includes(sourceName)) throw new OptionError(`--source must be synthetic or standin, not ${sourceName}`);
+  const source = sourceName === 'standin' ? standInChaosSource({ events, rate, seed, oversizeEvent: !cl.has('no-oversize') }) : undefined;
 
-if (!['synthetic', 'standin'].includes(sourceName)) {
-  process.stderr.write(`chaos:pipeline: --source must be synthetic or standin, not ${sourceName}\n`);
-  process.exit(2);
+  process.stdout.write(`chaos: source ${sourceName}, seed ${seed} (--seed=${seed} repeats the same kills and writes)\n`);
+  const r = await runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed, source, log: (l) => process.stdout.write(`${l}\n`) });
+  process.stdout.write(`\n${describeChaos(r).join('\n')}\n`);
+  return r.lost === 0 && r.duplicated === 0 && r.sourceCheck.ok ? 0 : 1;
 }
-const source = sourceName === 'standin' ? standInChaosSource({ events, rate, seed, oversizeEvent: !cl.has('no-oversize') }) : undefined;
 
-process.stdout.write(`chaos: source ${sourceName}, seed ${seed} (--seed=${seed} repeats the same kills and writes)\n`);
-runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed, source, log: (l) => process.stdout.write(`${l}\n`) }).then(
-  (r) => {
-    process.stdout.write(`\n${describeChaos(r).join('\n')}\n`);
-    process.exit(r.lost === 0 && r.duplicated === 0 && r.sourceCheck.ok ? 0 : 1);
-  },
-  (err: Error) => {
-    process.stderr.write(`chaos:pipeline failed: ${err.message}\n`);
-    process.exit(2);
-  },
-);
+stopChildrenOnExit();
+runToolMain('chaos:pipeline', main, { failCode: 2 });

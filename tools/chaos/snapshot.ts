@@ -12,32 +12,26 @@
  * and untouched documents exactly as seeded.
  * Exit 0 only when nothing was lost, nothing duplicated and every check passed.
  */
-import { CommandLine } from '@runnel/testing';
+import { CommandLine, OptionError, runToolMain, stopChildrenOnExit } from '@runnel/testing';
 import { describeChaos, runPipelineChaos } from './pipeline-chaos';
 import { snapshotChaosSource } from './snapshot-chaos-source';
 
-const cl = new CommandLine();
-const [documents = 100_000, seconds = 60, rate = 200] = cl.positional.map(Number);
-const seed = Number(cl.option('seed') ?? Date.now() % 100_000);
-
-for (const [name, v] of Object.entries({ documents, seconds, rate, seed })) {
-  if (!Number.isFinite(v) || v <= 0) {
-    process.stderr.write(`chaos:snapshot: ${name} must be a positive number, not ${v}\n`);
-    process.exit(2);
+async function main(): Promise<number> {
+  const cl = new CommandLine(process.argv.slice(2), process.env, { values: ['seed'] });
+  const [documents = 100_000, seconds = 60, rate = 200] = cl.positional.map(Number);
+  const seed = Number(cl.option('seed') ?? Date.now() % 100_000);
+  for (const [name, v] of Object.entries({ documents, seconds, rate, seed })) {
+    if (!Number.isFinite(v) || v <= 0) throw new OptionError(`${name} must be a positive number, not ${v}`);
   }
-}
-const events = Math.round(rate * seconds);
-const source = snapshotChaosSource({ documents, events, rate, seed, chunkSize: 1000 });
+  const events = Math.round(rate * seconds);
+  const source = snapshotChaosSource({ documents, events, rate, seed, chunkSize: 1000 });
 
-process.stdout.write(`chaos: snapshot of ${documents} documents, ${events} change events at ${rate}/s, seed ${seed} (--seed=${seed} repeats the same kills and writes)\n`);
-const t0 = Date.now();
-runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed, source, log: (l) => process.stdout.write(`${l}\n`) }).then(
-  (r) => {
-    process.stdout.write(`\n${describeChaos(r).join('\n')}\nin ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
-    process.exit(r.lost === 0 && r.duplicated === 0 && r.sourceCheck.ok ? 0 : 1);
-  },
-  (err: Error) => {
-    process.stderr.write(`chaos:snapshot failed: ${err.message}\n`);
-    process.exit(2);
-  },
-);
+  process.stdout.write(`chaos: snapshot of ${documents} documents, ${events} change events at ${rate}/s, seed ${seed} (--seed=${seed} repeats the same kills and writes)\n`);
+  const t0 = Date.now();
+  const r = await runPipelineChaos({ events, durationMs: seconds * 1000, rate, seed, source, log: (l) => process.stdout.write(`${l}\n`) });
+  process.stdout.write(`\n${describeChaos(r).join('\n')}\nin ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  return r.lost === 0 && r.duplicated === 0 && r.sourceCheck.ok ? 0 : 1;
+}
+
+stopChildrenOnExit();
+runToolMain('chaos:snapshot', main, { failCode: 2 });
