@@ -92,13 +92,7 @@ export async function runScenario(name: string, o: CliOptions): Promise<HttpRepo
 }
 
 async function main(): Promise<number> {
-  let o: CliOptions;
-  try {
-    o = parseArgs(process.argv.slice(2), process.env);
-  } catch (err) {
-    process.stderr.write(`load: ${(err as Error).message}\n`);
-    return 2;
-  }
+  const o = parseArgs(process.argv.slice(2), process.env);
   const reports: (HttpReport | PipelineReport)[] = [];
   for (const name of o.scenarios) {
     const report = await runScenario(name, o);

@@ -1,3 +1,4 @@
+import { OptionError } from '@runnel/testing';
 /**
  * The load scenarios: what each sends, how fast, for how long. `npm run load -- <name>`.
  *
@@ -160,11 +161,11 @@ export const SCENARIOS: Record<string, Scenario> = {
 /** `30`, `30s`, `10m`, `1h`, `1.5m` → seconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`bad duration "${text}" (expected e.g. 30s, 10m, 1h)`);
+  if (!m) throw new OptionError(`bad duration "${text}" (expected e.g. 30s, 10m, 1h)`);
   const n = Number(m[1]);
   const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
   const s = n * unit[m[2] ?? 's'];
-  if (!(s > 0)) throw new Error(`duration must be positive: "${text}"`);
+  if (!(s > 0)) throw new OptionError(`duration must be positive: "${text}"`);
   return s;
 }
 

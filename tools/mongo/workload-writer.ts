@@ -11,19 +11,9 @@ import { CommandLine, OptionError, runToolMain } from '@runnel/testing';
 import { describeWorkload, runWorkload } from './workload';
 
 async function main(): Promise<number> {
-  let cl: CommandLine;
-  try {
-    cl = new CommandLine(process.argv.slice(2), process.env, { values: ['uri', 'database', 'collections', 'rate', 'count', 'seed'], flags: ['oversize'] });
-  } catch (err) {
-    if (!(err instanceof OptionError)) throw err;
-    process.stderr.write(`workload-writer: ${err.message}\n`);
-    return 2;
-  }
+  const cl = new CommandLine(process.argv.slice(2), process.env, { values: ['uri', 'database', 'collections', 'rate', 'count', 'seed'], flags: ['oversize'] });
   const uri = cl.option('uri', 'MONGODB_URI');
-  if (!uri) {
-    process.stderr.write('workload-writer: --uri (or MONGODB_URI) is required\n');
-    return 2;
-  }
+  if (!uri) throw new OptionError('--uri (or MONGODB_URI) is required');
   const ac = new AbortController();
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => ac.abort());
   const database = cl.option('database', undefined, 'shop');
@@ -32,10 +22,7 @@ async function main(): Promise<number> {
   const count = Number(cl.option('count', undefined, '0'));
   const seed = Number(cl.option('seed', undefined, '1'));
   for (const [name, v] of Object.entries({ rate, count, seed })) {
-    if (!Number.isFinite(v) || v < 0) {
-      process.stderr.write(`workload-writer: --${name} must be a number ≥ 0\n`);
-      return 2;
-    }
+    if (!Number.isFinite(v) || v < 0) throw new OptionError(`--${name} must be a number ≥ 0`);
   }
   process.stdout.write(`workload-writer: writing to ${database}.{${collections.join(',')}} at ${rate || 'full speed'} events/s${count ? `, ${count} events` : ''} (seed ${seed})\n`);
   const r = await runWorkload({ uri, database, collections, rate, count, seed, oversizeEvent: cl.has('oversize'), signal: ac.signal });

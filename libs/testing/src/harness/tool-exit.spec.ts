@@ -1,3 +1,4 @@
+import { OptionError } from './command-line';
 import { runToolMain } from './tool-exit';
 
 describe('runToolMain', () => {
@@ -27,5 +28,12 @@ describe('runToolMain', () => {
     await settled();
     expect(stderr).toHaveBeenLastCalledWith(`load: ${err.stack}\n`);
     expect(exit).toHaveBeenLastCalledWith(2);
+  });
+
+  it('a bad option is a usage error: its message alone and exit 2, whatever failCode', async () => {
+    runToolMain('bench', () => Promise.reject(new OptionError('--count: expected a whole number ≥ 1, got "x"')), { failCode: 1, stack: true });
+    await settled();
+    expect(stderr).toHaveBeenCalledWith('bench: --count: expected a whole number ≥ 1, got "x"\n');
+    expect(exit).toHaveBeenCalledWith(2);
   });
 });

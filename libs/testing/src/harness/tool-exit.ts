@@ -1,3 +1,4 @@
+import { OptionError } from './command-line';
 import { liveChildren } from './child';
 
 /**
@@ -23,13 +24,16 @@ export function stopChildrenOnExit(graceMs = 3000): void {
 /**
  * For a tool's main module: runs `main` and exits with the code it resolves to; should it fail, the
  * error goes to stderr as `<name>: <message>` (`stack`: its stack) and the tool exits with `failCode`.
+ * A bad option (OptionError, from CommandLine or the tool's own checks) is a usage error: its
+ * message alone, and exit 2, whatever the tool.
  */
 export function runToolMain(name: string, main: () => Promise<number>, { failCode = 1, stack = false }: { failCode?: number; stack?: boolean } = {}): void {
   main().then(
     (code) => process.exit(code),
     (err: Error) => {
-      process.stderr.write(`${name}: ${(stack && err?.stack) || err?.message || err}\n`);
-      process.exit(failCode);
+      const usage = err instanceof OptionError;
+      process.stderr.write(`${name}: ${(!usage && stack && err?.stack) || err?.message || err}\n`);
+      process.exit(usage ? 2 : failCode);
     },
   );
 }
