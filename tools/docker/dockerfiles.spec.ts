@@ -12,7 +12,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { BAKE_FILE, parseBakeArgs } from './image-build-args';
+import { BAKE_FILE, imageNodeArgs, parseBakeArgs } from './image-build-args';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOCKERFILE = path.join(ROOT, 'Dockerfile');
@@ -194,6 +194,7 @@ describe('Dockerfile (one for the four services)', () => {
     expect(ports.sort()).toEqual([...new Set(k8s)].sort());
     expect(ports).toContain(Number(args.HEALTH_PORT));
     expect(args.NODE_OPTIONS).toMatch(/--max-semi-space-size=\d+/);
+    expect(imageNodeArgs(app).join(' ')).toBe(args.NODE_OPTIONS.trim().split(/\s+/).join(' ')); // what the benches run it with
   });
 
   test("the Dockerfile's ARG defaults are the pipeline services' values (a bare `docker build --build-arg APP=…` of one of them)", () => {

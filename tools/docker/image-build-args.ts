@@ -30,3 +30,8 @@ export function imageBuildArgs(app: string): Record<string, string> {
   if (!args) throw new Error(`docker-bake.hcl has no target "${app}" with args`);
   return args;
 }
+
+/** The node flags a service's image runs it with: its NODE_OPTIONS build arg, word by word. */
+export function imageNodeArgs(app: string): string[] {
+  return (imageBuildArgs(app).NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { freePort, ServiceProcess, waitForOk } from '@runnel/testing';
-import { imageBuildArgs } from '../docker/image-build-args';
+import { imageNodeArgs } from '../docker/image-build-args';
 import type { RssSource } from './rss-sampler';
 
 /** Where to read the gateway's RSS: /proc for a local one, else its /metrics when known; undefined when neither. */
@@ -26,9 +26,13 @@ export interface GatewayUnderTest {
   stop(): Promise<void>;
 }
 
-/** NODE_OPTIONS of a service's image (docker-bake.hcl's build args), which the load test runs it with (the gateway's k8s Deployment adds --max-old-space-size=384 on top). */
+/**
+ * NODE_OPTIONS of a service's image (docker-bake.hcl's build args, imageNodeArgs), which the load test
+ * runs it with (the gateway's k8s Deployment adds --max-old-space-size=384 on top). Kept for
+ * pipeline-soak.ts; new callers take imageNodeArgs.
+ */
 export function deployedNodeOptions(app: string): string {
-  return imageBuildArgs(app).NODE_OPTIONS ?? '';
+  return imageNodeArgs(app).join(' ');
 }
 
 /**
@@ -39,7 +43,7 @@ export async function startLocalGateway(env: Record<string, string> = {}): Promi
   const port = await freePort();
   const metricsPort = await freePort();
   const apiKey = `load-${randomBytes(12).toString('hex')}`;
-  const nodeOptions = deployedNodeOptions('gateway');
+  const nodeOptions = imageNodeArgs('gateway').join(' ');
   const proc = new ServiceProcess('gateway', {
     PORT: String(port),
     METRICS_PORT: String(metricsPort),

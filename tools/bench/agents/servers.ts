@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Child, freePort, REPO_ROOT, waitForOk } from '@runnel/testing';
-import { deployedNodeOptions } from '../../load/gateway-under-test';
+import { imageNodeArgs } from '../../docker/image-build-args';
 import type { AgentsOptions } from './options';
 
 export const HERE = join(REPO_ROOT, 'tools/bench/agents');
@@ -19,7 +19,8 @@ export async function startGateway(opts: AgentsOptions, postgresUri: string, red
   if (!existsSync(opts.gatewayMain)) throw new Error(`${opts.gatewayMain} does not exist: build it first (nx run gateway:build)`);
   const port = await freePort();
   const metricsPort = await freePort();
-  const nodeArgs = (opts.gatewayNodeArgs === 'none' ? '' : (opts.gatewayNodeArgs ?? deployedNodeOptions('gateway'))).split(' ').filter(Boolean);
+  const given = opts.gatewayNodeArgs;
+  const nodeArgs = given === undefined ? imageNodeArgs('gateway') : given === 'none' ? [] : given.split(' ').filter(Boolean);
   if (opts.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(opts.cpuProf)}`);
   const child = Child.node('gateway', opts.gatewayMain, [], {
     nodeArgs,

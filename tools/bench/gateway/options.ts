@@ -72,7 +72,7 @@
 //   --lambda-bare-node-args="--flag ..."  node flags for the bare lambda control    [BENCH_LAMBDA_BARE_NODE_ARGS]  (the gateway's flags)
 //   --gateway-node-args="--flag ..."  node flags for the gateway processes          [BENCH_GATEWAY_NODE_ARGS]  (NODE_OPTIONS of the gateway image in docker-bake.hcl, as deployed)
 import { CommandLine, OptionError } from '@runnel/testing';
-import { deployedNodeOptions } from '../../load/gateway-under-test';
+import { imageNodeArgs } from '../../docker/image-build-args';
 
 export const PHASES = ['throughput', 'lambda', 'rate', 'streams', 'profile'] as const;
 
@@ -103,7 +103,8 @@ export interface BenchOptions {
 const words = (s: string) => s.split(' ').filter(Boolean);
 
 export function readOptions(cl = new CommandLine(), env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const gatewayNodeArgs = words(cl.option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS', deployedNodeOptions('gateway')));
+  const givenNodeArgs = cl.option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS');
+  const gatewayNodeArgs = givenNodeArgs === undefined ? imageNodeArgs('gateway') : words(givenNodeArgs);
   const opts: BenchOptions = {
     duration: cl.number('duration', 'BENCH_DURATION', 10),
     connections: cl.number('connections', 'BENCH_CONNECTIONS', 50),

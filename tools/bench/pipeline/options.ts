@@ -98,7 +98,7 @@
  */
 import { join } from 'node:path';
 import { CommandLine, OptionError, type PipelineService, REPO_ROOT } from '@runnel/testing';
-import { deployedNodeOptions } from '../../load/gateway-under-test';
+import { imageNodeArgs } from '../../docker/image-build-args';
 import { SYNTHETIC_EVENTS_PER_SECOND } from './synthetic-events';
 
 /** The services' builds: dist/apps/<service>/main.js. */
@@ -160,5 +160,5 @@ export type Options = ReturnType<typeof parseOptions>;
 /** Node flags a service runs with: --service-node-args, or the NODE_OPTIONS its image is built with (docker-bake.hcl, as deployed). */
 export function serviceNodeArgs(opts: Options, svc: PipelineService): string[] {
   if (opts.serviceNodeArgs !== undefined) return opts.serviceNodeArgs === 'none' ? [] : opts.serviceNodeArgs.split(' ').filter(Boolean);
-  return deployedNodeOptions(svc).split(' ').filter(Boolean);
+  return imageNodeArgs(svc);
 }
