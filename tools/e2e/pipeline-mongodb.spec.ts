@@ -220,19 +220,19 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     })();
     await eventually('the checkpoint inside the snapshot', async () => {
       const r = await p.ready();
-      return r && (r.checkpoint_seq ?? 0) > 300 && (r as { snapshot?: { phase?: string } }).snapshot?.phase === 'reading' ? r : undefined;
+      return r && (r.checkpoint_seq ?? 0) > 300 && r.snapshot?.phase === 'reading' ? r : undefined;
     }, 60_000, 50);
     await p.reader.stop('SIGKILL');
     await p.restartReader();
     await writes;
-    await eventually('the snapshot handed over to the stream', async () => (await p.ready() as { snapshot?: { phase?: string } } | undefined)?.snapshot?.phase === 'streaming', 60_000, 200).catch(async (err: Error) => {
+    await eventually('the snapshot handed over to the stream', async () => (await p.ready())?.snapshot?.phase === 'streaming', 60_000, 200).catch(async (err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify(await p.ready())}\n${p.reader.stdout.slice(-4000)}${p.reader.stderr.slice(-2000)}`);
     });
     // The restarted reader went on from its checkpoint's chunk (past 300 rows, so chunk 4 or later of
     // orders' 25 full ones and an empty last), not from the start: it emitted fewer than all of them.
-    const after = (await p.ready()) as unknown as { snapshot: { collections: Record<string, { chunks: number; state: string }> } };
-    expect(after.snapshot.collections['snap.orders'].state).toBe('done');
-    expect(after.snapshot.collections['snap.orders'].chunks).toBeLessThan(24);
+    const ordersDone = (await p.ready())?.snapshot?.collections?.['snap.orders'];
+    expect(ordersDone?.state).toBe('done');
+    expect(ordersDone?.chunks).toBeLessThan(24);
     await client.db('snap').collection('users').insertOne({ _id: 'last', i: -1 } as never);
     await eventually('the last insert in the lake', async () => (await readLakeEnvelopes(s3client, 'lake', 'snap/')).some((e) => e.document_key === '{"_id":"last"}'), 60_000, 250);
     const [lake, ...others] = await p.lake();
@@ -314,7 +314,7 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     const requests = new ResnapshotRequests(requestsRedis, '{resnap}', 'resnap');
     const state = async () => (await requests.all())[0];
     await eventually('the re-snapshot under way', async () => {
-      const r = await p.ready() as { snapshot?: { rows?: number } } | undefined;
+      const r = await p.ready();
       return (await state())?.startedAfter && (r?.snapshot?.rows ?? 0) > 300;
     }, 60_000, 50).catch(async (err: Error) => {
       writing = false;
@@ -330,7 +330,9 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
     await writes;
     await orders.insertOne({ _id: 'last', i: -1 } as never);
     await eventually('the last insert in the lake', async () => (await readLakeEnvelopes(s3client, 'lake', 'resnap/')).some((e) => e.document_key === '{"_id":"last"}'), 60_000, 250);
-    await p.drained(((await p.ready()) as unknown as { read_seq: number }).read_seq); // everything read is stored
+    const readSeq = (await p.ready())?.read_seq;
+    if (readSeq === undefined) throw new Error('the reader reports no read_seq');
+    await p.drained(readSeq); // everything read is stored
     const [lake, ...others] = await p.lake();
     expect(others).toEqual([]);
     expect(lake).toMatchObject({ missing: 0, duplicates: 0, badObjects: [] });

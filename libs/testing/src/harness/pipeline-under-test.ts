@@ -38,7 +38,16 @@ export interface ReaderDetail {
    */
   has_position?: boolean;
   /** The snapshot's progress (SNAPSHOT_MODE initial …), null outside one. */
-  snapshot?: Record<string, unknown> | null;
+  snapshot?: SnapshotDetail | null;
+}
+
+/** The reader's snapshot progress in /ready, as far as the tools read it. */
+export interface SnapshotDetail {
+  phase?: string;
+  rows?: number;
+  /** By `db.collection`. */
+  collections?: Record<string, { state?: string; rows?: number; chunks?: number }>;
+  [key: string]: unknown;
 }
 
 /** A service's /ready: its HTTP status, the reader's detail (change-reader) and the queues' job counts. */
