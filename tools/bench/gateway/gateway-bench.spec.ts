@@ -28,7 +28,6 @@ describe('gateway bench options', () => {
 describe('gateway bench figures', () => {
   const run = (reqPerSec: number, total: number, serverSeconds: number): Run => ({
     ...({ reqPerSec, total, errors: 1, timeouts: 0, non2xx: 2, mismatches: 0, latencyMs: { p50: 2, p99: 10 } } as AutocannonSummary),
-    loadGenCpu: 0,
     cpu: { serverSeconds, serverThreads: { main: serverSeconds / 2, v8: serverSeconds / 2, libuv: 0, other: 0 }, serverCores: 1, loadGenCores: 0.2, otherCores: 0.1 },
   });
 

@@ -98,7 +98,6 @@ interface Replies {
   'streams-open': StreamsOpened;
   'streams-close': StreamsClosed;
 }
-type WithLoadGenCpu<T> = T & { loadGenCpu: number };
 
 /** CPU during one load step: seconds and cores of the server, cores of the load generator and of the rest of the machine. */
 export interface StepCpu {
@@ -108,7 +107,7 @@ export interface StepCpu {
   loadGenCores: number;
   otherCores: number;
 }
-export type Measured<T> = WithLoadGenCpu<T> & { cpu: StepCpu };
+export type Measured<T> = T & { cpu: StepCpu };
 
 export class LoadClient {
   readonly #child: Child;
@@ -135,7 +134,7 @@ export class LoadClient {
     return this.#child.pid;
   }
 
-  ask<K extends keyof Replies>(type: K, opts: Extract<WorkerRequest, { type: K }>['opts']): Promise<WithLoadGenCpu<Replies[K]>> {
+  ask<K extends keyof Replies>(type: K, opts: Extract<WorkerRequest, { type: K }>['opts']): Promise<Replies[K]> {
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });

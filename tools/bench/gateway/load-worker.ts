@@ -9,7 +9,7 @@
  *   streams-open  opens N SSE streams and resolves when every one has received its first `event: data`
  *   streams-close destroys every stream opened by streams-open
  *
- * Every result carries this process's CPU time for the run, so a saturated load generator shows up.
+ * The load generator's CPU for a step is measured from outside (load-client.ts, CpuMeter), so a saturated one shows up.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -27,13 +27,9 @@ const handlers: { [K in WorkerRequest['type']]: (opts: never) => Promise<object>
 process.on('message', async (msg: WorkerRequest) => {
   const handler = handlers[msg?.type] as ((opts: unknown) => Promise<object>) | undefined;
   if (!handler) return process.send?.({ id: msg?.id, ok: false, error: `unknown request type ${msg?.type}` });
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
   try {
     const result = await handler(msg.opts ?? {});
-    const cpu = process.cpuUsage(cpu0);
-    const wallMs = performance.now() - t0;
-    process.send?.({ id: msg.id, ok: true, result: { ...result, loadGenCpu: (cpu.user + cpu.system) / 1000 / wallMs } });
+    process.send?.({ id: msg.id, ok: true, result });
   } catch (err) {
     process.send?.({ id: msg.id, ok: false, error: (err as Error)?.stack ?? String(err) });
   }
