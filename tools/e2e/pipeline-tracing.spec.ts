@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { eventually, freePort, type PipelineService, pipelineServiceEnv, RedisServer, ServiceProcess } from '@runnel/testing';
+import { freePort, type PipelineService, pipelineServiceEnv, RedisServer, ServiceProcess, waitForOk } from '@runnel/testing';
 
 /**
  * Tracing on in a pipeline service's built bundle (the OpenTelemetry SDK parts are bundled into
@@ -41,7 +41,7 @@ describe('pipeline tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
     try {
-      await eventually(`${app} /health`, async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 20_000, 100);
+      await waitForOk(`http://127.0.0.1:${port}/health`, svc, 20_000);
       for (let i = 0; i < 3; i++) await fetch(`http://127.0.0.1:${port}/health`);
       expect(await svc.stop('SIGTERM')).toBe(0); // the drain flushes the span processor
       const traces = exports.slice(before).filter((e) => e.path === '/v1/traces' && e.bytes > 0);
