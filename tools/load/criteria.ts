@@ -1,3 +1,5 @@
+import { percentile } from '@runnel/testing';
+
 /**
  * Pass criteria of the load tests, as pure functions of what a run measured: the CLI prints them and
  * exits non-zero when any fails.
@@ -57,13 +59,6 @@ export interface HttpMeasurement {
   rss?: RssSummary;
   /** Set for the soak only. */
   rssGrowthBoundMiB?: number;
-}
-
-/** Nearest-rank percentile of ascending `sorted`; NaN when empty. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
 export function summariseLatencies(values: ArrayLike<number>): LatencySummary {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Child, parseMetrics } from '@runnel/testing';
-import { allPass, evaluateHttp, evaluatePipeline, type HttpMeasurement, percentile, summariseLatencies, summariseRss } from './criteria';
+import { Child, parseMetrics, percentile } from '@runnel/testing';
+import { allPass, evaluateHttp, evaluatePipeline, type HttpMeasurement, summariseLatencies, summariseRss } from './criteria';
 import { startLocalGateway } from './gateway-under-test';
 import type { HttpReport } from './http-load';
 import { completeBody } from './http-load';

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { freePort } from './free-port';
-import { atExit } from './harness/at-exit';
 import { Child } from './harness/child';
+import { LocalServer } from './harness/local-server';
 import { waitForOk } from './harness/wait-for';
 
 export interface LangGraphReferenceServerOptions {
@@ -44,28 +44,14 @@ const quiet: Record<string, string | undefined> = {
  * first) on a free loopback port, so that `stop()` (by pid) ends it and its state. It persists that state under `<its cwd>/.langgraph_api/`: its cwd is a
  * fresh temp dir (removed by `stop()`), never the repository. No browser, no LangSmith, no licence.
  */
-export class LangGraphReferenceServer {
-  private constructor(
-    readonly port: number,
-    /** The server's working directory (its `.langgraph_api/` persistence lives here). */
-    readonly dir: string,
-    private readonly child: Child,
-    /** Cancels the removal of `dir` at exit (stop() removes it). */
-    private readonly forgetDir: () => void,
-  ) {}
-
+export class LangGraphReferenceServer extends LocalServer {
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** The server process's pid. */
-  get pid(): number {
-    return this.child.pid;
-  }
-
   /** What the server has logged so far (the last 64 KiB). */
   get logs(): string {
-    return this.child.output;
+    return this.output;
   }
 
   static async start(options: LangGraphReferenceServerOptions): Promise<LangGraphReferenceServer> {
@@ -94,9 +80,8 @@ export class LangGraphReferenceServer {
     };
     const payload = { port, host, nWorkers: options.nWorkers ?? 10, cwd: dir, graphs };
     const child = new Child('the LangGraph reference server', process.execPath, [join(__dirname, 'langgraph-reference-runner.mjs'), JSON.stringify(payload)], { cwd: dir, env, keepBytes: 65_536 });
-    // Gone with the server (killed first: atExit runs in order) even when the parent exits without stop().
-    const forgetDir = atExit(() => rmSync(dir, { recursive: true, force: true }));
-    const server = new LangGraphReferenceServer(port, dir, child, forgetDir);
+    // dir: its working directory, where its `.langgraph_api/` persistence lives (a LocalServer's own).
+    const server = new LangGraphReferenceServer(port, dir, child, true);
     try {
       await waitForOk(`${server.url}/ok`, child, options.startTimeoutMs ?? 60_000);
     } catch (err) {
@@ -108,8 +93,7 @@ export class LangGraphReferenceServer {
 
   /** SIGTERM by pid (SIGKILL after 5 s), then its temp dir goes, and with both all its state. */
   async stop(): Promise<void> {
-    await this.child.stop('SIGTERM', 5_000);
-    rmSync(this.dir, { recursive: true, force: true });
-    this.forgetDir();
+    await this.proc.stop('SIGTERM', 5_000);
+    this.removeDir();
   }
 }

@@ -40,14 +40,14 @@ export class RedisServer extends LocalServer {
       '--protected-mode', 'no',
       ...(options.extraArgs ?? []),
     ];
-    const child = new Child('redis-server', 'redis-server', args, { keepBytes: 64 * 1024 });
+    const server = new RedisServer(port, dir, new Child('redis-server', 'redis-server', args, { keepBytes: 64 * 1024 }), options.dir === undefined);
     try {
-      await waitForPort(port, child, 10_000);
+      await waitForPort(port, server.proc, 10_000);
     } catch (err) {
-      child.kill();
+      await server.stop();
       throw err;
     }
-    return new RedisServer(port, dir, child, options.dir === undefined);
+    return server;
   }
 
   /** Graceful stop (redis writes its AOF); removes the temp dir unless `keepData`. */

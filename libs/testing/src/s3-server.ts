@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child } from './harness/child';
@@ -39,14 +39,14 @@ export class S3Server extends LocalServer {
     const dir = mkdtempSync(join(tmpdir(), 'runnel-s3-'));
     // cwd: where `require('s3rver')` resolves. It prints {"port": n} once listening.
     const child = new Child('s3rver', process.execPath, ['--openssl-legacy-provider', '-e', CHILD, dir, JSON.stringify(buckets)], { keepBytes: 64 * 1024 });
+    let port: string;
     try {
-      const [, port] = await child.waitForOutput(/\{"port":(\d+)\}\n/, 30_000);
-      return new S3Server(Number(port), dir, child, true);
+      [, port] = await child.waitForOutput(/\{"port":(\d+)\}\n/, 30_000);
     } catch (err) {
-      child.kill();
-      rmSync(dir, { recursive: true, force: true });
+      await new S3Server(0, dir, child, true).stop();
       throw err;
     }
+    return new S3Server(Number(port), dir, child, true);
   }
 
   async stop(): Promise<void> {

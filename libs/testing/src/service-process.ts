@@ -1,11 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Child, type ChildOptions, REPO_ROOT } from './harness/child';
-
-export { REPO_ROOT } from './harness/child';
-export { eventually } from './harness/wait-for';
+import { Child, type ChildOptions, NODE, REPO_ROOT } from './harness/child';
 
 /** Builds a service bundle when missing (npm test builds first; this serves a lone jest run). */
 export function ensureBuilt(app: string): string {
@@ -27,7 +23,7 @@ export class ServiceProcess extends Child {
     env: Record<string, string>,
     options: Omit<ChildOptions, 'env'> & { nodeArgs?: string[]; main?: string } = {},
   ) {
-    super(app, join(REPO_ROOT, 'node_modules/.bin/node'), [...(options.nodeArgs ?? []), options.main ?? ensureBuilt(app)], { keepBytes: 16 * 1024 * 1024, ...options, env });
+    super(app, NODE, [...(options.nodeArgs ?? []), options.main ?? ensureBuilt(app)], { keepBytes: 16 * 1024 * 1024, ...options, env });
   }
 
   /** The Node child process itself (signals such as SIGSTOP/SIGCONT, its pid). */

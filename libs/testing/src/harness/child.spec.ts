@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { procState } from './proc-stats';
 import { Child, childEnv, liveChildren, NODE, REPO_ROOT } from './child';
-import { waitForOk, waitForPort } from './wait-for';
+import { eventually, waitForOk, waitForPort } from './wait-for';
 
 const script = (code: string) => ['-e', code];
 
@@ -47,7 +47,7 @@ describe('Child', () => {
 
   it('stop() sends SIGTERM and SIGKILLs one that ignores it after killAfterMs', async () => {
     const c = new Child('ignores-term', NODE, script('process.on("SIGTERM", () => console.log("ignored")); console.log("up"); setInterval(() => {}, 1000)'));
-    await waitUntil(() => c.stdout.includes('up'));
+    await eventually('the child to be up', () => c.stdout.includes('up'), 5000, 20);
     const t0 = Date.now();
     expect(await c.stop('SIGTERM', 300)).toBe('SIGKILL');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
@@ -94,11 +94,3 @@ describe('Child', () => {
     await expect(waitForOk('http://127.0.0.1:1/ready', c, 10_000)).rejects.toThrow(/gone exited \(1\) while starting/);
   });
 });
-
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -7,7 +7,7 @@ import { procState } from './proc-stats';
 import { Child, NODE, REPO_ROOT } from './child';
 
 
-describe('LocalServer (RedisServer, S3Server, PostgresServer)', () => {
+describe('LocalServer (RedisServer and S3Server here; PostgresServer and LangGraphReferenceServer are LocalServers too)', () => {
   it('a tool that exits without stopping its servers leaves neither their processes nor their temp dirs behind', () => {
     const dir = mkdtempSync(join(tmpdir(), 'runnel-harness-'));
     try {

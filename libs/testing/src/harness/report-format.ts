@@ -8,10 +8,10 @@ export const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 /** The mean; NaN for no values. */
 export const mean = (xs: number[]): number => (xs.length ? sum(xs) / xs.length : Number.NaN);
 
-/** The p-th percentile (0–100) by nearest rank; NaN for no values. */
-export function percentile(xs: number[], p: number): number {
-  if (!xs.length) return Number.NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
+/** The p-th percentile (0–100) of `values` by nearest rank (a sorted copy is taken); NaN for none. */
+export function percentile(values: ArrayLike<number>, p: number): number {
+  if (!values.length) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 

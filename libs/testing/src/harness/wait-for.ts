@@ -35,11 +35,30 @@ export async function waitForOk(url: string, child?: Child, timeoutMs = 30_000):
   }
 }
 
-/** Polls `check` until it returns a truthy value (returned), failing after `timeoutMs` with the last error. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+/** Thrown by eventually() when a process it watches exits: waiting on would only run out the clock. */
+export class ProcessExitedError extends Error {
+  override readonly name = 'ProcessExitedError';
+}
+
+/**
+ * Polls `check` until it returns a truthy value (returned), failing after `timeoutMs` with the last
+ * error. With `unless`, fails at once when one of those processes is no longer running (its output's
+ * tail in the message): a check that throws is retried, so a dead service would otherwise only show
+ * as a timeout.
+ */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+  unless: readonly Child[] = [],
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    for (const child of unless) {
+      if (!child.running) throw new ProcessExitedError(`${child.name} exited (${child.exitCode}) while waiting for ${what}:\n${child.tail()}`);
+    }
     try {
       const v = await check();
       if (v) return v;
