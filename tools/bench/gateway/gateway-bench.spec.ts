@@ -1,11 +1,11 @@
-import { CommandLine, parseMetrics } from '@runnel/testing';
+import { parseMetrics } from '@runnel/testing';
 import type { AutocannonSummary } from './load-client';
-import { readOptions } from './options';
+import { benchCommandLine, readOptions } from './options';
 import { summariseRuns, type Run } from './scenarios/runs';
 import { bySeries } from './servers';
 
 describe('gateway bench options', () => {
-  const read = (argv: string[], env: NodeJS.ProcessEnv = {}) => readOptions(new CommandLine(argv, env), env);
+  const read = (argv: string[], env: NodeJS.ProcessEnv = {}) => readOptions(benchCommandLine(argv, env));
 
   it('defaults, flags, then environment variables', () => {
     const d = read([]);
@@ -16,12 +16,14 @@ describe('gateway bench options', () => {
     expect(o).toMatchObject({ duration: 3, rounds: 4, build: 'missing', profile: 'always', paired: true, gatewayNodeArgs: ['--a', '--b'], lambdaBareNodeArgs: ['--a', '--b'] });
     expect([...o.only]).toEqual(['lambda', 'profile']);
     expect(read(['--no-profile']).profile).toBe('never');
+    expect(read([], { BENCH_PROFILE: 'never', BENCH_PAIRED: '1', BENCH_BUILD: 'missing' })).toMatchObject({ profile: 'never', paired: true, build: 'missing' });
     expect(read(['--gateway-commit=HEAD']).build).toBe('missing');
   });
 
   it('refuses a bad value with the option’s name, and two gateways to benchmark', () => {
     expect(() => read(['--duration=0'])).toThrow(/--duration \(BENCH_DURATION\): expected a positive number/);
     expect(() => read(['--gateway-main=a.js', '--gateway-commit=HEAD'])).toThrow('give one');
+    expect(() => read(['--duratoin=3'])).toThrow('unknown option --duratoin');
   });
 });
 

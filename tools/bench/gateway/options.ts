@@ -102,7 +102,20 @@ export interface BenchOptions {
 
 const words = (s: string) => s.split(' ').filter(Boolean);
 
-export function readOptions(cl = new CommandLine(), env: NodeJS.ProcessEnv = process.env): BenchOptions {
+/** The options readOptions reads (any other is refused). */
+export const OPTION_NAMES = {
+  values: ['duration', 'connections', 'rounds', 'warmup', 'rate', 'rate-connections', 'rate-duration', 'streams', 'only', 'json', 'gateway-main', 'gateway-commit', 'lambda-also', 'gateway-node-args', 'lambda-bare-node-args'],
+  flags: ['no-build', 'profile', 'no-profile', 'paired'],
+} as const;
+
+/** The command line readOptions takes: this process's arguments and environment, the names declared. */
+export function benchCommandLine(argv = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): CommandLine {
+  return new CommandLine(argv, env, OPTION_NAMES);
+}
+
+export function readOptions(cl = benchCommandLine()): BenchOptions {
+  const profile = cl.option('profile', 'BENCH_PROFILE'); // the flag reads as "true"
+  const paired = cl.option('paired', 'BENCH_PAIRED');
   const givenNodeArgs = cl.option('gateway-node-args', 'BENCH_GATEWAY_NODE_ARGS');
   const gatewayNodeArgs = givenNodeArgs === undefined ? imageNodeArgs('gateway') : words(givenNodeArgs);
   const opts: BenchOptions = {
@@ -115,13 +128,13 @@ export function readOptions(cl = new CommandLine(), env: NodeJS.ProcessEnv = pro
     rateDuration: cl.number('rate-duration', 'BENCH_RATE_DURATION', 10),
     streams: Math.round(cl.number('streams', 'BENCH_STREAMS', 5000)),
     only: new Set(cl.list('only', 'BENCH_ONLY', PHASES.join(','))),
-    build: cl.has('no-build') ? 'missing' : (env.BENCH_BUILD ?? 'always'),
-    profile: cl.has('profile') ? 'always' : cl.has('no-profile') ? 'never' : (env.BENCH_PROFILE ?? 'auto'),
+    build: cl.has('no-build') ? 'missing' : cl.option('build', 'BENCH_BUILD', 'always'), // (no --build: only the variable)
+    profile: cl.has('no-profile') ? 'never' : profile === 'true' ? 'always' : (profile ?? 'auto'),
     json: cl.option('json', 'BENCH_JSON'),
     gatewayMain: cl.option('gateway-main', 'BENCH_GATEWAY_MAIN'),
     gatewayCommit: cl.option('gateway-commit', 'BENCH_GATEWAY_COMMIT'),
     lambdaAlso: cl.option('lambda-also', 'BENCH_LAMBDA_ALSO'),
-    paired: cl.has('paired') || env.BENCH_PAIRED === '1',
+    paired: paired === 'true' || paired === '1',
     gatewayNodeArgs,
     lambdaBareNodeArgs: words(cl.option('lambda-bare-node-args', 'BENCH_LAMBDA_BARE_NODE_ARGS', gatewayNodeArgs.join(' '))),
   };

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { CommandLine, f2, machineFacts, openFilesLimit, procRssMiB, REPO_ROOT, stopChildrenOnExit } from '@runnel/testing';
+import { f2, machineFacts, openFilesLimit, procRssMiB, REPO_ROOT, stopChildrenOnExit } from '@runnel/testing';
 import { type BuildInfo, buildCommit, buildGateway, bundleChildEntry, bundleEchoRunnable, DEFAULT_GATEWAY_MAIN } from './build';
 import { LoadClient } from './load-client';
-import { readOptions } from './options';
+import { benchCommandLine, readOptions } from './options';
 import { type BenchResults, report } from './report';
 import { lambdaPhase } from './scenarios/lambda';
 import { lambdaProfilePhase, profilePhase } from './scenarios/profile';
@@ -18,7 +18,7 @@ import { gatewayMetrics, type Server, type ServerCode, startBare, startGateway, 
 import { log, TARGETS } from './workload';
 
 async function main(): Promise<void> {
-  const cl = new CommandLine();
+  const cl = benchCommandLine();
   const opts = readOptions(cl);
   const { redis: _redis, ...machine } = machineFacts();
   const results: BenchResults = {
