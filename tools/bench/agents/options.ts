@@ -83,7 +83,13 @@ function nonNegative(cl: CommandLine, name: string, fallback: number): number {
   return v;
 }
 
-export function readOptions(cl = new CommandLine(), defaultGatewayMain: string): AgentsOptions {
+/** The options readOptions reads (any other is refused). */
+export const OPTION_NAMES = {
+  values: ['duration', 'concurrency', 'rounds', 'min-samples', 'max-seconds', 'warmup', 'only', 'targets', 'gateway-main', 'gateway-node-args', 'gateway-env', 'cpu-prof', 'json'],
+  flags: ['diag'],
+} as const;
+
+export function readOptions(cl = new CommandLine(process.argv.slice(2), process.env, OPTION_NAMES), defaultGatewayMain: string): AgentsOptions {
   return {
     duration: cl.number('duration', undefined, 10),
     concurrency: cl.integer('concurrency', undefined, 8),

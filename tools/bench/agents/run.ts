@@ -6,12 +6,12 @@ import { Client } from '@langchain/langgraph-sdk';
 import { CommandLine, LangGraphReferenceServer, percentile, PostgresServer, RedisServer, REPO_ROOT, stopChildrenOnExit } from '@runnel/testing';
 import { Diagnostics } from './diag';
 import { Backends, createThreads, GRAPH_ID, measure, type Measurement, type Target } from './measure';
-import { log, readOptions, scenariosOf } from './options';
+import { log, OPTION_NAMES, readOptions, scenariosOf } from './options';
 import { loadavg, report } from './report';
 import { HERE, provideReferenceRunner, startGateway } from './servers';
 
 async function main(): Promise<void> {
-  const opts = readOptions(new CommandLine(), join(REPO_ROOT, 'dist/apps/gateway/main.js'));
+  const opts = readOptions(new CommandLine(process.argv.slice(2), process.env, OPTION_NAMES), join(REPO_ROOT, 'dist/apps/gateway/main.js'));
   const started: { stop(): Promise<void> }[] = [];
   try {
     const scenarios = scenariosOf(opts);
