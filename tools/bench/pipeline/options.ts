@@ -104,7 +104,25 @@ import { SYNTHETIC_EVENTS_PER_SECOND } from './synthetic-events';
 /** The services' builds: dist/apps/<service>/main.js. */
 export const DIST = join(REPO_ROOT, 'dist/apps');
 
-export function parseOptions(cl = new CommandLine()) {
+/** The options parseOptions reads (any other is refused; --role and --args are roles.ts's, in the child processes). */
+export const OPTION_NAMES = {
+  values: [
+    'count', 'baseline-count', 'baseline', 'baseline-concurrency', 'chunk-events', 'configs', 'batch-size', 'batch-timeout-ms', 'buffer', 'writer-workers',
+    'uploader-workers', 'doc-bytes', 'collections', 'poll-ms', 'timeout', 'noise-cores', 'retries', 'only', 'sweep-configs', 'sweep-count', 'dist',
+    'service-node-args', 'json', 'sources', 'compare-dist', 'rounds', 'synthetic-events-per-second', 'standin-writes', 'snapshot-chunk-sizes',
+    'snapshot-parallelism', 'profile-sources',
+  ],
+  flags: ['profile', 'no-profile', 'no-build'],
+} as const;
+
+/** --configs: each FORMAT+COMPRESSION. */
+function configsOf(configs: string[]): string[] {
+  for (const c of configs) if (!/^(jsonl|csv|parquet)\+(none|gzip|zstd)$/.test(c)) throw new OptionError(`--configs: ${c} is not FORMAT+COMPRESSION (jsonl|csv|parquet + none|gzip|zstd)`);
+  return configs;
+}
+
+export function parseOptions(cl = new CommandLine(process.argv.slice(2), process.env, OPTION_NAMES)) {
+  const profile = cl.option('profile', 'BENCH_PROFILE'); // the flag reads as "true"
   const count = cl.integer('count', 'BENCH_COUNT', 200_000);
   const sources = cl.list('sources', 'BENCH_SOURCES', 'synthetic');
   const writerWorkers = cl.integer('writer-workers', 'BENCH_WRITER_WORKERS', 2);
@@ -114,7 +132,7 @@ export function parseOptions(cl = new CommandLine()) {
     baseline: cl.list('baseline', 'BENCH_BASELINE', '1,100,1000,1000g').map((b) => ({ jobSize: Number(b.replace(/g$/, '')), generate: b.endsWith('g') })),
     baselineConcurrency: cl.integer('baseline-concurrency', 'BENCH_BASELINE_CONCURRENCY', writerWorkers),
     chunkEvents: cl.integer('chunk-events', 'BENCH_CHUNK_EVENTS', 10_000),
-    configs: cl.list('configs', 'BENCH_CONFIGS', 'jsonl+zstd,jsonl+gzip,parquet+zstd,csv+none'),
+    configs: configsOf(cl.list('configs', 'BENCH_CONFIGS', 'jsonl+zstd,jsonl+gzip,parquet+zstd,csv+none')),
     batchSize: cl.integer('batch-size', 'BENCH_BATCH_SIZE', 1000),
     batchTimeoutMs: cl.integer('batch-timeout-ms', 'BENCH_BATCH_TIMEOUT_MS', 1000),
     buffer: cl.integer('buffer', 'BENCH_BUFFER', 100_000),
@@ -129,8 +147,8 @@ export function parseOptions(cl = new CommandLine()) {
     only: new Set(cl.list('only', 'BENCH_ONLY', 'baseline,pipeline,profile')),
     sweepConfigs: cl.list('sweep-configs', 'BENCH_SWEEP_CONFIGS', 'jsonl+zstd,parquet+zstd'),
     sweepCount: cl.integer('sweep-count', 'BENCH_SWEEP_COUNT', 100_000),
-    profile: cl.has('profile') ? 'always' : cl.has('no-profile') ? 'never' : (process.env.BENCH_PROFILE ?? 'auto'),
-    build: cl.has('no-build') || cl.option('dist', 'BENCH_DIST') ? 'missing' : (process.env.BENCH_BUILD ?? 'always'),
+    profile: cl.has('no-profile') ? 'never' : profile === 'true' ? 'always' : (profile ?? 'auto'),
+    build: cl.has('no-build') || cl.option('dist', 'BENCH_DIST') ? 'missing' : cl.option('build', 'BENCH_BUILD', 'always'), // (no --build: only the variable)
     dist: cl.option('dist', 'BENCH_DIST', DIST),
     serviceNodeArgs: cl.option('service-node-args', 'BENCH_SERVICE_NODE_ARGS'),
     json: cl.option('json', 'BENCH_JSON'),
