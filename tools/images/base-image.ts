@@ -52,7 +52,7 @@ export function baseImagesOf(dockerfile: string): string[] {
 }
 
 /** The Debian mirror the host's apt uses (deb822 .sources or one-line sources.list). */
-export function aptMirror(): string {
+function aptMirror(): string {
   const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').filter((f) => /\.(list|sources)$/.test(f)).map((f) => join('/etc/apt/sources.list.d', f)) : [])];
   for (const file of files) {
     if (!existsSync(file)) continue;
@@ -64,7 +64,7 @@ export function aptMirror(): string {
 }
 
 /** The npm version a Node release bundles: the first "upgrade npm to X" at or after its CHANGELOG section. */
-export function bundledNpmVersion(changelog: string, nodeVersion: string): string {
+function bundledNpmVersion(changelog: string, nodeVersion: string): string {
   const start = changelog.indexOf(`<a id="${nodeVersion}"></a>`);
   const m = /upgrade npm to (\d+\.\d+\.\d+)/.exec(start >= 0 ? changelog.slice(start) : '');
   if (!m) throw new Error(`cannot find the npm version Node ${nodeVersion} bundles in its CHANGELOG`);
@@ -72,7 +72,7 @@ export function bundledNpmVersion(changelog: string, nodeVersion: string): strin
 }
 
 /** The exact Node version of the repo's `node` devDependency. */
-export function repoNodeVersion(repoRoot: string): string {
+function repoNodeVersion(repoRoot: string): string {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
   const version = pkg.devDependencies?.node;
   if (!version || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`package.json devDependencies.node is not an exact version: ${version}`);

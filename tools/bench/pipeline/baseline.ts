@@ -20,7 +20,7 @@ export interface BaselineResult {
 }
 
 /** Bare BullMQ: N events through a queue on a fresh redis-server, a producer adding them, a Worker doing nothing. */
-export async function baselineOnce(opts: Options, { jobSize, generate }: { jobSize: number; generate: boolean }): Promise<BaselineResult> {
+async function baselineOnce(opts: Options, { jobSize, generate }: { jobSize: number; generate: boolean }): Promise<BaselineResult> {
   const redis = await RedisServer.start();
   const prefix = '{bench}';
   const common = { redisUrl: redis.url, prefix, count: opts.baselineCount };

@@ -449,7 +449,7 @@ async function compareWithGenerator(s3: S3Client, bucket: string, prefix: string
 }
 
 /** The pipeline phase's variants: each --sources entry on --dist, and the synthetic source on --compare-dist. */
-export function pipelineVariants(opts: Options): Variant[] {
+function pipelineVariants(opts: Options): Variant[] {
   const variants = variantsOf(opts, opts.sources, '--sources');
   if (opts.compareDist) variants.push({ source: 'synthetic', dist: opts.compareDist, label: `synthetic @ ${opts.compareDist}` });
   return variants;

@@ -12,9 +12,9 @@ import { syntheticEnvelope } from './synthetic-events';
  * --args=JSON), so each part of a measurement is a process of its own whose CPU and RSS are its own
  * columns: the bare-BullMQ baseline's producer and worker, s3rver, the MongoDB stand-in.
  */
-export const ROLES = ['bullmq-producer', 'bullmq-worker', 's3rver', 'mongo'] as const;
+const ROLES = ['bullmq-producer', 'bullmq-worker', 's3rver', 'mongo'] as const;
 export type Role = (typeof ROLES)[number];
-export const BASELINE_QUEUE = 'bench';
+const BASELINE_QUEUE = 'bench';
 
 /** Starts `role` (IPC on: it says 'ready' when it is), tracked and stopped as every harness Child. */
 export function startRole(role: Role, args: Record<string, unknown> = {}, nodeArgs: string[] = []): Child {

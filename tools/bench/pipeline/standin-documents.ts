@@ -35,7 +35,7 @@ export interface StandInDocumentsReport {
 
 
 /** The id of a collection's n-th document (from 1), by the collection's kind (its position mod 3). */
-export function documentId(collection: string, kind: number, n: number, seed: number): number | string | ObjectId {
+function documentId(collection: string, kind: number, n: number, seed: number): number | string | ObjectId {
   if (kind === 0) return n;
   if (kind === 1) return `${collection.slice(0, 1)}-${String(n).padStart(6, '0')}`;
   return new ObjectId((seed >>> 0).toString(16).padStart(8, '0') + String(kind).padStart(4, '0') + n.toString(16).padStart(12, '0'));
