@@ -32,13 +32,17 @@ export interface ThreadRouteDeps {
 
 /** Threads and their state (the checkpointer's: state, history, updates). */
 export function threadRoutes({ threads, graphs, busy }: ThreadRouteDeps): AgentRouteHandlers {
+  /** The thread's graph (its metadata's graph_id), bound to the checkpointer; undefined without one. */
+  const graphOf = async (thread: Thread) => {
+    const graphId = graphIdOf(thread);
+    return graphId ? await graphs.load(graphId, thread.config as RunnableConfig) : undefined;
+  };
   const stateGraph = async (threadId: string) => {
     const thread = await threads.get(threadId);
-    const graphId = graphIdOf(thread);
-    return { thread, graph: graphId ? await graphs.load(graphId, thread.config as RunnableConfig) : undefined };
+    return { thread, graph: await graphOf(thread) };
   };
   /** After a state change outside a run: the thread's values, interrupts and status as its new state has them. */
-  const refreshThread = async (thread: Thread, graph: NonNullable<Awaited<ReturnType<typeof stateGraph>>['graph']>) => {
+  const refreshThread = async (thread: Thread, graph: NonNullable<Awaited<ReturnType<typeof graphOf>>>) => {
     const state = await graph.getState({ configurable: { thread_id: thread.thread_id } });
     const interrupts: Record<string, unknown[]> = {};
     for (const task of state.tasks) if (task.interrupts?.length) interrupts[task.id] = task.interrupts as unknown[];
@@ -72,7 +76,7 @@ export function threadRoutes({ threads, graphs, busy }: ThreadRouteDeps): AgentR
       if (!body.supersteps?.length) return json(thread);
       // A thread made with its history: each superstep's updates applied as one step, as if the
       // nodes named had run (the reference's bulk update). Its graph is the metadata's graph_id.
-      const { graph } = await stateGraph(thread.thread_id);
+      const graph = await graphOf(thread);
       if (!graph) throw new HttpError(400, `Thread ${thread.thread_id} has no graph ID`);
       await graph.bulkUpdateState(
         { configurable: { thread_id: thread.thread_id, checkpoint_ns: '' } },
