@@ -33,8 +33,6 @@ export interface PipelineRuntimeOptions {
 export class PipelineRuntime {
   readonly connections: RedisClient[] = [];
   #ops: Server | undefined;
-  /** Undoes start-up's abort hook; serve() calls it once the service runs. */
-  #startupOver: () => void = () => undefined;
 
   private constructor(
     readonly service: string,
@@ -61,8 +59,8 @@ export class PipelineRuntime {
     const stopConnecting = () => {
       for (const c of runtime.connections) c.disconnect();
     };
+    // (After start-up the signal is never aborted: the lifecycle takes the signals over.)
     signal?.addEventListener('abort', stopConnecting, { once: true });
-    runtime.#startupOver = () => signal?.removeEventListener('abort', stopConnecting);
     const at = endpointOf(config.REDIS_URL);
     const waited = signals?.waitingFor(() => (redis.status === 'ready' ? `checking Redis at ${at}` : `Redis at ${at} not reachable yet`));
     let durability;
@@ -117,7 +115,6 @@ export class PipelineRuntime {
       })
       .onShutdown('ops', () => new Promise<void>((resolve) => this.#ops?.close(() => resolve())))
       .onShutdown('tracing', stopTracing);
-    this.#startupOver();
     this.lifecycle.start();
     return boundPort(this.#ops);
   }

@@ -167,7 +167,6 @@ export async function startAgentPlatform(o: AgentPlatformOptions): Promise<Agent
             // Sent in the background (WebhookSender): the worker goes on to its next run at once.
             onWebhook: (run, status, outcome) => webhooks.send(run, status, outcome),
           });
-    o.signal?.removeEventListener('abort', stopConnecting);
     holder.worker = worker;
     worker?.start();
     scheduler?.start();
