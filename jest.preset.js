@@ -8,6 +8,16 @@ const root = __dirname;
  */
 const esm = '/node_modules/(jose|p-retry|p-queue|p-timeout|is-network-error)/';
 
+/**
+ * @runnel/* to sources, as tsconfig.base.json's `paths` map them (the one list: the bundles and the
+ * type checker read the same), each an exact module name.
+ */
+const ts = require('typescript');
+const { config } = ts.readConfigFile(path.join(root, 'tsconfig.base.json'), ts.sys.readFile);
+const PATHS = Object.fromEntries(
+  Object.entries(config.compilerOptions.paths).map(([name, [file]]) => [`^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, path.join(root, file)]),
+);
+
 module.exports = function preset(projectDir, displayName, extra = {}) {
   return {
     displayName,
@@ -23,17 +33,7 @@ module.exports = function preset(projectDir, displayName, extra = {}) {
     },
     // node_modules as they are, but for those.
     transformIgnorePatterns: [`^(?!.*${esm}).*/node_modules/`],
-    moduleNameMapper: {
-      '^@runnel/telemetry/instrument$': path.join(root, 'libs/telemetry/src/instrument.ts'),
-      '^@runnel/lake/records$': path.join(root, 'libs/lake/src/records.ts'),
-      '^@runnel/lake/formats$': path.join(root, 'libs/lake/src/formats/index.ts'),
-      '^@runnel/lake/object-store$': path.join(root, 'libs/lake/src/object-store.ts'),
-      '^@runnel/service/process-signals$': path.join(root, 'libs/service/src/process-signals.ts'),
-      '^@runnel/config/exit-process$': path.join(root, 'libs/config/src/exit-process.ts'),
-      // tools/ reach an app only through its tooling entry point (eslint.config.mjs allows exactly these).
-      '^@runnel/(gateway|change-reader|batch-writer|s3-uploader)/tooling$': path.join(root, 'apps/$1/src/tooling.ts'),
-      '^@runnel/([a-z-]+)$': path.join(root, 'libs/$1/src/index.ts'),
-    },
+    moduleNameMapper: PATHS,
     moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'lua'],
     ...extra,
   };
