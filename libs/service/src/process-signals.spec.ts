@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createLogCapture, createLogger } from '@runnel/telemetry';
 import { untilAborted } from './backoff';
-import { delay } from './delay';
 import { endpointOf, interruptedExitCode, ProcessSignals, StartupInterruptedError } from './process-signals';
 import { ServiceLifecycle } from './service-lifecycle';
 
@@ -85,17 +84,7 @@ describe('ProcessSignals', () => {
 });
 
 describe('start-up waits end at the abort, not after their backoff', () => {
-  it('delay: resolves after its time, rejects at once on abort', async () => {
-    await expect(delay(5)).resolves.toBeUndefined();
-    const ac = new AbortController();
-    const started = Date.now();
-    const waiting = delay(60_000, ac.signal);
-    setTimeout(() => ac.abort(new StartupInterruptedError('SIGTERM')), 10);
-    await expect(waiting).rejects.toBeInstanceOf(StartupInterruptedError);
-    expect(Date.now() - started).toBeLessThan(1_000);
-    await expect(delay(5, ac.signal)).rejects.toBeInstanceOf(StartupInterruptedError);
-  });
-
+  // (delay's abort: delay.spec.ts.)
   it('untilAborted: the work when it ends first, the abort when that comes first', async () => {
     const ac = new AbortController();
     await expect(untilAborted(Promise.resolve(7), ac.signal)).resolves.toBe(7);
