@@ -27,15 +27,6 @@ export interface GatewayUnderTest {
 }
 
 /**
- * NODE_OPTIONS of a service's image (docker-bake.hcl's build args, imageNodeArgs), which the load test
- * runs it with (the gateway's k8s Deployment adds --max-old-space-size=384 on top). Kept for
- * pipeline-soak.ts; new callers take imageNodeArgs.
- */
-export function deployedNodeOptions(app: string): string {
-  return imageNodeArgs(app).join(' ');
-}
-
-/**
  * Starts dist/apps/gateway/main.js (built by `npm run load`, or by ensureBuilt when missing) on free
  * loopback ports, API keys on, and waits for /ready. `env` goes on top (e.g. MAX_CONCURRENT_REQUESTS).
  */

@@ -2,7 +2,8 @@ import os from 'node:os';
 import { verifyLake } from '@runnel/lake';
 import { CpuMeter, eventually, PIPELINE_SERVICES, PipelineUnderTest, procRssMiB } from '@runnel/testing';
 import { allPass, type CriterionResult, evaluatePipeline } from './criteria';
-import { deployedNodeOptions, STOP_GRACE_MS } from './gateway-under-test';
+import { imageNodeArgs } from '../docker/image-build-args';
+import { STOP_GRACE_MS } from './gateway-under-test';
 import type { PipelineScenario } from './scenarios';
 
 const APPS = PIPELINE_SERVICES;
@@ -65,12 +66,12 @@ export async function runPipelineSoak(scenario: PipelineScenario, settings: Pipe
   const events = Math.round(settings.rate * settings.durationS);
   const startedAt = new Date().toISOString();
   const before = loadAvg();
-  const nodeOptions = Object.fromEntries(APPS.map((a) => [a, deployedNodeOptions(a)])) as Record<App, string>;
+  const nodeOptions = Object.fromEntries(APPS.map((a) => [a, imageNodeArgs(a).join(' ')])) as Record<App, string>;
   const pipeline = await PipelineUnderTest.create({
     s3Prefix: 'soak',
     env: { SHUTDOWN_TIMEOUT: '5' },
     reader: { SYNTHETIC_RATE: String(settings.rate), SYNTHETIC_COUNT: String(events), SYNTHETIC_DOC_BYTES: String(scenario.docBytes) },
-    nodeArgs: (app) => nodeOptions[app].split(' ').filter(Boolean),
+    nodeArgs: (app) => imageNodeArgs(app),
   });
   try {
     for (const app of ['batch-writer', 's3-uploader'] as const) pipeline.startService(app);
