@@ -57,8 +57,11 @@ describe('pipeline on the MongoDB stand-in (real driver)', () => {
       env: { QUEUE_PREFIX: `{${db}}` },
       // these scenarios count change events; the snapshot has its own (tools/chaos/snapshot-chaos.spec.ts)
       reader: { SOURCE: 'mongodb', MONGODB_URI: uri, MONGODB_DATABASE: db, FULL_DOCUMENT: 'updateLookup', SNAPSHOT_MODE: 'never', BATCH_SIZE: '40', BATCH_TIMEOUT_MS: '1000', LEASE_TTL_MS: '3000', ...reader },
-      writer: { FORMAT: 'jsonl', COMPRESSION: 'zstd' },
-      uploader: { RETRY_DELAY_MS: '50' },
+      // JOB_LOCK_MS 3 s (default 30 s), as the reader's lease: a failover that restores jobs as active
+      // with lapsed locks gets them back through BullMQ's stalled-job check, which with the default
+      // took 85–95 s under a loaded npm test (the recovery, not its speed, is what is checked here).
+      writer: { FORMAT: 'jsonl', COMPRESSION: 'zstd', JOB_LOCK_MS: '3000' },
+      uploader: { RETRY_DELAY_MS: '50', JOB_LOCK_MS: '3000' },
       // Writer and uploader take any free port (no test asks them): a port picked with freePort() and
       // bound later can be taken in between by the earlier scenarios' services (EADDRINUSE).
       metricsPorts: 'reader',
