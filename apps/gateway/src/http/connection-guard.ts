@@ -40,6 +40,11 @@ export function serverTimeouts(limits: ConnectionLimits): ServerOptions {
 }
 
 
+/** What the guard keeps on each socket it tracks: properties, not Map entries (see ConnectionGuard). */
+const CURRENT = Symbol('runnel.currentResponse');
+const IDLE_SINCE = Symbol('runnel.idleSince');
+type TrackedSocket = Duplex & { [CURRENT]?: ServerResponse; [IDLE_SINCE]?: number };
+
 /**
  * Tracks the server's sockets: which are idle (no request in progress: just connected, sending
  * headers, or kept alive after a response) and which are serving a request. Past MAX_CONNECTIONS
@@ -47,13 +52,19 @@ export function serverTimeouts(limits: ConnectionLimits): ServerOptions {
  * new client; only when every socket is busy is the new one refused (503). Also answers node's
  * client errors (timeouts, malformed HTTP, oversized headers) with JSON `detail`, as every other
  * 4xx, instead of node's bare status line.
+ *
+ * A socket's state (its response in progress, and when it last went idle) is kept on the socket:
+ * per request only two properties change. Idle and busy Maps gaining and losing an entry per
+ * request reallocated their hash tables as their sizes moved, and those tables, hanging off
+ * long-lived Maps, were promoted to the old generation: most of what the gateway promoted under
+ * load (docs/benchmarks.md, issue 9). The longest-idle socket is found by a scan of the open
+ * sockets, done only when a connection arrives past MAX_CONNECTIONS.
  */
 export class ConnectionGuard {
-  /** Idle sockets, oldest idle first (a Map iterates in insertion order). */
-  readonly #idle = new Map<Socket, true>();
-  /** The response in progress on each busy socket. */
-  readonly #busy = new Map<Duplex, ServerResponse>();
-  #open = 0;
+  /** Every open socket; changes per connection, not per request. */
+  readonly #sockets = new Set<TrackedSocket>();
+  /** Orders idle times: a counter rather than a clock, so two sockets never tie. */
+  #idleSeq = 0;
 
   constructor(
     server: Server,
@@ -66,47 +77,52 @@ export class ConnectionGuard {
   }
 
   get openConnections(): number {
-    return this.#open;
+    return this.#sockets.size;
   }
 
-  #connected(socket: Socket): void {
-    this.#open++;
-    this.#idle.set(socket, true);
+  #connected(socket: TrackedSocket & Socket): void {
+    socket[CURRENT] = undefined;
+    socket[IDLE_SINCE] = ++this.#idleSeq;
+    this.#sockets.add(socket);
     socket.once('close', () => {
-      this.#open--;
-      this.#idle.delete(socket);
-      this.#busy.delete(socket);
+      this.#sockets.delete(socket);
+      socket[CURRENT] = undefined;
     });
-    if (this.#open <= this.limits.maxConnections) return;
-    const oldest = this.#idle.keys().next().value;
-    if (oldest !== undefined && oldest !== socket) {
-      this.#idle.delete(oldest);
+    if (this.#sockets.size <= this.limits.maxConnections) return;
+    const oldest = this.#longestIdle(socket);
+    if (oldest !== undefined) {
       oldest.destroy();
       return;
     }
     this.onRefused('connections');
-    this.#idle.delete(socket);
     writeRaw(socket, 503, `Gateway at its limit of ${this.limits.maxConnections} open connections (MAX_CONNECTIONS), all busy; retry shortly`, {
       'retry-after': '1',
     });
   }
 
+  /** The open socket idle the longest, other than `except` (the one just accepted); undefined when all are busy. */
+  #longestIdle(except: TrackedSocket): TrackedSocket | undefined {
+    let oldest: TrackedSocket | undefined;
+    for (const socket of this.#sockets) {
+      if (socket === except || socket[CURRENT] !== undefined || socket.destroyed) continue;
+      if (oldest === undefined || socket[IDLE_SINCE]! < oldest[IDLE_SINCE]!) oldest = socket;
+    }
+    return oldest;
+  }
+
   #requestStarted(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket;
-    this.#idle.delete(socket);
-    this.#busy.set(socket, res);
+    const socket = req.socket as TrackedSocket;
+    socket[CURRENT] = res;
     // `on`, not `once`: a response emits 'close' once (node guards it), and once() wraps every listener.
     res.on('close', () => {
-      if (this.#busy.get(socket) === res) this.#busy.delete(socket);
-      if (!socket.destroyed) {
-        this.#idle.delete(socket);
-        this.#idle.set(socket, true);
-      }
+      if (socket[CURRENT] !== res) return;
+      socket[CURRENT] = undefined;
+      socket[IDLE_SINCE] = ++this.#idleSeq;
     });
   }
 
-  #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    const res = this.#busy.get(socket);
+  #clientError(err: NodeJS.ErrnoException, socket: TrackedSocket): void {
+    const res = socket[CURRENT];
     // The client left (reset, or closed its side before the request was whole): nobody to answer.
     if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();

@@ -176,11 +176,11 @@ export class GatewayHandler {
     const started = performance.now();
     const controller = new AbortController();
     // Also starts its REQUEST_TIMEOUT (one timer for all runs).
-    this.admission.enter(controller, started);
+    const ticket = this.admission.enter(controller, started);
     // `on`, not `once`: a response emits 'close' once (node guards it), and once() wraps every listener.
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new ClientDisconnectedError());
-      this.admission.leave(controller);
+      this.admission.leave(ticket);
       metrics.finishRequest(route.path, endpoint, res.writableFinished ? String(res.statusCode) : '499', (performance.now() - started) / 1000);
     });
     // The guards' context becomes the endpoint's (RequestContext): one object per request, not two.
