@@ -19,7 +19,7 @@ export async function sendSse(
   // With a metadata frame to follow at once, the headers go out with it in one write.
   sse.start(metadata === undefined);
   // Also what runnel_gateway_open_streams counts.
-  ctx.pinger.add(sse);
+  const pinged = ctx.pinger.add(sse);
   let sent = 0;
   try {
     if (metadata !== undefined) {
@@ -49,7 +49,7 @@ export async function sendSse(
       await sse.send('error', pythonJsonDumps({ status_code: answer.status, message: sseErrorMessage(answer) }));
     }
   } finally {
-    ctx.pinger.delete(sse);
+    ctx.pinger.delete(pinged);
     ctx.metrics.observeStreamChunks(ctx.route.path, ctx.endpoint, sent);
     sse.end();
   }

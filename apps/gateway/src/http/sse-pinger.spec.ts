@@ -10,12 +10,14 @@ describe('Pinger', () => {
     const p = new Pinger(1_000);
     const a = stream();
     const b = stream();
-    p.add(a);
+    const entryA = p.add(a);
     p.add(b);
     expect(p.size).toBe(2);
     jest.advanceTimersByTime(1_000);
     expect([a.pings, b.pings]).toEqual([1, 1]);
-    p.delete(a);
+    p.delete(entryA);
+    p.delete(entryA);
+    expect(p.size).toBe(1);
     jest.advanceTimersByTime(2_000);
     expect([a.pings, b.pings]).toEqual([1, 3]);
   });
@@ -23,10 +25,10 @@ describe('Pinger', () => {
   it('stops its timer at the first tick with no stream open, and starts it again for the next stream', () => {
     const p = new Pinger(1_000);
     const a = stream();
-    p.add(a);
+    const entryA = p.add(a);
     expect(p.running).toBe(true);
     jest.advanceTimersByTime(500);
-    p.delete(a);
+    p.delete(entryA);
     // Closing the last stream leaves the timer to its next tick...
     expect(p.running).toBe(true);
     expect(p.size).toBe(0);
@@ -46,9 +48,7 @@ describe('Pinger', () => {
     const a = stream();
     p.add(a);
     for (let i = 0; i < 100; i++) {
-      const s = stream();
-      p.add(s);
-      p.delete(s);
+      p.delete(p.add(stream()));
     }
     expect(jest.getTimerCount()).toBe(1);
     jest.advanceTimersByTime(1_000);
@@ -60,5 +60,31 @@ describe('Pinger', () => {
     p.add(stream());
     expect(p.running).toBe(false);
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('keeps pinging the others when streams close in any order, also from inside a ping', () => {
+    const p = new Pinger(1_000);
+    const streams = Array.from({ length: 4 }, stream);
+    const entries = streams.map((s) => p.add(s));
+    // While being pinged, each of the middle two closes the other one (a write that fails at once).
+    streams[1].ping = function () {
+      this.pings++;
+      p.delete(entries[2]);
+    };
+    streams[2].ping = function () {
+      this.pings++;
+      p.delete(entries[1]);
+    };
+    jest.advanceTimersByTime(1_000);
+    // One of the two was pinged and closed the other, which got no ping; the outer two were pinged.
+    expect(streams[0].pings + streams[3].pings).toBe(2);
+    expect(streams[1].pings + streams[2].pings).toBe(1);
+    expect(p.size).toBe(3);
+    p.delete(entries[0]);
+    p.delete(entries[3]);
+    jest.advanceTimersByTime(1_000);
+    expect(streams[0].pings + streams[3].pings).toBe(2);
+    expect(streams[1].pings + streams[2].pings).toBe(2);
+    expect(p.size).toBe(1);
   });
 });

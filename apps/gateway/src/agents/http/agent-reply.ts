@@ -50,11 +50,11 @@ export async function writeReply(res: ServerResponse, reply: AgentReply, pinger:
     case 'slow-json': {
       res.writeHead(200, headerList(res, { 'content-type': 'application/json', ...reply.headers }));
       const keepAlive = { ping: () => void res.write('\n') };
-      pinger.add(keepAlive);
+      const pinged = pinger.add(keepAlive);
       try {
         res.end(serializeData(await reply.body));
       } finally {
-        pinger.delete(keepAlive);
+        pinger.delete(pinged);
       }
       return;
     }
@@ -63,7 +63,7 @@ export async function writeReply(res: ServerResponse, reply: AgentReply, pinger:
       // The runnable routes' SSE writer: backpressure (a slow client slows the read of the log) and pings.
       const stream = new SseStream(res);
       stream.start(false);
-      pinger.add(stream);
+      const pinged = pinger.add(stream);
       try {
         for await (const e of reply.events) {
           if (!stream.open) break;
@@ -74,7 +74,7 @@ export async function writeReply(res: ServerResponse, reply: AgentReply, pinger:
         const e = onError(err);
         if (e) await stream.send(e.event, e.data);
       } finally {
-        pinger.delete(stream);
+        pinger.delete(pinged);
         stream.end();
       }
       return;
