@@ -1,7 +1,7 @@
 import { parseMetrics } from '@runnel/testing';
 import type { AutocannonSummary } from './load-client';
 import { benchCommandLine, readOptions } from './options';
-import { summariseRuns, type Run } from './scenarios/runs';
+import { median, roundRatios, summariseRuns, type Run } from './scenarios/runs';
 import { bySeries } from './servers';
 
 describe('gateway bench options', () => {
@@ -39,6 +39,19 @@ describe('gateway bench figures', () => {
     expect(s.cpuUsPerReq).toBeCloseTo((2 * 1e6) / 15_000);
     expect(s.cpuUsPerReqMin).toBeCloseTo(100);
     expect(s.cpuUsPerReqByThread.main).toBeCloseTo(1e6 / 15_000);
+  });
+
+  it('per-round ratios pair round i with round i; their median leaves an outlying round out', () => {
+    // Round 2 the machine slowed both; round 3 only the gateway (an outlier the mean would take in).
+    const gateway = [run(800, 8_000, 0.8), run(400, 4_000, 0.8), run(200, 2_000, 1), run(800, 8_000, 0.8)];
+    const bare = [run(1000, 10_000, 0.8), run(500, 5_000, 0.8), run(1000, 10_000, 0.8), run(1000, 10_000, 0.8)];
+    const r = roundRatios(gateway, bare);
+    expect(r.reqPerSec).toBeCloseTo(0.8);
+    // CPU per request: gateway 100, 200, 500, 100 µs against bare 80, 160, 80, 80 → ratios 0.8, 0.8, 0.16, 0.8.
+    expect(r.cpu).toBeCloseTo(0.8);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
   });
 
   it('reads metrics by name (first series) and by labels without the service label', () => {

@@ -32,7 +32,8 @@
 //                                           same frames. Every body is checked: `event: end` and exactly 8 data frames.
 //    For every server: req/s (wall), p50/p99, and server CPU µs per completed request (utime+stime of the server
 //    process from /proc/<pid>/stat before and after the run, divided by the requests autocannon completed);
-//    ratios gateway/bare for both; the best round's CPU µs/req; and the CPU split by thread (/proc/<pid>/task:
+//    ratios gateway/bare for both (of the means, and the medians of the per-round ratios, each round paired with the
+//    bare server's round next to it); the best round's CPU µs/req; and the CPU split by thread (/proc/<pid>/task:
 //    event loop, V8 helper threads for GC and compilation, libuv pool). Target >= 0.8x on each.
 // 6. CPU profile (scenarios/profile.ts; when the gateway is below 0.8x its bare control, or with --profile): the
 //    gateway and its bare control are each run under `node --cpu-prof` during a load run, and the top self and

@@ -5,7 +5,7 @@ import type { LoadClient } from '../load-client';
 import type { BenchOptions } from '../options';
 import type { Server } from '../servers';
 import { BODY, CRLF, HEADERS, INPUT, LAMBDA_CHUNKS, LAMBDA_ENDPOINTS, LAMBDA_LOADS, type LambdaEndpoint, log } from '../workload';
-import { describeCpu, describeRound, type Run, type RunsSummary, summariseEach } from './runs';
+import { describeCpu, describeRound, roundRatios, type Run, type RunsSummary, summariseEach } from './runs';
 
 /** SSE text -> [{event, data}] (LangServe frames: `event: X\r\ndata: Y\r\n\r\n`; `: ping` comments skipped). */
 function parseSse(text: string): { event?: string; data?: unknown }[] {
@@ -48,8 +48,16 @@ async function lambdaSanityCheck(server: Server): Promise<{ streamData: unknown[
 }
 
 /** gateway / bare: req/s, and CPU per request inverted (bare µs / gateway µs) so that both read "1.0 = as fast as bare". */
-function ratiosOf(g: RunsSummary, b: RunsSummary) {
-  return { reqPerSec: g.reqPerSec / b.reqPerSec, cpu: b.cpuUsPerReq / g.cpuUsPerReq, cpuBestRound: b.cpuUsPerReqMin / g.cpuUsPerReqMin, cpuUsPerReqGatewayOverBare: g.cpuUsPerReq / b.cpuUsPerReq };
+function ratiosOf(g: RunsSummary, b: RunsSummary, gRuns: Run[], bRuns: Run[]) {
+  const perRound = roundRatios(gRuns, bRuns);
+  return {
+    reqPerSec: g.reqPerSec / b.reqPerSec,
+    cpu: b.cpuUsPerReq / g.cpuUsPerReq,
+    cpuBestRound: b.cpuUsPerReqMin / g.cpuUsPerReqMin,
+    reqPerSecRoundMedian: perRound.reqPerSec,
+    cpuRoundMedian: perRound.cpu,
+    cpuUsPerReqGatewayOverBare: g.cpuUsPerReq / b.cpuUsPerReq,
+  };
 }
 type Ratios = ReturnType<typeof ratiosOf>;
 
@@ -104,8 +112,8 @@ export async function lambdaPhase(load: LoadClient, opts: BenchOptions, gateways
       path: target.path,
       runs,
       summary,
-      ratios: ratiosOf(summary[gateway.name], b),
-      ratiosBy: Object.fromEntries(gateways.map((g) => [g.name, ratiosOf(summary[g.name], b)])),
+      ratios: ratiosOf(summary[gateway.name], b, runs[gateway.name], runs[bare.name]),
+      ratiosBy: Object.fromEntries(gateways.map((g) => [g.name, ratiosOf(summary[g.name], b, runs[g.name], runs[bare.name])])),
     };
   }
   return out as LambdaResult;

@@ -32,6 +32,30 @@ export function summariseRuns(runs: Run[]) {
 }
 export type RunsSummary = ReturnType<typeof summariseRuns>;
 
+/** The median (the mean of the two middle values for an even count); NaN for none. */
+export function median(xs: number[]): number {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Gateway against bare round by round, as medians of the per-round ratios: round i of each server runs
+ * next to the other's round i (interleaved, or at once with --paired), so a round the machine slowed
+ * down slows both and cancels in its own ratio, and one outlying round moves the median little.
+ * CPU inverted (bare µs / gateway µs) so both read "1.0 = as fast as bare".
+ */
+export function roundRatios(gateway: Run[], bare: Run[]): { reqPerSec: number; cpu: number } {
+  const n = Math.min(gateway.length, bare.length);
+  const cpuPerReq = (r: Run) => (r.cpu.serverSeconds * 1e6) / r.total;
+  const rounds = Array.from({ length: n }, (_, i) => i);
+  return {
+    reqPerSec: median(rounds.map((i) => gateway[i].reqPerSec / bare[i].reqPerSec)),
+    cpu: median(rounds.map((i) => cpuPerReq(bare[i]) / cpuPerReq(gateway[i]))),
+  };
+}
+
 /** One summary per server name. */
 export function summariseEach(runs: Record<string, Run[]>): Record<string, RunsSummary> {
   return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, summariseRuns(v)]));
