@@ -4,7 +4,7 @@
 #   docker buildx bake                      # all four, with the args of docker-bake.hcl
 #   docker build --build-arg APP=change-reader -t runnel/change-reader:dev .
 #   podman build --format docker --build-arg APP=gateway \
-#     --build-arg NODE_OPTIONS="--max-semi-space-size=8 --no-allocation-site-pretenuring" \
+#     --build-arg NODE_OPTIONS=--max-semi-space-size=8 \
 #     --build-arg PORTS="8080 9090" --build-arg HEALTH_PORT=8080 -t runnel/gateway:dev .
 #
 # Build args (docker-bake.hcl holds each service's values; docker-compose.yml passes the same):

@@ -27,13 +27,7 @@ target "gateway" {
   inherits = ["_service"]
   args = {
     APP          = "gateway"
-    # --no-allocation-site-pretenuring: V8 otherwise, from a few early scavenges that find many requests
-    # in flight, can decide that node:http's and the gateway's per-request objects are long-lived and
-    # allocate them straight into the old generation, for the life of the process: every request's
-    # garbage then needs Mark-Compacts (V8 helper threads at 13-17 us/request, the event loop 20-50 us
-    # slower). Whether it happened depended on timing (6 of 10 benchmark runs). A request's objects die
-    # young; no pretenuring is the right bet for this server (docs/benchmarks.md, issue 9).
-    NODE_OPTIONS = "--max-semi-space-size=8 --no-allocation-site-pretenuring"
+    NODE_OPTIONS = "--max-semi-space-size=8"
     PORTS        = "8080 9090"
     HEALTH_PORT  = "8080"
   }
