@@ -8,10 +8,10 @@ import { setFlagsFromString } from 'node:v8';
  * from then on allocates its objects straight into the old generation, for the life of the process.
  * For node:http's IncomingMessage and ServerResponse, their headers and the gateway's per-request
  * closures, that meant every request's garbage waited for a Mark-Compact: V8's helper threads at
- * 13–17 µs per request and the event loop 20–50 µs slower, in 6 of 10 benchmark runs, depending on
- * timing (docs/benchmarks.md, issue 9). A request's objects die young, so never pretenuring is the
- * right bet here. With it, the lambda benchmark's invoke went from 0.49–0.82× to 0.87–0.90× of a
- * bare node:http server.
+ * 13–17 µs per request against 1.6–2.9 otherwise, in 5 of 9 benchmark runs, depending on timing
+ * (docs/benchmarks.md, issue 9). A request's objects die young, so never pretenuring is the right
+ * bet here. With it, the lambda benchmark's invoke ran at 0.86–0.90× of a bare node:http server by
+ * req/s and 0.83–0.89× by CPU per request (0.49–1.02× by CPU before).
  *
  * Set here rather than in NODE_OPTIONS, which does not accept this V8 flag (node exits 9). V8 reads
  * it at each scavenge, so setting it at run time takes effect. Only the standalone gateway does

@@ -1,5 +1,5 @@
 // A server's measured rounds, summarised: the throughput and lambda phases' table rows.
-import { mean, sum } from '@runnel/testing';
+import { mean, percentile, sum } from '@runnel/testing';
 import type { AutocannonSummary, Measured } from '../load-client';
 
 export type Run = Measured<AutocannonSummary>;
@@ -32,16 +32,8 @@ export function summariseRuns(runs: Run[]) {
 }
 export type RunsSummary = ReturnType<typeof summariseRuns>;
 
-/** The median (the mean of the two middle values for an even count); NaN for none. */
-export function median(xs: number[]): number {
-  if (!xs.length) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /**
- * Gateway against bare round by round, as medians of the per-round ratios: round i of each server runs
+ * Gateway against bare round by round, as medians (nearest rank: percentile 50) of the per-round ratios: round i of each server runs
  * next to the other's round i (interleaved, or at once with --paired), so a round the machine slowed
  * down slows both and cancels in its own ratio, and one outlying round moves the median little.
  * CPU inverted (bare µs / gateway µs) so both read "1.0 = as fast as bare".
@@ -51,8 +43,8 @@ export function roundRatios(gateway: Run[], bare: Run[]): { reqPerSec: number; c
   const cpuPerReq = (r: Run) => (r.cpu.serverSeconds * 1e6) / r.total;
   const rounds = Array.from({ length: n }, (_, i) => i);
   return {
-    reqPerSec: median(rounds.map((i) => gateway[i].reqPerSec / bare[i].reqPerSec)),
-    cpu: median(rounds.map((i) => cpuPerReq(bare[i]) / cpuPerReq(gateway[i]))),
+    reqPerSec: percentile(rounds.map((i) => gateway[i].reqPerSec / bare[i].reqPerSec), 50),
+    cpu: percentile(rounds.map((i) => cpuPerReq(bare[i]) / cpuPerReq(gateway[i])), 50),
   };
 }
 
